@@ -1,0 +1,1 @@
+"""The indexer: the document model and the index backends (SQLite FTS5 now; Elasticsearch next)."""

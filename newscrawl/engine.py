@@ -1,0 +1,202 @@
+"""The embedded crawl engine: it only coordinates.
+
+It leases due URLs from the frontier, fetches them concurrently on one event loop, hands each
+response to the page processor, and takes the result to the frontier, the dedup stage and the
+index. A URL is completed in the frontier only after its document is written, so a crash loses
+nothing: the URL is leased again on the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from newscrawl.errors import HTTPStatusError, NewscrawlError
+from newscrawl.factory import Components
+from newscrawl.log import get_logger
+from scheduler.frontier import FrontierEntry, Lease, Outcome
+from workers.fetch import FetchResponse
+from workers.pipeline import PageResult
+
+log = get_logger("newscrawl.engine")
+
+_MAX_IDLE_SLEEP_S = 0.5
+
+
+@dataclass
+class CrawlStats:
+    started_at: float = field(default_factory=time.monotonic)
+    fetched: int = 0
+    robots: int = 0
+    bytes: int = 0
+    articles: int = 0
+    aliases: int = 0
+    not_modified: int = 0
+    unchanged: int = 0
+    discovered: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    by_kind: Counter[str] = field(default_factory=Counter)
+    # CPU seconds per stage; fetch is what the event loop spent outside the other stages.
+    cpu_s: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        elapsed = time.monotonic() - self.started_at
+        return {
+            "elapsed_s": round(elapsed, 3),
+            "pages_fetched": self.fetched,
+            "robots_fetched": self.robots,
+            "bytes": self.bytes,
+            "articles_indexed": self.articles,
+            "url_aliases": self.aliases,
+            "not_modified": self.not_modified,
+            "unchanged": self.unchanged,
+            "discovered": self.discovered,
+            "pages_by_kind": dict(self.by_kind),
+            "errors": dict(self.errors),
+            "cpu_s": {k: round(v, 4) for k, v in self.cpu_s.items()},
+        }
+
+
+class CrawlEngine:
+    def __init__(self, components: Components, *,
+                 on_progress: Callable[[CrawlStats], None] | None = None) -> None:
+        self.c = components
+        self.stats = CrawlStats()
+        self._on_progress = on_progress
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop leasing; in-flight fetches finish and are recorded."""
+        self._stop.set()
+
+    def seed(self) -> int:
+        entries = [FrontierEntry(url=url, kind=kind, outlet=o.name)  # type: ignore[arg-type]
+                   for o in self.c.outlets for url, kind in o.seeds()]
+        return self.c.frontier.add(entries, time.time()).added
+
+    async def run(self, *, until_idle: bool = True, max_pages: int | None = None) -> CrawlStats:
+        self.seed()
+        await self.c.fetcher.start()
+        tasks: set[asyncio.Task[None]] = set()
+        leased_pages = 0
+        last_progress = 0.0
+        cpu_start = time.process_time()
+        try:
+            while True:
+                now = time.time()
+                room = self.c.settings.concurrency - len(tasks)
+                budget_left = max_pages is None or leased_pages < max_pages
+                if room > 0 and budget_left and not self._stop.is_set():
+                    if max_pages is not None:
+                        room = min(room, max_pages - leased_pages)
+                    for lease in self.c.frontier.lease(now, room):
+                        leased_pages += lease.kind != "robots"
+                        tasks.add(asyncio.create_task(self._handle(lease)))
+                if not tasks and (self._stop.is_set() or not budget_left
+                                  or (until_idle and self.c.frontier.pending() == 0)):
+                    break
+                if self._on_progress and now - last_progress > 0.5:
+                    last_progress = now
+                    self._on_progress(self.stats)
+                await self._wait(tasks, until_idle)
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            await self.c.fetcher.close()
+            busy = sum(v for k, v in self.stats.cpu_s.items())
+            self.stats.cpu_s["fetch"] = max(time.process_time() - cpu_start - busy, 0.0)
+            if self._on_progress:
+                self._on_progress(self.stats)
+        return self.stats
+
+    async def _wait(self, tasks: set[asyncio.Task[None]], until_idle: bool) -> None:
+        now = time.time()
+        frontier = self.c.frontier
+        wake = frontier.next_wakeup(now)
+        timeout = _MAX_IDLE_SLEEP_S if wake is None else min(max(wake - now, 0.005), _MAX_IDLE_SLEEP_S)
+        if tasks:
+            done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            tasks.difference_update(done)
+            for task in done:
+                if task.exception() is not None:
+                    log.error("task_crashed", error=repr(task.exception()))
+        else:
+            await asyncio.sleep(timeout)
+
+    async def _handle(self, lease: Lease) -> None:
+        try:
+            response = await self.c.fetcher.fetch(lease.url, etag=lease.etag, last_modified=lease.last_modified)
+        except NewscrawlError as exc:
+            self._fetch_failed(lease, exc)
+            return
+        self.stats.bytes += len(response.body)
+        if lease.kind == "robots":
+            self.stats.robots += 1
+            self.c.frontier.set_robots(lease.host, response.text or None, time.time())
+            return
+        self.stats.fetched += 1
+        if response.not_modified:
+            self.stats.not_modified += 1
+            self.c.frontier.complete(lease, Outcome(status=304), time.time())
+            return
+        self._process(lease, response)
+
+    def _fetch_failed(self, lease: Lease, exc: NewscrawlError) -> None:
+        now = time.time()
+        if lease.kind == "robots":
+            self.stats.robots += 1
+            # RFC 9309: 4xx means no robots.txt; 5xx and 429 mean "unreachable, assume disallow".
+            unreachable = isinstance(exc, HTTPStatusError) and (exc.status >= 500 or exc.status == 429)
+            self.c.frontier.set_robots(lease.host, None, now, reachable=not unreachable)
+            return
+        self.stats.fetched += 1
+        self.stats.errors[exc.kind] += 1
+        log.info("fetch_failed", url=lease.url, kind=exc.kind, error=exc.message)
+        self.c.frontier.fail(lease, exc, now)
+
+    def _process(self, lease: Lease, response: FetchResponse) -> None:
+        t0 = time.process_time()
+        result = self.c.processor.process(lease, response)
+        t1 = time.process_time()
+        self.stats.cpu_s["parse_extract"] += t1 - t0
+        now = time.time()
+        if result.error is not None:
+            self.stats.errors[result.error.kind] += 1
+            log.info("page_failed", url=lease.url, kind=result.error.kind, error=result.error.message)
+            self.c.frontier.fail(lease, result.error, now)
+            return
+        if result.unchanged:
+            self.stats.unchanged += 1
+        else:
+            self.stats.by_kind[result.kind or "other"] += 1
+            self._store(lease, result, now)
+        self.c.frontier.complete(lease, Outcome(
+            status=response.status, final_url=response.final_url, kind=result.kind,
+            etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
+            body_hash=result.body_hash), now)
+
+    def _store(self, lease: Lease, result: PageResult, now: float) -> None:
+        t0 = time.process_time()
+        if result.entries:
+            self.stats.discovered += self.c.frontier.add(result.entries, now).added
+        if result.teasers:
+            self.c.dedup_store.record_teasers(lease.host, result.teasers)
+        t1 = time.process_time()
+        self.stats.cpu_s["frontier"] += t1 - t0
+        doc = result.document
+        if doc is None:
+            return
+        decision = self.c.dedup.process(doc)
+        t2 = time.process_time()
+        self.stats.cpu_s["dedup"] += t2 - t1
+        if decision.action == "index":
+            self.c.index.upsert(doc)
+            self.stats.articles += 1
+        else:
+            self.c.index.add_also_seen(decision.doc_id, doc.url)
+            self.stats.aliases += 1
+        self.stats.cpu_s["index"] += time.process_time() - t2

@@ -1,0 +1,125 @@
+"""The exception tree of newscrawl.
+
+Library errors (aiohttp, lxml, sqlite3, ...) are mapped to these at the boundary that calls the
+library, with the URL attached, so that callers handle one family of errors and every error
+recorded for a URL has a stable ``kind``.
+"""
+
+from __future__ import annotations
+
+
+class NewscrawlError(Exception):
+    """Base of every error newscrawl raises on purpose."""
+
+    kind = "error"
+    # Whether trying again later may succeed (timeouts, 429, 5xx, refused connections).
+    transient = False
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.url = url
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.url})" if self.url else self.message
+
+
+class ConfigError(NewscrawlError):
+    """Settings or an outlets file are invalid."""
+
+    kind = "config"
+
+
+# --- fetching -----------------------------------------------------------------------------
+
+
+class FetchError(NewscrawlError):
+    """A URL could not be fetched. ``transient`` errors are retried with back-off."""
+
+    kind = "fetch"
+
+
+class InvalidURL(FetchError):
+    kind = "invalid_url"
+
+
+class BlockedAddress(FetchError):
+    """The target resolves to a private, loopback, link-local or reserved address."""
+
+    kind = "blocked_address"
+
+
+class ConnectError(FetchError):
+    kind = "connect"
+    transient = True
+
+
+class FetchTimeout(FetchError):
+    kind = "timeout"
+    transient = True
+
+
+class TooManyRedirects(FetchError):
+    kind = "redirects"
+
+
+class BodyTooLarge(FetchError):
+    kind = "body_too_large"
+
+
+class UnsupportedContent(FetchError):
+    """The response is not a kind of document newscrawl parses (content type or binary body)."""
+
+    kind = "content_type"
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with an error status."""
+
+    kind = "http_status"
+
+    def __init__(
+        self, message: str, *, url: str | None = None, status: int, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+        self.retry_after_s = retry_after_s
+        # 408, 429 and 5xx may succeed later; other 4xx will not.
+        self.transient = status in (408, 429) or status >= 500
+        self.kind = f"http_{status}"
+
+
+class RobotsDisallowed(FetchError):
+    kind = "robots"
+
+
+class OutOfScope(FetchError):
+    """A redirect or link leaves the outlet's allowed hosts."""
+
+    kind = "out_of_scope"
+
+
+# --- parsing and extraction ------------------------------------------------------------------
+
+
+class ParseError(NewscrawlError):
+    """A body could not be parsed as the document type it claims to be."""
+
+    kind = "parse"
+
+
+class ExtractionError(NewscrawlError):
+    """An article page yielded no usable article."""
+
+    kind = "extraction"
+
+
+# --- storage ---------------------------------------------------------------------------------
+
+
+class StoreError(NewscrawlError):
+    kind = "store"
+
+
+class IndexBackendError(StoreError):
+    kind = "index"

@@ -1,0 +1,84 @@
+"""The one place where components are chosen (by settings) and built.
+
+Tests build components through these functions too, so what is tested is what runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from indexer.base import IndexBackend
+from indexer.sqlite import SQLiteIndex
+from newscrawl.errors import ConfigError
+from newscrawl.settings import Settings
+from scheduler.discovery import Discovery
+from scheduler.frontier import Frontier
+from scheduler.outlets import Outlet, OutletIndex
+from scheduler.sqlite_frontier import SQLiteFrontier
+from workers.dedup import DedupStage, DedupStore, SQLiteDedupStore, URLDeduplicator
+from workers.fetch import Fetcher
+from workers.pipeline import PageProcessor
+
+
+def build_frontier(settings: Settings, outlets: list[Outlet]) -> Frontier:
+    intervals = {o.name: o.revisit_interval_s for o in outlets if o.revisit_interval_s}
+    if settings.frontier.backend == "sqlite":
+        return SQLiteFrontier(settings.data_dir / "frontier.sqlite", settings, intervals)
+    raise ConfigError(f"unknown frontier backend {settings.frontier.backend!r}")
+
+
+def build_dedup_store(settings: Settings) -> DedupStore:
+    if settings.dedup.backend == "sqlite":
+        return SQLiteDedupStore(settings.data_dir / "dedup.sqlite")
+    raise ConfigError(f"unknown dedup backend {settings.dedup.backend!r}")
+
+
+def build_dedup_stage(settings: Settings, store: DedupStore) -> DedupStage:
+    return URLDeduplicator(store)
+
+
+def build_index(settings: Settings) -> IndexBackend:
+    if settings.index.backend == "sqlite":
+        return SQLiteIndex(settings.data_dir / "index.sqlite")
+    raise ConfigError(f"unknown index backend {settings.index.backend!r}")
+
+
+def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
+    index = OutletIndex(outlets)
+    return PageProcessor(index, Discovery(index), follow_article_links=settings.frontier.follow_article_links,
+                         max_body_bytes=settings.fetch.max_body_bytes)
+
+
+def build_fetcher(settings: Settings) -> Fetcher:
+    return Fetcher(settings.fetch)
+
+
+@dataclass
+class Components:
+    settings: Settings
+    outlets: list[Outlet]
+    frontier: Frontier
+    dedup_store: DedupStore
+    dedup: DedupStage
+    index: IndexBackend
+    processor: PageProcessor
+    fetcher: Fetcher
+
+    def close(self) -> None:
+        self.frontier.close()
+        self.dedup_store.close()
+        self.index.close()
+
+
+def build_components(settings: Settings, outlets: list[Outlet]) -> Components:
+    store = build_dedup_store(settings)
+    return Components(
+        settings=settings,
+        outlets=outlets,
+        frontier=build_frontier(settings, outlets),
+        dedup_store=store,
+        dedup=build_dedup_stage(settings, store),
+        index=build_index(settings),
+        processor=build_processor(settings, outlets),
+        fetcher=build_fetcher(settings),
+    )

@@ -1,0 +1,151 @@
+"""Typed settings, with defaults in one place.
+
+Sources, strongest first: keyword overrides (the command line), ``NEWSCRAWL_*`` environment
+variables (nested with ``__``, e.g. ``NEWSCRAWL_FETCH__MAX_BODY_BYTES``), a TOML file (``--config``
+or ``NEWSCRAWL_CONFIG``), then the defaults below. Units are in the names.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from newscrawl import __version__
+from newscrawl.errors import ConfigError
+
+DEFAULT_USER_AGENT = f"newscrawl/{__version__} (+https://github.com/newscrawl/newscrawl)"
+
+
+class FetchSettings(BaseModel):
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(20.0, gt=0)
+    total_timeout_s: float = Field(60.0, gt=0)
+    max_redirects: int = Field(5, ge=0)
+    # Enforced on the decompressed body: a gzip bomb is cut as soon as it grows past this.
+    max_body_bytes: int = Field(8 * 1024 * 1024, gt=0)
+    connections: int = Field(100, gt=0)
+    connections_per_host: int = Field(4, gt=0)
+    proxy: str | None = None
+    # Honour HTTP_PROXY / HTTPS_PROXY / NO_PROXY when no proxy is set explicitly.
+    trust_env: bool = True
+    # Networks a crawl may reach although private, loopback or link-local ("127.0.0.0/8", ...).
+    allowed_networks: list[str] = Field(default_factory=list)
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        for net in value:
+            ipaddress.ip_network(net, strict=False)
+        return value
+
+
+class PolitenessSettings(BaseModel):
+    respect_robots: bool = True
+    min_delay_ms: int = Field(1000, ge=0)
+    # A Crawl-delay above this is clamped, so one robots.txt cannot stall a host for hours.
+    max_crawl_delay_s: float = Field(30.0, ge=0)
+    per_host_concurrency: int = Field(1, gt=0)
+    backoff_base_s: float = Field(10.0, ge=0)
+    backoff_max_s: float = Field(3600.0, ge=0)
+    robots_ttl_s: float = Field(86400.0, gt=0)
+
+
+class FrontierSettings(BaseModel):
+    backend: Literal["sqlite"] = "sqlite"
+    max_url_length: int = Field(2048, gt=0)
+    max_depth: int = Field(3, ge=0)
+    host_page_budget: int = Field(5000, gt=0)
+    revisit_interval_s: float = Field(900.0, gt=0)
+    max_attempts: int = Field(3, gt=0)
+    # Articles are leaves by default: news is found on listing pages, feeds and sitemaps.
+    follow_article_links: bool = False
+
+
+class DedupSettings(BaseModel):
+    backend: Literal["sqlite"] = "sqlite"
+    simhash_max_distance: int = Field(3, ge=0, le=64)
+
+
+class IndexSettings(BaseModel):
+    backend: Literal["sqlite"] = "sqlite"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSCRAWL_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Path("newscrawl-data")
+    # Fetches in flight at once in one process.
+    concurrency: int = Field(32, gt=0)
+    log_level: str = "INFO"
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    politeness: PolitenessSettings = Field(default_factory=PolitenessSettings)
+    frontier: FrontierSettings = Field(default_factory=FrontierSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("NEWSCRAWL_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(config: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, a TOML file, the environment and ``overrides``.
+
+    Nested overrides are dicts (``fetch={"proxy": ...}``) and merge with the other sources.
+    Invalid values raise :class:`ConfigError` naming the field.
+    """
+    previous = os.environ.get("NEWSCRAWL_CONFIG")
+    try:
+        if config is not None:
+            if not Path(config).is_file():
+                raise ConfigError(f"config file not found: {config}")
+            os.environ["NEWSCRAWL_CONFIG"] = str(config)
+        base = Settings()
+        if not overrides:
+            return base
+        return Settings.model_validate(_merge(base.model_dump(), overrides))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+    finally:
+        if config is not None:
+            if previous is None:
+                os.environ.pop("NEWSCRAWL_CONFIG", None)
+            else:
+                os.environ["NEWSCRAWL_CONFIG"] = previous

@@ -1,0 +1,69 @@
+"""Discovery policy: which found links enter the frontier, as what, and at which depth."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from courlan import is_navigation_page, is_not_crawlable
+
+from scheduler.frontier import FrontierEntry, UrlKind
+from scheduler.outlets import Outlet, OutletIndex
+from workers.links import Link
+
+_DATE_PATH = re.compile(r"/(?:19|20)\d\d[/-](?:0?[1-9]|1[0-2])(?:[/-]|$)")
+_LONG_NUMBER = re.compile(r"\d{5,}")
+_SLUG_SPLIT = re.compile(r"[-_+]")
+_ARTICLE_SUFFIX = re.compile(r"\.(?:s?html?|php|aspx?|ece|cms|story)$", re.I)
+
+
+def looks_like_article(url: str) -> bool:
+    """A generic guess from the URL alone, for outlets without an ``article_pattern``."""
+    parts = urlsplit(url)
+    path = parts.path
+    if path in ("", "/") or is_navigation_page(url) or is_not_crawlable(url):
+        return False
+    last = [s for s in path.split("/") if s][-1] if path.strip("/") else ""
+    words = [w for w in _SLUG_SPLIT.split(_ARTICLE_SUFFIX.sub("", last)) if w]
+    if len(words) >= 4:
+        return True
+    if _DATE_PATH.search(path) or _LONG_NUMBER.search(path):
+        return True
+    return bool(_ARTICLE_SUFFIX.search(last)) and len(words) >= 2
+
+
+class Discovery:
+    """Turns links found on a page of ``outlet`` into frontier entries."""
+
+    def __init__(self, outlets: OutletIndex) -> None:
+        self._outlets = outlets
+
+    def is_article(self, outlet: Outlet | None, url: str) -> bool:
+        if outlet is not None and not outlet.allows(url):
+            return False
+        if outlet is not None and outlet.article_pattern is not None:
+            return bool(outlet.article_pattern.search(url))
+        return looks_like_article(url)
+
+    def entries(
+        self, links: list[Link], *, outlet_name: str | None, depth: int, referrer: str, source: str
+    ) -> list[FrontierEntry]:
+        outlet = self._outlets.get(outlet_name) if outlet_name else None
+        seeds = set(outlet.urls) if outlet else set()
+        out: list[FrontierEntry] = []
+        for link in links:
+            if outlet is not None and not outlet.allows(link.url):
+                continue
+            kind: UrlKind
+            if link.kind == "sitemap":
+                kind = "sitemap"
+            elif link.url in seeds:
+                continue  # seeds are already scheduled with their own interval
+            elif source in ("feed", "sitemap") or self.is_article(outlet, link.url):
+                # Feeds and sitemaps list articles by definition.
+                kind = "article"
+            else:
+                continue
+            out.append(FrontierEntry(url=link.url, kind=kind, outlet=outlet_name, depth=depth + 1,
+                                     published_ts=link.published_ts, referrer=referrer))
+        return out

@@ -1,0 +1,93 @@
+"""The frontier interface: what every backend (embedded SQLite, Redis) offers the engine.
+
+The frontier owns the seen-URL filter, priorities, due times and per-host politeness state.
+A *lease* hands one URL to a fetcher; the fetcher reports back with :meth:`Frontier.complete` or
+:meth:`Frontier.fail`. A host whose robots.txt is unknown yields a ``robots`` lease first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from newscrawl.errors import NewscrawlError
+
+UrlKind = Literal["feed", "sitemap", "listing", "article", "robots"]
+
+# Lower runs first: feeds and sitemaps name the newest articles, listings come next.
+PRIORITY: dict[str, int] = {"robots": 0, "feed": 1, "sitemap": 1, "listing": 2, "article": 3}
+REVISITED_KINDS = frozenset({"feed", "sitemap", "listing"})
+
+
+@dataclass(frozen=True)
+class FrontierEntry:
+    url: str
+    kind: UrlKind
+    outlet: str | None = None
+    depth: int = 0
+    # Publication time announced by a feed or sitemap: articles run newest first.
+    published_ts: float | None = None
+    referrer: str | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    url: str
+    host: str
+    kind: UrlKind
+    outlet: str | None
+    depth: int
+    attempts: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a successful fetch tells the frontier."""
+
+    status: int
+    final_url: str | None = None
+    kind: UrlKind | None = None  # the kind the page turned out to be
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass
+class AddResult:
+    added: int = 0
+    known: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    def reject(self, reason: str) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+
+
+class Frontier(Protocol):
+    def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
+        """Queue URLs not seen before; a URL seen before is left as it is."""
+
+    def lease(self, now: float, limit: int) -> list[Lease]:
+        """Up to ``limit`` URLs whose time has come on hosts that may be fetched now."""
+
+    def complete(self, lease: Lease, outcome: Outcome, now: float) -> None:
+        """The fetch succeeded (2xx or 304): schedule a revisit or retire the URL."""
+
+    def fail(self, lease: Lease, error: NewscrawlError, now: float) -> None:
+        """The fetch failed: retry with back-off or record the error for good."""
+
+    def set_robots(self, host: str, text: str | None, now: float, *, reachable: bool = True) -> None:
+        """Store a host's robots.txt (None: none, everything allowed)."""
+
+    def pending(self) -> int:
+        """URLs still to fetch for the first time or to retry, plus those in flight."""
+
+    def next_wakeup(self, now: float) -> float | None:
+        """When the next lease may become possible (None: nothing is queued)."""
+
+    def stats(self) -> dict[str, object]:
+        """Counts for ``newscrawl stats`` and the crawl summary."""
+
+    def close(self) -> None: ...

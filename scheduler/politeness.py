@@ -1,0 +1,75 @@
+"""Politeness rules shared by every frontier backend: delays, back-off and robots.txt.
+
+The backends store the state (a host's next allowed fetch, its back-off level, its robots.txt);
+this module decides what the numbers are, so the embedded and the Redis frontier agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+from protego import Protego
+
+from newscrawl.settings import PolitenessSettings
+
+
+@dataclass(frozen=True)
+class Robots:
+    """A parsed robots.txt; ``None`` text means everything is allowed."""
+
+    text: str | None
+    user_agent: str
+
+    def __post_init__(self) -> None:
+        parser = Protego.parse(self.text) if self.text else None
+        object.__setattr__(self, "_parser", parser)
+
+    def allowed(self, url: str) -> bool:
+        parser = getattr(self, "_parser")  # noqa: B009 - set in __post_init__ on a frozen class
+        return parser is None or bool(parser.can_fetch(url, self.user_agent))
+
+    def crawl_delay_s(self) -> float | None:
+        parser = getattr(self, "_parser")  # noqa: B009
+        if parser is None:
+            return None
+        delay = parser.crawl_delay(self.user_agent)
+        return float(delay) if delay is not None else None
+
+    def sitemaps(self) -> list[str]:
+        parser = getattr(self, "_parser")  # noqa: B009
+        return list(parser.sitemaps) if parser is not None else []
+
+
+def robots_agent(user_agent: str) -> str:
+    """The product token robots.txt groups are matched against ("newscrawl/0.1 (+...)" -> "newscrawl")."""
+    return user_agent.split("/")[0].split()[0]
+
+
+def host_delay_s(settings: PolitenessSettings, crawl_delay_s: float | None) -> float:
+    """Seconds between the end of one fetch from a host and the start of the next."""
+    delay = settings.min_delay_ms / 1000.0
+    if crawl_delay_s is not None:
+        delay = max(delay, min(crawl_delay_s, settings.max_crawl_delay_s))
+    return delay
+
+
+def backoff_s(settings: PolitenessSettings, level: int, retry_after_s: float | None) -> float:
+    """How long a host rests after its ``level``-th consecutive 429/503 (level >= 1)."""
+    exponential = settings.backoff_base_s * (2 ** max(level - 1, 0))
+    wait = max(exponential, retry_after_s or 0.0)
+    return min(wait, max(settings.backoff_max_s, retry_after_s or 0.0))
+
+
+def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
+    """Seconds from ``now_epoch`` named by a Retry-After header (delta seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - now_epoch, 0.0)

@@ -1,0 +1,70 @@
+"""URL normalisation and the cheap checks made before a URL enters the frontier."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+from courlan import normalize_url as _courlan_normalize
+from w3lib.url import canonicalize_url
+
+from newscrawl.errors import InvalidURL
+
+# Links to these are never documents newscrawl parses.
+_SKIP_EXTENSIONS = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|svg|ico|bmp|tiff?|avif|mp[34]|m4[av]|mov|avi|wmv|webm|ogg|wav|flac|"
+    r"pdf|docx?|xlsx?|pptx?|odt|zip|gz|tgz|bz2|xz|7z|rar|exe|dmg|apk|iso|css|js|json|woff2?|ttf|eot)$",
+    re.IGNORECASE,
+)
+
+
+def normalize_url(url: str, base: str | None = None) -> str:
+    """Return the normal form of ``url``: the key of the seen-URL filter.
+
+    Resolves against ``base``; lower-cases scheme and host; drops the default port, the fragment
+    and tracking parameters (utm_*, fbclid, ...); resolves dot segments and sorts the query.
+    """
+    raw = url.strip()
+    if base is not None:
+        raw = urljoin(base, raw)
+    parts = urlsplit(raw)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidURL("not an absolute http(s) URL", url=url)
+    try:
+        cleaned = _courlan_normalize(raw)
+        return str(canonicalize_url(cleaned, keep_fragments=False))
+    except ValueError as exc:
+        raise InvalidURL(f"malformed URL: {exc}", url=url) from exc
+
+
+def host_of(url: str) -> str:
+    """The politeness key of a URL: host and non-default port, lower case."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    if port and not (parts.scheme == "http" and port == 80) and not (parts.scheme == "https" and port == 443):
+        return f"{host}:{port}"
+    return host
+
+
+def is_fetchable(url: str, max_length: int) -> str | None:
+    """Why ``url`` should not enter the frontier, or None when it may."""
+    if len(url) > max_length:
+        return "url_too_long"
+    path = urlsplit(url).path
+    if _SKIP_EXTENSIONS.search(path):
+        return "not_a_document"
+    # A path repeating the same segment many times is a classic spider trap.
+    segments = [s for s in path.split("/") if s]
+    if len(segments) > 12 or (segments and max(segments.count(s) for s in segments) > 3):
+        return "trap"
+    return None
+
+
+def registered_domain(host: str) -> str:
+    """A cheap approximation of the registrable domain (last two labels, three for ccSLDs)."""
+    host = host.split(":")[0]
+    labels = host.split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in {"co", "com", "net", "org", "ac", "gov"}:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])

@@ -1,0 +1,1 @@
+"""Workers: fetch, parse, extract and deduplicate pages."""

@@ -1,0 +1,218 @@
+"""Article extraction: structured data first (JSON-LD, OpenGraph, meta), the DOM for the rest.
+
+Body text comes from trafilatura run on the already parsed tree; dates fall back to htmldate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import trafilatura
+from dateutil import parser as dateparser
+from htmldate import find_date
+
+from newscrawl.errors import ExtractionError, InvalidURL
+from scheduler.urls import normalize_url
+from workers.parse import HtmlPage
+
+_WS = re.compile(r"\s+")
+_PERSON_NOISE = re.compile(r"^(?:by|von|par|di|de|por|door|av|af)\s+", re.I)
+_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|\bet\b|\by\b|\be\b|&)\s*")
+
+
+@dataclass
+class Article:
+    url: str
+    canonical_url: str
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    language: str | None = None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    description: str | None = None
+    body: str = ""
+    image_url: str | None = None
+    paywalled: bool = False
+    site_name: str | None = None
+
+
+def _clean(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    text = _WS.sub(" ", value).strip()
+    return text or None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An aware datetime; a stamp without an offset is taken as UTC."""
+    text = _clean(value)
+    if not text:
+        return None
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            stamp = dateparser.parse(text)
+        except (ValueError, OverflowError):
+            return None
+    if stamp is None:
+        return None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
+def _names(value: Any) -> list[str]:
+    """Author names from a JSON-LD author value, people before organisations."""
+    items = value if isinstance(value, list) else [value]
+    people: list[str] = []
+    orgs: list[str] = []
+    for item in items:
+        if isinstance(item, str):
+            people.extend(_split_byline(item))
+        elif isinstance(item, dict):
+            name = _clean(item.get("name"))
+            if not name:
+                continue
+            kind = item.get("@type")
+            (orgs if kind == "Organization" or kind == ["Organization"] else people).append(name)
+    return people or orgs
+
+
+def _split_byline(text: str) -> list[str]:
+    text = _PERSON_NOISE.sub("", _clean(text) or "")
+    if not text or text.startswith("http"):
+        return []
+    return [p for p in (_clean(x) for x in _AUTHOR_SPLIT.split(text)) if p and len(p) < 80]
+
+
+def _first_str(value: Any) -> str | None:
+    if isinstance(value, list):
+        for item in value:
+            found = _first_str(item)
+            if found:
+                return found
+        return None
+    if isinstance(value, dict):
+        return _clean(value.get("url") or value.get("contentUrl") or value.get("name"))
+    return _clean(value)
+
+
+def _keywords(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [k for k in (_clean(v) for v in value) if k]
+    text = _clean(value)
+    return [k for k in (_clean(x) for x in text.split(",")) if k] if text else []
+
+
+def _language(page: HtmlPage, obj: dict[str, Any] | None) -> str | None:
+    raw = (_first_str(obj.get("inLanguage")) if obj else None) or page.lang or page.first_meta(
+        "og:locale", "content-language", "language", "dc.language")
+    if not raw:
+        return None
+    primary = raw.replace("_", "-").split("-")[0].strip().lower()
+    return primary if 2 <= len(primary) <= 3 and primary.isalpha() else None
+
+
+def _title(page: HtmlPage, obj: dict[str, Any] | None) -> str | None:
+    candidates = [_clean(obj.get("headline")) if obj else None, page.first_meta("og:title", "twitter:title")]
+    for candidate in candidates:
+        if candidate:
+            return candidate
+    h1 = page.tree.xpath("//h1")
+    if h1:
+        text = _clean(h1[0].text_content())
+        if text:
+            return text
+    title = page.tree.find(".//title")
+    return _clean(title.text_content()) if title is not None else None
+
+
+def _paywalled(page: HtmlPage) -> bool:
+    for obj in page.jsonld:
+        for holder in [obj, *(obj.get("hasPart") if isinstance(obj.get("hasPart"), list) else
+                              [obj.get("hasPart")] if isinstance(obj.get("hasPart"), dict) else [])]:
+            free = holder.get("isAccessibleForFree")
+            if free is False or (isinstance(free, str) and free.strip().lower() == "false"):
+                return True
+    tier = (page.first_meta("article:content_tier") or "").lower()
+    return tier in ("locked", "metered")
+
+
+def _published(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
+    for raw in ([obj.get("datePublished"), obj.get("dateCreated")] if obj else []) + [
+        page.first_meta("article:published_time", "og:article:published_time", "pubdate", "publishdate",
+                        "date", "dc.date.issued", "dc.date", "sailthru.date", "parsely-pub-date")
+    ]:
+        stamp = parse_datetime(raw)
+        if stamp is not None:
+            return stamp
+    for el in page.tree.xpath("//time[@datetime]")[:1]:
+        stamp = parse_datetime(el.get("datetime"))
+        if stamp is not None:
+            return stamp
+    found = find_date(page.tree, url=page.url, original_date=True, extensive_search=True,
+                      outputformat="%Y-%m-%d")
+    return parse_datetime(found) if found else None
+
+
+def _body(page: HtmlPage, obj: dict[str, Any] | None) -> str:
+    result = trafilatura.bare_extraction(
+        page.tree, url=page.url, with_metadata=False, include_comments=False, include_tables=False,
+        deduplicate=False,
+    )
+    text = (result.text if result is not None else "") or ""
+    structured = _clean(obj.get("articleBody")) if obj else None
+    if structured and len(structured) > 1.2 * len(_WS.sub(" ", text)):
+        return structured
+    return text.strip()
+
+
+def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
+    for raw in (page.canonical, page.first_meta("og:url"),
+                _first_str(obj.get("mainEntityOfPage")) if obj else None, _first_str(obj.get("url")) if obj else None):
+        if raw:
+            try:
+                return normalize_url(urljoin(page.base_url, raw))
+            except InvalidURL:
+                continue
+    return normalize_url(page.url)
+
+
+def extract_article(page: HtmlPage) -> Article:
+    """Every field of the article on ``page``; raises ExtractionError when it has no body."""
+    obj = page.article_object()
+    body = _body(page, obj)
+    if not body:
+        raise ExtractionError("no article text found", url=page.url)
+    authors = _names(obj.get("author")) if obj else []
+    if not authors:
+        byline = page.first_meta("author", "article:author", "dc.creator", "parsely-author", "byl")
+        authors = _split_byline(byline) if byline else []
+    section = (_first_str(obj.get("articleSection")) if obj else None) or page.first_meta("article:section")
+    tags = (_keywords(obj.get("keywords")) if obj else []) or [
+        t for t in (_clean(x) for x in page.meta.get("article:tag", [])) if t
+    ] or _keywords(page.first_meta("news_keywords", "keywords"))
+    image = (_first_str(obj.get("image")) if obj else None) or page.first_meta("og:image", "twitter:image")
+    return Article(
+        url=page.url,
+        canonical_url=canonical_of(page, obj),
+        title=_title(page, obj),
+        authors=list(dict.fromkeys(authors)),
+        published_at=_published(page, obj),
+        modified_at=parse_datetime(obj.get("dateModified") if obj else None)
+        or parse_datetime(page.first_meta("article:modified_time", "og:updated_time")),
+        language=_language(page, obj),
+        section=section,
+        tags=list(dict.fromkeys(tags))[:50],
+        description=(_clean(obj.get("description")) if obj else None)
+        or page.first_meta("og:description", "description", "twitter:description"),
+        body=body,
+        image_url=urljoin(page.base_url, image) if image else None,
+        paywalled=_paywalled(page),
+        site_name=page.first_meta("og:site_name", "application-name"),
+    )

@@ -1,0 +1,173 @@
+"""Links out of listing pages, feeds and sitemaps, and the teaser blocks around article links."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import re
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import feedparser
+from lxml import etree
+
+from newscrawl.errors import BodyTooLarge, InvalidURL, ParseError
+from scheduler.urls import normalize_url
+from workers.parse import HtmlPage
+
+_WS = re.compile(r"\s+")
+# The sitemap protocol caps a file at 50,000 URLs; more is a broken or hostile file.
+MAX_SITEMAP_URLS = 50_000
+_TEASER_MAX_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    kind: str  # "page" (judged by discovery policy), "sitemap" (a child sitemap)
+    published_ts: float | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Teaser:
+    """A block on a listing page that points at one article (headline, kicker, lede)."""
+
+    page_url: str
+    article_url: str
+    text: str
+
+    @property
+    def block_hash(self) -> str:
+        return hashlib.sha1(normalize_text(self.text).encode("utf-8")).hexdigest()
+
+
+def normalize_text(text: str) -> str:
+    return _WS.sub(" ", text).strip().lower()
+
+
+def _norm(href: str, base: str) -> str | None:
+    try:
+        return normalize_url(href, base)
+    except InvalidURL:
+        return None
+
+
+def html_links(page: HtmlPage, is_article: Callable[[str], bool]) -> tuple[list[Link], list[Teaser]]:
+    """Every link of a listing page, and the teaser block around each article link.
+
+    A teaser block is the largest ancestor of an article link that contains links to that
+    article only: the card, list item or section entry a reader sees as one teaser.
+    """
+    links: dict[str, Link] = {}
+    anchors: list[tuple[Any, str]] = []
+    for anchor in page.tree.iter("a"):
+        href = anchor.get("href")
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            continue
+        url = _norm(href, page.base_url)
+        if url is None or url == page.url:
+            continue
+        links.setdefault(url, Link(url=url, kind="page"))
+        if is_article(url):
+            anchors.append((anchor, url))
+    return list(links.values()), _teasers(page, anchors)
+
+
+def _teasers(page: HtmlPage, anchors: list[tuple[Any, str]]) -> list[Teaser]:
+    targets: dict[Any, set[str]] = {}
+    for anchor, url in anchors:
+        for el in anchor.iterancestors():
+            targets.setdefault(el, set()).add(url)
+    teasers: dict[str, Teaser] = {}
+    for anchor, url in anchors:
+        block = anchor
+        for el in anchor.iterancestors():
+            if el.tag in ("body", "html") or targets.get(el) != {url}:
+                break
+            block = el
+        text = _WS.sub(" ", block.text_content()).strip()[:_TEASER_MAX_CHARS]
+        if text and url not in teasers:
+            teasers[url] = Teaser(page_url=page.url, article_url=url, text=text)
+    return list(teasers.values())
+
+
+def _struct_ts(value: Any) -> float | None:
+    return float(calendar.timegm(value)) if value else None
+
+
+def feed_links(body: bytes, url: str) -> list[Link]:
+    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    if parsed.bozo and not parsed.entries:
+        raise ParseError(f"unreadable feed: {parsed.get('bozo_exception')}", url=url)
+    links = []
+    for entry in parsed.entries:
+        href = entry.get("link") or entry.get("id")
+        target = _norm(href, url) if href else None
+        if target is None:
+            continue
+        published = _struct_ts(entry.get("published_parsed") or entry.get("updated_parsed"))
+        links.append(Link(url=target, kind="page", published_ts=published, title=entry.get("title")))
+    return links
+
+
+_SITEMAP_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=True)
+
+
+def maybe_gunzip(body: bytes, url: str, max_bytes: int) -> bytes:
+    """Sitemaps are often served as .xml.gz files: inflate them within the same size cap."""
+    if not body.startswith(b"\x1f\x8b"):
+        return body
+    out = io.BytesIO()
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: gzip framing
+    for start in range(0, len(body), 65536):
+        out.write(inflater.decompress(body[start:start + 65536], max_bytes + 1 - out.tell()))
+        if out.tell() > max_bytes:
+            raise BodyTooLarge(f"gzipped body exceeds {max_bytes} bytes after decompression", url=url)
+    return out.getvalue()
+
+
+def _local(tag: Any) -> str:
+    return tag.rsplit("}", 1)[-1].lower() if isinstance(tag, str) else ""
+
+
+def _parse_iso(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        return calendar.timegm(stamp.timetuple())
+    return stamp.timestamp()
+
+
+def sitemap_links(body: bytes, url: str) -> list[Link]:
+    """URLs of a sitemap or sitemap index, with Google News ``news:`` dates and titles."""
+    try:
+        root = etree.fromstring(body, parser=_SITEMAP_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"unreadable sitemap: {exc}", url=url) from exc
+    if root is None:
+        raise ParseError("empty sitemap", url=url)
+    child_kind = "sitemap" if _local(root.tag) == "sitemapindex" else "page"
+    links: list[Link] = []
+    for entry in root:
+        if len(links) >= MAX_SITEMAP_URLS:
+            break
+        fields: dict[str, str] = {}
+        for el in entry.iter():
+            name = _local(el.tag)
+            if el.text and name in ("loc", "lastmod", "publication_date", "title") and name not in fields:
+                fields[name] = el.text.strip()
+        target = _norm(fields["loc"], url) if "loc" in fields else None
+        if target is None:
+            continue
+        published = _parse_iso(fields.get("publication_date")) or _parse_iso(fields.get("lastmod"))
+        links.append(Link(url=target, kind=child_kind, published_ts=published, title=fields.get("title")))
+    return links

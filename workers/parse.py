@@ -1,0 +1,155 @@
+"""Parsing: HTML once into a tree, classification, structured data, and links from listings.
+
+A page is parsed once; the tree, its meta tags and its JSON-LD objects are handed on to
+extraction and discovery in an :class:`HtmlPage`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+
+from newscrawl.errors import ParseError
+
+PageKind = Literal["article", "listing", "feed", "sitemap", "other"]
+
+ARTICLE_TYPES = frozenset({
+    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+    "reviewnewsarticle", "backgroundnewsarticle", "blogposting", "socialmediaposting", "liveblogposting",
+    "report", "scholarlyarticle", "techarticle", "advertisercontentarticle", "satiricalarticle",
+})
+
+_XML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!DOCTYPE[^>]*>\s*)?<([\w:]+)", re.S)
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+@dataclass
+class HtmlPage:
+    url: str
+    tree: Any  # lxml.html.HtmlElement
+    base_url: str
+    meta: dict[str, list[str]] = field(default_factory=dict)
+    jsonld: list[dict[str, Any]] = field(default_factory=list)
+    canonical: str | None = None
+    lang: str | None = None
+
+    def first_meta(self, *names: str) -> str | None:
+        for name in names:
+            for value in self.meta.get(name, ()):
+                if value.strip():
+                    return value.strip()
+        return None
+
+    def article_object(self) -> dict[str, Any] | None:
+        for obj in self.jsonld:
+            if _types(obj) & ARTICLE_TYPES:
+                return obj
+        return None
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    kind = obj.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {k.lower() for k in kinds if isinstance(k, str)}
+
+
+def sniff_xml_root(body: bytes) -> str | None:
+    """The root element name of an XML body, or None when it does not look like XML."""
+    match = _XML_START.match(body[:2048].lstrip(b"\xef\xbb\xbf"))
+    return match.group(1).decode("ascii", "replace").lower() if match else None
+
+
+def classify_body(body: bytes, content_type: str) -> Literal["feed", "sitemap", "html", "other"]:
+    root = sniff_xml_root(body)
+    if root in ("rss", "feed", "rdf:rdf"):
+        return "feed"
+    if root in ("urlset", "sitemapindex"):
+        return "sitemap"
+    if root == "html" or "html" in content_type or b"<html" in body[:4096].lower():
+        return "html"
+    if content_type.endswith(("rss+xml", "atom+xml")):
+        return "feed"
+    return "other"
+
+
+def parse_html(text: str, url: str) -> HtmlPage:
+    """Parse once; collect meta tags, JSON-LD, canonical link and language."""
+    text = _CONTROL_CHARS.sub("", text)
+    if not text.strip():
+        raise ParseError("empty HTML document", url=url)
+    try:
+        tree = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise ParseError(f"unparseable HTML: {exc}", url=url) from exc
+    base = url
+    for href in tree.xpath("//head/base/@href")[:1]:
+        base = urljoin(url, str(href).strip())
+    page = HtmlPage(url=url, tree=tree, base_url=base)
+    _collect_meta(page)
+    _collect_jsonld(page)
+    return page
+
+
+def _collect_meta(page: HtmlPage) -> None:
+    for el in page.tree.iter("meta"):
+        key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
+        content = el.get("content")
+        if key and content is not None:
+            page.meta.setdefault(key.strip().lower(), []).append(content)
+    for el in page.tree.iter("link"):
+        rel = (el.get("rel") or "").lower().split()
+        if "canonical" in rel and el.get("href") and page.canonical is None:
+            page.canonical = urljoin(page.base_url, el.get("href").strip())
+    html_lang = page.tree.get("lang") or page.tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    page.lang = html_lang.strip() if html_lang else None
+
+
+def _flatten(obj: Any, out: list[dict[str, Any]]) -> None:
+    if isinstance(obj, list):
+        for item in obj:
+            _flatten(item, out)
+    elif isinstance(obj, dict):
+        out.append(obj)
+        if "@graph" in obj:
+            _flatten(obj["@graph"], out)
+        main = obj.get("mainEntity")
+        if isinstance(main, dict | list):
+            _flatten(main, out)
+
+
+def _collect_jsonld(page: HtmlPage) -> None:
+    for script in page.tree.xpath('//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        raw = raw.removeprefix("<!--").removesuffix("-->").strip()
+        raw = raw.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            continue  # broken structured data is common; the DOM still speaks
+        _flatten(data, page.jsonld)
+
+
+def classify_html(page: HtmlPage, leased_as: str) -> PageKind:
+    """Article or listing. A seed listing stays a listing; other pages are judged on their markup."""
+    if leased_as == "listing":
+        return "listing"
+    if page.article_object() is not None:
+        return "article"
+    og_type = (page.first_meta("og:type") or "").lower()
+    if og_type == "article" or page.first_meta("article:published_time"):
+        return "article"
+    if og_type in ("website", "section"):
+        return "listing"
+    # No structured hint: long running text with few links reads as an article.
+    paragraphs = page.tree.xpath("//p")
+    text_len = sum(len(p.text_content()) for p in paragraphs[:200])
+    links = len(page.tree.xpath("//a[@href]"))
+    return "article" if text_len > 1500 and links < text_len / 40 else "listing"

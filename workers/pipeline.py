@@ -1,0 +1,125 @@
+"""What happens to one fetched response: classify, parse once, extract, discover.
+
+This is the unit a Celery task will run; it touches no store. The engine (or the task) takes
+the :class:`PageResult` to the frontier, the dedup stage and the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from indexer.document import Document, doc_id
+from newscrawl.errors import InvalidURL, NewscrawlError, ParseError
+from scheduler.discovery import Discovery
+from scheduler.frontier import FrontierEntry, Lease, UrlKind
+from scheduler.outlets import OutletIndex
+from scheduler.urls import host_of, normalize_url
+from workers.extract import Article, extract_article
+from workers.fetch import FetchResponse
+from workers.links import Link, Teaser, feed_links, html_links, maybe_gunzip, sitemap_links
+from workers.parse import classify_body, classify_html, parse_html
+
+
+@dataclass
+class PageResult:
+    kind: UrlKind | None
+    body_hash: str | None = None
+    unchanged: bool = False
+    document: Document | None = None
+    entries: list[FrontierEntry] = field(default_factory=list)
+    teasers: list[Teaser] = field(default_factory=list)
+    error: NewscrawlError | None = None
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha1(body).hexdigest()
+
+
+def to_document(article: Article, *, url: str, outlet: str | None, now: datetime) -> Document:
+    return Document(
+        id=doc_id(article.canonical_url),
+        url=url,
+        canonical_url=article.canonical_url,
+        outlet=outlet,
+        host=host_of(url),
+        title=article.title,
+        authors=article.authors,
+        published_at=article.published_at,
+        modified_at=article.modified_at,
+        language=article.language,
+        section=article.section,
+        tags=article.tags,
+        description=article.description,
+        body=article.body,
+        image_url=article.image_url,
+        paywalled=article.paywalled,
+        first_seen_at=now,
+        fetched_at=now,
+    )
+
+
+class PageProcessor:
+    def __init__(self, outlets: OutletIndex, discovery: Discovery, *, follow_article_links: bool,
+                 max_body_bytes: int) -> None:
+        self._outlets = outlets
+        self._discovery = discovery
+        self._follow_article_links = follow_article_links
+        self._max_body_bytes = max_body_bytes
+
+    def process(self, lease: Lease, response: FetchResponse) -> PageResult:
+        """Never raises for bad input: the error is returned on the result for that URL."""
+        digest = body_hash(response.body)
+        if lease.body_hash == digest and lease.kind != "article":
+            return PageResult(kind=lease.kind, body_hash=digest, unchanged=True)
+        try:
+            return self._process(lease, response, digest)
+        except NewscrawlError as exc:
+            return PageResult(kind=None, body_hash=digest, error=exc)
+        except (ValueError, TypeError, LookupError, RecursionError) as exc:
+            # Parsers of hostile input fail in many ways; the page fails, the crawl goes on.
+            return PageResult(kind=None, body_hash=digest,
+                              error=ParseError(f"{type(exc).__name__}: {exc}", url=lease.url))
+
+    def _process(self, lease: Lease, response: FetchResponse, digest: str) -> PageResult:
+        final_url = self._final_url(response)
+        body = maybe_gunzip(response.body, lease.url, self._max_body_bytes)
+        shape = classify_body(body, response.content_type)
+        if shape == "feed":
+            links = feed_links(body, final_url)
+            return self._links_result("feed", lease, links, digest, final_url)
+        if shape == "sitemap":
+            links = sitemap_links(body, final_url)
+            return self._links_result("sitemap", lease, links, digest, final_url)
+        if shape != "html":
+            raise ParseError(f"not an HTML page, feed or sitemap ({response.content_type or 'no type'})",
+                             url=lease.url)
+        page = parse_html(response.text, final_url)
+        kind = classify_html(page, lease.kind)
+        outlet = self._outlets.get(lease.outlet) if lease.outlet else self._outlets.for_url(final_url)
+        result = PageResult(kind=kind, body_hash=digest)
+        if kind == "listing" or self._follow_article_links:
+            links, teasers = html_links(page, lambda u: self._discovery.is_article(outlet, u))
+            result.entries = self._discovery.entries(
+                links, outlet_name=lease.outlet, depth=lease.depth, referrer=final_url, source=kind)
+            result.teasers = teasers if kind == "listing" else []
+        if kind == "article":
+            article = extract_article(page)
+            now = datetime.now(UTC)
+            result.document = to_document(article, url=final_url, outlet=lease.outlet, now=now)
+        return result
+
+    def _links_result(
+        self, kind: UrlKind, lease: Lease, links: list[Link], digest: str, url: str
+    ) -> PageResult:
+        entries = self._discovery.entries(links, outlet_name=lease.outlet, depth=lease.depth, referrer=url,
+                                          source=kind)
+        return PageResult(kind=kind, body_hash=digest, entries=entries)
+
+    @staticmethod
+    def _final_url(response: FetchResponse) -> str:
+        try:
+            return normalize_url(response.final_url)
+        except InvalidURL:
+            return response.url
