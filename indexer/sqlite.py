@@ -148,7 +148,7 @@ class SQLiteIndex:
         hits = []
         for row in rows:
             doc = _from_row(row)
-            hits.append(SearchHit(document=doc, score=-float(row["score"]), snippet=row["snip"] or "",
+            hits.append(SearchHit(document=doc, score=-float(row["score"]), snippet=" ".join((row["snip"] or "").split()),
                                   appearances=self._appearances(doc)))
         return hits
 

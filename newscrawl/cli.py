@@ -305,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewscrawlError as exc:
         print(f"newscrawl: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader (head, less) went away: not an error of ours.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -85,6 +85,8 @@ class CrawlEngine:
         leased_pages = 0
         last_progress = 0.0
         cpu_start = time.process_time()
+        # Until idle is one pass: a URL fetched in this run is not leased again by it.
+        fetched_before = time.time() if until_idle else None
         try:
             while True:
                 now = time.time()
@@ -93,11 +95,11 @@ class CrawlEngine:
                 if room > 0 and budget_left and not self._stop.is_set():
                     if max_pages is not None:
                         room = min(room, max_pages - leased_pages)
-                    for lease in self.c.frontier.lease(now, room):
+                    for lease in self.c.frontier.lease(now, room, fetched_before=fetched_before):
                         leased_pages += lease.kind != "robots"
                         tasks.add(asyncio.create_task(self._handle(lease)))
                 if not tasks and (self._stop.is_set() or not budget_left
-                                  or (until_idle and self.c.frontier.pending() == 0)):
+                                  or (until_idle and self.c.frontier.pending(now, fetched_before=fetched_before) == 0)):
                     break
                 if self._on_progress and now - last_progress > 0.5:
                     last_progress = now

@@ -69,8 +69,12 @@ class Frontier(Protocol):
     def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
         """Queue URLs not seen before; a URL seen before is left as it is."""
 
-    def lease(self, now: float, limit: int) -> list[Lease]:
-        """Up to ``limit`` URLs whose time has come on hosts that may be fetched now."""
+    def lease(self, now: float, limit: int, *, fetched_before: float | None = None) -> list[Lease]:
+        """Up to ``limit`` URLs whose time has come on hosts that may be fetched now.
+
+        With ``fetched_before``, URLs fetched at or after that time are not leased again: a crawl
+        that runs until idle makes one pass and does not chase its own revisits.
+        """
 
     def complete(self, lease: Lease, outcome: Outcome, now: float) -> None:
         """The fetch succeeded (2xx or 304): schedule a revisit or retire the URL."""
@@ -81,8 +85,9 @@ class Frontier(Protocol):
     def set_robots(self, host: str, text: str | None, now: float, *, reachable: bool = True) -> None:
         """Store a host's robots.txt (None: none, everything allowed)."""
 
-    def pending(self) -> int:
-        """URLs still to fetch for the first time or to retry, plus those in flight."""
+    def pending(self, now: float, *, fetched_before: float | None = None) -> int:
+        """URLs in flight, never fetched (new or retrying), or due for a revisit not yet made
+        since ``fetched_before``."""
 
     def next_wakeup(self, now: float) -> float | None:
         """When the next lease may become possible (None: nothing is queued)."""

@@ -113,23 +113,25 @@ class SQLiteFrontier:
 
     # --- leasing ----------------------------------------------------------------------------
 
-    def lease(self, now: float, limit: int) -> list[Lease]:
+    def lease(self, now: float, limit: int, *, fetched_before: float | None = None) -> list[Lease]:
         cap = self._settings.politeness.per_host_concurrency
+        before = fetched_before if fetched_before is not None else float("inf")
         leases: list[Lease] = []
         with self._tx():
             hosts = self._db.execute(
                 "SELECT h.* FROM hosts h WHERE h.next_fetch_at<=? AND h.in_flight<? AND EXISTS"
-                " (SELECT 1 FROM urls u WHERE u.host=h.host AND u.state='queued' AND u.due_at<=?)"
+                " (SELECT 1 FROM urls u WHERE u.host=h.host AND u.state='queued' AND u.due_at<=?"
+                "  AND (u.fetched_at IS NULL OR u.fetched_at<?))"
                 " ORDER BY h.next_fetch_at LIMIT ?",
-                (now, cap, now, limit),
+                (now, cap, now, before, limit),
             ).fetchall()
             for host in hosts:
-                lease = self._lease_from_host(host, now)
+                lease = self._lease_from_host(host, now, before)
                 if lease is not None:
                     leases.append(lease)
         return leases
 
-    def _lease_from_host(self, host: sqlite3.Row, now: float) -> Lease | None:
+    def _lease_from_host(self, host: sqlite3.Row, now: float, before: float) -> Lease | None:
         name = host["host"]
         if self._settings.politeness.respect_robots and self._robots_stale(host, now):
             if host["in_flight"]:
@@ -141,8 +143,8 @@ class SQLiteFrontier:
         while True:
             row = self._db.execute(
                 "SELECT * FROM urls WHERE host=? AND state='queued' AND due_at<=?"
-                " ORDER BY priority, sort_key DESC LIMIT 1",
-                (name, now),
+                " AND (fetched_at IS NULL OR fetched_at<?) ORDER BY priority, sort_key DESC LIMIT 1",
+                (name, now, before),
             ).fetchone()
             if row is None:
                 return None
@@ -280,9 +282,11 @@ class SQLiteFrontier:
 
     # --- inspection -------------------------------------------------------------------------
 
-    def pending(self) -> int:
+    def pending(self, now: float, *, fetched_before: float | None = None) -> int:
+        before = fetched_before if fetched_before is not None else float("inf")
         row = self._db.execute(
-            "SELECT COUNT(*) FROM urls WHERE state='leased' OR (state='queued' AND fetched_at IS NULL)"
+            "SELECT COUNT(*) FROM urls WHERE state='leased' OR (state='queued' AND (fetched_at IS NULL"
+            " OR (due_at<=? AND fetched_at<?)))", (now, before)
         ).fetchone()
         robots = self._db.execute(
             "SELECT COUNT(*) FROM hosts WHERE in_flight>0 AND robots_fetched_at IS NULL").fetchone()
@@ -292,14 +296,6 @@ class SQLiteFrontier:
         row = self._db.execute(
             "SELECT MIN(MAX(h.next_fetch_at, u.due_at)) FROM urls u JOIN hosts h ON h.host=u.host"
             " WHERE u.state='queued'"
-        ).fetchone()
-        return float(row[0]) if row and row[0] is not None else None
-
-    def next_first_fetch(self) -> float | None:
-        """Like :meth:`next_wakeup`, but only for URLs not yet fetched (ignores revisits)."""
-        row = self._db.execute(
-            "SELECT MIN(MAX(h.next_fetch_at, u.due_at)) FROM urls u JOIN hosts h ON h.host=u.host"
-            " WHERE u.state='queued' AND u.fetched_at IS NULL"
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
 

@@ -166,6 +166,11 @@ def _body(page: HtmlPage, obj: dict[str, Any] | None) -> str:
         deduplicate=False,
     )
     text = (result.text if result is not None else "") or ""
+    if not text:
+        # A short or unusual page: trafilatura's recall mode keeps what precision mode discards.
+        result = trafilatura.bare_extraction(page.tree, url=page.url, with_metadata=False, favor_recall=True,
+                                             include_comments=False, include_tables=False, deduplicate=False)
+        text = (result.text if result is not None else "") or ""
     structured = _clean(obj.get("articleBody")) if obj else None
     if structured and len(structured) > 1.2 * len(_WS.sub(" ", text)):
         return structured
@@ -187,6 +192,10 @@ def extract_article(page: HtmlPage) -> Article:
     """Every field of the article on ``page``; raises ExtractionError when it has no body."""
     obj = page.article_object()
     body = _body(page, obj)
+    title = _title(page, obj)
+    if title and body.startswith(title):
+        # trafilatura keeps a headline that sits inside the article element: it is not body text.
+        body = body[len(title):].lstrip()
     if not body:
         raise ExtractionError("no article text found", url=page.url)
     authors = _names(obj.get("author")) if obj else []
@@ -201,7 +210,7 @@ def extract_article(page: HtmlPage) -> Article:
     return Article(
         url=page.url,
         canonical_url=canonical_of(page, obj),
-        title=_title(page, obj),
+        title=title,
         authors=list(dict.fromkeys(authors)),
         published_at=_published(page, obj),
         modified_at=parse_datetime(obj.get("dateModified") if obj else None)

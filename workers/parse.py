@@ -137,8 +137,16 @@ def _collect_jsonld(page: HtmlPage) -> None:
         _flatten(data, page.jsonld)
 
 
+_HUB_TYPES = frozenset({"collectionpage", "itemlist", "website", "searchresultspage", "profilepage"})
+
+
 def classify_html(page: HtmlPage, leased_as: str) -> PageKind:
-    """Article or listing. A seed listing stays a listing; other pages are judged on their markup."""
+    """Article or listing.
+
+    A seed listing stays a listing. A URL that a feed, sitemap or listing announced as an article
+    stays one unless the page declares itself a hub (og:type website, a CollectionPage) and has
+    no article markup; pages found otherwise are judged on markup and running text.
+    """
     if leased_as == "listing":
         return "listing"
     if page.article_object() is not None:
@@ -146,10 +154,20 @@ def classify_html(page: HtmlPage, leased_as: str) -> PageKind:
     og_type = (page.first_meta("og:type") or "").lower()
     if og_type == "article" or page.first_meta("article:published_time"):
         return "article"
-    if og_type in ("website", "section"):
-        return "listing"
-    # No structured hint: long running text with few links reads as an article.
+    declared_hub = og_type in ("website", "section") or any(_types(o) & _HUB_TYPES for o in page.jsonld)
+    if leased_as == "article":
+        # Many article pages call themselves "website"; a hub is also mostly links.
+        return "listing" if declared_hub and _link_density(page) > 0.5 else "article"
     paragraphs = page.tree.xpath("//p")
-    text_len = sum(len(p.text_content()) for p in paragraphs[:200])
+    text_len = sum(len(p.text_content()) for p in paragraphs[:300])
     links = len(page.tree.xpath("//a[@href]"))
     return "article" if text_len > 1500 and links < text_len / 40 else "listing"
+
+
+def _link_density(page: HtmlPage) -> float:
+    body = page.tree.find("body")
+    if body is None:
+        return 0.0
+    total = len(" ".join(body.itertext()).split())
+    linked = sum(len(a.text_content().split()) for a in body.iter("a"))
+    return linked / total if total else 1.0
