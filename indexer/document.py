@@ -8,9 +8,28 @@ from datetime import datetime
 from typing import Any
 
 SCHEMA_FIELDS = (
-    "id", "url", "canonical_url", "outlet", "host", "title", "authors", "published_at", "modified_at",
-    "language", "section", "tags", "description", "body", "image_url", "paywalled", "content_hash",
-    "simhash", "duplicate_of", "also_seen_at", "first_seen_at", "fetched_at",
+    "id",
+    "url",
+    "canonical_url",
+    "outlet",
+    "host",
+    "title",
+    "authors",
+    "published_at",
+    "modified_at",
+    "language",
+    "section",
+    "tags",
+    "description",
+    "body",
+    "image_url",
+    "paywalled",
+    "content_hash",
+    "simhash",
+    "duplicate_of",
+    "also_seen_at",
+    "first_seen_at",
+    "fetched_at",
 )
 
 
@@ -55,7 +74,7 @@ class Document:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Document:
-        values = {f.name: data.get(f.name) for f in fields(cls)}
+        values: dict[str, Any] = {f.name: data.get(f.name) for f in fields(cls)}
         for key in ("published_at", "modified_at", "first_seen_at", "fetched_at"):
             if isinstance(values[key], str):
                 values[key] = datetime.fromisoformat(values[key])

@@ -82,7 +82,8 @@ class SQLiteIndex:
     def upsert(self, document: Document) -> None:
         row = _to_row(document)
         existing = self._db.execute(
-            "SELECT also_seen_at, first_seen_at FROM documents WHERE id=?", (document.id,)).fetchone()
+            "SELECT also_seen_at, first_seen_at FROM documents WHERE id=?", (document.id,)
+        ).fetchone()
         if existing is not None:
             # Appearances and the first sighting survive a re-extraction of the same story.
             seen = json.loads(existing["also_seen_at"] or "[]")
@@ -106,8 +107,10 @@ class SQLiteIndex:
                 seen = json.loads(row["also_seen_at"] or "[]")
                 if url not in seen:
                     seen.append(url)
-                    self._db.execute("UPDATE documents SET also_seen_at=? WHERE id=?",
-                                     (json.dumps(seen, ensure_ascii=False), doc_id))
+                    self._db.execute(
+                        "UPDATE documents SET also_seen_at=? WHERE id=?",
+                        (json.dumps(seen, ensure_ascii=False), doc_id),
+                    )
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -133,13 +136,17 @@ class SQLiteIndex:
         if not query.include_duplicates:
             where.append("d.duplicate_of IS NULL")
         if match:
-            sql = (f"SELECT d.*, bm25(documents_fts, {_BM25_WEIGHTS}) AS score,"
-                   " snippet(documents_fts, 2, '[', ']', ' … ', 16) AS snip"
-                   " FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid"
-                   f" WHERE {' AND '.join(where)} ORDER BY score LIMIT ?")
+            sql = (
+                f"SELECT d.*, bm25(documents_fts, {_BM25_WEIGHTS}) AS score,"
+                " snippet(documents_fts, 2, '[', ']', ' … ', 16) AS snip"
+                " FROM documents_fts JOIN documents d ON d.rowid = documents_fts.rowid"
+                f" WHERE {' AND '.join(where)} ORDER BY score LIMIT ?"
+            )
         else:
-            sql = (f"SELECT d.*, 0.0 AS score, substr(d.body, 1, 160) AS snip FROM documents d"
-                   f" WHERE {' AND '.join(where)} ORDER BY d.published_at DESC LIMIT ?")
+            sql = (
+                f"SELECT d.*, 0.0 AS score, substr(d.body, 1, 160) AS snip FROM documents d"
+                f" WHERE {' AND '.join(where)} ORDER BY d.published_at DESC LIMIT ?"
+            )
         params.append(query.limit)
         try:
             rows = self._db.execute(sql, params).fetchall()
@@ -148,8 +155,14 @@ class SQLiteIndex:
         hits = []
         for row in rows:
             doc = _from_row(row)
-            hits.append(SearchHit(document=doc, score=-float(row["score"]), snippet=" ".join((row["snip"] or "").split()),
-                                  appearances=self._appearances(doc)))
+            hits.append(
+                SearchHit(
+                    document=doc,
+                    score=-float(row["score"]),
+                    snippet=" ".join((row["snip"] or "").split()),
+                    appearances=self._appearances(doc),
+                )
+            )
         return hits
 
     def _appearances(self, doc: Document) -> list[str]:

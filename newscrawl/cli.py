@@ -22,7 +22,6 @@ from newscrawl.factory import build_components, build_fetcher, build_index
 from newscrawl.log import configure_logging
 from newscrawl.settings import Settings, load_settings
 from scheduler.outlets import load_outlets
-from scheduler.urls import normalize_url
 from workers.charset import decode_body
 from workers.extract import extract_article
 from workers.parse import parse_html
@@ -51,8 +50,10 @@ class Progress:
 
     def __call__(self, stats: CrawlStats) -> None:
         s = stats.as_dict()
-        line = (f"{s['elapsed_s']:7.1f}s  fetched {s['pages_fetched']:5d}  articles {s['articles_indexed']:5d}"
-                f"  errors {sum(stats.errors.values()):4d}  not modified {s['not_modified']:4d}")
+        line = (
+            f"{s['elapsed_s']:7.1f}s  fetched {s['pages_fetched']:5d}  articles {s['articles_indexed']:5d}"
+            f"  errors {sum(stats.errors.values()):4d}  not modified {s['not_modified']:4d}"
+        )
         if self._tty:
             sys.stderr.write("\r" + line)
             sys.stderr.flush()
@@ -65,8 +66,13 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def _run_crawl(settings: Settings, outlets_path: str | None, until_idle: bool, max_pages: int | None,
-               progress: bool = True) -> dict[str, Any]:
+def _run_crawl(
+    settings: Settings,
+    outlets_path: str | None,
+    until_idle: bool,
+    max_pages: int | None,
+    progress: bool = True,
+) -> dict[str, Any]:
     outlets = load_outlets(outlets_path)
     components = build_components(settings, outlets)
     show = Progress() if progress else None
@@ -113,8 +119,11 @@ def cmd_search(args: argparse.Namespace) -> int:
             raise ConfigError(f"--since: not an ISO date: {args.since}") from exc
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
     index = build_index(settings)
-    hits = index.search(SearchQuery(text=args.query, outlet=args.outlet, since=since, limit=args.limit,
-                                    include_duplicates=args.all))
+    hits = index.search(
+        SearchQuery(
+            text=args.query, outlet=args.outlet, since=since, limit=args.limit, include_duplicates=args.all
+        )
+    )
     index.close()
     if args.json:
         for hit in hits:
@@ -196,9 +205,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     settings = _settings(args)
     components = build_components(settings, [])
-    out = {"frontier": components.frontier.stats(), "dedup": components.dedup_store.stats(),
-           "index_documents": components.index.count(),
-           "canonical_documents": components.index.count(include_duplicates=False)}
+    out = {
+        "frontier": components.frontier.stats(),
+        "dedup": components.dedup_store.stats(),
+        "index_documents": components.index.count(),
+        "canonical_documents": components.index.count(include_duplicates=False),
+    }
     components.close()
     print(json.dumps(out, indent=2))
     return 0
@@ -212,10 +224,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with web, tempfile.TemporaryDirectory() as tmp:
         outlets_file = Path(tmp) / "demo-outlets.toml"
         outlets_file.write_text(outlets_toml, "utf-8")
-        print(f"Serving a generated news web of {len(web.resources)} URLs through a proxy at {web.proxy_url}",
-              file=sys.stderr)
-        settings = load_settings(args.config, data_dir=data_dir, fetch={"proxy": web.proxy_url},
-                                 politeness={"min_delay_ms": 100})
+        print(
+            f"Serving a generated news web of {len(web.resources)} URLs through a proxy at {web.proxy_url}",
+            file=sys.stderr,
+        )
+        settings = load_settings(
+            args.config, data_dir=data_dir, fetch={"proxy": web.proxy_url}, politeness={"min_delay_ms": 100}
+        )
         summary = _run_crawl(settings, str(outlets_file), until_idle=True, max_pages=None)
     print("\nSummary")
     print(f"  pages fetched      {summary['pages_fetched']}")
@@ -255,8 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proxy", help="HTTP proxy URL for every request (else HTTP_PROXY & co. apply)")
     p.add_argument("--until-idle", action="store_true", help="stop when nothing is due or in flight")
     p.add_argument("--max-pages", type=int, help="stop after this many pages")
-    p.add_argument("--allow-network", action="append", metavar="CIDR",
-                   help="allow fetching from this private network, e.g. 127.0.0.0/8 (repeatable)")
+    p.add_argument(
+        "--allow-network",
+        action="append",
+        metavar="CIDR",
+        help="allow fetching from this private network, e.g. 127.0.0.0/8 (repeatable)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_crawl)
 

@@ -17,12 +17,74 @@ from html import escape
 from newscrawl.localweb import LocalWeb, Resource
 
 _WORDS = (
-    "council budget river harbour election minister school hospital station market storm festival "
-    "museum court bridge railway energy housing farmers students police mayor harvest concert league "
-    "coast tunnel library vaccine drought summit port factory airline reform tax union village forest "
-    "research climate startup bank record season trial report inquiry plan vote strike tourism data"
-).split()
-_VERBS = "approves rejects delays opens closes plans reviews expands cuts funds warns celebrates".split()
+    "council",
+    "budget",
+    "river",
+    "harbour",
+    "election",
+    "minister",
+    "school",
+    "hospital",
+    "station",
+    "market",
+    "storm",
+    "festival",
+    "museum",
+    "court",
+    "bridge",
+    "railway",
+    "energy",
+    "housing",
+    "farmers",
+    "students",
+    "police",
+    "mayor",
+    "harvest",
+    "concert",
+    "league",
+    "coast",
+    "tunnel",
+    "library",
+    "vaccine",
+    "drought",
+    "summit",
+    "port",
+    "factory",
+    "airline",
+    "reform",
+    "tax",
+    "union",
+    "village",
+    "forest",
+    "research",
+    "climate",
+    "startup",
+    "bank",
+    "record",
+    "season",
+    "trial",
+    "report",
+    "inquiry",
+    "plan",
+    "vote",
+    "strike",
+    "tourism",
+    "data",
+)
+_VERBS = (
+    "approves",
+    "rejects",
+    "delays",
+    "opens",
+    "closes",
+    "plans",
+    "reviews",
+    "expands",
+    "cuts",
+    "funds",
+    "warns",
+    "celebrates",
+)
 _FILLER = (
     "officials said on {day} that the decision followed months of debate",
     "residents who spoke to reporters described mixed feelings about the {w1} and the {w2}",
@@ -69,57 +131,79 @@ def _article(rng: random.Random, host: str, index: int, now: datetime) -> DemoAr
     title = f"{subject.capitalize()} {verb} {obj} plan after {rng.choice(_WORDS)} talks"
     published = now - timedelta(hours=index * 3 + rng.randint(0, 2))
     day = published.strftime("%A")
-    paragraphs = [" ".join(_sentence(rng, day) for _ in range(rng.randint(3, 5))) for _ in range(rng.randint(5, 8))]
+    paragraphs = [
+        " ".join(_sentence(rng, day) for _ in range(rng.randint(3, 5))) for _ in range(rng.randint(5, 8))
+    ]
     slug = f"{subject}-{verb}-{obj}-plan-{index}-{rng.randint(1000, 9999)}"
     section = rng.choice(("news", "politics", "business"))
-    author = f"{rng.choice(['Ana', 'Ben', 'Chloe', 'Dev', 'Eva', 'Femi'])} {rng.choice(['Lind', 'Okafor', 'Berg', 'Ruiz'])}"
+    first = rng.choice(["Ana", "Ben", "Chloe", "Dev", "Eva", "Femi"])
+    author = f"{first} {rng.choice(['Lind', 'Okafor', 'Berg', 'Ruiz'])}"
     return DemoArticle(host, slug, title, paragraphs, published, section, author)
 
 
 def _page(title: str, body: str, lang: str, head: str = "") -> bytes:
-    return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"{head}</head><body><header><nav><a href='/'>Home</a> <a href='/news/'>News</a> "
-            f"<a href='/business/'>Business</a></nav></header>{body}"
-            "<footer><p>© Demo Media Group. All rights reserved. Privacy · Imprint · Contact</p></footer>"
-            "</body></html>").encode("utf-8")
+    return (
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"{head}</head><body><header><nav><a href='/'>Home</a> <a href='/news/'>News</a> "
+        f"<a href='/business/'>Business</a></nav></header>{body}"
+        "<footer><p>© Demo Media Group. All rights reserved. Privacy · Imprint · Contact</p></footer>"
+        "</body></html>"
+    ).encode()
 
 
 def _article_page(a: DemoArticle, lang: str, site: str, related: list[DemoArticle] | None = None) -> bytes:
     paras = "".join(f"<p>{escape(p)}</p>" for p in a.paragraphs)
     canonical = a.canonical or a.url
-    head = (f"<link rel='canonical' href='{canonical}'><meta property='og:type' content='article'>"
-            f"<meta property='og:title' content='{escape(a.title)}'><meta property='og:site_name' content='{site}'>"
-            f"<meta property='article:published_time' content='{a.published.isoformat()}'>"
-            f"<meta name='author' content='{a.author}'>")
+    head = (
+        f"<link rel='canonical' href='{canonical}'><meta property='og:type' content='article'>"
+        f"<meta property='og:title' content='{escape(a.title)}'>"
+        f"<meta property='og:site_name' content='{site}'>"
+        f"<meta property='article:published_time' content='{a.published.isoformat()}'>"
+        f"<meta name='author' content='{a.author}'>"
+    )
     extra = ""
     if related:
-        cards = "".join(f"<div class='related-item'><h3><a href='{r.url}'>{escape(r.title)}</a></h3>"
-                        + "".join(f"<p>{escape(p)}</p>" for p in r.paragraphs) + "</div>" for r in related)
+        cards = "".join(
+            f"<div class='related-item'><h3><a href='{r.url}'>{escape(r.title)}</a></h3>"
+            + "".join(f"<p>{escape(p)}</p>" for p in r.paragraphs)
+            + "</div>"
+            for r in related
+        )
         extra = f"<section class='related'><h2>Related articles</h2>{cards}</section>"
-    body = (f"<main><article><h1>{escape(a.title)}</h1><p class='byline'>By {a.author}</p>"
-            f"<time datetime='{a.published.isoformat()}'></time>{paras}</article>{extra}</main>")
+    body = (
+        f"<main><article><h1>{escape(a.title)}</h1><p class='byline'>By {a.author}</p>"
+        f"<time datetime='{a.published.isoformat()}'></time>{paras}</article>{extra}</main>"
+    )
     return _page(a.title, body, lang, head)
 
 
 def _teaser(a: DemoArticle) -> str:
-    return (f"<article class='teaser'><h2><a href='{a.url}'>{escape(a.title)}</a></h2>"
-            f"<p>{escape(a.paragraphs[0][:140])}…</p></article>")
+    return (
+        f"<article class='teaser'><h2><a href='{a.url}'>{escape(a.title)}</a></h2>"
+        f"<p>{escape(a.paragraphs[0][:140])}…</p></article>"
+    )
 
 
 def _listing(title: str, items: list[DemoArticle], most_read: list[DemoArticle], lang: str) -> bytes:
     block = "".join(f"<li><a href='{a.url}'>{escape(a.title)}</a></li>" for a in most_read)
-    body = (f"<main><h1>{escape(title)}</h1>{''.join(_teaser(a) for a in items)}</main>"
-            f"<aside><h2>Most read</h2><ol>{block}</ol></aside><p><a href='/private/drafts-and-embargoed-stories-list'>"
-            "Staff</a></p>")
+    body = (
+        f"<main><h1>{escape(title)}</h1>{''.join(_teaser(a) for a in items)}</main>"
+        f"<aside><h2>Most read</h2><ol>{block}</ol></aside>"
+        "<p><a href='/private/drafts-and-embargoed-stories-list'>Staff</a></p>"
+    )
     return _page(title, body, lang)
 
 
 def _rss(name: str, host: str, items: list[DemoArticle]) -> bytes:
     entries = "".join(
         f"<item><title>{escape(a.title)}</title><link>{a.url}</link>"
-        f"<pubDate>{format_datetime(a.published)}</pubDate></item>" for a in items)
-    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{escape(name)}</title>"
-            f"<link>http://{host}/</link>{entries}</channel></rss>").encode("utf-8")
+        f"<pubDate>{format_datetime(a.published)}</pubDate></item>"
+        for a in items
+    )
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{escape(name)}</title>"
+        f"<link>http://{host}/</link>{entries}</channel></rss>"
+    ).encode()
 
 
 def _news_sitemap(name: str, lang: str, items: list[DemoArticle]) -> bytes:
@@ -127,9 +211,13 @@ def _news_sitemap(name: str, lang: str, items: list[DemoArticle]) -> bytes:
         f"<url><loc>{a.url}</loc><news:news><news:publication><news:name>{escape(name)}</news:name>"
         f"<news:language>{lang}</news:language></news:publication>"
         f"<news:publication_date>{a.published.isoformat()}</news:publication_date>"
-        f"<news:title>{escape(a.title)}</news:title></news:news></url>" for a in items)
-    return ("<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9' "
-            f"xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>{urls}</urlset>").encode("utf-8")
+        f"<news:title>{escape(a.title)}</news:title></news:news></url>"
+        for a in items
+    )
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9' "
+        f"xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>{urls}</urlset>"
+    ).encode()
 
 
 def build_demo_web(seed: int = 7, articles_per_outlet: int = 10) -> tuple[LocalWeb, str]:
@@ -144,14 +232,29 @@ def build_demo_web(seed: int = 7, articles_per_outlet: int = 10) -> tuple[LocalW
     wire.title = "Storm closes harbour as ferries halt service"
     wire.section = "news"
     for host in WIRE_HOSTS[1:]:
-        copy = DemoArticle(host, wire.slug, wire.title, list(wire.paragraphs), wire.published, "news",
-                           wire.author, canonical=wire.url)
+        copy = DemoArticle(
+            host,
+            wire.slug,
+            wire.title,
+            list(wire.paragraphs),
+            wire.published,
+            "news",
+            wire.author,
+            canonical=wire.url,
+        )
         by_host[host].append(copy)
     by_host[WIRE_HOSTS[0]].append(wire)
     aggregator = OUTLETS[3][1]
     original = by_host[WIRE_HOSTS[1]][0]
-    repub = DemoArticle(aggregator, "republished-" + original.slug, original.title, list(original.paragraphs),
-                        original.published, "news", original.author)
+    repub = DemoArticle(
+        aggregator,
+        "republished-" + original.slug,
+        original.title,
+        list(original.paragraphs),
+        original.published,
+        "news",
+        original.author,
+    )
     related = [by_host[WIRE_HOSTS[2]][1], by_host[WIRE_HOSTS[0]][2]]
     toml_lines = []
     for name, host, lang in OUTLETS:
@@ -165,14 +268,23 @@ def build_demo_web(seed: int = 7, articles_per_outlet: int = 10) -> tuple[LocalW
         web.add(f"http://{host}/", Resource(_listing(name, items[:8], most_read, lang)))
         for section in ("news", "business"):
             chosen = [a for a in items if a.section == section] or items[:3]
-            web.add(f"http://{host}/{section}/", Resource(_listing(f"{name}: {section}", chosen, most_read, lang)))
-        web.add(f"http://{host}/feed.xml", Resource(_rss(name, host, items), content_type="application/rss+xml"))
-        web.add(f"http://{host}/news-sitemap.xml",
-                Resource(_news_sitemap(name, lang, items), content_type="application/xml"))
-        web.add(f"http://{host}/robots.txt", Resource(
-            b"User-agent: *\nCrawl-delay: 0.2\nDisallow: /private/\n", content_type="text/plain"))
+            web.add(
+                f"http://{host}/{section}/", Resource(_listing(f"{name}: {section}", chosen, most_read, lang))
+            )
+        web.add(
+            f"http://{host}/feed.xml", Resource(_rss(name, host, items), content_type="application/rss+xml")
+        )
+        web.add(
+            f"http://{host}/news-sitemap.xml",
+            Resource(_news_sitemap(name, lang, items), content_type="application/xml"),
+        )
+        web.add(
+            f"http://{host}/robots.txt",
+            Resource(b"User-agent: *\nCrawl-delay: 0.2\nDisallow: /private/\n", content_type="text/plain"),
+        )
         toml_lines.append(
             f'[[outlet]]\nname = "{name}"\nurls = ["http://{host}/", "http://{host}/news/", '
             f'"http://{host}/business/"]\nfeeds = ["http://{host}/feed.xml"]\n'
-            f'sitemaps = ["http://{host}/news-sitemap.xml"]\nlanguage = "{lang}"\n')
+            f'sitemaps = ["http://{host}/news-sitemap.xml"]\nlanguage = "{lang}"\n'
+        )
     return web, "\n".join(toml_lines)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +41,7 @@ class CrawlStats:
     errors: Counter[str] = field(default_factory=Counter)
     by_kind: Counter[str] = field(default_factory=Counter)
     # CPU seconds per stage; fetch is what the event loop spent outside the other stages.
-    cpu_s: Counter[str] = field(default_factory=Counter)
+    cpu_s: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def as_dict(self) -> dict[str, Any]:
         elapsed = time.monotonic() - self.started_at
@@ -62,8 +62,9 @@ class CrawlStats:
 
 
 class CrawlEngine:
-    def __init__(self, components: Components, *,
-                 on_progress: Callable[[CrawlStats], None] | None = None) -> None:
+    def __init__(
+        self, components: Components, *, on_progress: Callable[[CrawlStats], None] | None = None
+    ) -> None:
         self.c = components
         self.stats = CrawlStats()
         self._on_progress = on_progress
@@ -74,8 +75,11 @@ class CrawlEngine:
         self._stop.set()
 
     def seed(self) -> int:
-        entries = [FrontierEntry(url=url, kind=kind, outlet=o.name)  # type: ignore[arg-type]
-                   for o in self.c.outlets for url, kind in o.seeds()]
+        entries = [
+            FrontierEntry(url=url, kind=kind, outlet=o.name)  # type: ignore[arg-type]
+            for o in self.c.outlets
+            for url, kind in o.seeds()
+        ]
         return self.c.frontier.add(entries, time.time()).added
 
     async def run(self, *, until_idle: bool = True, max_pages: int | None = None) -> CrawlStats:
@@ -98,8 +102,11 @@ class CrawlEngine:
                     for lease in self.c.frontier.lease(now, room, fetched_before=fetched_before):
                         leased_pages += lease.kind != "robots"
                         tasks.add(asyncio.create_task(self._handle(lease)))
-                if not tasks and (self._stop.is_set() or not budget_left
-                                  or (until_idle and self.c.frontier.pending(now, fetched_before=fetched_before) == 0)):
+                if not tasks and (
+                    self._stop.is_set()
+                    or not budget_left
+                    or (until_idle and self.c.frontier.pending(now, fetched_before=fetched_before) == 0)
+                ):
                     break
                 if self._on_progress and now - last_progress > 0.5:
                     last_progress = now
@@ -131,7 +138,9 @@ class CrawlEngine:
 
     async def _handle(self, lease: Lease) -> None:
         try:
-            response = await self.c.fetcher.fetch(lease.url, etag=lease.etag, last_modified=lease.last_modified)
+            response = await self.c.fetcher.fetch(
+                lease.url, etag=lease.etag, last_modified=lease.last_modified
+            )
         except NewscrawlError as exc:
             self._fetch_failed(lease, exc)
             return
@@ -176,10 +185,18 @@ class CrawlEngine:
         else:
             self.stats.by_kind[result.kind or "other"] += 1
             self._store(lease, result, now)
-        self.c.frontier.complete(lease, Outcome(
-            status=response.status, final_url=response.final_url, kind=result.kind,
-            etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
-            body_hash=result.body_hash), now)
+        self.c.frontier.complete(
+            lease,
+            Outcome(
+                status=response.status,
+                final_url=response.final_url,
+                kind=result.kind,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                body_hash=result.body_hash,
+            ),
+            now,
+        )
 
     def _store(self, lease: Lease, result: PageResult, now: float) -> None:
         t0 = time.process_time()

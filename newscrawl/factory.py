@@ -45,8 +45,12 @@ def build_index(settings: Settings) -> IndexBackend:
 
 def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
     index = OutletIndex(outlets)
-    return PageProcessor(index, Discovery(index), follow_article_links=settings.frontier.follow_article_links,
-                         max_body_bytes=settings.fetch.max_body_bytes)
+    return PageProcessor(
+        index,
+        Discovery(index),
+        follow_article_links=settings.frontier.follow_article_links,
+        max_body_bytes=settings.fetch.max_body_bytes,
+    )
 
 
 def build_fetcher(settings: Settings) -> Fetcher:

@@ -85,8 +85,14 @@ class LocalWeb:
         key = resource_key(url)
         res = self.resources.get(key)
         response = await self._answer(request, res, key)
-        entry = LoggedRequest(at=time.monotonic(), method=request.method, url=key,
-                              host=urlsplit(key).netloc, headers=dict(request.headers), status=response.status)
+        entry = LoggedRequest(
+            at=time.monotonic(),
+            method=request.method,
+            url=key,
+            host=urlsplit(key).netloc,
+            headers=dict(request.headers),
+            status=response.status,
+        )
         with self._lock:
             self.log.append(entry)
         if self.on_request:

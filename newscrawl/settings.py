@@ -139,9 +139,7 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> Setting
             return base
         return Settings.model_validate(_merge(base.model_dump(), overrides))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"invalid settings: {problems}") from exc
     finally:
         if config is not None:

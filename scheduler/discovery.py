@@ -64,6 +64,14 @@ class Discovery:
                 kind = "article"
             else:
                 continue
-            out.append(FrontierEntry(url=link.url, kind=kind, outlet=outlet_name, depth=depth + 1,
-                                     published_ts=link.published_ts, referrer=referrer))
+            out.append(
+                FrontierEntry(
+                    url=link.url,
+                    kind=kind,
+                    outlet=outlet_name,
+                    depth=depth + 1,
+                    published_ts=link.published_ts,
+                    referrer=referrer,
+                )
+            )
         return out

@@ -1,13 +1,13 @@
 """Outlets: the news sites a crawl follows, read from a TOML file.
 
-    [[outlet]]
-    name = "Example Times"
-    urls = ["https://example.com/", "https://example.com/world/"]   # home and section pages
-    feeds = ["https://example.com/rss.xml"]
-    sitemaps = ["https://example.com/news-sitemap.xml"]
-    allowed_hosts = ["example.com", "www.example.com"]   # optional; default: the seeds' domains
-    article_pattern = "/\\d{4}/\\d{2}/"                   # optional regex on article URLs
-    revisit_interval_s = 600                              # optional
+[[outlet]]
+name = "Example Times"
+urls = ["https://example.com/", "https://example.com/world/"]   # home and section pages
+feeds = ["https://example.com/rss.xml"]
+sitemaps = ["https://example.com/news-sitemap.xml"]
+allowed_hosts = ["example.com", "www.example.com"]   # optional; default: the seeds' domains
+article_pattern = "/\\d{4}/\\d{2}/"                   # optional regex on article URLs
+revisit_interval_s = 600                              # optional
 """
 
 from __future__ import annotations
@@ -50,9 +50,7 @@ class Outlet:
         host = host_of(url)
         if host in self.allowed_hosts:
             return True
-        return any(
-            h.startswith("*.") and (host == h[2:] or host.endswith(h[1:])) for h in self.allowed_hosts
-        )
+        return any(h.startswith("*.") and (host == h[2:] or host.endswith(h[1:])) for h in self.allowed_hosts)
 
 
 def _str_list(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
@@ -71,8 +69,15 @@ def _parse_outlet(entry: dict[str, Any], index: int) -> Outlet:
         raise ConfigError(f"{where}: 'name' is required")
     where = f"outlet {name!r}"
     unknown = set(entry) - {
-        "name", "urls", "feeds", "sitemaps", "allowed_hosts", "article_pattern",
-        "revisit_interval_s", "country", "language",
+        "name",
+        "urls",
+        "feeds",
+        "sitemaps",
+        "allowed_hosts",
+        "article_pattern",
+        "revisit_interval_s",
+        "country",
+        "language",
     }
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")

@@ -38,7 +38,7 @@ class Robots:
 
     def sitemaps(self) -> list[str]:
         parser = getattr(self, "_parser")  # noqa: B009
-        return list(parser.sitemaps) if parser is not None else []
+        return [str(s) for s in parser.sitemaps] if parser is not None else []
 
 
 def robots_agent(user_agent: str) -> str:
@@ -56,7 +56,7 @@ def host_delay_s(settings: PolitenessSettings, crawl_delay_s: float | None) -> f
 
 def backoff_s(settings: PolitenessSettings, level: int, retry_after_s: float | None) -> float:
     """How long a host rests after its ``level``-th consecutive 429/503 (level >= 1)."""
-    exponential = settings.backoff_base_s * (2 ** max(level - 1, 0))
+    exponential = settings.backoff_base_s * 2.0 ** max(level - 1, 0)
     wait = max(exponential, retry_after_s or 0.0)
     return min(wait, max(settings.backoff_max_s, retry_after_s or 0.0))
 

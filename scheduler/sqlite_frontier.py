@@ -94,8 +94,18 @@ class SQLiteFrontier:
                 cur = self._db.execute(
                     "INSERT OR IGNORE INTO urls (url, host, kind, outlet, depth, priority, sort_key, due_at,"
                     " discovered_at, referrer) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (entry.url, host, entry.kind, entry.outlet, entry.depth, PRIORITY[entry.kind],
-                     entry.published_ts if entry.published_ts is not None else now, now, now, entry.referrer),
+                    (
+                        entry.url,
+                        host,
+                        entry.kind,
+                        entry.outlet,
+                        entry.depth,
+                        PRIORITY[entry.kind],
+                        entry.published_ts if entry.published_ts is not None else now,
+                        now,
+                        now,
+                        entry.referrer,
+                    ),
                 )
                 if cur.rowcount:
                     result.added += 1
@@ -137,8 +147,9 @@ class SQLiteFrontier:
             if host["in_flight"]:
                 return None  # the robots.txt fetch is already out
             self._mark_leased_host(name, now, delay=0.0)
-            return Lease(url=f"{host['scheme']}://{name}/robots.txt", host=name, kind="robots",
-                         outlet=None, depth=0)
+            return Lease(
+                url=f"{host['scheme']}://{name}/robots.txt", host=name, kind="robots", outlet=None, depth=0
+            )
         robots = self._robots_for(name)
         while True:
             row = self._db.execute(
@@ -150,14 +161,25 @@ class SQLiteFrontier:
                 return None
             if robots is not None and not robots.allowed(row["url"]):
                 self._record_error(row["url"], "robots", "disallowed by robots.txt", now, final=True)
-                self._db.execute("UPDATE urls SET state='failed', error_kind='robots',"
-                                 " error='disallowed by robots.txt' WHERE url=?", (row["url"],))
+                self._db.execute(
+                    "UPDATE urls SET state='failed', error_kind='robots',"
+                    " error='disallowed by robots.txt' WHERE url=?",
+                    (row["url"],),
+                )
                 continue
             self._db.execute("UPDATE urls SET state='leased' WHERE url=?", (row["url"],))
             self._mark_leased_host(name, now, delay=self._delay(host))
-            return Lease(url=row["url"], host=name, kind=row["kind"], outlet=row["outlet"],
-                         depth=row["depth"], attempts=row["attempts"], etag=row["etag"],
-                         last_modified=row["last_modified"], body_hash=row["body_hash"])
+            return Lease(
+                url=row["url"],
+                host=name,
+                kind=row["kind"],
+                outlet=row["outlet"],
+                depth=row["depth"],
+                attempts=row["attempts"],
+                etag=row["etag"],
+                last_modified=row["last_modified"],
+                body_hash=row["body_hash"],
+            )
 
     def _mark_leased_host(self, host: str, now: float, delay: float) -> None:
         self._db.execute(
@@ -192,7 +214,9 @@ class SQLiteFrontier:
                     level_wait = backoff_s(self._settings.politeness, attempts, None)
                     self._db.execute(
                         "UPDATE hosts SET robots_attempts=?, in_flight=MAX(in_flight-1,0),"
-                        " next_fetch_at=? WHERE host=?", (attempts, now + level_wait, host))
+                        " next_fetch_at=? WHERE host=?",
+                        (attempts, now + level_wait, host),
+                    )
                     return
                 text = None
             robots = Robots(text, self._agent)
@@ -218,8 +242,18 @@ class SQLiteFrontier:
                 "UPDATE urls SET state=?, due_at=?, kind=?, priority=?, attempts=0, status=?, fetched_at=?,"
                 " etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
                 " body_hash=COALESCE(?, body_hash), error_kind=NULL, error=NULL WHERE url=?",
-                (state, due, kind, PRIORITY[kind], outcome.status, now, outcome.etag, outcome.last_modified,
-                 outcome.body_hash, lease.url),
+                (
+                    state,
+                    due,
+                    kind,
+                    PRIORITY[kind],
+                    outcome.status,
+                    now,
+                    outcome.etag,
+                    outcome.last_modified,
+                    outcome.body_hash,
+                    lease.url,
+                ),
             )
             self._db.execute("UPDATE hosts SET backoff_level=0 WHERE host=?", (lease.host,))
             self._release_host(lease.host, now, self._delay_for(lease.host))
@@ -231,7 +265,9 @@ class SQLiteFrontier:
             retry = error.transient and attempts < self._settings.frontier.max_attempts
             host_wait = self._delay_for(lease.host)
             if isinstance(error, HTTPStatusError) and error.status in (429, 503):
-                row = self._db.execute("SELECT backoff_level FROM hosts WHERE host=?", (lease.host,)).fetchone()
+                row = self._db.execute(
+                    "SELECT backoff_level FROM hosts WHERE host=?", (lease.host,)
+                ).fetchone()
                 level = row["backoff_level"] + 1
                 host_wait = max(host_wait, backoff_s(self._settings.politeness, level, error.retry_after_s))
                 self._db.execute("UPDATE hosts SET backoff_level=? WHERE host=?", (level, lease.host))
@@ -241,7 +277,10 @@ class SQLiteFrontier:
                 return
             revisit = lease.kind in REVISITED_KINDS and self._was_fetched(lease.url)
             if retry:
-                state, due = "queued", now + max(host_wait, self._settings.politeness.backoff_base_s * attempts)
+                state, due = (
+                    "queued",
+                    now + max(host_wait, self._settings.politeness.backoff_base_s * attempts),
+                )
             elif revisit:
                 # A feed that fails today is still worth a visit on its next interval.
                 attempts = 0
@@ -273,12 +312,17 @@ class SQLiteFrontier:
         )
 
     def _record_error(self, url: str, kind: str, message: str, now: float, *, final: bool) -> None:
-        self._db.execute("INSERT INTO errors (url, kind, message, at, final) VALUES (?,?,?,?,?)",
-                         (url, kind, message, now, int(final)))
+        self._db.execute(
+            "INSERT INTO errors (url, kind, message, at, final) VALUES (?,?,?,?,?)",
+            (url, kind, message, now, int(final)),
+        )
 
     def _bump(self, name: str, by: int = 1) -> None:
-        self._db.execute("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name)"
-                         " DO UPDATE SET value=value+excluded.value", (name, by))
+        self._db.execute(
+            "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name)"
+            " DO UPDATE SET value=value+excluded.value",
+            (name, by),
+        )
 
     # --- inspection -------------------------------------------------------------------------
 
@@ -286,10 +330,12 @@ class SQLiteFrontier:
         before = fetched_before if fetched_before is not None else float("inf")
         row = self._db.execute(
             "SELECT COUNT(*) FROM urls WHERE state='leased' OR (state='queued' AND (fetched_at IS NULL"
-            " OR (due_at<=? AND fetched_at<?)))", (now, before)
+            " OR (due_at<=? AND fetched_at<?)))",
+            (now, before),
         ).fetchone()
         robots = self._db.execute(
-            "SELECT COUNT(*) FROM hosts WHERE in_flight>0 AND robots_fetched_at IS NULL").fetchone()
+            "SELECT COUNT(*) FROM hosts WHERE in_flight>0 AND robots_fetched_at IS NULL"
+        ).fetchone()
         return int(row[0]) + int(robots[0])
 
     def next_wakeup(self, now: float) -> float | None:
@@ -309,8 +355,9 @@ class SQLiteFrontier:
 
     def stats(self) -> dict[str, object]:
         states = dict(self._db.execute("SELECT state, COUNT(*) FROM urls GROUP BY state").fetchall())
-        errors = dict(self._db.execute(
-            "SELECT kind, COUNT(*) FROM errors WHERE final=1 GROUP BY kind").fetchall())
+        errors = dict(
+            self._db.execute("SELECT kind, COUNT(*) FROM errors WHERE final=1 GROUP BY kind").fetchall()
+        )
         counters = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
         hosts = self._db.execute("SELECT COUNT(*) FROM hosts").fetchone()[0]
         return {"urls": states, "hosts": hosts, "errors": errors, **counters}

@@ -54,13 +54,21 @@ def load_corpus_pages(corpora: Path) -> dict[str, ReplayPage]:
     for line in (corpora / "fundus" / "ground-truth.jsonl").read_text("utf-8").splitlines():
         truth = json.loads(line)
         url = normalize_url(as_http(truth["url"]))
-        pages[url] = ReplayPage(url=url, source=str(corpora / "fundus" / truth["page"]), truth=truth,
-                                corpus="fundus")
+        pages[url] = ReplayPage(
+            url=url, source=str(corpora / "fundus" / truth["page"]), truth=truth, corpus="fundus"
+        )
     aeb = json.loads((corpora / "scrapinghub-aeb" / "ground-truth.json").read_text("utf-8"))
     for key, truth in sorted(aeb.items()):
         url = normalize_url(as_http(truth["url"]))
-        pages.setdefault(url, ReplayPage(url=url, source=str(corpora / "scrapinghub-aeb" / "html" /
-                                                            f"{key}.html.gz"), truth=truth, corpus="aeb"))
+        pages.setdefault(
+            url,
+            ReplayPage(
+                url=url,
+                source=str(corpora / "scrapinghub-aeb" / "html" / f"{key}.html.gz"),
+                truth=truth,
+                corpus="aeb",
+            ),
+        )
     return pages
 
 
@@ -83,17 +91,22 @@ def _published(page: ReplayPage) -> datetime | None:
 
 
 def _teaser(page: ReplayPage) -> str:
-    return (f"<article class='teaser'><h3><a href='{escape(page.url)}'>{escape(_title(page))}</a></h3>"
-            f"<p>Read the full story on this site.</p></article>")
+    return (
+        f"<article class='teaser'><h3><a href='{escape(page.url)}'>{escape(_title(page))}</a></h3>"
+        f"<p>Read the full story on this site.</p></article>"
+    )
 
 
 def _listing(host: str, title: str, pages: list[ReplayPage], most_read: list[ReplayPage]) -> bytes:
     private = f"http://{host}{PRIVATE_PREFIX}internal-draft-of-an-embargoed-story"
     block = "".join(f"<li><a href='{escape(p.url)}'>{escape(_title(p))}</a></li>" for p in most_read)
-    html = (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head><body>"
-            f"<nav><a href='/'>Home</a> <a href='/replay-section/'>Section</a></nav><main><h1>{escape(title)}</h1>"
-            f"{''.join(_teaser(p) for p in pages)}</main><aside><h2>Most read</h2><ol>{block}</ol></aside>"
-            f"<footer><a href='{private}'>Staff only</a></footer></body></html>")
+    html = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title></head><body>"
+        f"<nav><a href='/'>Home</a> <a href='/replay-section/'>Section</a></nav>"
+        f"<main><h1>{escape(title)}</h1>"
+        f"{''.join(_teaser(p) for p in pages)}</main><aside><h2>Most read</h2><ol>{block}</ol></aside>"
+        f"<footer><a href='{private}'>Staff only</a></footer></body></html>"
+    )
     return html.encode("utf-8")
 
 
@@ -103,8 +116,10 @@ def _rss(host: str, pages: list[ReplayPage]) -> bytes:
         when = _published(p)
         date = f"<pubDate>{format_datetime(when)}</pubDate>" if when and when.tzinfo else ""
         items.append(f"<item><title>{escape(_title(p))}</title><link>{escape(p.url)}</link>{date}</item>")
-    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{host}</title>"
-            f"<link>http://{host}/</link>{''.join(items)}</channel></rss>").encode("utf-8")
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{host}</title>"
+        f"<link>http://{host}/</link>{''.join(items)}</channel></rss>"
+    ).encode()
 
 
 def _sitemap(pages: list[ReplayPage]) -> bytes:
@@ -112,12 +127,15 @@ def _sitemap(pages: list[ReplayPage]) -> bytes:
     for p in pages:
         when = _published(p)
         date = f"<news:publication_date>{when.isoformat()}</news:publication_date>" if when else ""
-        urls.append(f"<url><loc>{escape(p.url)}</loc><news:news><news:publication><news:name>x</news:name>"
-                    f"<news:language>en</news:language></news:publication>{date}"
-                    f"<news:title>{escape(_title(p))}</news:title></news:news></url>")
-    return ("<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'"
-            f" xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>{''.join(urls)}</urlset>"
-            ).encode("utf-8")
+        urls.append(
+            f"<url><loc>{escape(p.url)}</loc><news:news><news:publication><news:name>x</news:name>"
+            f"<news:language>en</news:language></news:publication>{date}"
+            f"<news:title>{escape(_title(p))}</news:title></news:news></url>"
+        )
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?><urlset xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'"
+        f" xmlns:news='http://www.google.com/schemas/sitemap-news/0.9'>{''.join(urls)}</urlset>"
+    ).encode()
 
 
 def build_replay_web(corpora: Path, *, crawl_delay_s: float = 1.0, crawl_delay_every: int = 40) -> ReplayWeb:
@@ -134,12 +152,21 @@ def build_replay_web(corpora: Path, *, crawl_delay_s: float = 1.0, crawl_delay_e
     for n, host in enumerate(sorted(hosts)):
         items = [pages[u] for u in sorted(hosts[host])]
         web.add(f"http://{host}/", Resource(_listing(host, f"{host} home", items, items[::-1])))
-        web.add(f"http://{host}/replay-section/", Resource(_listing(host, f"{host} section", items[:1],
-                                                                    items[::-1])))
-        web.add(f"http://{host}{PRIVATE_PREFIX}internal-draft-of-an-embargoed-story",
-                Resource(b"<html><body><p>secret</p></body></html>"))
-        web.add(f"http://{host}/replay-feed.xml", Resource(_rss(host, items), content_type="application/rss+xml"))
-        web.add(f"http://{host}/replay-news-sitemap.xml", Resource(_sitemap(items), content_type="application/xml"))
+        web.add(
+            f"http://{host}/replay-section/",
+            Resource(_listing(host, f"{host} section", items[:1], items[::-1])),
+        )
+        web.add(
+            f"http://{host}{PRIVATE_PREFIX}internal-draft-of-an-embargoed-story",
+            Resource(b"<html><body><p>secret</p></body></html>"),
+        )
+        web.add(
+            f"http://{host}/replay-feed.xml", Resource(_rss(host, items), content_type="application/rss+xml")
+        )
+        web.add(
+            f"http://{host}/replay-news-sitemap.xml",
+            Resource(_sitemap(items), content_type="application/xml"),
+        )
         robots = f"User-agent: *\nDisallow: {PRIVATE_PREFIX}\n"
         if n % crawl_delay_every == 0:
             delays[host] = crawl_delay_s
@@ -148,6 +175,8 @@ def build_replay_web(corpora: Path, *, crawl_delay_s: float = 1.0, crawl_delay_e
         outlets.append(
             f'[[outlet]]\nname = "{host}"\nurls = ["http://{host}/", "http://{host}/replay-section/"]\n'
             f'feeds = ["http://{host}/replay-feed.xml"]\nsitemaps = ["http://{host}/replay-news-sitemap.xml"]\n'
-            f'allowed_hosts = ["{host}"]\n')
-    return ReplayWeb(web=web, outlets_toml="\n".join(outlets), pages=pages, hosts=hosts,
-                     crawl_delay_hosts=delays)
+            f'allowed_hosts = ["{host}"]\n'
+        )
+    return ReplayWeb(
+        web=web, outlets_toml="\n".join(outlets), pages=pages, hosts=hosts, crawl_delay_hosts=delays
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ def test_server_measured_gaps_respect_delays(first_run: CrawlRun, replay: Replay
     checked = 0
     for host, times in by_host.items():
         delay = replay.crawl_delay_hosts.get(host, 0.150)
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert len(times) >= 5, host
         assert min(gaps) >= delay - 0.005, f"{host}: gap {min(gaps):.3f}s < {delay}s"
         checked += 1
@@ -131,11 +132,15 @@ def test_robots_disallow_obeyed(first_run: CrawlRun, replay: ReplayWeb) -> None:
 
 def test_revisit_gets_304_and_reextracts_nothing(first_run: CrawlRun, replay: ReplayWeb) -> None:
     time.sleep(2.1)  # the revisit interval of the first run
-    second = crawl(replay, first_run.data_dir, first_run.outlets_file,
-                   frontier={"revisit_interval_s": 3600.0})
+    second = crawl(
+        replay, first_run.data_dir, first_run.outlets_file, frontier={"revisit_interval_s": 3600.0}
+    )
     revisits = [e for e in second.log if not e.url.endswith("/robots.txt")]
-    listing_urls = {f"http://{host}{path}" for host in replay.hosts
-                    for path in ("/", "/replay-section/", "/replay-feed.xml", "/replay-news-sitemap.xml")}
+    listing_urls = {
+        f"http://{host}{path}"
+        for host in replay.hosts
+        for path in ("/", "/replay-section/", "/replay-feed.xml", "/replay-news-sitemap.xml")
+    }
     assert {e.url for e in revisits} == listing_urls
     assert all(e.headers.get("If-None-Match") for e in revisits)
     assert all(e.status == 304 for e in revisits)

@@ -83,7 +83,8 @@ class SQLiteDedupStore:
 
     def record_teasers(self, host: str, teasers: list[Teaser]) -> None:
         self._db.executemany(
-            "INSERT OR IGNORE INTO teasers (block_hash, host, page_url, article_url, text) VALUES (?,?,?,?,?)",
+            "INSERT OR IGNORE INTO teasers (block_hash, host, page_url, article_url, text)"
+            " VALUES (?,?,?,?,?)",
             [(t.block_hash, host, t.page_url, t.article_url, t.text) for t in teasers],
         )
 

@@ -110,8 +110,11 @@ def _keywords(value: Any) -> list[str]:
 
 
 def _language(page: HtmlPage, obj: dict[str, Any] | None) -> str | None:
-    raw = (_first_str(obj.get("inLanguage")) if obj else None) or page.lang or page.first_meta(
-        "og:locale", "content-language", "language", "dc.language")
+    raw = (
+        (_first_str(obj.get("inLanguage")) if obj else None)
+        or page.lang
+        or page.first_meta("og:locale", "content-language", "language", "dc.language")
+    )
     if not raw:
         return None
     primary = raw.replace("_", "-").split("-")[0].strip().lower()
@@ -132,21 +135,33 @@ def _title(page: HtmlPage, obj: dict[str, Any] | None) -> str | None:
     return _clean(title.text_content()) if title is not None else None
 
 
+def _is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
 def _paywalled(page: HtmlPage) -> bool:
     for obj in page.jsonld:
-        for holder in [obj, *(obj.get("hasPart") if isinstance(obj.get("hasPart"), list) else
-                              [obj.get("hasPart")] if isinstance(obj.get("hasPart"), dict) else [])]:
-            free = holder.get("isAccessibleForFree")
-            if free is False or (isinstance(free, str) and free.strip().lower() == "false"):
-                return True
+        parts = obj.get("hasPart")
+        holders = [obj, *(parts if isinstance(parts, list) else [parts] if isinstance(parts, dict) else [])]
+        if any(isinstance(h, dict) and _is_false(h.get("isAccessibleForFree")) for h in holders):
+            return True
     tier = (page.first_meta("article:content_tier") or "").lower()
     return tier in ("locked", "metered")
 
 
 def _published(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
     for raw in ([obj.get("datePublished"), obj.get("dateCreated")] if obj else []) + [
-        page.first_meta("article:published_time", "og:article:published_time", "pubdate", "publishdate",
-                        "date", "dc.date.issued", "dc.date", "sailthru.date", "parsely-pub-date")
+        page.first_meta(
+            "article:published_time",
+            "og:article:published_time",
+            "pubdate",
+            "publishdate",
+            "date",
+            "dc.date.issued",
+            "dc.date",
+            "sailthru.date",
+            "parsely-pub-date",
+        )
     ]:
         stamp = parse_datetime(raw)
         if stamp is not None:
@@ -155,22 +170,34 @@ def _published(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
         stamp = parse_datetime(el.get("datetime"))
         if stamp is not None:
             return stamp
-    found = find_date(page.tree, url=page.url, original_date=True, extensive_search=True,
-                      outputformat="%Y-%m-%d")
+    found = find_date(
+        page.tree, url=page.url, original_date=True, extensive_search=True, outputformat="%Y-%m-%d"
+    )
     return parse_datetime(found) if found else None
 
 
 def _body(page: HtmlPage, obj: dict[str, Any] | None) -> str:
     result = trafilatura.bare_extraction(
-        page.tree, url=page.url, with_metadata=False, include_comments=False, include_tables=False,
+        page.tree,
+        url=page.url,
+        with_metadata=False,
+        include_comments=False,
+        include_tables=False,
         deduplicate=False,
     )
-    text = (result.text if result is not None else "") or ""
+    text = str(getattr(result, "text", None) or "")
     if not text:
         # A short or unusual page: trafilatura's recall mode keeps what precision mode discards.
-        result = trafilatura.bare_extraction(page.tree, url=page.url, with_metadata=False, favor_recall=True,
-                                             include_comments=False, include_tables=False, deduplicate=False)
-        text = (result.text if result is not None else "") or ""
+        result = trafilatura.bare_extraction(
+            page.tree,
+            url=page.url,
+            with_metadata=False,
+            favor_recall=True,
+            include_comments=False,
+            include_tables=False,
+            deduplicate=False,
+        )
+        text = str(getattr(result, "text", None) or "")
     structured = _clean(obj.get("articleBody")) if obj else None
     if structured and len(structured) > 1.2 * len(_WS.sub(" ", text)):
         return structured
@@ -178,8 +205,12 @@ def _body(page: HtmlPage, obj: dict[str, Any] | None) -> str:
 
 
 def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
-    for raw in (page.canonical, page.first_meta("og:url"),
-                _first_str(obj.get("mainEntityOfPage")) if obj else None, _first_str(obj.get("url")) if obj else None):
+    for raw in (
+        page.canonical,
+        page.first_meta("og:url"),
+        _first_str(obj.get("mainEntityOfPage")) if obj else None,
+        _first_str(obj.get("url")) if obj else None,
+    ):
         if raw:
             try:
                 return normalize_url(urljoin(page.base_url, raw))
@@ -195,7 +226,7 @@ def extract_article(page: HtmlPage) -> Article:
     title = _title(page, obj)
     if title and body.startswith(title):
         # trafilatura keeps a headline that sits inside the article element: it is not body text.
-        body = body[len(title):].lstrip()
+        body = body[len(title) :].lstrip()
     if not body:
         raise ExtractionError("no article text found", url=page.url)
     authors = _names(obj.get("author")) if obj else []
@@ -203,9 +234,11 @@ def extract_article(page: HtmlPage) -> Article:
         byline = page.first_meta("author", "article:author", "dc.creator", "parsely-author", "byl")
         authors = _split_byline(byline) if byline else []
     section = (_first_str(obj.get("articleSection")) if obj else None) or page.first_meta("article:section")
-    tags = (_keywords(obj.get("keywords")) if obj else []) or [
-        t for t in (_clean(x) for x in page.meta.get("article:tag", [])) if t
-    ] or _keywords(page.first_meta("news_keywords", "keywords"))
+    tags = (
+        (_keywords(obj.get("keywords")) if obj else [])
+        or [t for t in (_clean(x) for x in page.meta.get("article:tag", [])) if t]
+        or _keywords(page.first_meta("news_keywords", "keywords"))
+    )
     image = (_first_str(obj.get("image")) if obj else None) or page.first_meta("og:image", "twitter:image")
     return Article(
         url=page.url,

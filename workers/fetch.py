@@ -39,9 +39,18 @@ _READ_CHUNK = 64 * 1024
 
 # Documents newscrawl parses; anything else is refused before its body is read.
 _ACCEPTED_TYPES = (
-    "text/html", "application/xhtml+xml", "application/xml", "text/xml", "application/rss+xml",
-    "application/atom+xml", "application/rdf+xml", "application/x-rss+xml", "text/plain",
-    "application/x-gzip", "application/gzip", "application/octet-stream",
+    "text/html",
+    "application/xhtml+xml",
+    "application/xml",
+    "text/xml",
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/x-rss+xml",
+    "text/plain",
+    "application/x-gzip",
+    "application/gzip",
+    "application/octet-stream",
 )
 
 
@@ -70,8 +79,12 @@ def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
     )
 
 
@@ -153,8 +166,11 @@ class Fetcher:
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=timeout,
-            headers={"User-Agent": s.user_agent, "Accept": "text/html,application/xhtml+xml,"
-                     "application/xml;q=0.9,application/rss+xml,application/atom+xml,*/*;q=0.5"},
+            headers={
+                "User-Agent": s.user_agent,
+                "Accept": "text/html,application/xhtml+xml,"
+                "application/xml;q=0.9,application/rss+xml,application/atom+xml,*/*;q=0.5",
+            },
             trust_env=False,  # proxies are chosen per request below, NO_PROXY included
             auto_decompress=True,
         )
@@ -206,13 +222,13 @@ class Fetcher:
                     current = answer
                     redirects.append(current)
                     if len(redirects) > self._settings.max_redirects:
-                        raise TooManyRedirects(
-                            f"more than {self._settings.max_redirects} redirects", url=url)
+                        raise TooManyRedirects(f"more than {self._settings.max_redirects} redirects", url=url)
                     if current in redirects[:-1] or current == url:
                         raise TooManyRedirects("redirect loop", url=url)
         except TimeoutError as exc:
-            raise FetchTimeout(f"no complete answer within {self._settings.total_timeout_s:g} s",
-                               url=url) from exc
+            raise FetchTimeout(
+                f"no complete answer within {self._settings.total_timeout_s:g} s", url=url
+            ) from exc
 
     async def _get_once(self, target: str, headers: dict[str, str], origin: str) -> FetchResponse | str:
         """One request: the response, or the next URL when it redirects."""
@@ -221,9 +237,7 @@ class Fetcher:
         if proxy is None:
             self._policy.check_literal(target)
         try:
-            async with self._session.get(
-                target, headers=headers, allow_redirects=False, proxy=proxy
-            ) as resp:
+            async with self._session.get(target, headers=headers, allow_redirects=False, proxy=proxy) as resp:
                 if resp.status in (301, 302, 303, 307, 308):
                     return self._redirect_target(resp, target, origin)
                 resp_headers = {k.lower(): v for k, v in resp.headers.items()}
@@ -231,16 +245,22 @@ class Fetcher:
                     return FetchResponse(url=origin, final_url=target, status=304, headers=resp_headers)
                 if resp.status >= 400 or resp.status < 200:
                     retry_after = parse_retry_after(resp.headers.get("Retry-After"), time.time())
-                    raise HTTPStatusError(f"HTTP {resp.status}", url=origin, status=resp.status,
-                                          retry_after_s=retry_after)
+                    raise HTTPStatusError(
+                        f"HTTP {resp.status}", url=origin, status=resp.status, retry_after_s=retry_after
+                    )
                 self._check_content_type(resp_headers, origin)
                 body = await self._read_capped(resp, origin)
         except FetchError:
             raise
         except aiohttp.InvalidURL as exc:
             raise InvalidURL(f"invalid URL: {exc}", url=origin) from exc
-        except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError,
-                aiohttp.ClientOSError, aiohttp.ClientPayloadError, aiohttp.ClientHttpProxyError) as exc:
+        except (
+            aiohttp.ClientConnectorError,
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientOSError,
+            aiohttp.ClientPayloadError,
+            aiohttp.ClientHttpProxyError,
+        ) as exc:
             raise ConnectError(f"{type(exc).__name__}: {exc}", url=origin) from exc
         except aiohttp.ServerTimeoutError as exc:
             raise FetchTimeout(f"read timed out: {exc}", url=origin) from exc
@@ -249,8 +269,15 @@ class Fetcher:
         except aiohttp.ClientError as exc:
             raise ConnectError(f"{type(exc).__name__}: {exc}", url=origin) from exc
         text, encoding = decode_body(body, resp_headers.get("content-type"), origin)
-        return FetchResponse(url=origin, final_url=target, status=resp.status, headers=resp_headers,
-                             body=body, text=text, encoding=encoding)
+        return FetchResponse(
+            url=origin,
+            final_url=target,
+            status=resp.status,
+            headers=resp_headers,
+            body=body,
+            text=text,
+            encoding=encoding,
+        )
 
     def _redirect_target(self, resp: aiohttp.ClientResponse, target: str, origin: str) -> str:
         location = resp.headers.get("Location")
@@ -267,8 +294,9 @@ class Fetcher:
             raise UnsupportedContent(f"unsupported content type {ctype}", url=url)
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > self._settings.max_body_bytes:
-            raise BodyTooLarge(f"Content-Length {length} exceeds {self._settings.max_body_bytes} bytes",
-                               url=url)
+            raise BodyTooLarge(
+                f"Content-Length {length} exceeds {self._settings.max_body_bytes} bytes", url=url
+            )
 
     async def _read_capped(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         # aiohttp hands out decompressed chunks, so the cap holds against compression bombs.
@@ -284,5 +312,10 @@ class Fetcher:
 
 
 def describe(response: FetchResponse) -> dict[str, Any]:
-    return {"url": response.url, "final_url": response.final_url, "status": response.status,
-            "bytes": len(response.body), "encoding": response.encoding}
+    return {
+        "url": response.url,
+        "final_url": response.final_url,
+        "status": response.status,
+        "bytes": len(response.body),
+        "encoding": response.encoding,
+    }

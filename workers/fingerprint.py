@@ -27,7 +27,7 @@ def simhash(text: str) -> int:
     if len(words) < SHINGLE_WORDS:
         shingles = [" ".join(words)] if words else []
     else:
-        shingles = [" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)]
+        shingles = [" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)]
     if not shingles:
         return 0
     hashes = [_hash64(s) for s in set(shingles)]

@@ -90,7 +90,7 @@ def _teasers(page: HtmlPage, anchors: list[tuple[Any, str]]) -> list[Teaser]:
             if el.tag in ("body", "html") or targets.get(el) != {url}:
                 break
             block = el
-        text = _WS.sub(" ", block.text_content()).strip()[:_TEASER_MAX_CHARS]
+        text = _WS.sub(" ", " ".join(block.itertext())).strip()[:_TEASER_MAX_CHARS]
         if text and url not in teasers:
             teasers[url] = Teaser(page_url=page.url, article_url=url, text=text)
     return list(teasers.values())
@@ -125,7 +125,7 @@ def maybe_gunzip(body: bytes, url: str, max_bytes: int) -> bytes:
     out = io.BytesIO()
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: gzip framing
     for start in range(0, len(body), 65536):
-        out.write(inflater.decompress(body[start:start + 65536], max_bytes + 1 - out.tell()))
+        out.write(inflater.decompress(body[start : start + 65536], max_bytes + 1 - out.tell()))
         if out.tell() > max_bytes:
             raise BodyTooLarge(f"gzipped body exceeds {max_bytes} bytes after decompression", url=url)
     return out.getvalue()

@@ -17,13 +17,27 @@ from lxml import etree
 
 from newscrawl.errors import ParseError
 
-PageKind = Literal["article", "listing", "feed", "sitemap", "other"]
+HtmlKind = Literal["article", "listing"]
 
-ARTICLE_TYPES = frozenset({
-    "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
-    "reviewnewsarticle", "backgroundnewsarticle", "blogposting", "socialmediaposting", "liveblogposting",
-    "report", "scholarlyarticle", "techarticle", "advertisercontentarticle", "satiricalarticle",
-})
+ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "reviewnewsarticle",
+        "backgroundnewsarticle",
+        "blogposting",
+        "socialmediaposting",
+        "liveblogposting",
+        "report",
+        "scholarlyarticle",
+        "techarticle",
+        "advertisercontentarticle",
+        "satiricalarticle",
+    }
+)
 
 _XML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!DOCTYPE[^>]*>\s*)?<([\w:]+)", re.S)
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -140,7 +154,7 @@ def _collect_jsonld(page: HtmlPage) -> None:
 _HUB_TYPES = frozenset({"collectionpage", "itemlist", "website", "searchresultspage", "profilepage"})
 
 
-def classify_html(page: HtmlPage, leased_as: str) -> PageKind:
+def classify_html(page: HtmlPage, leased_as: str) -> HtmlKind:
     """Article or listing.
 
     A seed listing stays a listing. A URL that a feed, sitemap or listing announced as an article

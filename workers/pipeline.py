@@ -61,8 +61,9 @@ def to_document(article: Article, *, url: str, outlet: str | None, now: datetime
 
 
 class PageProcessor:
-    def __init__(self, outlets: OutletIndex, discovery: Discovery, *, follow_article_links: bool,
-                 max_body_bytes: int) -> None:
+    def __init__(
+        self, outlets: OutletIndex, discovery: Discovery, *, follow_article_links: bool, max_body_bytes: int
+    ) -> None:
         self._outlets = outlets
         self._discovery = discovery
         self._follow_article_links = follow_article_links
@@ -79,8 +80,9 @@ class PageProcessor:
             return PageResult(kind=None, body_hash=digest, error=exc)
         except (ValueError, TypeError, LookupError, RecursionError) as exc:
             # Parsers of hostile input fail in many ways; the page fails, the crawl goes on.
-            return PageResult(kind=None, body_hash=digest,
-                              error=ParseError(f"{type(exc).__name__}: {exc}", url=lease.url))
+            return PageResult(
+                kind=None, body_hash=digest, error=ParseError(f"{type(exc).__name__}: {exc}", url=lease.url)
+            )
 
     def _process(self, lease: Lease, response: FetchResponse, digest: str) -> PageResult:
         final_url = self._final_url(response)
@@ -93,8 +95,9 @@ class PageProcessor:
             links = sitemap_links(body, final_url)
             return self._links_result("sitemap", lease, links, digest, final_url)
         if shape != "html":
-            raise ParseError(f"not an HTML page, feed or sitemap ({response.content_type or 'no type'})",
-                             url=lease.url)
+            raise ParseError(
+                f"not an HTML page, feed or sitemap ({response.content_type or 'no type'})", url=lease.url
+            )
         page = parse_html(response.text, final_url)
         kind = classify_html(page, lease.kind)
         outlet = self._outlets.get(lease.outlet) if lease.outlet else self._outlets.for_url(final_url)
@@ -102,7 +105,8 @@ class PageProcessor:
         if kind == "listing" or self._follow_article_links:
             links, teasers = html_links(page, lambda u: self._discovery.is_article(outlet, u))
             result.entries = self._discovery.entries(
-                links, outlet_name=lease.outlet, depth=lease.depth, referrer=final_url, source=kind)
+                links, outlet_name=lease.outlet, depth=lease.depth, referrer=final_url, source=kind
+            )
             result.teasers = teasers if kind == "listing" else []
         if kind == "article":
             article = extract_article(page)
@@ -113,8 +117,9 @@ class PageProcessor:
     def _links_result(
         self, kind: UrlKind, lease: Lease, links: list[Link], digest: str, url: str
     ) -> PageResult:
-        entries = self._discovery.entries(links, outlet_name=lease.outlet, depth=lease.depth, referrer=url,
-                                          source=kind)
+        entries = self._discovery.entries(
+            links, outlet_name=lease.outlet, depth=lease.depth, referrer=url, source=kind
+        )
         return PageResult(kind=kind, body_hash=digest, entries=entries)
 
     @staticmethod

@@ -1,0 +1,133 @@
+"""The README's commands, run as a user runs them: the installed ``newscrawl`` in a subprocess."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from indexer.document import SCHEMA_FIELDS
+from newscrawl.demo import build_demo_web
+
+CLI = [sys.executable, "-m", "newscrawl.cli"]
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    data = tmp_path_factory.mktemp("demo") / "data"
+    result = run("demo", "--data", str(data))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "articles indexed" in result.stdout
+    yield data
+
+
+def test_demo_summary_counts(demo_data: Path) -> None:
+    stats = json.loads(run("stats", "--data", str(demo_data)).stdout)
+    assert stats["index_documents"] >= 40
+    assert stats["frontier"]["errors"] == {"robots": 4}  # the staff links behind robots.txt
+    assert stats["dedup"]["teaser_blocks"] > 0
+
+
+def test_search_finds_the_wire_story_once_with_its_appearances(demo_data: Path) -> None:
+    result = run("search", "storm ferries", "--data", str(demo_data), "--json")
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert hits[0]["title"] == "Storm closes harbour as ferries halt service"
+    assert len(hits[0]["appearances"]) == 2
+    assert sum(h["title"] == hits[0]["title"] for h in hits) == 1
+    filtered = run("search", "plan", "--data", str(demo_data), "--outlet", "Valley Courier", "--json")
+    assert filtered.stdout and all(
+        json.loads(x)["outlet"] == "Valley Courier" for x in filtered.stdout.splitlines()
+    )
+    recent = run(
+        "search", "plan", "--data", str(demo_data), "--since", "2026-10-31", "--json", "--limit", "100"
+    )
+    assert all(json.loads(x)["published_at"] >= "2026-10-31" for x in recent.stdout.splitlines())
+    assert "no results" in run("search", "zzzyxq", "--data", str(demo_data)).stdout
+
+
+def test_export_has_every_field(demo_data: Path) -> None:
+    lines = run("export", "--data", str(demo_data)).stdout.splitlines()
+    assert len(lines) >= 40
+    for line in lines:
+        doc = json.loads(line)
+        assert tuple(doc) == SCHEMA_FIELDS
+        assert doc["body"] and doc["title"] and doc["published_at"]
+
+
+def test_extract_files(corpora: Path, tmp_path: Path) -> None:
+    row = json.loads((corpora / "fundus" / "ground-truth.jsonl").read_text().splitlines()[0])
+    page = tmp_path / "page.html"
+    page.write_bytes(gzip.decompress((corpora / "fundus" / row["page"]).read_bytes()))
+    result = run("extract", str(page), str(tmp_path / "missing.html"), "--url", row["url"], "--jsonl")
+    good, missing = (json.loads(x) for x in result.stdout.splitlines())
+    assert good["title"] == row["title"]
+    assert good["canonical_url"].startswith("https://")
+    assert missing["error"]["kind"] == "config"
+    assert result.returncode == 1
+
+
+def test_crawl_through_http_proxy_variable(tmp_path: Path) -> None:
+    web, outlets = build_demo_web(articles_per_outlet=3)
+    (tmp_path / "outlets.toml").write_text(outlets)
+    with web:
+        result = run(
+            "crawl",
+            "--outlets",
+            str(tmp_path / "outlets.toml"),
+            "--data",
+            str(tmp_path / "d"),
+            "--until-idle",
+            "--quiet",
+            env={
+                "HTTP_PROXY": web.proxy_url,
+                "http_proxy": web.proxy_url,
+                "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "0",
+            },
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["articles_indexed"] >= 12 and not summary["errors"]
+
+
+def test_max_pages_stops_the_crawl(tmp_path: Path) -> None:
+    web, outlets = build_demo_web(articles_per_outlet=3)
+    (tmp_path / "outlets.toml").write_text(outlets)
+    with web:
+        result = run(
+            "crawl",
+            "--outlets",
+            str(tmp_path / "outlets.toml"),
+            "--data",
+            str(tmp_path / "d"),
+            "--proxy",
+            web.proxy_url,
+            "--max-pages",
+            "5",
+            "--quiet",
+        )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)["pages_fetched"] == 5
+
+
+def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "outlets.toml").write_text('[[outlet]]\nname = "x"\n')
+    result = run("crawl", "--outlets", str(tmp_path / "outlets.toml"), "--data", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert "needs at least one of urls, feeds, sitemaps" in result.stderr
+    result = run("crawl", "--outlets", str(tmp_path / "none.toml"))
+    assert result.returncode == 2 and "not found" in result.stderr
+    result = run("search", "x", "--since", "yesterday", "--data", str(tmp_path / "d"))
+    assert result.returncode == 2 and "--since" in result.stderr

@@ -1,0 +1,185 @@
+"""The frontier's contract: seen filter, priorities, politeness, back-off, limits, recovery.
+
+Written against the interface and built by the production factory, so the Redis backend of the
+distributed mode runs the same cases.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newscrawl.errors import ConnectError, HTTPStatusError
+from newscrawl.factory import build_frontier
+from scheduler.frontier import Frontier, FrontierEntry, Outcome
+from scheduler.outlets import parse_outlets
+from tests.conftest import make_settings
+
+T0 = 1_800_000_000.0
+OUTLETS = parse_outlets('[[outlet]]\nname = "x"\nurls = ["http://a.example/"]\nrevisit_interval_s = 60\n')
+
+
+def frontier(tmp_path: Path, **overrides: object) -> Frontier:
+    settings = make_settings(
+        tmp_path,
+        politeness={
+            "min_delay_ms": 1000,
+            "respect_robots": False,
+            "backoff_base_s": 10,
+            "backoff_max_s": 100,
+        },
+        **overrides,
+    )  # type: ignore[arg-type]
+    return build_frontier(settings, OUTLETS)
+
+
+def test_seen_filter_and_priorities(tmp_path: Path) -> None:
+    f = frontier(tmp_path)
+    result = f.add(
+        [
+            FrontierEntry(
+                "http://a.example/old-story-from-monday-morning", "article", "x", 1, published_ts=T0 - 500
+            ),
+            FrontierEntry(
+                "http://a.example/new-story-from-tuesday-noon", "article", "x", 1, published_ts=T0 - 10
+            ),
+            FrontierEntry("http://a.example/", "listing", "x"),
+            FrontierEntry("http://a.example/feed.xml", "feed", "x"),
+        ],
+        T0,
+    )
+    assert result.added == 4
+    assert f.add([FrontierEntry("http://a.example/", "listing", "x")], T0).known == 1
+    order = []
+    now = T0
+    for _ in range(4):
+        (lease,) = f.lease(now, 10)
+        order.append(lease.url)
+        f.complete(lease, Outcome(status=200), now)
+        now += 1.0
+    assert order == [
+        "http://a.example/feed.xml",
+        "http://a.example/",
+        "http://a.example/new-story-from-tuesday-noon",
+        "http://a.example/old-story-from-monday-morning",
+    ]
+
+
+def test_one_host_waits_its_delay_others_do_not(tmp_path: Path) -> None:
+    f = frontier(tmp_path)
+    f.add(
+        [FrontierEntry(f"http://a.example/story-number-{i}-of-many", "article", "x") for i in range(3)]
+        + [FrontierEntry("http://b.example/another-story-on-b-host", "article")],
+        T0,
+    )
+    leases = f.lease(T0, 10)
+    assert sorted(lease.host for lease in leases) == ["a.example", "b.example"]
+    assert f.lease(T0 + 5, 10) == []  # a.example has one in flight (concurrency 1)
+    a = next(lease for lease in leases if lease.host == "a.example")
+    f.complete(a, Outcome(status=200), T0 + 2)
+    assert f.lease(T0 + 2.9, 10) == []  # the delay runs from the end of the fetch
+    assert [lease.host for lease in f.lease(T0 + 3.0, 10)] == ["a.example"]
+
+
+def test_429_backs_off_with_retry_after(tmp_path: Path) -> None:
+    f = frontier(tmp_path)
+    f.add([FrontierEntry("http://a.example/story-that-gets-throttled", "article", "x")], T0)
+    (lease,) = f.lease(T0, 1)
+    f.fail(lease, HTTPStatusError("HTTP 429", url=lease.url, status=429, retry_after_s=30), T0)
+    assert f.lease(T0 + 29, 1) == []
+    (again,) = f.lease(T0 + 30.5, 1)
+    assert again.attempts == 1
+    # A second 429 without Retry-After doubles the exponential back-off (10 s, then 20 s).
+    f.fail(again, HTTPStatusError("HTTP 429", url=lease.url, status=429), T0 + 31)
+    assert f.lease(T0 + 31 + 19, 1) == []
+    assert f.lease(T0 + 31 + 21, 1) != []
+
+
+def test_permanent_and_exhausted_failures_are_recorded(tmp_path: Path) -> None:
+    f = frontier(tmp_path, frontier={"max_attempts": 2})
+    f.add(
+        [
+            FrontierEntry("http://a.example/gone-story-that-is-missing", "article", "x"),
+            FrontierEntry("http://b.example/story-on-a-dead-host-here", "article"),
+        ],
+        T0,
+    )
+    now = T0
+    for _ in range(6):
+        for lease in f.lease(now, 10):
+            err = (
+                HTTPStatusError("HTTP 404", url=lease.url, status=404)
+                if lease.host == "a.example"
+                else ConnectError("refused", url=lease.url)
+            )
+            f.fail(lease, err, now)
+        now += 60
+    errors = {e["url"]: e["kind"] for e in f.errors()}  # type: ignore[attr-defined]
+    assert errors == {
+        "http://a.example/gone-story-that-is-missing": "http_404",
+        "http://b.example/story-on-a-dead-host-here": "connect",
+    }
+    assert f.pending(now) == 0
+
+
+def test_limits_against_traps(tmp_path: Path) -> None:
+    f = frontier(tmp_path, frontier={"max_depth": 2, "max_url_length": 80, "host_page_budget": 3})
+    result = f.add(
+        [
+            FrontierEntry("http://a.example/" + "x" * 100, "article", "x"),
+            FrontierEntry("http://a.example/deep-story-far-down-the-tree", "article", "x", depth=3),
+            FrontierEntry("http://a.example/a/b/a/b/a/b/a/b/page", "article", "x"),
+            FrontierEntry("http://a.example/photo-of-the-day.jpg", "article", "x"),
+        ]
+        + [FrontierEntry(f"http://a.example/story-{i}-in-budget-check", "article", "x") for i in range(5)],
+        T0,
+    )
+    assert result.rejected == {
+        "url_too_long": 1,
+        "too_deep": 1,
+        "trap": 1,
+        "not_a_document": 1,
+        "host_budget": 2,
+    }
+    assert result.added == 3
+
+
+def test_revisit_on_interval_and_until_idle_pass(tmp_path: Path) -> None:
+    f = frontier(tmp_path)
+    f.add([FrontierEntry("http://a.example/", "listing", "x")], T0)
+    (lease,) = f.lease(T0, 1)
+    f.complete(lease, Outcome(status=200, etag='"v1"'), T0)
+    assert f.pending(T0 + 1) == 0
+    assert f.lease(T0 + 59, 1) == []
+    (again,) = f.lease(T0 + 61, 1)
+    assert again.etag == '"v1"'
+    f.complete(again, Outcome(status=304), T0 + 61)
+    # A pass that started at T0 + 61 does not lease what it fetched itself, even when due again.
+    assert f.lease(T0 + 200, 1, fetched_before=T0 + 61) == []
+    assert f.pending(T0 + 200, fetched_before=T0 + 61) == 0
+
+
+def test_leases_survive_a_crash(tmp_path: Path) -> None:
+    f = frontier(tmp_path)
+    f.add([FrontierEntry("http://a.example/story-in-flight-at-crash", "article", "x")], T0)
+    assert len(f.lease(T0, 1)) == 1
+    f.close()  # the process dies with the URL leased
+    g = frontier(tmp_path)
+    (lease,) = g.lease(T0 + 10, 1)
+    assert lease.url == "http://a.example/story-in-flight-at-crash"
+
+
+@pytest.mark.parametrize("robots, allowed", [("User-agent: *\nDisallow: /private/\n", False), (None, True)])
+def test_robots_lease_comes_first_and_is_obeyed(tmp_path: Path, robots: str | None, allowed: bool) -> None:
+    settings = make_settings(tmp_path, politeness={"min_delay_ms": 500})
+    f = build_frontier(settings, OUTLETS)
+    f.add([FrontierEntry("http://a.example/private/secret-story-behind-robots", "article", "x")], T0)
+    (first,) = f.lease(T0, 5)
+    assert first.kind == "robots" and first.url == "http://a.example/robots.txt"
+    f.set_robots("a.example", robots, T0)
+    assert f.lease(T0 + 0.4, 5) == []  # robots.txt counts as a request for politeness
+    leases = f.lease(T0 + 0.6, 5)
+    assert bool(leases) is allowed
+    if not allowed:
+        assert [e["kind"] for e in f.errors()] == ["robots"]  # type: ignore[attr-defined]

@@ -1,0 +1,220 @@
+"""URLs, outlets, settings, charsets, feeds, sitemaps, teasers and extraction on real pages."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from newscrawl.errors import ConfigError, InvalidURL, UnsupportedContent
+from newscrawl.settings import load_settings
+from scheduler.discovery import looks_like_article
+from scheduler.outlets import load_outlets, parse_outlets
+from scheduler.politeness import Robots, backoff_s, host_delay_s, parse_retry_after, robots_agent
+from scheduler.urls import host_of, normalize_url
+from workers.charset import decode_body
+from workers.extract import extract_article
+from workers.links import feed_links, html_links, maybe_gunzip, sitemap_links
+from workers.parse import classify_body, parse_html
+
+
+def test_normalize_url() -> None:
+    assert (
+        normalize_url("HTTP://WWW.Example.COM:80/a/./b/../c?utm_source=x&b=2&a=1#frag")
+        == "http://www.example.com/a/c?a=1&b=2"
+    )
+    assert normalize_url("../x?fbclid=123", base="https://ex.org/a/b/") == "https://ex.org/a/x"
+    assert host_of("https://ex.org:8443/x") == "ex.org:8443"
+    for bad in ("mailto:a@b.c", "ftp://x.org/", "/relative/only", "http:///nohost"):
+        with pytest.raises(InvalidURL):
+            normalize_url(bad)
+
+
+def test_article_url_heuristics() -> None:
+    assert looks_like_article("https://ex.org/politics/minister-resigns-after-budget-row")
+    assert looks_like_article("https://ex.org/2024/05/12/storm")
+    assert looks_like_article("https://ex.org/news/article-123456.html")
+    assert not looks_like_article("https://ex.org/")
+    assert not looks_like_article("https://ex.org/tag/politics")
+    assert not looks_like_article("https://ex.org/login")
+
+
+def test_outlets_file_errors_are_clear() -> None:
+    with pytest.raises(ConfigError, match="name"):
+        parse_outlets('[[outlet]]\nurls = ["http://a.example/"]\n')
+    with pytest.raises(ConfigError, match="needs at least one"):
+        parse_outlets('[[outlet]]\nname = "x"\n')
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        parse_outlets("[[outlet]\n")
+    with pytest.raises(ConfigError, match="unknown keys"):
+        parse_outlets('[[outlet]]\nname = "x"\nurls = ["http://a.example/"]\nfeed = "oops"\n')
+    with pytest.raises(ConfigError, match="article_pattern"):
+        parse_outlets('[[outlet]]\nname = "x"\nurls = ["http://a.example/"]\narticle_pattern = "("\n')
+    with pytest.raises(ConfigError, match="not an absolute"):
+        parse_outlets('[[outlet]]\nname = "x"\nurls = ["a.example/"]\n')
+
+
+def test_default_outlets_are_real_and_varied() -> None:
+    outlets = load_outlets()
+    assert len(outlets) >= 40
+    assert len({o.country for o in outlets}) >= 10 and len({o.language for o in outlets}) >= 8
+    assert all(o.urls and (o.feeds or o.sitemaps) for o in outlets)
+    assert all(
+        u.startswith(("http://", "https://")) for o in outlets for u in (*o.urls, *o.feeds, *o.sitemaps)
+    )
+
+
+def test_settings_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "newscrawl.toml"
+    config.write_text("concurrency = 7\n[politeness]\nmin_delay_ms = 250\n")
+    monkeypatch.setenv("NEWSCRAWL_FETCH__MAX_BODY_BYTES", "12345")
+    settings = load_settings(config, fetch={"proxy": "http://127.0.0.1:3128"})
+    assert settings.concurrency == 7
+    assert settings.politeness.min_delay_ms == 250
+    assert settings.fetch.max_body_bytes == 12345
+    assert settings.fetch.proxy == "http://127.0.0.1:3128"
+    with pytest.raises(ConfigError, match=r"politeness\.min_delay_ms"):
+        load_settings(politeness={"min_delay_ms": -1})
+    with pytest.raises(ConfigError, match="allowed_networks"):
+        load_settings(fetch={"allowed_networks": ["not-a-network"]})
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "missing.toml")
+
+
+def test_politeness_rules() -> None:
+    settings = load_settings(
+        politeness={"min_delay_ms": 500, "max_crawl_delay_s": 20, "backoff_base_s": 5, "backoff_max_s": 60}
+    ).politeness
+    assert host_delay_s(settings, None) == 0.5
+    assert host_delay_s(settings, 3) == 3
+    assert host_delay_s(settings, 3600) == 20
+    assert [backoff_s(settings, n, None) for n in (1, 2, 3, 5)] == [5, 10, 20, 60]
+    assert backoff_s(settings, 1, 120) == 120  # a server's Retry-After wins over our cap
+    assert parse_retry_after("17", 0) == 17
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470) == 10
+    assert parse_retry_after("soon", 0) is None
+    robots = Robots(
+        "User-agent: newscrawl\nDisallow: /x/\nCrawl-delay: 4\n", robots_agent("newscrawl/0.1 (+u)")
+    )
+    assert not robots.allowed("http://a.example/x/1") and robots.allowed("http://a.example/y")
+    assert robots.crawl_delay_s() == 4
+
+
+def test_charsets_and_binary() -> None:
+    assert decode_body("Grüße".encode(), "text/html; charset=iso-8859-1", "u")[0] == "Grüße"
+    assert decode_body("<meta charset='windows-1252'>Café".encode("cp1252"), None, "u")[0].endswith("Café")
+    text, encoding = decode_body("Съешь же ещё этих мягких французских булок".encode("cp1251") * 5, None, "u")
+    assert text.startswith("Съешь") and encoding == "cp1251"
+    with pytest.raises(UnsupportedContent):
+        decode_body(b"\x00\x01\x02binary", "text/html", "u")
+
+
+FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>A</title><link>https://a.example/one-story?utm_medium=rss</link>
+<pubDate>Tue, 10 Jun 2025 10:00:00 +0200</pubDate></item>
+<item><title>B</title><link>/relative-two</link></item></channel></rss>"""
+
+NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+<url><loc>https://a.example/news/storm</loc><news:news><news:publication><news:name>A</news:name>
+<news:language>en</news:language></news:publication>
+<news:publication_date>2025-06-10T08:00:00Z</news:publication_date><news:title>Storm</news:title></news:news></url>
+</urlset>"""
+
+SITEMAP_INDEX = b"""<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<sitemap><loc>https://a.example/sitemap-1.xml.gz</loc></sitemap></sitemapindex>"""
+
+
+def test_feeds_and_sitemaps() -> None:
+    assert classify_body(FEED, "text/xml") == "feed"
+    assert classify_body(NEWS_SITEMAP, "application/xml") == "sitemap"
+    links = feed_links(FEED, "https://a.example/feed")
+    assert [x.url for x in links] == ["https://a.example/one-story", "https://a.example/relative-two"]
+    assert links[0].published_ts == 1749542400.0 and links[1].published_ts is None
+    (news,) = sitemap_links(NEWS_SITEMAP, "https://a.example/news.xml")
+    assert (news.url, news.kind, news.title, news.published_ts) == (
+        "https://a.example/news/storm",
+        "page",
+        "Storm",
+        1749542400.0,
+    )
+    (child,) = sitemap_links(SITEMAP_INDEX, "https://a.example/sitemap.xml")
+    assert child.kind == "sitemap"
+    assert maybe_gunzip(gzip.compress(NEWS_SITEMAP), "u", 10_000) == NEWS_SITEMAP
+    with pytest.raises(Exception, match="exceeds"):
+        maybe_gunzip(gzip.compress(b" " * 100_000), "u", 10_000)
+
+
+def test_teaser_blocks_are_the_card_around_one_article() -> None:
+    html = """<html><body><main>
+      <div class="card"><span>Kicker</span><h2><a href="/politics/minister-resigns-after-budget-row">Minister
+        resigns</a></h2><p>Lede text here.</p>
+        <a href="/politics/minister-resigns-after-budget-row">more</a></div>
+      <div class="card"><h2><a href="/sport/local-team-wins-the-cup-final">Team wins</a></h2></div>
+      <a href="/about">About us</a></main></body></html>"""
+    page = parse_html(html, "https://a.example/")
+    links, teasers = html_links(page, looks_like_article)
+    assert {x.url for x in links} >= {
+        "https://a.example/about",
+        "https://a.example/sport/local-team-wins-the-cup-final",
+    }
+    by_url = {t.article_url: t.text for t in teasers}
+    assert by_url["https://a.example/politics/minister-resigns-after-budget-row"].startswith(
+        "Kicker Minister resigns"
+    )
+    assert "Lede text here." in by_url["https://a.example/politics/minister-resigns-after-budget-row"]
+    assert "Team wins" not in by_url["https://a.example/politics/minister-resigns-after-budget-row"]
+
+
+def test_structured_fields_and_paywall() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "S"},
+            {
+                "@type": "NewsArticle",
+                "headline": "Storm hits coast",
+                "datePublished": "2025-06-10T08:00:00+02:00",
+                "author": [
+                    {"@type": "Person", "name": "Ana Lind"},
+                    {"@type": "Organization", "name": "Wire"},
+                ],
+                "isAccessibleForFree": "False",
+                "keywords": "storm, coast",
+                "articleSection": "Weather",
+                "inLanguage": "de-DE",
+                "image": {"@type": "ImageObject", "url": "/img/storm.jpg"},
+            },
+        ],
+    }
+    html = (
+        f"<html><head><script type='application/ld+json'>{json.dumps(ld)}</script>"
+        "<link rel='canonical' href='https://a.example/storm-hits-coast'></head><body><article>"
+        + "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 8
+        + "</article></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/storm-hits-coast?ref=home"))
+    assert article.title == "Storm hits coast"
+    assert article.authors == ["Ana Lind"]
+    assert (
+        article.published_at is not None and article.published_at.isoformat() == "2025-06-10T08:00:00+02:00"
+    )
+    assert article.paywalled is True
+    assert (article.section, article.tags, article.language) == ("Weather", ["storm", "coast"], "de")
+    assert article.image_url == "https://a.example/img/storm.jpg"
+    assert article.canonical_url == "https://a.example/storm-hits-coast"
+    assert "closed the harbour" in article.body
+
+
+def test_extraction_on_real_pages(corpora: Path) -> None:
+    rows = [json.loads(line) for line in (corpora / "fundus" / "ground-truth.jsonl").read_text().splitlines()]
+    good = 0
+    for row in rows[:40]:
+        html = gzip.decompress((corpora / "fundus" / row["page"]).read_bytes())
+        text, _ = decode_body(html, None, row["url"])
+        article = extract_article(parse_html(text, row["url"]))
+        good += (article.title or "").split() == row["title"].split()
+        assert article.body
+    assert good >= 30
