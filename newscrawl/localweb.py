@@ -145,7 +145,8 @@ class LocalWeb:
             self._loop = loop
             app = web.Application(client_max_size=1024 * 1024)
             app.router.add_route("*", "/{tail:.*}", self._handle)
-            self._runner = web.AppRunner(app, access_log=None)
+            # A short shutdown timeout: fault tests leave handlers that never finish on purpose.
+            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", self.port)
             loop.run_until_complete(site.start())

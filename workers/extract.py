@@ -21,6 +21,33 @@ from workers.parse import HtmlPage
 
 _WS = re.compile(r"\s+")
 _PERSON_NOISE = re.compile(r"^(?:by|von|par|di|de|por|door|av|af)\s+", re.I)
+# Zone abbreviations seen in news markup; dateutil knows none of them by itself.
+_TZ_ABBREVIATIONS = {
+    "UTC": 0,
+    "GMT": 0,
+    "Z": 0,
+    "BST": 3600,
+    "IST": 19800,
+    "CET": 3600,
+    "MEZ": 3600,
+    "CEST": 7200,
+    "MESZ": 7200,
+    "EET": 7200,
+    "EEST": 10800,
+    "MSK": 10800,
+    "EST": -18000,
+    "EDT": -14400,
+    "CST": -21600,
+    "CDT": -18000,
+    "MST": -25200,
+    "MDT": -21600,
+    "PST": -28800,
+    "PDT": -25200,
+    "JST": 32400,
+    "KST": 32400,
+    "AEST": 36000,
+    "AEDT": 39600,
+}
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|\bet\b|\by\b|\be\b|&)\s*")
 
 
@@ -58,7 +85,7 @@ def parse_datetime(value: Any) -> datetime | None:
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         try:
-            stamp = dateparser.parse(text)
+            stamp = dateparser.parse(text, tzinfos=_TZ_ABBREVIATIONS)
         except (ValueError, OverflowError):
             return None
     if stamp is None:

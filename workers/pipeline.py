@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from indexer.document import Document, doc_id
-from newscrawl.errors import InvalidURL, NewscrawlError, ParseError
+from newscrawl.errors import InvalidURL, NewscrawlError, OutOfScope, ParseError
 from scheduler.discovery import Discovery
 from scheduler.frontier import FrontierEntry, Lease, UrlKind
 from scheduler.outlets import OutletIndex
@@ -98,9 +98,12 @@ class PageProcessor:
             raise ParseError(
                 f"not an HTML page, feed or sitemap ({response.content_type or 'no type'})", url=lease.url
             )
+        outlet = self._outlets.get(lease.outlet) if lease.outlet else self._outlets.for_url(final_url)
+        if outlet is not None and final_url != lease.url and not outlet.allows(final_url):
+            # A redirect off the outlet's hosts (a consent wall, a parked domain) is not its article.
+            raise OutOfScope(f"redirected off the outlet's hosts to {final_url}", url=lease.url)
         page = parse_html(response.text, final_url)
         kind = classify_html(page, lease.kind)
-        outlet = self._outlets.get(lease.outlet) if lease.outlet else self._outlets.for_url(final_url)
         result = PageResult(kind=kind, body_hash=digest)
         if kind == "listing" or self._follow_article_links:
             links, teasers = html_links(page, lambda u: self._discovery.is_article(outlet, u))
