@@ -96,11 +96,13 @@ class CrawlEngine:
                 now = time.time()
                 room = self.c.settings.concurrency - len(tasks)
                 budget_left = max_pages is None or leased_pages < max_pages
+                leased = 0
                 if room > 0 and budget_left and not self._stop.is_set():
                     if max_pages is not None:
                         room = min(room, max_pages - leased_pages)
                     for lease in self.c.frontier.lease(now, room, fetched_before=fetched_before):
                         leased_pages += lease.kind != "robots"
+                        leased += 1
                         tasks.add(asyncio.create_task(self._handle(lease)))
                 if not tasks and (
                     self._stop.is_set()
@@ -111,7 +113,7 @@ class CrawlEngine:
                 if self._on_progress and now - last_progress > 0.5:
                     last_progress = now
                     self._on_progress(self.stats)
-                await self._wait(tasks, until_idle)
+                await self._wait(tasks, busy=leased > 0)
         finally:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -122,11 +124,15 @@ class CrawlEngine:
                 self._on_progress(self.stats)
         return self.stats
 
-    async def _wait(self, tasks: set[asyncio.Task[None]], until_idle: bool) -> None:
+    async def _wait(self, tasks: set[asyncio.Task[None]], *, busy: bool) -> None:
+        """Until a fetch finishes or the frontier's next due time, whichever comes first."""
         now = time.time()
-        frontier = self.c.frontier
-        wake = frontier.next_wakeup(now)
-        timeout = _MAX_IDLE_SLEEP_S if wake is None else min(max(wake - now, 0.005), _MAX_IDLE_SLEEP_S)
+        if busy:
+            # Leases were just handed out: more may be due at once, so look again soon.
+            timeout = 0.005
+        else:
+            wake = self.c.frontier.next_wakeup(now)
+            timeout = _MAX_IDLE_SLEEP_S if wake is None else min(max(wake - now, 0.005), _MAX_IDLE_SLEEP_S)
         if tasks:
             done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             tasks.difference_update(done)

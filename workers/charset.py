@@ -10,6 +10,8 @@ from w3lib.encoding import html_to_unicode
 from newscrawl.errors import UnsupportedContent
 
 _SNIFF_BYTES = 4096
+# C0 controls other than tab, newline, vertical tab, form feed and carriage return.
+_CONTROLS = bytes([*range(9), *range(14, 32)])
 
 
 def looks_binary(body: bytes) -> bool:
@@ -21,7 +23,7 @@ def looks_binary(body: bytes) -> bool:
         return False
     if b"\x00" in head:
         return True
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    controls = len(head) - len(head.translate(None, _CONTROLS))
     return controls / len(head) > 0.05
 
 
@@ -38,7 +40,7 @@ def decode_body(body: bytes, content_type: str | None, url: str) -> tuple[str, s
     """
     if looks_binary(body):
         raise UnsupportedContent("binary body where text was announced", url=url)
-    if not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and any(b > 127 for b in body[:65536]):
+    if not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and not body.isascii():
         try:
             return body.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
