@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from indexer.document import Document
 
@@ -32,8 +32,8 @@ class IndexBackend(Protocol):
     def upsert(self, document: Document) -> None:
         """Insert or replace the document with this id (idempotent)."""
 
-    def add_also_seen(self, doc_id: str, url: str) -> None:
-        """Record that the story ``doc_id`` also appears at ``url``."""
+    def update(self, doc_id: str, fields: dict[str, Any]) -> None:
+        """Set some fields of an indexed document (no-op when it is not indexed)."""
 
     def get(self, doc_id: str) -> Document | None: ...
 

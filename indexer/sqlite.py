@@ -82,14 +82,10 @@ class SQLiteIndex:
     def upsert(self, document: Document) -> None:
         row = _to_row(document)
         existing = self._db.execute(
-            "SELECT also_seen_at, first_seen_at FROM documents WHERE id=?", (document.id,)
+            "SELECT first_seen_at FROM documents WHERE id=?", (document.id,)
         ).fetchone()
-        if existing is not None:
-            # Appearances and the first sighting survive a re-extraction of the same story.
-            seen = json.loads(existing["also_seen_at"] or "[]")
-            merged = seen + [u for u in document.also_seen_at if u not in seen]
-            row["also_seen_at"] = json.dumps(merged, ensure_ascii=False)
-            row["first_seen_at"] = existing["first_seen_at"] or row["first_seen_at"]
+        if existing is not None and existing["first_seen_at"]:
+            row["first_seen_at"] = existing["first_seen_at"]  # a re-extraction is not a first sighting
         columns = ", ".join(SCHEMA_FIELDS)
         placeholders = ", ".join(f":{name}" for name in SCHEMA_FIELDS)
         updates = ", ".join(f"{name}=excluded.{name}" for name in SCHEMA_FIELDS if name != "id")
@@ -99,22 +95,13 @@ class SQLiteIndex:
             row,
         )
 
-    def add_also_seen(self, doc_id: str, url: str) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._db.execute("SELECT url, also_seen_at FROM documents WHERE id=?", (doc_id,)).fetchone()
-            if row is not None and url != row["url"]:
-                seen = json.loads(row["also_seen_at"] or "[]")
-                if url not in seen:
-                    seen.append(url)
-                    self._db.execute(
-                        "UPDATE documents SET also_seen_at=? WHERE id=?",
-                        (json.dumps(seen, ensure_ascii=False), doc_id),
-                    )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+    def update(self, doc_id: str, fields: dict[str, Any]) -> None:
+        unknown = set(fields) - set(SCHEMA_FIELDS) | ({"id"} & set(fields))
+        if unknown:
+            raise IndexBackendError(f"cannot update fields {sorted(unknown)}")
+        values = {k: json.dumps(v, ensure_ascii=False) if k in _LIST_FIELDS else v for k, v in fields.items()}
+        assignments = ", ".join(f"{k}=:{k}" for k in values)
+        self._db.execute(f"UPDATE documents SET {assignments} WHERE id=:__id", {**values, "__id": doc_id})
 
     def get(self, doc_id: str) -> Document | None:
         row = self._db.execute("SELECT * FROM documents WHERE id=?", (doc_id,)).fetchone()

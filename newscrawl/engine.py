@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from newscrawl.errors import HTTPStatusError, NewscrawlError
+from newscrawl.errors import HTTPStatusError, InternalError, NewscrawlError
 from newscrawl.factory import Components
 from newscrawl.log import get_logger
 from scheduler.frontier import FrontierEntry, Lease, Outcome
+from workers.dedup import DocUpdate
 from workers.fetch import FetchResponse
 from workers.pipeline import PageResult
 
@@ -35,6 +36,8 @@ class CrawlStats:
     bytes: int = 0
     articles: int = 0
     aliases: int = 0
+    duplicates: int = 0
+    corrections: int = 0
     not_modified: int = 0
     unchanged: int = 0
     discovered: int = 0
@@ -52,6 +55,8 @@ class CrawlStats:
             "bytes": self.bytes,
             "articles_indexed": self.articles,
             "url_aliases": self.aliases,
+            "duplicates_at_index_time": self.duplicates,
+            "index_corrections": self.corrections,
             "not_modified": self.not_modified,
             "unchanged": self.unchanged,
             "discovered": self.discovered,
@@ -144,6 +149,13 @@ class CrawlEngine:
 
     async def _handle(self, lease: Lease) -> None:
         try:
+            await self._handle_lease(lease)
+        except Exception as exc:
+            log.error("internal_error", url=lease.url, error=repr(exc), exc_info=True)
+            self._fetch_failed(lease, InternalError(f"{type(exc).__name__}: {exc}", url=lease.url))
+
+    async def _handle_lease(self, lease: Lease) -> None:
+        try:
             response = await self.c.fetcher.fetch(
                 lease.url, etag=lease.etag, last_modified=lease.last_modified
             )
@@ -208,20 +220,24 @@ class CrawlEngine:
         t0 = time.process_time()
         if result.entries:
             self.stats.discovered += self.c.frontier.add(result.entries, now).added
-        if result.teasers:
-            self.c.dedup_store.record_teasers(lease.host, result.teasers)
         t1 = time.process_time()
         self.stats.cpu_s["frontier"] += t1 - t0
+        updates: list[DocUpdate] = []
+        if result.teasers:
+            updates += self.c.dedup.observe_listing(lease.host, result.teasers)
         doc = result.document
-        if doc is None:
-            return
-        decision = self.c.dedup.process(doc)
+        outcome = self.c.dedup.process(doc) if doc is not None else None
         t2 = time.process_time()
         self.stats.cpu_s["dedup"] += t2 - t1
-        if decision.action == "index":
-            self.c.index.upsert(doc)
-            self.stats.articles += 1
-        else:
-            self.c.index.add_also_seen(decision.doc_id, doc.url)
-            self.stats.aliases += 1
+        if doc is not None and outcome is not None:
+            if outcome.action == "index":
+                self.c.index.upsert(doc)
+                self.stats.articles += 1
+                self.stats.duplicates += doc.duplicate_of is not None
+            else:
+                self.stats.aliases += 1
+            updates += outcome.updates
+        for update in updates:
+            self.c.index.update(update.doc_id, update.fields)
+        self.stats.corrections += len(updates)
         self.stats.cpu_s["index"] += time.process_time() - t2

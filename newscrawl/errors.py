@@ -114,6 +114,12 @@ class ExtractionError(NewscrawlError):
     kind = "extraction"
 
 
+class InternalError(NewscrawlError):
+    """A bug met while handling one URL: recorded for that URL so the crawl goes on."""
+
+    kind = "internal"
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 

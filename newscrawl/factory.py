@@ -15,7 +15,8 @@ from scheduler.discovery import Discovery
 from scheduler.frontier import Frontier
 from scheduler.outlets import Outlet, OutletIndex
 from scheduler.sqlite_frontier import SQLiteFrontier
-from workers.dedup import DedupStage, DedupStore, SQLiteDedupStore, URLDeduplicator
+from workers.dedup import ContentDeduplicator, DedupStage, DedupStore
+from workers.dedup_sqlite import SQLiteDedupStore
 from workers.fetch import Fetcher
 from workers.pipeline import PageProcessor
 
@@ -34,7 +35,7 @@ def build_dedup_store(settings: Settings) -> DedupStore:
 
 
 def build_dedup_stage(settings: Settings, store: DedupStore) -> DedupStage:
-    return URLDeduplicator(store)
+    return ContentDeduplicator(store, settings.dedup)
 
 
 def build_index(settings: Settings) -> IndexBackend:

@@ -74,7 +74,15 @@ class FrontierSettings(BaseModel):
 
 class DedupSettings(BaseModel):
     backend: Literal["sqlite"] = "sqlite"
-    simhash_max_distance: int = Field(3, ge=0, le=64)
+    # Near-duplicate candidates: simhashes within this many bits (banded index of k+1 bands) ...
+    simhash_max_distance: int = Field(3, ge=0, le=15)
+    # ... or bodies sharing this many (non-boilerplate) paragraphs verbatim.
+    shared_blocks_min: int = Field(2, ge=1)
+    # A candidate is merged only when the texts agree (3-word shingles).
+    near_min_jaccard: float = Field(0.5, gt=0, le=1)
+    near_min_containment: float = Field(0.8, gt=0, le=1)
+    # A block on this many distinct pages of one host is boilerplate or a teaser.
+    repeated_block_min_pages: int = Field(3, ge=2)
 
 
 class IndexSettings(BaseModel):

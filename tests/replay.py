@@ -138,10 +138,20 @@ def _sitemap(pages: list[ReplayPage]) -> bytes:
     ).encode()
 
 
-def build_replay_web(corpora: Path, *, crawl_delay_s: float = 1.0, crawl_delay_every: int = 40) -> ReplayWeb:
-    """Every ``crawl_delay_every``-th host (by name) asks for ``crawl_delay_s`` in its robots.txt."""
-    pages = load_corpus_pages(corpora)
-    web = LocalWeb()
+def build_replay_web(
+    corpora: Path,
+    *,
+    crawl_delay_s: float = 1.0,
+    crawl_delay_every: int = 40,
+    exclude: frozenset[str] = frozenset(),
+    web: LocalWeb | None = None,
+) -> ReplayWeb:
+    """Every ``crawl_delay_every``-th host (by name) asks for ``crawl_delay_s`` in its robots.txt.
+
+    Pages whose URL is in ``exclude`` are left out; ``web`` may already serve other pages.
+    """
+    pages = {u: p for u, p in load_corpus_pages(corpora).items() if u not in exclude}
+    web = web or LocalWeb()
     hosts: dict[str, list[str]] = {}
     for url, page in pages.items():
         with gzip.open(page.source, "rb") as fh:

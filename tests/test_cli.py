@@ -38,7 +38,7 @@ def test_demo_summary_counts(demo_data: Path) -> None:
     stats = json.loads(run("stats", "--data", str(demo_data)).stdout)
     assert stats["index_documents"] >= 40
     assert stats["frontier"]["errors"] == {"robots": 4}  # the staff links behind robots.txt
-    assert stats["dedup"]["teaser_blocks"] > 0
+    assert stats["dedup"]["teaser_headlines"] > 0
 
 
 def test_search_finds_the_wire_story_once_with_its_appearances(demo_data: Path) -> None:

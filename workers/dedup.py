@@ -1,101 +1,358 @@
-"""The dedup stage: decides whether a document is a new story or another appearance of one.
+"""The deduplicator: repeated blocks, exact and near-duplicate stories, the same answer in any order.
 
-Now: URL-level deduplication (normalised and canonical URLs map to one id). The content
-deduplicator (repeated blocks, exact and near-duplicate bodies) plugs in behind the same
-:class:`DedupStage` interface and keeps its state in the same :class:`DedupStore`.
+Rules (README "Deduplication"):
+
+1. URL level: pages with the same canonical URL are one document (its id derives from that URL);
+   the page whose own URL *is* the canonical URL supplies the content, the others are aliases.
+2. Repeated blocks: a body is split into blocks (its paragraphs). A block whose normalised text
+   appears on ``repeated_block_min_pages`` distinct pages of the same host is boilerplate or a
+   teaser, and so is a line that is the headline of *another* article teased on that host's
+   listing pages. They are stripped before hashing and indexing. Text repeated across hosts is
+   syndication, not boilerplate. Sections headed "Related articles" (and the like) are removed
+   from the page before extraction (``workers/extract.py``).
+3. Exact duplicates share the hash of the normalised cleaned body.
+4. Near duplicates: candidates are documents whose 64-bit simhash is within
+   ``simhash_max_distance`` bits (banded index: k+1 bands, so a lookup touches k+1 buckets) or that
+   share ``shared_blocks_min`` cleaned blocks; a candidate is merged only if the texts agree:
+   shingle Jaccard >= ``near_min_jaccard`` and containment >= ``near_min_containment``.
+5. Clusters are the connected components of verified pairs. The canonical article of a cluster is
+   the one most often named by other hosts' ``rel=canonical``, then the earliest published, then
+   the smallest id (first seen depends on crawl order, so it cannot decide). The others get
+   ``duplicate_of``; the canonical one lists every other appearance in ``also_seen_at``.
+6. Order independence: when a block becomes boilerplate, affected documents are re-cleaned,
+   re-fingerprinted and re-linked; when a cluster's canonical article changes, every member is
+   updated. The stage returns these corrections for the index to apply.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, Protocol
+import hashlib
+import math
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from indexer.document import Document
-from workers.fingerprint import content_hash, simhash_hex
-from workers.links import Teaser
+from newscrawl.settings import DedupSettings
+from scheduler.urls import host_of
+from workers.fingerprint import content_hash, shingle_digests, simhash
+from workers.links import Teaser, normalize_text
+
+# Blocks shared by more documents than this are too common to tell stories apart.
+_MAX_DOCS_PER_BLOCK_CANDIDATE = 50
+
+
+def block_hash(text: str) -> str:
+    return hashlib.sha1(normalize_text(text).encode("utf-8")).hexdigest()[:20]
+
+
+def split_blocks(body: str) -> list[str]:
+    return [line.strip() for line in body.split("\n") if line.strip()]
+
+
+def bands_of(value: int, max_distance: int) -> list[tuple[int, int]]:
+    """(band number, band value) pairs: k+1 bands, so two hashes within k bits share one."""
+    count = max_distance + 1
+    width = math.ceil(64 / count)
+    return [(i, (value >> (i * width)) & ((1 << width) - 1)) for i in range(count)]
+
+
+@dataclass
+class StoredDoc:
+    doc_id: str
+    url: str
+    canonical_url: str
+    host: str
+    published_ts: float | None
+    blocks: list[str]
+    block_hashes: list[str]
+    kept: list[int] = field(default_factory=list)
+    content_hash: str = ""
+    simhash: int = 0
+    votes: int = 0
+    duplicate_of: str | None = None
+    title: str = ""
+
+    @property
+    def cleaned_body(self) -> str:
+        return "\n".join(self.blocks[i] for i in self.kept)
+
+    def rank(self) -> tuple[int, float, str]:
+        published = self.published_ts if self.published_ts is not None else math.inf
+        return (-self.votes, published, self.doc_id)
 
 
 @dataclass(frozen=True)
-class DedupDecision:
-    # index: write the document; alias: the story is already indexed under ``doc_id`` (seen at a
-    # different URL with the same canonical URL), so only record the URL on it.
+class DocUpdate:
+    """A partial update of an indexed document."""
+
+    doc_id: str
+    fields: dict[str, Any]
+
+
+@dataclass
+class DedupOutcome:
+    # index: write the document (with the fields the stage set); alias: only record its URL.
     action: Literal["index", "alias"]
     doc_id: str
+    updates: list[DocUpdate] = field(default_factory=list)
 
 
 class DedupStore(Protocol):
-    def claim_url(self, doc_id: str, url: str) -> str:
-        """Atomically make ``url`` the first appearance of ``doc_id`` unless one exists; return the first."""
+    """Storage primitives of the deduplicator; every call runs inside ``transaction()``."""
 
-    def record_teasers(self, host: str, teasers: list[Teaser]) -> None:
-        """Remember the teaser blocks a listing page of ``host`` carries."""
-
-    def teaser_pages(self, block_hash: str) -> int:
-        """On how many distinct pages a teaser block was seen."""
-
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def get_doc(self, doc_id: str) -> StoredDoc | None: ...
+    def put_doc(self, doc: StoredDoc) -> None: ...
+    def add_alias(self, doc_id: str, url: str) -> bool: ...
+    def aliases(self, doc_id: str) -> list[str]: ...
+    def add_block_page(self, host: str, block: str, page_url: str) -> int: ...
+    def mark_boilerplate(self, host: str, block: str) -> None: ...
+    def boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]: ...
+    def add_headline(self, host: str, block: str, article_url: str) -> bool: ...
+    def headlines(self, host: str, blocks: Iterable[str]) -> dict[str, set[str]]: ...
+    def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None: ...
+    def docs_with_block(self, host: str | None, block: str) -> list[str]: ...
+    def set_fingerprints(self, doc_id: str, content: str, bands: list[tuple[int, int]]) -> None: ...
+    def docs_with_content(self, content: str) -> list[str]: ...
+    def docs_in_bands(self, bands: list[tuple[int, int]]) -> list[str]: ...
+    def neighbours(self, doc_id: str) -> set[str]: ...
+    def set_neighbours(self, doc_id: str, neighbours: set[str]) -> None: ...
     def stats(self) -> dict[str, int]: ...
-
     def close(self) -> None: ...
 
 
 class DedupStage(Protocol):
-    def process(self, document: Document) -> DedupDecision: ...
+    def process(self, document: Document) -> DedupOutcome:
+        """Decide on ``document`` (its fields are set in place) and return corrections to others."""
+
+    def observe_listing(self, host: str, teasers: list[Teaser]) -> list[DocUpdate]:
+        """Count a listing page's teaser blocks; returns corrections when blocks become boilerplate."""
 
 
-class URLDeduplicator:
-    """Fills the fingerprints and collapses URLs that share a canonical URL."""
-
-    def __init__(self, store: DedupStore) -> None:
+class ContentDeduplicator:
+    def __init__(self, store: DedupStore, settings: DedupSettings) -> None:
         self._store = store
+        self._s = settings
 
-    def process(self, document: Document) -> DedupDecision:
-        document.content_hash = content_hash(document.body)
-        document.simhash = simhash_hex(document.body)
-        first = self._store.claim_url(document.id, document.url)
-        return DedupDecision("index" if first == document.url else "alias", document.id)
+    # --- entry points -----------------------------------------------------------------------
 
+    def process(self, document: Document) -> DedupOutcome:
+        with self._store.transaction():
+            return self._process(document)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS url_claims (doc_id TEXT PRIMARY KEY, url TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS teasers (
-    block_hash TEXT NOT NULL, host TEXT NOT NULL, page_url TEXT NOT NULL,
-    article_url TEXT NOT NULL, text TEXT NOT NULL,
-    PRIMARY KEY (block_hash, page_url)
-);
-CREATE INDEX IF NOT EXISTS teasers_article ON teasers (article_url);
-"""
+    def observe_listing(self, host: str, teasers: list[Teaser]) -> list[DocUpdate]:
+        with self._store.transaction():
+            dirty: set[str] = set()
+            for teaser in teasers:
+                if not teaser.page_url:
+                    continue
+                dirty |= self._count_block(host, teaser.block_hash, teaser.page_url)
+                headline = block_hash(teaser.headline) if teaser.headline else None
+                if headline and self._store.add_headline(host, headline, teaser.article_url):
+                    dirty |= set(self._store.docs_with_block(host, headline))
+            return self._refresh(dirty)
 
+    # --- the algorithm ----------------------------------------------------------------------
 
-class SQLiteDedupStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+    def _process(self, document: Document) -> DedupOutcome:
+        existing = self._store.get_doc(document.id)
+        if existing is not None and existing.url != document.url and not self._supersedes(document, existing):
+            self._store.add_alias(document.id, document.url)
+            existing.votes = self._votes(existing)
+            self._store.put_doc(existing)
+            return DedupOutcome("alias", document.id, _merge(self._recluster({existing.doc_id})))
+        if existing is not None and existing.url != document.url:
+            self._store.add_alias(document.id, existing.url)  # the original page replaces a copy
+        blocks = split_blocks(document.body)
+        doc = StoredDoc(
+            doc_id=document.id,
+            url=document.url,
+            canonical_url=document.canonical_url,
+            host=document.host,
+            published_ts=document.published_at.timestamp() if document.published_at else None,
+            blocks=blocks,
+            block_hashes=[block_hash(b) for b in blocks],
+            title=document.title or "",
+        )
+        doc.votes = self._votes(doc)
+        dirty: set[str] = set()
+        for h in set(doc.block_hashes):
+            dirty |= self._count_block(doc.host, h, doc.url)
+        self._store.set_doc_blocks(doc.doc_id, doc.host, set(doc.block_hashes))
+        self._clean(doc)
+        self._store.put_doc(doc)
+        dirty.discard(doc.doc_id)
+        updates = self._refresh(dirty) + self._relink(doc)
+        for update in updates:
+            if update.doc_id == doc.doc_id:
+                for key, value in update.fields.items():
+                    setattr(document, key, value)
+        self._fill(document, doc)
+        return DedupOutcome("index", document.id, _merge([u for u in updates if u.doc_id != doc.doc_id]))
 
-    def claim_url(self, doc_id: str, url: str) -> str:
-        # INSERT OR IGNORE then read: one atomic claim, whoever comes first wins.
-        self._db.execute("INSERT OR IGNORE INTO url_claims (doc_id, url) VALUES (?, ?)", (doc_id, url))
-        return str(self._db.execute("SELECT url FROM url_claims WHERE doc_id=?", (doc_id,)).fetchone()[0])
+    def _votes(self, doc: StoredDoc) -> int:
+        """How many pages on other hosts name this document's URL as their rel=canonical."""
+        home = host_of(doc.canonical_url)
+        return sum(1 for url in {doc.url, *self._store.aliases(doc.doc_id)} if host_of(url) != home)
 
-    def record_teasers(self, host: str, teasers: list[Teaser]) -> None:
-        self._db.executemany(
-            "INSERT OR IGNORE INTO teasers (block_hash, host, page_url, article_url, text)"
-            " VALUES (?,?,?,?,?)",
-            [(t.block_hash, host, t.page_url, t.article_url, t.text) for t in teasers],
+    @staticmethod
+    def _supersedes(document: Document, existing: StoredDoc) -> bool:
+        """The page at the canonical URL itself replaces a copy that claimed the id first."""
+        return document.url == document.canonical_url and existing.url != existing.canonical_url
+
+    def _count_block(self, host: str, block: str, page_url: str) -> set[str]:
+        """Count a page for a block; when the block becomes boilerplate, the documents to re-clean."""
+        pages = self._store.add_block_page(host, block, page_url)
+        if pages == self._s.repeated_block_min_pages:
+            self._store.mark_boilerplate(host, block)
+            return set(self._store.docs_with_block(host, block))
+        return set()
+
+    def _clean(self, doc: StoredDoc) -> None:
+        stripped = self._store.boilerplate(doc.host, doc.block_hashes)
+        teased = self._store.headlines(doc.host, doc.block_hashes)
+        doc.kept = [
+            i
+            for i, h in enumerate(doc.block_hashes)
+            if h not in stripped and not (teased.get(h, set()) - {doc.url, doc.canonical_url})
+        ]
+        body = doc.cleaned_body
+        doc.content_hash = content_hash(body)
+        doc.simhash = simhash(body)
+        self._store.set_fingerprints(
+            doc.doc_id, doc.content_hash, bands_of(doc.simhash, self._s.simhash_max_distance)
         )
 
-    def teaser_pages(self, block_hash: str) -> int:
-        row = self._db.execute("SELECT COUNT(*) FROM teasers WHERE block_hash=?", (block_hash,)).fetchone()
-        return int(row[0])
+    def _refresh(self, doc_ids: set[str]) -> list[DocUpdate]:
+        """Re-clean documents whose blocks changed status, then re-link them."""
+        updates: list[DocUpdate] = []
+        for doc_id in sorted(doc_ids):
+            doc = self._store.get_doc(doc_id)
+            if doc is None:
+                continue
+            before = doc.content_hash
+            self._clean(doc)
+            self._store.put_doc(doc)
+            if doc.content_hash != before:
+                updates.append(
+                    DocUpdate(
+                        doc_id,
+                        {
+                            "body": doc.cleaned_body,
+                            "content_hash": doc.content_hash,
+                            "simhash": f"{doc.simhash:016x}",
+                        },
+                    )
+                )
+                updates += self._relink(doc)
+        return updates
 
-    def stats(self) -> dict[str, int]:
-        claims = self._db.execute("SELECT COUNT(*) FROM url_claims").fetchone()[0]
-        teasers = self._db.execute("SELECT COUNT(DISTINCT block_hash) FROM teasers").fetchone()[0]
-        return {"stories": int(claims), "teaser_blocks": int(teasers)}
+    def _relink(self, doc: StoredDoc) -> list[DocUpdate]:
+        """Recompute ``doc``'s verified neighbours and the clusters they touch."""
+        old = self._store.neighbours(doc.doc_id)
+        new = {c.doc_id for c in self._candidates(doc) if self._verified(doc, c)}
+        self._store.set_neighbours(doc.doc_id, new)
+        return self._recluster({doc.doc_id} | old | new)
 
-    def close(self) -> None:
-        self._db.close()
+    def _candidates(self, doc: StoredDoc) -> Iterator[StoredDoc]:
+        ids = set(self._store.docs_with_content(doc.content_hash))
+        ids |= set(self._store.docs_in_bands(bands_of(doc.simhash, self._s.simhash_max_distance)))
+        shared: dict[str, int] = {}
+        for i in doc.kept:
+            holders = self._store.docs_with_block(None, doc.block_hashes[i])
+            if len(holders) <= _MAX_DOCS_PER_BLOCK_CANDIDATE:
+                for holder in holders:
+                    shared[holder] = shared.get(holder, 0) + 1
+        ids |= {d for d, n in shared.items() if n >= self._s.shared_blocks_min}
+        ids.discard(doc.doc_id)
+        for doc_id in sorted(ids):
+            candidate = self._store.get_doc(doc_id)
+            if candidate is not None:
+                yield candidate
+
+    def _verified(self, doc: StoredDoc, other: StoredDoc) -> bool:
+        if not doc.kept or not other.kept or not self._same_text(doc, other):
+            return False
+        if doc.host == other.host:
+            # Within one host, shared page furniture inflates body similarity (worst when
+            # extraction caught little else), so the headline must tell the same story too.
+            return _title_similarity(doc.title, other.title) >= 0.5
+        return True
+
+    def _same_text(self, doc: StoredDoc, other: StoredDoc) -> bool:
+        if doc.content_hash == other.content_hash:
+            return True
+        a, b = shingle_digests(doc.cleaned_body), shingle_digests(other.cleaned_body)
+        if not a or not b:
+            return False
+        common = len(a & b)
+        jaccard = common / len(a | b)
+        containment = common / min(len(a), len(b))
+        return jaccard >= self._s.near_min_jaccard and containment >= self._s.near_min_containment
+
+    def _component(self, start: str) -> set[str]:
+        seen = {start}
+        todo = [start]
+        while todo:
+            for n in self._store.neighbours(todo.pop()):
+                if n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        return seen
+
+    def _recluster(self, touched: set[str]) -> list[DocUpdate]:
+        updates: list[DocUpdate] = []
+        done: set[str] = set()
+        for start in sorted(touched):
+            if start in done:
+                continue
+            members = [d for d in (self._store.get_doc(i) for i in sorted(self._component(start))) if d]
+            done |= {m.doc_id for m in members}
+            if not members:
+                continue
+            canonical = min(members, key=StoredDoc.rank)
+            for member in members:
+                target = None if member is canonical else canonical.doc_id
+                if member.duplicate_of != target:
+                    member.duplicate_of = target
+                    self._store.put_doc(member)
+                    updates.append(DocUpdate(member.doc_id, {"duplicate_of": target}))
+            updates.append(self._appearances_update(canonical, members))
+            for member in members:
+                if member is not canonical:
+                    own = sorted(set(self._store.aliases(member.doc_id)) - {member.url})
+                    updates.append(DocUpdate(member.doc_id, {"also_seen_at": own}))
+        return updates
+
+    def _appearances_update(self, canonical: StoredDoc, members: list[StoredDoc]) -> DocUpdate:
+        urls: set[str] = set(self._store.aliases(canonical.doc_id))
+        for member in members:
+            if member.doc_id != canonical.doc_id:
+                urls.add(member.url)
+                urls |= set(self._store.aliases(member.doc_id))
+        urls.discard(canonical.url)
+        return DocUpdate(canonical.doc_id, {"also_seen_at": sorted(urls)})
+
+    def _fill(self, document: Document, doc: StoredDoc) -> None:
+        document.body = doc.cleaned_body
+        document.content_hash = doc.content_hash
+        document.simhash = f"{doc.simhash:016x}"
+        stored = self._store.get_doc(doc.doc_id)
+        document.duplicate_of = stored.duplicate_of if stored else None
+
+
+def _title_similarity(a: str, b: str) -> float:
+    wa, wb = set(normalize_text(a).split()), set(normalize_text(b).split())
+    if not wa or not wb:
+        return 0.0
+    return len(wa & wb) / len(wa | wb)
+
+
+def _merge(updates: list[DocUpdate]) -> list[DocUpdate]:
+    """One update per document, later fields winning, in first-seen order."""
+    merged: dict[str, dict[str, Any]] = {}
+    for update in updates:
+        merged.setdefault(update.doc_id, {}).update(update.fields)
+    return [DocUpdate(doc_id, fields) for doc_id, fields in merged.items()]

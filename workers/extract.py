@@ -51,6 +51,65 @@ _TZ_ABBREVIATIONS = {
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|\bet\b|\by\b|\be\b|&)\s*")
 
 
+# Headings of blocks that point at other stories: related articles, "read more", most read.
+_RELATED_HEADING = re.compile(
+    r"^(?:related(?: articles| stories| content| news| posts| coverage)?"
+    r"|more (?:on|about|from|stories|news)\b.*"
+    r"|read (?:more|also|next)|see also|you (?:may|might) (?:also )?like|recommended(?: for you)?"
+    r"|most (?:read|popular|viewed)|top stories|trending|mehr zum thema|mehr (?:aus|zu|von)\b.*"
+    r"|das könnte sie auch interessieren|lesen sie (?:auch|mehr)|auch interessant|weitere artikel"
+    r"|meistgelesen|à lire aussi|a lire aussi|lire aussi|sur le même sujet|leer más|lea también"
+    r"|te puede interesar|noticias relacionadas|relacionad[oa]s|leggi anche|potrebbe interessarti"
+    r"|articoli correlati|lees ook|meer over dit onderwerp|gerelateerd|läs också|les også|læs også"
+    r"|czytaj (?:też|także)|zobacz (?:też|także)|читайте также|по теме|관련 기사|関連記事|相关阅读)\s*:?$",
+    re.IGNORECASE,
+)
+_RELATED_CLASS = re.compile(
+    r"(?:^|[-_\s])(?:related|recommend\w*|read-?more|more-?stories|also-?read|outbrain|taboola|"
+    r"teaser-?list)(?:[-_\s]|$)",
+    re.IGNORECASE,
+)
+_KEEP_TAGS = frozenset({"html", "body", "article", "main"})
+
+
+def strip_related(tree: Any) -> int:
+    """Remove blocks that carry other stories (a section headed "Related articles" and the like).
+
+    Such blocks hold other articles' headlines and often their text; left in, they would make
+    a republication look like a different story. Returns how many blocks were removed.
+    """
+    doomed: list[Any] = []
+    for heading in tree.iter("h2", "h3", "h4", "h5", "h6"):
+        text = _WS.sub(" ", heading.text_content()).strip()
+        if not text or len(text) > 80 or not _RELATED_HEADING.match(text):
+            continue
+        container = heading
+        parent = heading.getparent()
+        while parent is not None and parent.tag not in _KEEP_TAGS:
+            leading = _WS.sub(" ", parent.text_content()).strip()
+            if not leading.startswith(text):
+                break
+            container, parent = parent, parent.getparent()
+        doomed.append(container)
+        if container is heading:
+            doomed.extend(heading.itersiblings())  # the heading sits in the article: drop what follows
+    for el in tree.iter("section", "aside", "div", "ul", "ol", "nav"):
+        marks = f"{el.get('class', '')} {el.get('id', '')}"
+        if _RELATED_CLASS.search(marks):
+            doomed.append(el)
+    removed = 0
+    for el in doomed:
+        if el.getparent() is not None and el.tag not in _KEEP_TAGS and not _is_dropped(el):
+            el.drop_tree()
+            removed += 1
+    return removed
+
+
+def _is_dropped(el: Any) -> bool:
+    # An element whose ancestor was dropped already is detached from the document root.
+    return el.getroottree().getroot() is el or el.getroottree().getroot().tag != "html"
+
+
 @dataclass
 class Article:
     url: str
@@ -249,8 +308,9 @@ def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
 def extract_article(page: HtmlPage) -> Article:
     """Every field of the article on ``page``; raises ExtractionError when it has no body."""
     obj = page.article_object()
-    body = _body(page, obj)
     title = _title(page, obj)
+    strip_related(page.tree)
+    body = _body(page, obj)
     if title and body.startswith(title):
         # trafilatura keeps a headline that sits inside the article element: it is not body text.
         body = body[len(title) :].lstrip()

@@ -40,6 +40,7 @@ class Teaser:
     page_url: str
     article_url: str
     text: str
+    headline: str = ""  # the link text: the teased article's headline, as this host prints it
 
     @property
     def block_hash(self) -> str:
@@ -91,8 +92,9 @@ def _teasers(page: HtmlPage, anchors: list[tuple[Any, str]]) -> list[Teaser]:
                 break
             block = el
         text = _WS.sub(" ", " ".join(block.itertext())).strip()[:_TEASER_MAX_CHARS]
+        headline = _WS.sub(" ", " ".join(anchor.itertext())).strip()
         if text and url not in teasers:
-            teasers[url] = Teaser(page_url=page.url, article_url=url, text=text)
+            teasers[url] = Teaser(page_url=page.url, article_url=url, text=text, headline=headline)
     return list(teasers.values())
 
 

@@ -1,0 +1,227 @@
+"""The embedded store of the deduplicator: one SQLite file, one transaction per decision.
+
+``BEGIN IMMEDIATE`` makes each decision atomic against other processes on the same file, so two
+workers cannot both index the same story as canonical.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from workers.dedup import StoredDoc
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    doc_id TEXT PRIMARY KEY, url TEXT NOT NULL, canonical_url TEXT NOT NULL, host TEXT NOT NULL,
+    published_ts REAL, blocks BLOB NOT NULL, block_hashes TEXT NOT NULL, kept TEXT NOT NULL,
+    content_hash TEXT NOT NULL, simhash TEXT NOT NULL, votes INTEGER NOT NULL, duplicate_of TEXT,
+    title TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS aliases (doc_id TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (doc_id, url))
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS block_pages (host TEXT NOT NULL, block TEXT NOT NULL, page_url TEXT NOT NULL,
+    PRIMARY KEY (host, block, page_url)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS boilerplate (host TEXT NOT NULL, block TEXT NOT NULL, PRIMARY KEY (host, block))
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS headlines (host TEXT NOT NULL, block TEXT NOT NULL, article_url TEXT NOT NULL,
+    PRIMARY KEY (host, block, article_url)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS doc_blocks (block TEXT NOT NULL, doc_id TEXT NOT NULL, host TEXT NOT NULL,
+    PRIMARY KEY (block, doc_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_blocks_doc ON doc_blocks (doc_id);
+CREATE TABLE IF NOT EXISTS content (content_hash TEXT NOT NULL, doc_id TEXT NOT NULL,
+    PRIMARY KEY (content_hash, doc_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS content_doc ON content (doc_id);
+CREATE TABLE IF NOT EXISTS bands (band INTEGER NOT NULL, value INTEGER NOT NULL, doc_id TEXT NOT NULL,
+    PRIMARY KEY (band, value, doc_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bands_doc ON bands (doc_id);
+CREATE TABLE IF NOT EXISTS edges (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+"""
+
+
+class SQLiteDedupStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # --- documents --------------------------------------------------------------------------
+
+    def get_doc(self, doc_id: str) -> StoredDoc | None:
+        row = self._db.execute("SELECT * FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
+        if row is None:
+            return None
+        (doc_id, url, canonical, host, published, blocks, hashes, kept, chash, shash, votes, dup, title) = row
+        return StoredDoc(
+            doc_id=doc_id,
+            url=url,
+            canonical_url=canonical,
+            host=host,
+            published_ts=published,
+            blocks=json.loads(zlib.decompress(blocks)),
+            block_hashes=hashes.split(",") if hashes else [],
+            kept=json.loads(kept),
+            content_hash=chash,
+            simhash=int(shash, 16),
+            votes=votes,
+            duplicate_of=dup,
+            title=title,
+        )
+
+    def put_doc(self, doc: StoredDoc) -> None:
+        blocks = zlib.compress(json.dumps(doc.blocks, ensure_ascii=False).encode("utf-8"), 6)
+        self._db.execute(
+            "INSERT OR REPLACE INTO docs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.doc_id,
+                doc.url,
+                doc.canonical_url,
+                doc.host,
+                doc.published_ts,
+                blocks,
+                ",".join(doc.block_hashes),
+                json.dumps(doc.kept),
+                doc.content_hash,
+                f"{doc.simhash:016x}",
+                doc.votes,
+                doc.duplicate_of,
+                doc.title,
+            ),
+        )
+
+    def add_alias(self, doc_id: str, url: str) -> bool:
+        cur = self._db.execute("INSERT OR IGNORE INTO aliases VALUES (?, ?)", (doc_id, url))
+        return cur.rowcount > 0
+
+    def aliases(self, doc_id: str) -> list[str]:
+        return [
+            r[0] for r in self._db.execute("SELECT url FROM aliases WHERE doc_id=? ORDER BY url", (doc_id,))
+        ]
+
+    # --- blocks -----------------------------------------------------------------------------
+
+    def add_block_page(self, host: str, block: str, page_url: str) -> int:
+        self._db.execute("INSERT OR IGNORE INTO block_pages VALUES (?,?,?)", (host, block, page_url))
+        row = self._db.execute("SELECT COUNT(*) FROM block_pages WHERE host=? AND block=?", (host, block))
+        return int(row.fetchone()[0])
+
+    def mark_boilerplate(self, host: str, block: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO boilerplate VALUES (?, ?)", (host, block))
+
+    def boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]:
+        wanted = list(set(blocks))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found |= {
+                r[0]
+                for r in self._db.execute(
+                    f"SELECT block FROM boilerplate WHERE host=? AND block IN ({marks})", (host, *chunk)
+                )
+            }
+        return found
+
+    def add_headline(self, host: str, block: str, article_url: str) -> bool:
+        cur = self._db.execute("INSERT OR IGNORE INTO headlines VALUES (?,?,?)", (host, block, article_url))
+        return cur.rowcount > 0
+
+    def headlines(self, host: str, blocks: Iterable[str]) -> dict[str, set[str]]:
+        wanted = list(set(blocks))
+        found: dict[str, set[str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for block, url in self._db.execute(
+                f"SELECT block, article_url FROM headlines WHERE host=? AND block IN ({marks})",
+                (host, *chunk),
+            ):
+                found.setdefault(block, set()).add(url)
+        return found
+
+    def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None:
+        self._db.execute("DELETE FROM doc_blocks WHERE doc_id=?", (doc_id,))
+        self._db.executemany(
+            "INSERT OR IGNORE INTO doc_blocks VALUES (?,?,?)", [(b, doc_id, host) for b in blocks]
+        )
+
+    def docs_with_block(self, host: str | None, block: str) -> list[str]:
+        if host is None:
+            rows = self._db.execute("SELECT doc_id FROM doc_blocks WHERE block=?", (block,))
+        else:
+            rows = self._db.execute("SELECT doc_id FROM doc_blocks WHERE block=? AND host=?", (block, host))
+        return [r[0] for r in rows]
+
+    # --- fingerprints and links -------------------------------------------------------------
+
+    def set_fingerprints(self, doc_id: str, content: str, bands: list[tuple[int, int]]) -> None:
+        self._db.execute("DELETE FROM content WHERE doc_id=?", (doc_id,))
+        self._db.execute("INSERT OR IGNORE INTO content VALUES (?, ?)", (content, doc_id))
+        self._db.execute("DELETE FROM bands WHERE doc_id=?", (doc_id,))
+        self._db.executemany("INSERT OR IGNORE INTO bands VALUES (?,?,?)", [(b, v, doc_id) for b, v in bands])
+
+    def docs_with_content(self, content: str) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT doc_id FROM content WHERE content_hash=?", (content,))]
+
+    def docs_in_bands(self, bands: list[tuple[int, int]]) -> list[str]:
+        found: set[str] = set()
+        for band, value in bands:
+            found |= {
+                r[0]
+                for r in self._db.execute("SELECT doc_id FROM bands WHERE band=? AND value=?", (band, value))
+            }
+        return sorted(found)
+
+    def neighbours(self, doc_id: str) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT b FROM edges WHERE a=?", (doc_id,))}
+
+    def set_neighbours(self, doc_id: str, neighbours: set[str]) -> None:
+        for old in self.neighbours(doc_id) - neighbours:
+            self._db.execute(
+                "DELETE FROM edges WHERE (a=? AND b=?) OR (a=? AND b=?)", (doc_id, old, old, doc_id)
+            )
+        for new in neighbours:
+            self._db.execute("INSERT OR IGNORE INTO edges VALUES (?, ?), (?, ?)", (doc_id, new, new, doc_id))
+
+    def stats(self) -> dict[str, int]:
+        def count(sql: str) -> int:
+            return int(self._db.execute(sql).fetchone()[0])
+
+        return {
+            "stories": count("SELECT COUNT(*) FROM docs WHERE duplicate_of IS NULL"),
+            "duplicates": count("SELECT COUNT(*) FROM docs WHERE duplicate_of IS NOT NULL"),
+            "url_aliases": count("SELECT COUNT(*) FROM aliases"),
+            "boilerplate_blocks": count("SELECT COUNT(*) FROM boilerplate"),
+            "teaser_headlines": count("SELECT COUNT(DISTINCT block) FROM headlines"),
+        }
+
+    def close(self) -> None:
+        self._db.close()
