@@ -36,7 +36,7 @@ from typing import Any, Literal, Protocol
 from indexer.document import Document
 from newscrawl.settings import DedupSettings
 from scheduler.urls import host_of
-from workers.fingerprint import content_hash, shingle_digests, simhash
+from workers.fingerprint import content_hash, shingle_digests, simhash_of_digests
 from workers.links import Teaser, normalize_text
 
 # Blocks shared by more documents than this are too common to tell stories apart.
@@ -73,6 +73,13 @@ class StoredDoc:
     votes: int = 0
     duplicate_of: str | None = None
     title: str = ""
+    _shingles: set[bytes] | None = field(default=None, repr=False, compare=False)
+
+    def shingles(self) -> set[bytes]:
+        """Shingle digests of the cleaned body, computed once per loaded document."""
+        if self._shingles is None:
+            self._shingles = shingle_digests(self.cleaned_body)
+        return self._shingles
 
     @property
     def cleaned_body(self) -> str:
@@ -107,13 +114,17 @@ class DedupStore(Protocol):
     def put_doc(self, doc: StoredDoc) -> None: ...
     def add_alias(self, doc_id: str, url: str) -> bool: ...
     def aliases(self, doc_id: str) -> list[str]: ...
-    def add_block_page(self, host: str, block: str, page_url: str) -> int: ...
+    def add_block_pages(self, host: str, blocks: Iterable[str], page_url: str) -> dict[str, int]:
+        """Count ``page_url`` for each block not counted for it before; their page counts now."""
+        ...
+
     def mark_boilerplate(self, host: str, block: str) -> None: ...
     def boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]: ...
     def add_headline(self, host: str, block: str, article_url: str) -> bool: ...
     def headlines(self, host: str, blocks: Iterable[str]) -> dict[str, set[str]]: ...
     def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None: ...
     def docs_with_block(self, host: str | None, block: str) -> list[str]: ...
+    def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]: ...
     def set_fingerprints(self, doc_id: str, content: str, bands: list[tuple[int, int]]) -> None: ...
     def docs_with_content(self, content: str) -> list[str]: ...
     def docs_in_bands(self, bands: list[tuple[int, int]]) -> list[str]: ...
@@ -148,7 +159,7 @@ class ContentDeduplicator:
             for teaser in teasers:
                 if not teaser.page_url:
                     continue
-                dirty |= self._count_block(host, teaser.block_hash, teaser.page_url)
+                dirty |= self._count_blocks(host, [teaser.block_hash], teaser.page_url)
                 headline = block_hash(teaser.headline) if teaser.headline else None
                 if headline and self._store.add_headline(host, headline, teaser.article_url):
                     dirty |= set(self._store.docs_with_block(host, headline))
@@ -177,9 +188,7 @@ class ContentDeduplicator:
             title=document.title or "",
         )
         doc.votes = self._votes(doc)
-        dirty: set[str] = set()
-        for h in set(doc.block_hashes):
-            dirty |= self._count_block(doc.host, h, doc.url)
+        dirty = self._count_blocks(doc.host, doc.block_hashes, doc.url)
         self._store.set_doc_blocks(doc.doc_id, doc.host, set(doc.block_hashes))
         self._clean(doc)
         self._store.put_doc(doc)
@@ -202,13 +211,14 @@ class ContentDeduplicator:
         """The page at the canonical URL itself replaces a copy that claimed the id first."""
         return document.url == document.canonical_url and existing.url != existing.canonical_url
 
-    def _count_block(self, host: str, block: str, page_url: str) -> set[str]:
-        """Count a page for a block; when the block becomes boilerplate, the documents to re-clean."""
-        pages = self._store.add_block_page(host, block, page_url)
-        if pages == self._s.repeated_block_min_pages:
-            self._store.mark_boilerplate(host, block)
-            return set(self._store.docs_with_block(host, block))
-        return set()
+    def _count_blocks(self, host: str, blocks: list[str], page_url: str) -> set[str]:
+        """Count a page for its blocks; for blocks that become boilerplate, the documents to re-clean."""
+        dirty: set[str] = set()
+        for block, pages in self._store.add_block_pages(host, blocks, page_url).items():
+            if pages == self._s.repeated_block_min_pages:
+                self._store.mark_boilerplate(host, block)
+                dirty |= set(self._store.docs_with_block(host, block))
+        return dirty
 
     def _clean(self, doc: StoredDoc) -> None:
         stripped = self._store.boilerplate(doc.host, doc.block_hashes)
@@ -218,9 +228,9 @@ class ContentDeduplicator:
             for i, h in enumerate(doc.block_hashes)
             if h not in stripped and not (teased.get(h, set()) - {doc.url, doc.canonical_url})
         ]
-        body = doc.cleaned_body
-        doc.content_hash = content_hash(body)
-        doc.simhash = simhash(body)
+        doc._shingles = None
+        doc.content_hash = content_hash(doc.cleaned_body)
+        doc.simhash = simhash_of_digests(doc.shingles())
         self._store.set_fingerprints(
             doc.doc_id, doc.content_hash, bands_of(doc.simhash, self._s.simhash_max_distance)
         )
@@ -260,8 +270,8 @@ class ContentDeduplicator:
         ids = set(self._store.docs_with_content(doc.content_hash))
         ids |= set(self._store.docs_in_bands(bands_of(doc.simhash, self._s.simhash_max_distance)))
         shared: dict[str, int] = {}
-        for i in doc.kept:
-            holders = self._store.docs_with_block(None, doc.block_hashes[i])
+        holders_of = self._store.docs_with_blocks(doc.block_hashes[i] for i in doc.kept)
+        for holders in holders_of.values():
             if len(holders) <= _MAX_DOCS_PER_BLOCK_CANDIDATE:
                 for holder in holders:
                     shared[holder] = shared.get(holder, 0) + 1
@@ -284,7 +294,7 @@ class ContentDeduplicator:
     def _same_text(self, doc: StoredDoc, other: StoredDoc) -> bool:
         if doc.content_hash == other.content_hash:
             return True
-        a, b = shingle_digests(doc.cleaned_body), shingle_digests(other.cleaned_body)
+        a, b = doc.shingles(), other.shingles()
         if not a or not b:
             return False
         common = len(a & b)

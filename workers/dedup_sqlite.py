@@ -128,10 +128,31 @@ class SQLiteDedupStore:
 
     # --- blocks -----------------------------------------------------------------------------
 
-    def add_block_page(self, host: str, block: str, page_url: str) -> int:
-        self._db.execute("INSERT OR IGNORE INTO block_pages VALUES (?,?,?)", (host, block, page_url))
-        row = self._db.execute("SELECT COUNT(*) FROM block_pages WHERE host=? AND block=?", (host, block))
-        return int(row.fetchone()[0])
+    def add_block_pages(self, host: str, blocks: Iterable[str], page_url: str) -> dict[str, int]:
+        wanted = sorted(set(blocks))
+        counts: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            known = {
+                r[0]
+                for r in self._db.execute(
+                    f"SELECT block FROM block_pages WHERE host=? AND page_url=? AND block IN ({marks})",
+                    (host, page_url, *chunk),
+                )
+            }
+            new = [b for b in chunk if b not in known]
+            if not new:
+                continue
+            self._db.executemany("INSERT INTO block_pages VALUES (?,?,?)", [(host, b, page_url) for b in new])
+            marks = ",".join("?" * len(new))
+            counts.update(
+                self._db.execute(
+                    f"SELECT block, COUNT(*) FROM block_pages WHERE host=? AND block IN ({marks}) GROUP BY block",
+                    (host, *new),
+                ).fetchall()
+            )
+        return counts
 
     def mark_boilerplate(self, host: str, block: str) -> None:
         self._db.execute("INSERT OR IGNORE INTO boilerplate VALUES (?, ?)", (host, block))
@@ -172,6 +193,18 @@ class SQLiteDedupStore:
         self._db.executemany(
             "INSERT OR IGNORE INTO doc_blocks VALUES (?,?,?)", [(b, doc_id, host) for b in blocks]
         )
+
+    def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]:
+        wanted = sorted(set(blocks))
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for block, doc_id in self._db.execute(
+                f"SELECT block, doc_id FROM doc_blocks WHERE block IN ({marks})", chunk
+            ):
+                found.setdefault(block, []).append(doc_id)
+        return found
 
     def docs_with_block(self, host: str | None, block: str) -> list[str]:
         if host is None:
@@ -224,4 +257,5 @@ class SQLiteDedupStore:
         }
 
     def close(self) -> None:
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()

@@ -36,7 +36,10 @@ def shingle_digests(text: str) -> set[bytes]:
 
 def simhash(text: str) -> int:
     """Charikar's simhash over 3-word shingles: near-identical bodies differ in few bits."""
-    digests = shingle_digests(text)
+    return simhash_of_digests(shingle_digests(text))
+
+
+def simhash_of_digests(digests: set[bytes]) -> int:
     if not digests:
         return 0
     packed = b"".join(digests)
