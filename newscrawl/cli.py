@@ -18,7 +18,7 @@ from typing import Any
 from indexer.base import SearchHit, SearchQuery
 from newscrawl.engine import CrawlEngine, CrawlStats
 from newscrawl.errors import ConfigError, NewscrawlError
-from newscrawl.factory import build_components, build_fetcher, build_index
+from newscrawl.factory import build_components, build_dedup_store, build_fetcher, build_index
 from newscrawl.log import configure_logging
 from newscrawl.settings import Settings, load_settings
 from scheduler.outlets import load_outlets
@@ -232,10 +232,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
             args.config, data_dir=data_dir, fetch={"proxy": web.proxy_url}, politeness={"min_delay_ms": 100}
         )
         summary = _run_crawl(settings, str(outlets_file), until_idle=True, max_pages=None)
+        store = build_dedup_store(settings)
+        dedup = store.stats()
+        store.close()
     print("\nSummary")
     print(f"  pages fetched      {summary['pages_fetched']}")
     print(f"  articles indexed   {summary['articles_indexed']}")
-    print(f"  URL aliases merged {summary['url_aliases']}")
+    print(f"  stories            {dedup['stories']}")
+    print(f"  duplicates collapsed {dedup['duplicates']} (+ {dedup['url_aliases']} URL aliases)")
+    print(f"  boilerplate blocks stripped {dedup['boilerplate_blocks']}")
     print(f"  not modified (304) {summary['not_modified']}")
     errors = summary["errors"] or {}
     print(f"  errors             {sum(errors.values())} {json.dumps(errors) if errors else ''}")

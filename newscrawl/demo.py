@@ -251,7 +251,7 @@ def build_demo_web(seed: int = 7, articles_per_outlet: int = 10) -> tuple[LocalW
         "republished-" + original.slug,
         original.title,
         list(original.paragraphs),
-        original.published,
+        original.published + timedelta(hours=2),  # aggregators republish later
         "news",
         original.author,
     )

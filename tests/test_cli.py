@@ -58,6 +58,28 @@ def test_search_finds_the_wire_story_once_with_its_appearances(demo_data: Path) 
     assert "no results" in run("search", "zzzyxq", "--data", str(demo_data)).stdout
 
 
+def test_republication_is_hidden_unless_asked_for(demo_data: Path) -> None:
+    stats = json.loads(run("stats", "--data", str(demo_data)).stdout)
+    assert stats["dedup"]["duplicates"] >= 1
+    assert stats["canonical_documents"] == stats["index_documents"] - stats["dedup"]["duplicates"]
+    lines = run("export", "--data", str(demo_data)).stdout.splitlines()
+    dup = next(json.loads(x) for x in lines if json.loads(x)["duplicate_of"])
+    assert "metro-digest.example" in dup["url"]
+    query = " ".join(dup["title"].split()[:4])
+    hidden = [
+        json.loads(x)["url"]
+        for x in run("search", query, "--data", str(demo_data), "--json").stdout.splitlines()
+    ]
+    shown = [
+        json.loads(x)["url"]
+        for x in run("search", query, "--data", str(demo_data), "--json", "--all").stdout.splitlines()
+    ]
+    assert dup["url"] not in hidden and dup["url"] in shown
+    original = next(json.loads(x) for x in lines if json.loads(x)["id"] == dup["duplicate_of"])
+    assert dup["url"] in original["also_seen_at"]
+    assert "Related articles" not in dup["body"]
+
+
 def test_export_has_every_field(demo_data: Path) -> None:
     lines = run("export", "--data", str(demo_data)).stdout.splitlines()
     assert len(lines) >= 40

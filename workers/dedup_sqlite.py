@@ -148,7 +148,8 @@ class SQLiteDedupStore:
             marks = ",".join("?" * len(new))
             counts.update(
                 self._db.execute(
-                    f"SELECT block, COUNT(*) FROM block_pages WHERE host=? AND block IN ({marks}) GROUP BY block",
+                    f"SELECT block, COUNT(*) FROM block_pages WHERE host=? AND block IN ({marks})"
+                    " GROUP BY block",
                     (host, *new),
                 ).fetchall()
             )

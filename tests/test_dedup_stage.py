@@ -1,0 +1,201 @@
+"""The dedup stage through its interface, built by the production factory."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from indexer.document import Document, doc_id
+from newscrawl.factory import build_dedup_stage, build_dedup_store
+from newscrawl.settings import Settings
+from scheduler.urls import host_of
+from tests.conftest import make_settings
+from workers.dedup import DedupStage, DocUpdate
+from workers.links import Teaser
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+STORY = [
+    f"Paragraph {n} of the harbour story: the council voted on the {w} budget after a long debate "
+    f"about ferries, tunnels and the future of the old {w} district near the river."
+    for n, w in enumerate(["north", "south", "east", "west", "central", "upper"])
+]
+OTHER = [
+    f"Paragraph {n} of a different story about the football league, where the {w} club won again "
+    f"and supporters celebrated until late in the {w} of the city."
+    for n, w in enumerate(["red", "blue", "green"])
+]
+
+
+def doc(
+    url: str,
+    paragraphs: list[str],
+    *,
+    title: str = "Harbour budget",
+    canonical: str | None = None,
+    published: datetime = T0,
+) -> Document:
+    canonical = canonical or url
+    return Document(
+        id=doc_id(canonical),
+        url=url,
+        canonical_url=canonical,
+        outlet=None,
+        host=host_of(url),
+        title=title,
+        body="\n".join(paragraphs),
+        published_at=published,
+    )
+
+
+def stage(settings: Settings) -> DedupStage:
+    return build_dedup_stage(settings, build_dedup_store(settings))
+
+
+def apply(index: dict[str, Document], d: Document, s: DedupStage) -> None:
+    outcome = s.process(d)
+    if outcome.action == "index":
+        index[d.id] = d
+    for update in outcome.updates:
+        _apply_update(index, update)
+
+
+def _apply_update(index: dict[str, Document], update: DocUpdate) -> None:
+    if update.doc_id in index:
+        for key, value in update.fields.items():
+            setattr(index[update.doc_id], key, value)
+
+
+def test_exact_and_near_duplicates_collapse_onto_the_earliest(tmp_path: Path) -> None:
+    s, index = stage(make_settings(tmp_path)), {}
+    copy = doc("http://wire.example/copy", STORY, published=T0 + timedelta(hours=2))
+    edited = doc(
+        "http://edit.example/e",
+        STORY[:3] + STORY[4:],
+        title="UPDATE: budget",
+        published=T0 + timedelta(hours=3),
+    )
+    original = doc("http://herald.example/story", STORY)
+    other = doc("http://sport.example/league", OTHER)
+    for d in (copy, edited, other, original):  # the original arrives last
+        apply(index, d, s)
+    assert index[original.id].duplicate_of is None
+    assert index[copy.id].duplicate_of == original.id
+    assert index[edited.id].duplicate_of == original.id
+    assert index[other.id].duplicate_of is None
+    assert index[original.id].also_seen_at == ["http://edit.example/e", "http://wire.example/copy"]
+
+
+def test_cross_host_canonical_wins_and_original_page_replaces_copy(tmp_path: Path) -> None:
+    s, index = stage(make_settings(tmp_path)), {}
+    original_url = "http://herald.example/story"
+    syndicated = doc(
+        "http://wire.example/syndicated",
+        [*STORY, "Wire footer text for licensed copies only."],
+        canonical=original_url,
+        published=T0 - timedelta(hours=1),
+    )
+    apply(index, syndicated, s)
+    assert index[doc_id(original_url)].url == "http://wire.example/syndicated"
+    apply(index, doc(original_url, STORY), s)
+    stored = index[doc_id(original_url)]
+    assert stored.url == original_url  # the page at the canonical URL supplies the content
+    assert "Wire footer" not in stored.body
+    assert stored.also_seen_at == ["http://wire.example/syndicated"]
+    # An earlier-published near copy without canonical does not take over: the canonical URL has a vote.
+    earlier = doc("http://early.example/x", STORY, published=T0 - timedelta(days=1))
+    apply(index, earlier, s)
+    assert index[earlier.id].duplicate_of == doc_id(original_url)
+
+
+def test_block_becoming_boilerplate_recleans_earlier_documents(tmp_path: Path) -> None:
+    s, index = stage(make_settings(tmp_path, dedup={"repeated_block_min_pages": 3})), {}
+    promo = "Subscribe to the Herald newsletter for the morning briefing in your inbox."
+    docs = [
+        doc(
+            f"http://herald.example/s{n}",
+            [f"{STORY[n]} {n}", STORY[(n + 3) % 6] + " unique", promo],
+            title=f"Story {n}",
+        )
+        for n in range(3)
+    ]
+    apply(index, docs[0], s)
+    apply(index, docs[1], s)
+    assert promo in index[docs[0].id].body  # two pages: not yet boilerplate
+    apply(index, docs[2], s)
+    assert all(promo not in index[d.id].body for d in docs)
+    # Another host carrying the same text is syndication, not this host's boilerplate.
+    apply(index, doc("http://other.example/p", [*OTHER, promo], title="Other"), s)
+    assert promo in index[doc_id("http://other.example/p")].body
+
+
+def test_teaser_headlines_of_other_articles_are_stripped(tmp_path: Path) -> None:
+    s, index = stage(make_settings(tmp_path)), {}
+    headline = "Council approves new ferry timetable for winter"
+    page = doc("http://herald.example/a", [*STORY[:3], headline])
+    apply(index, page, s)
+    updates = s.observe_listing(
+        "herald.example",
+        [
+            Teaser(
+                page_url="http://herald.example/",
+                article_url="http://herald.example/ferries",
+                text=headline + " lede",
+                headline=headline,
+            )
+        ],
+    )
+    for update in updates:
+        _apply_update(index, update)
+    assert headline not in index[page.id].body and STORY[0] in index[page.id].body
+
+
+def test_any_order_gives_the_same_result(tmp_path: Path) -> None:
+    pages = [
+        doc("http://herald.example/story", STORY),
+        doc(
+            "http://wire.example/copy",
+            [*STORY, "Distributed by the wire."],
+            published=T0 + timedelta(hours=1),
+        ),
+        doc("http://edit.example/e", STORY[1:], title="UPDATE", published=T0 + timedelta(hours=2)),
+        doc("http://sport.example/league", OTHER),
+        doc("http://wire.example/league", OTHER, published=T0 + timedelta(hours=5)),
+    ]
+    results = []
+    for n in range(4):
+        order = list(pages)
+        random.Random(n).shuffle(order)
+        s, index = stage(make_settings(tmp_path / str(n))), {}
+        for d in order:
+            apply(index, Document.from_dict(d.to_dict()), s)
+        results.append(sorted((d.url, d.duplicate_of, d.body, tuple(d.also_seen_at)) for d in index.values()))
+    assert all(r == results[0] for r in results)
+
+
+def _worker(data_dir: str, seed: int, barrier: multiprocessing.synchronize.Barrier) -> None:
+    settings = make_settings(Path(data_dir))
+    s = stage(settings)
+    copies = [
+        doc(f"http://site{n}.example/{seed}", STORY, published=T0 + timedelta(minutes=n)) for n in range(8)
+    ]
+    random.Random(seed).shuffle(copies)
+    barrier.wait()
+    for d in copies:
+        s.process(d)
+
+
+def test_two_processes_at_once_index_the_story_once(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=_worker, args=(str(tmp_path), seed, barrier)) for seed in (1, 2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    store = build_dedup_store(make_settings(tmp_path))
+    stats = store.stats()
+    store.close()
+    assert stats["stories"] == 1 and stats["duplicates"] == 15
