@@ -50,6 +50,7 @@ def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
         index,
         Discovery(index),
         follow_article_links=settings.frontier.follow_article_links,
+        compare_extractors=settings.extract.compare_extractors,
         max_body_bytes=settings.fetch.max_body_bytes,
     )
 

@@ -262,7 +262,7 @@ def _published(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
     return parse_datetime(found) if found else None
 
 
-def _body(page: HtmlPage, obj: dict[str, Any] | None) -> str:
+def _trafilatura_text(page: HtmlPage, *, fast: bool, recall: bool = False) -> str:
     result = trafilatura.bare_extraction(
         page.tree,
         url=page.url,
@@ -270,20 +270,17 @@ def _body(page: HtmlPage, obj: dict[str, Any] | None) -> str:
         include_comments=False,
         include_tables=False,
         deduplicate=False,
+        fast=fast,
+        favor_recall=recall,
     )
-    text = str(getattr(result, "text", None) or "")
+    return str(getattr(result, "text", None) or "")
+
+
+def _body(page: HtmlPage, obj: dict[str, Any] | None, compare: bool) -> str:
+    text = _trafilatura_text(page, fast=not compare)
     if not text:
         # A short or unusual page: trafilatura's recall mode keeps what precision mode discards.
-        result = trafilatura.bare_extraction(
-            page.tree,
-            url=page.url,
-            with_metadata=False,
-            favor_recall=True,
-            include_comments=False,
-            include_tables=False,
-            deduplicate=False,
-        )
-        text = str(getattr(result, "text", None) or "")
+        text = _trafilatura_text(page, fast=False, recall=True)
     structured = _clean(obj.get("articleBody")) if obj else None
     if structured and len(structured) > 1.2 * len(_WS.sub(" ", text)):
         return structured
@@ -305,12 +302,16 @@ def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
     return normalize_url(page.url)
 
 
-def extract_article(page: HtmlPage) -> Article:
-    """Every field of the article on ``page``; raises ExtractionError when it has no body."""
+def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Article:
+    """Every field of the article on ``page``; raises ExtractionError when it has no body.
+
+    ``compare_extractors`` runs trafilatura's readability/jusText comparison on every page; on the
+    corpora it moved body F1 by +0.004 (fundus) and +0.0004 (scrapinghub-aeb) for 70% more CPU.
+    """
     obj = page.article_object()
     title = _title(page, obj)
     strip_related(page.tree)
-    body = _body(page, obj)
+    body = _body(page, obj, compare_extractors)
     if title and body.startswith(title):
         # trafilatura keeps a headline that sits inside the article element: it is not body text.
         body = body[len(title) :].lstrip()

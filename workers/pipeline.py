@@ -62,8 +62,15 @@ def to_document(article: Article, *, url: str, outlet: str | None, now: datetime
 
 class PageProcessor:
     def __init__(
-        self, outlets: OutletIndex, discovery: Discovery, *, follow_article_links: bool, max_body_bytes: int
+        self,
+        outlets: OutletIndex,
+        discovery: Discovery,
+        *,
+        follow_article_links: bool,
+        max_body_bytes: int,
+        compare_extractors: bool = False,
     ) -> None:
+        self._compare_extractors = compare_extractors
         self._outlets = outlets
         self._discovery = discovery
         self._follow_article_links = follow_article_links
@@ -112,7 +119,7 @@ class PageProcessor:
             )
             result.teasers = teasers if kind == "listing" else []
         if kind == "article":
-            article = extract_article(page)
+            article = extract_article(page, compare_extractors=self._compare_extractors)
             now = datetime.now(UTC)
             result.document = to_document(article, url=final_url, outlet=lease.outlet, now=now)
         return result
