@@ -64,10 +64,21 @@ _RELATED_HEADING = re.compile(
     r"|czytaj (?:też|także)|zobacz (?:też|także)|читайте также|по теме|관련 기사|関連記事|相关阅读)\s*:?$",
     re.IGNORECASE,
 )
-_RELATED_CLASS = re.compile(
-    r"(?:^|[-_\s])(?:related|recommend\w*|read-?more|more-?stories|also-?read|outbrain|taboola|"
-    r"teaser-?list)(?:[-_\s]|$)",
-    re.IGNORECASE,
+# Class or id tokens of blocks that carry other stories. Whole tokens, by prefix: a substring
+# match would also hit wrappers such as "entry-content-read-more" that hold the article itself.
+_RELATED_TOKEN_PREFIXES = (
+    "related",
+    "recommend",
+    "outbrain",
+    "taboola",
+    "more-stories",
+    "morestories",
+    "also-read",
+    "read-next",
+    "readnext",
+    "teaser-list",
+    "most-read",
+    "mostread",
 )
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
 
@@ -76,10 +87,14 @@ def strip_related(tree: Any) -> int:
     """Remove blocks that carry other stories (a section headed "Related articles" and the like).
 
     Such blocks hold other articles' headlines and often their text; left in, they would make
-    a republication look like a different story. Returns how many blocks were removed.
+    a republication look like a different story. A block holding the page's headline is never
+    removed: it is the article, whatever its markup says. Returns how many blocks were removed.
     """
+    body = tree.find("body")
+    if body is None:
+        return 0
     doomed: list[Any] = []
-    for heading in tree.iter("h2", "h3", "h4", "h5", "h6"):
+    for heading in body.iter("h2", "h3", "h4", "h5", "h6"):
         text = _WS.sub(" ", heading.text_content()).strip()
         if not text or len(text) > 80 or not _RELATED_HEADING.match(text):
             continue
@@ -92,17 +107,32 @@ def strip_related(tree: Any) -> int:
             container, parent = parent, parent.getparent()
         doomed.append(container)
         if container is heading:
-            doomed.extend(heading.itersiblings())  # the heading sits in the article: drop what follows
-    for el in tree.iter("section", "aside", "div", "ul", "ol", "nav"):
-        marks = f"{el.get('class', '')} {el.get('id', '')}"
-        if _RELATED_CLASS.search(marks):
+            # The heading sits in the article itself: what follows goes only if it is link lists.
+            doomed.extend(s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _link_density(s) > 0.5)
+    for el in body.iter("section", "aside", "div", "ul", "ol", "nav"):
+        tokens = f"{el.get('class', '')} {el.get('id', '')}".lower().replace("_", "-").split()
+        if any(t.startswith(_RELATED_TOKEN_PREFIXES) for t in tokens):
             doomed.append(el)
     removed = 0
     for el in doomed:
-        if el.getparent() is not None and el.tag not in _KEEP_TAGS and not _is_dropped(el):
-            el.drop_tree()
-            removed += 1
+        if el.getparent() is None or el.tag in _KEEP_TAGS or _is_dropped(el) or _is_main_content(el):
+            continue
+        el.drop_tree()
+        removed += 1
     return removed
+
+
+_LIST_TAGS = frozenset({"ul", "ol", "div", "section", "aside", "nav"})
+
+
+def _link_density(el: Any) -> float:
+    text = len(_WS.sub(" ", el.text_content()).strip())
+    linked = sum(len(_WS.sub(" ", a.text_content()).strip()) for a in el.iter("a"))
+    return linked / text if text else 1.0
+
+
+def _is_main_content(el: Any) -> bool:
+    return el.tag == "h1" or el.find(".//h1") is not None
 
 
 def _is_dropped(el: Any) -> bool:

@@ -1,0 +1,255 @@
+"""Extraction quality and cost on the shared corpora; prints JSON.
+
+- scrapinghub-aeb: body precision, recall and F1 with the benchmark's own metric (4-gram shingle
+  multisets of \\w+ tokens; precision and recall averaged over pages; F1 of the averages), for
+  newscrawl and, side by side, every baseline in the corpus's ``output/`` folder;
+- fundus: title accuracy (after whitespace and NFKC normalisation), authors F1 over the set of
+  names (per page, averaged), published time accuracy (same instant within 60 s; a naive ground
+  truth is compared by wall clock) and how often the page's offset is kept, body F1 (same metric,
+  against the lead and body paragraphs), language accuracy where the country has one language,
+  and per-language and per-country tables;
+- CPU ms per page for newscrawl's extraction (parse, classify, extract) and for trafilatura
+  (``bare_extraction`` with metadata, its usual use) on the same pages, as a ratio from one run.
+
+newscrawl has no per-outlet overrides yet, so the figures are with overrides off.
+Usage: python bench/extraction.py [--no-cpu] [--tables]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import sys
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import trafilatura  # noqa: E402
+
+from newscrawl.errors import NewscrawlError  # noqa: E402
+from tests.conftest import corpora_path  # noqa: E402
+from workers.charset import decode_body  # noqa: E402
+from workers.extract import Article, extract_article  # noqa: E402
+from workers.parse import classify_html, parse_html  # noqa: E402
+
+_TOKEN = re.compile(r"\w+")
+# Countries whose news is (nearly) all in one language: the language a page should have.
+COUNTRY_LANGUAGE = {
+    "de": "de",
+    "at": "de",
+    "li": "de",
+    "uk": "en",
+    "us": "en",
+    "au": "en",
+    "jp": "ja",
+    "kr": "ko",
+    "cz": "cs",
+    "es": "es",
+    "it": "it",
+    "pl": "pl",
+    "fr": "fr",
+    "mx": "es",
+    "pt": "pt",
+    "se": "sv",
+    "tr": "tr",
+    "cn": "zh",
+    "tw": "zh",
+    "lt": "lt",
+    "no": "no",
+}
+LANGUAGE_ALIASES = {"nb": "no", "nn": "no"}
+
+
+def shingles(text: str) -> Counter[tuple[str, ...]]:
+    tokens = _TOKEN.findall(text.lower())
+    return Counter(tuple(tokens[i : i + 4]) for i in range(max(len(tokens) - 3, 0)))
+
+
+def precision_recall(predicted: str, truth: str) -> tuple[float, float]:
+    p, t = shingles(predicted), shingles(truth)
+    tp = sum((p & t).values())
+    return (tp / sum(p.values()) if p else 0.0, tp / sum(t.values()) if t else 0.0)
+
+
+def f1_of(precision: float, recall: float) -> float:
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def body_scores(pairs: list[tuple[str, str]]) -> dict[str, float]:
+    ps, rs = zip(*(precision_recall(p, t) for p, t in pairs), strict=True)
+    precision, recall = sum(ps) / len(ps), sum(rs) / len(rs)
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1_of(precision, recall), 4),
+    }
+
+
+def extract(html: bytes, url: str) -> Article | None:
+    text, _ = decode_body(html, None, url)
+    page = parse_html(text, url)
+    classify_html(page, "article")
+    try:
+        return extract_article(page)
+    except NewscrawlError:
+        return None
+
+
+def _norm(text: str | None) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text or "").split())
+
+
+def _name(text: str) -> str:
+    return _norm(text).casefold()
+
+
+def names_f1(predicted: list[str], truth: list[str]) -> float:
+    p, t = {_name(x) for x in predicted}, {_name(x) for x in truth}
+    if not p and not t:
+        return 1.0
+    common = len(p & t)
+    return f1_of(common / len(p) if p else 0.0, common / len(t) if t else 0.0)
+
+
+def date_match(predicted: datetime | None, truth_text: str | None) -> tuple[bool, bool]:
+    """(same instant within 60 s, offset kept)."""
+    if not truth_text:
+        return predicted is None, True
+    truth = datetime.fromisoformat(truth_text)
+    if predicted is None:
+        return False, False
+    if truth.tzinfo is None:
+        return abs((predicted.replace(tzinfo=None) - truth).total_seconds()) <= 60, True
+    same = abs((predicted - truth).total_seconds()) <= 60
+    return same, same and predicted.utcoffset() == truth.utcoffset()
+
+
+def load_pages(corpus: str) -> list[dict[str, Any]]:
+    root = corpora_path() / corpus
+    if corpus == "fundus":
+        rows = [json.loads(x) for x in (root / "ground-truth.jsonl").read_text("utf-8").splitlines()]
+        for row in rows:
+            row["html"] = gzip.decompress((root / row["page"]).read_bytes())
+        return rows
+    truth = json.loads((root / "ground-truth.json").read_text("utf-8"))
+    return [
+        {
+            "id": key,
+            "url": value["url"],
+            "body": value["articleBody"],
+            "html": gzip.decompress((root / "html" / f"{key}.html.gz").read_bytes()),
+        }
+        for key, value in sorted(truth.items())
+    ]
+
+
+def evaluate_aeb(pages: list[dict[str, Any]]) -> dict[str, Any]:
+    ours = []
+    for page in pages:
+        article = extract(page["html"], page["url"])
+        ours.append((article.body if article else "", page["body"]))
+    baselines = {}
+    for path in sorted((corpora_path() / "scrapinghub-aeb" / "output").glob("*.json")):
+        output = json.loads(path.read_text("utf-8"))
+        baselines[path.stem] = body_scores(
+            [(output.get(p["id"], {}).get("articleBody") or "", p["body"]) for p in pages]
+        )
+    return {"pages": len(pages), "newscrawl": body_scores(ours), "baselines": baselines}
+
+
+def evaluate_fundus(pages: list[dict[str, Any]], tables: bool = False) -> dict[str, Any]:
+    rows = []
+    for page in pages:
+        article = extract(page["html"], page["url"])
+        language = COUNTRY_LANGUAGE.get(page["country"])
+        got_language = article.language if article else None
+        same, offset = date_match(article.published_at if article else None, page.get("publishing_date"))
+        rows.append(
+            {
+                "country": page["country"],
+                "language": language,
+                "title": _norm(article.title if article else "") == _norm(page["title"]),
+                "authors": names_f1(article.authors if article else [], page["authors"]),
+                "date": same,
+                "offset": offset,
+                "body": (article.body if article else "", "\n".join(page["body_paragraphs"])),
+                "language_ok": None
+                if language is None
+                else LANGUAGE_ALIASES.get(got_language or "", got_language) == language,
+            }
+        )
+    report: dict[str, Any] = {"pages": len(rows), **_summary(rows)}
+    if tables:
+        for key in ("language", "country"):
+            groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for row in rows:
+                groups[row[key] or "?"].append(row)
+            report[f"by_{key}"] = {k: _summary(v) for k, v in sorted(groups.items())}
+    return report
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    languages = [r["language_ok"] for r in rows if r["language_ok"] is not None]
+    return {
+        "pages": len(rows),
+        "title_accuracy": round(sum(r["title"] for r in rows) / len(rows), 4),
+        "authors_f1": round(sum(r["authors"] for r in rows) / len(rows), 4),
+        "published_accuracy": round(sum(r["date"] for r in rows) / len(rows), 4),
+        "published_offset_kept": round(sum(r["offset"] for r in rows) / len(rows), 4),
+        "body": body_scores([r["body"] for r in rows]),
+        "language_accuracy": round(sum(languages) / len(languages), 4) if languages else None,
+    }
+
+
+def cpu_ms_per_page(
+    fn: Callable[[bytes, str], object], pages: list[dict[str, Any]], repeat: int = 2
+) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        for page in pages:
+            fn(page["html"], page["url"])
+        best = min(best, time.process_time() - start)
+    return 1000 * best / len(pages)
+
+
+def _trafilatura(html: bytes, url: str) -> object:
+    text, _ = decode_body(html, None, url)  # same decoding for both
+    return trafilatura.bare_extraction(text, url=url, with_metadata=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--no-cpu", action="store_true")
+    parser.add_argument("--tables", action="store_true", help="per-language and per-country tables")
+    args = parser.parse_args()
+    aeb, fundus = load_pages("scrapinghub-aeb"), load_pages("fundus")
+    report: dict[str, Any] = {
+        "per_outlet_overrides": "none exist; figures are without overrides",
+        "scrapinghub-aeb": evaluate_aeb(aeb),
+        "fundus": evaluate_fundus(fundus, args.tables),
+    }
+    if not args.no_cpu:
+        pages = aeb + fundus
+        ours = cpu_ms_per_page(extract, pages)
+        theirs = cpu_ms_per_page(_trafilatura, pages)
+        report["cpu"] = {
+            "pages": len(pages),
+            "newscrawl_ms_per_page": round(ours, 2),
+            "trafilatura_ms_per_page": round(theirs, 2),
+            "ratio": round(ours / theirs, 3),
+        }
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
