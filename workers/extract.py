@@ -5,6 +5,7 @@ Body text comes from trafilatura run on the already parsed tree; dates fall back
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -48,7 +49,9 @@ _TZ_ABBREVIATIONS = {
     "AEST": 36000,
     "AEDT": 39600,
 }
-_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|\bet\b|\by\b|\be\b|&)\s*")
+_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|\bet\b|\by\b|\be\b|\bog\b|\boch\b|\ben\b|&)\s*")
+# "Jane Doe (jd)": newsroom initials after a name.
+_INITIALS_SUFFIX = re.compile(r"\s*\([a-zà-ÿ]{1,5}\)$")
 
 
 # Headings of blocks that point at other stories: related articles, "read more", most read.
@@ -206,6 +209,60 @@ def _split_byline(text: str) -> list[str]:
     return [p for p in (_clean(x) for x in _AUTHOR_SPLIT.split(text)) if p and len(p) < 80]
 
 
+_BYLINE_WORDS = frozenset({"by", "von", "par", "di", "de", "por", "door", "av", "af", "and", "und", "og"})
+_CONJUNCTION = re.compile(r"\s+(?:and|und|og|och|et|y|e|en|&)\s+", re.IGNORECASE)
+
+
+def _plausible_name(name: str) -> bool:
+    return (
+        bool(name)
+        and len(name) < 80
+        and "@" not in name
+        and not name.isdigit()
+        and "://" not in name
+        and name.casefold() not in _BYLINE_WORDS
+    )
+
+
+def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
+    """People first: JSON-LD authors, else meta bylines, else the page's byline elements.
+
+    A name that is the outlet itself (og:site_name) is an organisation: people named elsewhere
+    on the page win over it.
+    """
+    site = (_unescaped(page.first_meta("og:site_name")) or "").casefold()
+
+    def is_outlet(name: str) -> bool:
+        folded = name.casefold()
+        return bool(site) and (folded in site or site in folded)
+
+    def tidy(names: list[str]) -> list[str]:
+        cleaned = (_INITIALS_SUFFIX.sub("", html.unescape(n)).strip() for n in names)
+        return list(dict.fromkeys(n for n in cleaned if _plausible_name(n)))
+
+    # One JSON-LD name holding two people ("A and B") is two authors; commas may be "Last, First".
+    found = tidy([part for n in (_names(obj.get("author")) if obj else []) for part in _CONJUNCTION.split(n)])
+    if found and not all(is_outlet(n) for n in found):
+        return found
+    meta = page.first_meta("author", "article:author", "dc.creator", "parsely-author", "byl")
+    people = [n for n in tidy(_split_byline(meta) if meta else []) if not is_outlet(n)]
+    people = people or [n for n in tidy(_dom_byline(page)) if not is_outlet(n)]
+    return people or found
+
+
+def _dom_byline(page: HtmlPage) -> list[str]:
+    names: list[str] = []
+    for el in page.tree.xpath(
+        "//*[@rel='author'] | //*[@itemprop='author'] | "
+        "//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')"
+        " or contains(@class, 'author-name') or contains(@class, 'byline')]"
+    )[:6]:
+        text = _clean(" ".join(el.itertext()))
+        if text and len(text) <= 80 and not any(ch.isdigit() for ch in text):
+            names.extend(_split_byline(text))
+    return names
+
+
 def _first_str(value: Any) -> str | None:
     if isinstance(value, list):
         for item in value:
@@ -237,18 +294,54 @@ def _language(page: HtmlPage, obj: dict[str, Any] | None) -> str | None:
     return primary if 2 <= len(primary) <= 3 and primary.isalpha() else None
 
 
+_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ", " / ", "｜", "|", " -", "-")
+
+
+def _unescaped(value: Any) -> str | None:
+    # Structured data is often HTML-escaped twice (&amp;quot;): unescape what the parser left.
+    text = _clean(value)
+    return _clean(html.unescape(text)) if text else None
+
+
+def _strip_site(title: str, site: str | None) -> str:
+    """Drop a site name glued to a headline ("Headline | Site", "Site - Headline")."""
+    if not site:
+        return title
+    for sep in _TITLE_SEPARATORS:
+        if title.endswith(sep + site) and len(title) > len(sep + site):
+            return title[: -len(sep + site)].strip()
+        if title.startswith(site + sep) and len(title) > len(site + sep):
+            return title[len(site + sep) :].strip()
+    return title
+
+
 def _title(page: HtmlPage, obj: dict[str, Any] | None) -> str | None:
-    candidates = [_clean(obj.get("headline")) if obj else None, page.first_meta("og:title", "twitter:title")]
-    for candidate in candidates:
-        if candidate:
-            return candidate
+    """The headline: og:title, JSON-LD headline, <h1>, <title>, each without a glued site name.
+
+    og:title comes first: it is what the outlet shares as the headline, where JSON-LD often
+    carries a longer search headline and <h1> a kicker (measured on the fundus corpus).
+    """
+    site = _unescaped(page.first_meta("og:site_name", "application-name"))
     h1 = page.tree.xpath("//h1")
-    if h1:
-        text = _clean(h1[0].text_content())
-        if text:
-            return text
-    title = page.tree.find(".//title")
-    return _clean(title.text_content()) if title is not None else None
+    title_el = page.tree.find(".//title")
+    candidates = [
+        _unescaped(page.first_meta("og:title")),
+        _unescaped(obj.get("headline")) if obj else None,
+        _unescaped(page.first_meta("twitter:title")),
+        _clean(" ".join(h1[0].itertext())) if h1 else None,
+        _clean(title_el.text_content()) if title_el is not None else None,
+    ]
+    found = [_strip_site(c, site) for c in candidates if c]
+    if not found:
+        return None
+    best = found[0]
+    # "Headline | Site" where another candidate is just "Headline": the site name is glued on.
+    for other in found[1:]:
+        if best != other and best.startswith(other) and len(best) - len(other) < 40:
+            rest = best[len(other) :].strip()
+            if rest[:1] in "|-–—·/｜:":
+                return other
+    return best
 
 
 def _is_false(value: Any) -> bool:
@@ -347,10 +440,7 @@ def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Arti
         body = body[len(title) :].lstrip()
     if not body:
         raise ExtractionError("no article text found", url=page.url)
-    authors = _names(obj.get("author")) if obj else []
-    if not authors:
-        byline = page.first_meta("author", "article:author", "dc.creator", "parsely-author", "byl")
-        authors = _split_byline(byline) if byline else []
+    authors = _authors(page, obj)
     section = (_first_str(obj.get("articleSection")) if obj else None) or page.first_meta("article:section")
     tags = (
         (_keywords(obj.get("keywords")) if obj else [])
