@@ -399,8 +399,26 @@ def _trafilatura_text(page: HtmlPage, *, fast: bool, recall: bool = False) -> st
     return str(getattr(result, "text", None) or "")
 
 
+def _mean_line(text: str) -> float:
+    lines = [line for line in text.split("\n") if line.strip()]
+    return sum(map(len, lines)) / len(lines) if lines else 0.0
+
+
+def _needs_second_opinion(text: str, page: HtmlPage) -> bool:
+    """The fast pass looks wrong: menu-like short lines, or far less than the page's paragraphs."""
+    if _mean_line(text) < 50:
+        return True
+    paragraphs = sum(len(p.text_content()) for p in page.tree.iter("p"))
+    return len(text) < 0.35 * paragraphs
+
+
 def _body(page: HtmlPage, obj: dict[str, Any] | None, compare: bool) -> str:
     text = _trafilatura_text(page, fast=not compare)
+    if not compare and text and _needs_second_opinion(text, page):
+        # trafilatura's comparison with readability and jusText: costly, so only when in doubt.
+        second = _trafilatura_text(page, fast=False)
+        if len(second) > len(text) and _mean_line(second) >= 50:
+            text = second
     if not text:
         # A short or unusual page: trafilatura's recall mode keeps what precision mode discards.
         text = _trafilatura_text(page, fast=False, recall=True)
