@@ -244,10 +244,26 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
     found = tidy([part for n in (_names(obj.get("author")) if obj else []) for part in _CONJUNCTION.split(n)])
     if found and not all(is_outlet(n) for n in found):
         return found
-    meta = page.first_meta("author", "article:author", "dc.creator", "parsely-author", "byl")
-    people = [n for n in tidy(_split_byline(meta) if meta else []) if not is_outlet(n)]
-    people = people or [n for n in tidy(_dom_byline(page)) if not is_outlet(n)]
+    keys = [*_AUTHOR_META, *(k for k in page.meta if k.endswith(("_authors", "-authors")))]
+    for key in keys:
+        for value in page.meta.get(key, ()):
+            people = [n for n in tidy(_split_byline(value)) if not is_outlet(n)]
+            if people:
+                return people
+    people = [n for n in tidy(_dom_byline(page)) if not is_outlet(n)]
     return people or found
+
+
+_AUTHOR_META = (
+    "author",
+    "article:author",
+    "dc.creator",
+    "parsely-author",
+    "byl",
+    "twitter:misc:written by",
+    "sailthru.author",
+    "cxenseparse:author",
+)
 
 
 def _dom_byline(page: HtmlPage) -> list[str]:
@@ -255,7 +271,8 @@ def _dom_byline(page: HtmlPage) -> list[str]:
     for el in page.tree.xpath(
         "//*[@rel='author'] | //*[@itemprop='author'] | "
         "//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')"
-        " or contains(@class, 'author-name') or contains(@class, 'byline')]"
+        " or contains(@class, 'author-name') or contains(@class, 'authorname')"
+        " or contains(@class, '__author') or contains(@class, 'byline')]"
     )[:6]:
         text = _clean(" ".join(el.itertext()))
         if text and len(text) <= 80 and not any(ch.isdigit() for ch in text):
