@@ -191,7 +191,8 @@ class CrawlEngine:
         t0 = time.process_time()
         result = self.c.processor.process(lease, response)
         t1 = time.process_time()
-        self.stats.cpu_s["parse_extract"] += t1 - t0
+        self.stats.cpu_s["extract"] += result.extract_cpu_s
+        self.stats.cpu_s["parse"] += t1 - t0 - result.extract_cpu_s
         now = time.time()
         if result.error is not None:
             self.stats.errors[result.error.kind] += 1

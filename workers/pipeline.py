@@ -7,6 +7,7 @@ the :class:`PageResult` to the frontier, the dedup stage and the index.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,6 +32,8 @@ class PageResult:
     entries: list[FrontierEntry] = field(default_factory=list)
     teasers: list[Teaser] = field(default_factory=list)
     error: NewscrawlError | None = None
+    # CPU seconds spent extracting the article (the rest of ``process`` is parsing and discovery).
+    extract_cpu_s: float = 0.0
 
 
 def body_hash(body: bytes) -> str:
@@ -119,7 +122,9 @@ class PageProcessor:
             )
             result.teasers = teasers if kind == "listing" else []
         if kind == "article":
+            started = time.process_time()
             article = extract_article(page, compare_extractors=self._compare_extractors)
+            result.extract_cpu_s = time.process_time() - started
             now = datetime.now(UTC)
             result.document = to_document(article, url=final_url, outlet=lease.outlet, now=now)
         return result
