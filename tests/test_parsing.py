@@ -218,3 +218,21 @@ def test_extraction_on_real_pages(corpora: Path) -> None:
         good += (article.title or "").split() == row["title"].split()
         assert article.body
     assert good >= 30
+
+
+def test_related_blocks_and_referral_lines_are_not_body() -> None:
+    story = (
+        "<p>" + "The harbour reopened on Monday after repairs to the old pier were finished. " * 4 + "</p>"
+    )
+    other = "<p>" + "A different story about the football league and its new season schedule. " * 4 + "</p>"
+    html = (
+        "<html><head><meta property='og:type' content='article'><title>Harbour</title></head><body>"
+        f"<div class='entry-content entry-content-read-more'><h1>Harbour reopens</h1>{story}{story}"
+        "<p>Read more: Council approves the new ferry timetable</p><p>Photo: AFP</p></div>"
+        f"<section><h2>Mehr zum Thema</h2><div><h3><a href='/x'>Other</a></h3>{other}</div></section>"
+        f"<div class='related-articles'>{other}</div></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/harbour-reopens"))
+    assert "harbour reopened" in article.body
+    assert "football league" not in article.body
+    assert "Read more" not in article.body and "Photo: AFP" not in article.body

@@ -83,6 +83,28 @@ _RELATED_TOKEN_PREFIXES = (
     "most-read",
     "mostread",
 )
+# Body lines that point elsewhere ("Read more: <headline>") or credit a picture ("Photo: AFP").
+_REFERRAL_LINE = re.compile(
+    r"^(?:read (?:more|also|next)|see also|related|more on this|lesen sie (?:auch|mehr)|mehr zum thema"
+    r"|auch interessant|les også|læs også|läs också|lue myös|à lire aussi|a lire aussi|lire aussi|leer más"
+    r"|lea también|leggi anche|lees ook|czytaj (?:też|także)|zobacz (?:też|także)|читайте также)\s*[:：]",
+    re.IGNORECASE,
+)
+_CREDIT_LINE = re.compile(
+    r"^(?:photo|foto|bild|image|picture|credit|quelle|source)s?\s*[:：].{0,60}$", re.IGNORECASE
+)
+
+
+def drop_referral_lines(body: str) -> str:
+    lines = body.split("\n")
+    kept = [
+        line
+        for line in lines
+        if not _REFERRAL_LINE.match(line.strip()) and not _CREDIT_LINE.match(line.strip())
+    ]
+    return "\n".join(kept)
+
+
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
 
 
@@ -470,6 +492,7 @@ def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Arti
     title = _title(page, obj)
     strip_related(page.tree)
     body = _body(page, obj, compare_extractors)
+    body = drop_referral_lines(body)
     if title and body.startswith(title):
         # trafilatura keeps a headline that sits inside the article element: it is not body text.
         body = body[len(title) :].lstrip()
