@@ -43,6 +43,17 @@ CREATE TABLE IF NOT EXISTS edges (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY 
 """
 
 
+_CHUNK = 500  # well below SQLite's limit on bound parameters
+
+
+def _chunks(values: Iterable[str]) -> Iterator[tuple[list[str], str]]:
+    """Sorted distinct values in chunks, each with its "?,?,..." placeholders for an IN (...)."""
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 class SQLiteDedupStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,11 +140,8 @@ class SQLiteDedupStore:
     # --- blocks -----------------------------------------------------------------------------
 
     def add_block_pages(self, host: str, blocks: Iterable[str], page_url: str) -> dict[str, int]:
-        wanted = sorted(set(blocks))
         counts: dict[str, int] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(blocks):
             known = {
                 r[0]
                 for r in self._db.execute(
@@ -159,11 +167,8 @@ class SQLiteDedupStore:
         self._db.execute("INSERT OR IGNORE INTO boilerplate VALUES (?, ?)", (host, block))
 
     def boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]:
-        wanted = list(set(blocks))
         found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(blocks):
             found |= {
                 r[0]
                 for r in self._db.execute(
@@ -177,11 +182,8 @@ class SQLiteDedupStore:
         return cur.rowcount > 0
 
     def headlines(self, host: str, blocks: Iterable[str]) -> dict[str, set[str]]:
-        wanted = list(set(blocks))
         found: dict[str, set[str]] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(blocks):
             for block, url in self._db.execute(
                 f"SELECT block, article_url FROM headlines WHERE host=? AND block IN ({marks})",
                 (host, *chunk),
@@ -196,11 +198,8 @@ class SQLiteDedupStore:
         )
 
     def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]:
-        wanted = sorted(set(blocks))
         found: dict[str, list[str]] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _chunks(blocks):
             for block, doc_id in self._db.execute(
                 f"SELECT block, doc_id FROM doc_blocks WHERE block IN ({marks})", chunk
             ):
