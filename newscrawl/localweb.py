@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import urlsplit
@@ -66,7 +65,6 @@ class LocalWeb:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
-        self.on_request: Callable[[LoggedRequest], None] | None = None
 
     def add(self, url: str, resource: Resource) -> None:
         self.resources[resource_key(url)] = resource
@@ -95,8 +93,6 @@ class LocalWeb:
         )
         with self._lock:
             self.log.append(entry)
-        if self.on_request:
-            self.on_request(entry)
         return response
 
     async def _answer(self, request: web.Request, res: Resource | None, key: str) -> web.StreamResponse:
@@ -176,11 +172,3 @@ class LocalWeb:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def requests_for(self, host: str) -> list[LoggedRequest]:
-        with self._lock:
-            return [r for r in self.log if r.host == host]
-
-    def clear_log(self) -> None:
-        with self._lock:
-            self.log.clear()

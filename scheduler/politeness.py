@@ -36,10 +36,6 @@ class Robots:
         delay = parser.crawl_delay(self.user_agent)
         return float(delay) if delay is not None else None
 
-    def sitemaps(self) -> list[str]:
-        parser = getattr(self, "_parser")  # noqa: B009
-        return [str(s) for s in parser.sitemaps] if parser is not None else []
-
 
 def robots_agent(user_agent: str) -> str:
     """The product token robots.txt groups are matched against ("newscrawl/0.1 (+...)" -> "newscrawl")."""

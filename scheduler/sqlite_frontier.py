@@ -349,10 +349,6 @@ class SQLiteFrontier:
         sql = "SELECT url, kind, message, at FROM errors" + (" WHERE final=1" if final_only else "")
         return [dict(r) for r in self._db.execute(sql + " ORDER BY at")]
 
-    def url_state(self, url: str) -> dict[str, Any] | None:
-        row = self._db.execute("SELECT * FROM urls WHERE url=?", (url,)).fetchone()
-        return dict(row) if row else None
-
     def stats(self) -> dict[str, object]:
         states = dict(self._db.execute("SELECT state, COUNT(*) FROM urls GROUP BY state").fetchall())
         errors = dict(

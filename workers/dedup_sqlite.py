@@ -206,11 +206,8 @@ class SQLiteDedupStore:
                 found.setdefault(block, []).append(doc_id)
         return found
 
-    def docs_with_block(self, host: str | None, block: str) -> list[str]:
-        if host is None:
-            rows = self._db.execute("SELECT doc_id FROM doc_blocks WHERE block=?", (block,))
-        else:
-            rows = self._db.execute("SELECT doc_id FROM doc_blocks WHERE block=? AND host=?", (block, host))
+    def docs_with_block(self, host: str, block: str) -> list[str]:
+        rows = self._db.execute("SELECT doc_id FROM doc_blocks WHERE block=? AND host=?", (block, host))
         return [r[0] for r in rows]
 
     # --- fingerprints and links -------------------------------------------------------------

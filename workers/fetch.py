@@ -13,7 +13,6 @@ import socket
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -309,13 +308,3 @@ class Fetcher:
                 raise BodyTooLarge(f"body exceeds {cap} bytes after decompression", url=url)
             chunks.append(chunk)
         return b"".join(chunks)
-
-
-def describe(response: FetchResponse) -> dict[str, Any]:
-    return {
-        "url": response.url,
-        "final_url": response.final_url,
-        "status": response.status,
-        "bytes": len(response.body),
-        "encoding": response.encoding,
-    }

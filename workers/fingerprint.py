@@ -53,11 +53,3 @@ def simhash_of_digests(digests: set[bytes]) -> int:
             if (lanes >> (_LANE_BITS * j)) & _LANE_MASK > half:
                 value |= 1 << (8 * (7 - i) + j)  # digests are big-endian: byte 0 holds bits 63..56
     return value
-
-
-def simhash_hex(text: str) -> str:
-    return f"{simhash(text):016x}"
-
-
-def hamming(a: int, b: int) -> int:
-    return (a ^ b).bit_count()
