@@ -32,6 +32,8 @@ class Resource:
     throttle_first: int = 0
     retry_after_s: int = 1
     last_modified: float = 1_700_000_000.0
+    # Send ETag and Last-Modified (and answer conditional requests with 304).
+    validators: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,10 @@ class LocalWeb:
         if res.behaviour == "slow":
             await asyncio.sleep(3600)
         etag = '"' + hashlib.sha1(res.body).hexdigest()[:16] + '"'
-        headers = {"ETag": etag, "Last-Modified": formatdate(res.last_modified, usegmt=True), **res.headers}
-        if res.status == 200 and request.headers.get("If-None-Match") == etag:
+        headers = dict(res.headers)
+        if res.validators:
+            headers |= {"ETag": etag, "Last-Modified": formatdate(res.last_modified, usegmt=True)}
+        if res.validators and res.status == 200 and request.headers.get("If-None-Match") == etag:
             return web.Response(status=304, headers=headers)
         body = res.body
         if res.behaviour == "gzip_bomb":

@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,37 @@ def test_names_resolving_to_loopback_are_refused(tmp_path: Path) -> None:
     finally:
         web.stop()
     assert not web.log
+
+
+def test_unchanged_page_without_validators_is_not_reextracted(tmp_path: Path) -> None:
+    web = LocalWeb().start()
+    try:
+        host = f"127.0.0.1:{web.port}"
+        article = f"http://{host}/news/council-approves-the-new-harbour-budget"
+        web.add(
+            f"http://{host}/",
+            Resource(f"<html><body><a href='{article}'>Budget</a></body></html>".encode(), validators=False),
+        )
+        web.add(article, Resource(_article("Budget", TEXT_EN).encode(), validators=False))
+        web.add(f"http://{host}/robots.txt", Resource(b"", status=404, validators=False))
+        outlets = parse_outlets(
+            f'[[outlet]]\nname = "x"\nurls = ["http://{host}/"]\nallowed_hosts = ["{host}"]\n'
+        )
+        runs = []
+        for interval in (0.5, 3600.0):
+            settings = make_settings(
+                tmp_path,
+                fetch={"allowed_networks": ["127.0.0.0/8"]},
+                politeness={"min_delay_ms": 0},
+                frontier={"revisit_interval_s": interval},
+            )
+            components = build_components(settings, outlets)
+            runs.append(asyncio.run(CrawlEngine(components).run(until_idle=True)))
+            components.close()
+            time.sleep(0.6)
+    finally:
+        web.stop()
+    first, second = runs
+    assert first.articles == 1 and first.by_kind["listing"] == 1
+    assert second.fetched == 1 and second.unchanged == 1  # fetched again, same bytes: no parsing
+    assert second.articles == 0 and not second.by_kind
