@@ -31,6 +31,10 @@ def build_frontier(settings: Settings, outlets: list[Outlet]) -> Frontier:
 def build_dedup_store(settings: Settings) -> DedupStore:
     if settings.dedup.backend == "sqlite":
         return SQLiteDedupStore(settings.data_dir / "dedup.sqlite")
+    if settings.dedup.backend == "redis":
+        from workers.dedup_redis import RedisDedupStore  # only distributed mode needs redis-py
+
+        return RedisDedupStore(settings.redis_url, settings.redis_prefix)
     raise ConfigError(f"unknown dedup backend {settings.dedup.backend!r}")
 
 

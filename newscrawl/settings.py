@@ -79,7 +79,8 @@ class ExtractSettings(BaseModel):
 
 
 class DedupSettings(BaseModel):
-    backend: Literal["sqlite"] = "sqlite"
+    # sqlite: embedded, one file in the data directory; redis: shared by every worker.
+    backend: Literal["sqlite", "redis"] = "sqlite"
     # Near-duplicate candidates: simhashes within this many bits (banded index of k+1 bands) ...
     simhash_max_distance: int = Field(3, ge=0, le=15)
     # ... or bodies sharing this many (non-boilerplate) paragraphs verbatim.
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("newscrawl-data")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Every Redis key starts with this (newscrawl/redis_keys.py), so crawls can share a Redis.
+    redis_prefix: str = "newscrawl"
     # Fetches in flight at once in one process.
     concurrency: int = Field(32, gt=0)
     log_level: str = "INFO"

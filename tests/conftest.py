@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,52 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         else:
             base[key] = value
     return load_settings(**base)
+
+
+REDIS_URL = os.environ.get("NEWSCRAWL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_available() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SettingsFactory]:
+    """Settings for one store backend; the same contract tests run against each.
+
+    ``factory(name, **overrides)``: each name gets its own data directory and Redis key prefix.
+    """
+    backend = request.param
+    if backend == "redis" and not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    run = uuid.uuid4().hex[:12]
+    prefixes: list[str] = []
+
+    def factory(name: str = "main", **overrides: Any) -> Settings:
+        prefix = f"nctest-{run}-{name}"
+        prefixes.append(prefix)
+        dedup = {"backend": backend, **overrides.pop("dedup", {})}
+        return make_settings(
+            tmp_path / name, dedup=dedup, redis_url=REDIS_URL, redis_prefix=prefix, **overrides
+        )
+
+    yield factory
+    if backend == "redis":
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        for prefix in set(prefixes):
+            keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+            for start in range(0, len(keys), 500):
+                client.delete(*keys[start : start + 500])
+        client.close()

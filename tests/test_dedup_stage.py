@@ -5,13 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from indexer.document import Document, doc_id
 from newscrawl.factory import build_dedup_stage, build_dedup_store
 from newscrawl.settings import Settings
 from scheduler.urls import host_of
-from tests.conftest import make_settings
+from tests.conftest import SettingsFactory
 from workers.dedup import DedupStage, DocUpdate
 from workers.links import Teaser
 
@@ -67,8 +66,8 @@ def _apply_update(index: dict[str, Document], update: DocUpdate) -> None:
             setattr(index[update.doc_id], key, value)
 
 
-def test_exact_and_near_duplicates_collapse_onto_the_earliest(tmp_path: Path) -> None:
-    s, index = stage(make_settings(tmp_path)), {}
+def test_exact_and_near_duplicates_collapse_onto_the_earliest(backend_settings: SettingsFactory) -> None:
+    s, index = stage(backend_settings()), {}
     copy = doc("http://wire.example/copy", STORY, published=T0 + timedelta(hours=2))
     edited = doc(
         "http://edit.example/e",
@@ -87,8 +86,8 @@ def test_exact_and_near_duplicates_collapse_onto_the_earliest(tmp_path: Path) ->
     assert index[original.id].also_seen_at == ["http://edit.example/e", "http://wire.example/copy"]
 
 
-def test_cross_host_canonical_wins_and_original_page_replaces_copy(tmp_path: Path) -> None:
-    s, index = stage(make_settings(tmp_path)), {}
+def test_cross_host_canonical_wins_and_original_page_replaces_copy(backend_settings: SettingsFactory) -> None:
+    s, index = stage(backend_settings()), {}
     original_url = "http://herald.example/story"
     syndicated = doc(
         "http://wire.example/syndicated",
@@ -109,8 +108,8 @@ def test_cross_host_canonical_wins_and_original_page_replaces_copy(tmp_path: Pat
     assert index[earlier.id].duplicate_of == doc_id(original_url)
 
 
-def test_block_becoming_boilerplate_recleans_earlier_documents(tmp_path: Path) -> None:
-    s, index = stage(make_settings(tmp_path, dedup={"repeated_block_min_pages": 3})), {}
+def test_block_becoming_boilerplate_recleans_earlier_documents(backend_settings: SettingsFactory) -> None:
+    s, index = stage(backend_settings(dedup={"repeated_block_min_pages": 3})), {}
     promo = "Subscribe to the Herald newsletter for the morning briefing in your inbox."
     docs = [
         doc(
@@ -130,8 +129,8 @@ def test_block_becoming_boilerplate_recleans_earlier_documents(tmp_path: Path) -
     assert promo in index[doc_id("http://other.example/p")].body
 
 
-def test_teaser_headlines_of_other_articles_are_stripped(tmp_path: Path) -> None:
-    s, index = stage(make_settings(tmp_path)), {}
+def test_teaser_headlines_of_other_articles_are_stripped(backend_settings: SettingsFactory) -> None:
+    s, index = stage(backend_settings()), {}
     headline = "Council approves new ferry timetable for winter"
     page = doc("http://herald.example/a", [*STORY[:3], headline])
     apply(index, page, s)
@@ -151,7 +150,7 @@ def test_teaser_headlines_of_other_articles_are_stripped(tmp_path: Path) -> None
     assert headline not in index[page.id].body and STORY[0] in index[page.id].body
 
 
-def test_any_order_gives_the_same_result(tmp_path: Path) -> None:
+def test_any_order_gives_the_same_result(backend_settings: SettingsFactory) -> None:
     pages = [
         doc("http://herald.example/story", STORY),
         doc(
@@ -167,16 +166,15 @@ def test_any_order_gives_the_same_result(tmp_path: Path) -> None:
     for n in range(4):
         order = list(pages)
         random.Random(n).shuffle(order)
-        s, index = stage(make_settings(tmp_path / str(n))), {}
+        s, index = stage(backend_settings(f"order{n}")), {}
         for d in order:
             apply(index, Document.from_dict(d.to_dict()), s)
         results.append(sorted((d.url, d.duplicate_of, d.body, tuple(d.also_seen_at)) for d in index.values()))
     assert all(r == results[0] for r in results)
 
 
-def _worker(data_dir: str, seed: int, barrier: multiprocessing.synchronize.Barrier) -> None:
-    settings = make_settings(Path(data_dir))
-    s = stage(settings)
+def _worker(settings_json: str, seed: int, barrier: multiprocessing.synchronize.Barrier) -> None:
+    s = stage(Settings.model_validate_json(settings_json))
     copies = [
         doc(f"http://site{n}.example/{seed}", STORY, published=T0 + timedelta(minutes=n)) for n in range(8)
     ]
@@ -186,16 +184,17 @@ def _worker(data_dir: str, seed: int, barrier: multiprocessing.synchronize.Barri
         s.process(d)
 
 
-def test_two_processes_at_once_index_the_story_once(tmp_path: Path) -> None:
+def test_two_processes_at_once_index_the_story_once(backend_settings: SettingsFactory) -> None:
+    settings = backend_settings()
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
-    procs = [ctx.Process(target=_worker, args=(str(tmp_path), seed, barrier)) for seed in (1, 2)]
+    procs = [ctx.Process(target=_worker, args=(settings.model_dump_json(), seed, barrier)) for seed in (1, 2)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(60)
         assert p.exitcode == 0
-    store = build_dedup_store(make_settings(tmp_path))
+    store = build_dedup_store(settings)
     stats = store.stats()
     store.close()
     assert stats["stories"] == 1 and stats["duplicates"] == 15
