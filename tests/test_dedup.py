@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 
 from indexer.document import Document
 from newscrawl.engine import CrawlEngine
 from newscrawl.factory import build_components
 from scheduler.outlets import parse_outlets
-from tests.conftest import make_settings
+from tests.conftest import REDIS_URL, make_settings, redis_available
 from tests.dedup_web import DedupWeb, build_dedup_web
 
 
@@ -45,8 +48,10 @@ class Index:
         return {url: self.docs[d].duplicate_of or d for url, d in owner.items()}
 
 
-def crawl_in_order(web: DedupWeb, data: Path, order: tuple[str, str]) -> Index:
-    settings = make_settings(data, fetch={"proxy": web.web.proxy_url}, politeness={"min_delay_ms": 20})
+def crawl_in_order(web: DedupWeb, data: Path, order: tuple[str, str], **overrides: object) -> Index:
+    settings = make_settings(
+        data, fetch={"proxy": web.web.proxy_url}, politeness={"min_delay_ms": 20}, **overrides
+    )
     for toml in order:
         components = build_components(settings, parse_outlets(toml))
         asyncio.run(CrawlEngine(components).run(until_idle=True))
@@ -57,15 +62,39 @@ def crawl_in_order(web: DedupWeb, data: Path, order: tuple[str, str]) -> Index:
     return Index(docs)
 
 
-@pytest.fixture(scope="module")
-def runs(dedup_web: DedupWeb, tmp_path_factory: pytest.TempPathFactory) -> tuple[Index, Index]:
-    first = crawl_in_order(
-        dedup_web, tmp_path_factory.mktemp("ab"), (dedup_web.outlets_first, dedup_web.outlets_second)
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def runs(
+    request: pytest.FixtureRequest, dedup_web: DedupWeb, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Index, Index]]:
+    """The dedup web crawled in two orders, with the dedup store of each backend."""
+    backend = request.param
+    if backend == "redis" and not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    prefix = f"nctest-{uuid.uuid4().hex[:12]}"
+    orders = {
+        "ab": (dedup_web.outlets_first, dedup_web.outlets_second),
+        "ba": (dedup_web.outlets_second, dedup_web.outlets_first),
+    }
+    first, second = (
+        crawl_in_order(
+            dedup_web,
+            tmp_path_factory.mktemp(name),
+            order,
+            dedup={"backend": backend},
+            redis_url=REDIS_URL,
+            redis_prefix=f"{prefix}-{name}",
+        )
+        for name, order in orders.items()
     )
-    second = crawl_in_order(
-        dedup_web, tmp_path_factory.mktemp("ba"), (dedup_web.outlets_second, dedup_web.outlets_first)
-    )
-    return first, second
+    yield first, second
+    if backend == "redis":
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{prefix}-*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        client.close()
 
 
 def pair_scores(
