@@ -25,6 +25,10 @@ def build_frontier(settings: Settings, outlets: list[Outlet]) -> Frontier:
     intervals = {o.name: o.revisit_interval_s for o in outlets if o.revisit_interval_s}
     if settings.frontier.backend == "sqlite":
         return SQLiteFrontier(settings.data_dir / "frontier.sqlite", settings, intervals)
+    if settings.frontier.backend == "redis":
+        from scheduler.redis_frontier import RedisFrontier  # only distributed mode needs redis-py
+
+        return RedisFrontier(settings, intervals)
     raise ConfigError(f"unknown frontier backend {settings.frontier.backend!r}")
 
 

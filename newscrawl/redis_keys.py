@@ -85,3 +85,76 @@ class DedupKeys:
     def edges(self, doc_id: str) -> str:
         """SET of a document's verified near-duplicate neighbours."""
         return f"{self.p}:edges:{doc_id}"
+
+
+class FrontierKeys:
+    """Keys of the shared frontier (scheduler/redis_frontier.py).
+
+    The Lua scripts build per-URL and per-host keys from the prefix (``url_prefix``,
+    ``host_prefix``, ``queue_prefix``), so those patterns live here too.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.p = f"{prefix}:frontier"
+        self.url_prefix = f"{self.p}:url:"  # HASH per URL: state, kind, due time, validators, errors
+        self.host_prefix = f"{self.p}:host:"  # HASH per host: politeness state and robots.txt
+        self.queue_prefix = f"{self.p}:q:"  # ZSET per host: due URLs by rank (priority, newest first)
+
+    def url(self, url: str) -> str:
+        return self.url_prefix + url
+
+    def host(self, host: str) -> str:
+        return self.host_prefix + host
+
+    def queue(self, host: str) -> str:
+        return self.queue_prefix + host
+
+    @property
+    def hosts(self) -> str:
+        """ZSET: hosts with queued URLs, scored by the time they may be fetched next."""
+        return f"{self.p}:hosts"
+
+    @property
+    def all_hosts(self) -> str:
+        """SET of every host ever seen."""
+        return f"{self.p}:all-hosts"
+
+    @property
+    def delayed(self) -> str:
+        """ZSET: queued URLs not due yet (retries, revisits), scored by due time."""
+        return f"{self.p}:delayed"
+
+    @property
+    def leased(self) -> str:
+        """ZSET: leased URLs, scored by lease time (expired leases are queued again)."""
+        return f"{self.p}:leased"
+
+    @property
+    def unfetched(self) -> str:
+        """SET: URLs never fetched successfully and not failed for good."""
+        return f"{self.p}:unfetched"
+
+    @property
+    def ready_revisits(self) -> str:
+        """SET: revisits moved into a host queue and not leased yet."""
+        return f"{self.p}:ready-revisits"
+
+    @property
+    def robots_in_flight(self) -> str:
+        """SET: hosts whose first robots.txt fetch is out."""
+        return f"{self.p}:robots-in-flight"
+
+    @property
+    def states(self) -> str:
+        """HASH: URL count by state."""
+        return f"{self.p}:states"
+
+    @property
+    def counters(self) -> str:
+        """HASH: fetched, backoffs."""
+        return f"{self.p}:counters"
+
+    @property
+    def errors(self) -> str:
+        """LIST of JSON error records {url, kind, message, at, final}."""
+        return f"{self.p}:errors"

@@ -62,7 +62,11 @@ class PolitenessSettings(BaseModel):
 
 
 class FrontierSettings(BaseModel):
-    backend: Literal["sqlite"] = "sqlite"
+    # sqlite: embedded, one file in the data directory; redis: shared by every worker.
+    backend: Literal["sqlite", "redis"] = "sqlite"
+    # A lease not reported back within this long (its worker died) is queued again (redis backend;
+    # the embedded frontier re-queues its leases when it is opened again).
+    lease_timeout_s: float = Field(900.0, gt=0)
     max_url_length: int = Field(2048, gt=0)
     max_depth: int = Field(3, ge=0)
     host_page_budget: int = Field(5000, gt=0)

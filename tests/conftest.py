@@ -85,6 +85,7 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         prefix = f"nctest-{run}-{name}"
         prefixes.append(prefix)
         dedup = {"backend": backend, **overrides.pop("dedup", {})}
+        overrides["frontier"] = {"backend": backend, **overrides.pop("frontier", {})}
         return make_settings(
             tmp_path / name, dedup=dedup, redis_url=REDIS_URL, redis_prefix=prefix, **overrides
         )

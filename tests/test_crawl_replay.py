@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from indexer.document import Document
 from newscrawl.engine import CrawlEngine, CrawlStats
 from newscrawl.factory import build_components
 from newscrawl.localweb import LoggedRequest
 from scheduler.outlets import load_outlets
-from tests.conftest import make_settings
+from tests.conftest import REDIS_URL, make_settings, redis_available
 from tests.replay import PRIVATE_PREFIX, ReplayWeb
 
 
@@ -147,3 +150,39 @@ def test_revisit_gets_304_and_reextracts_nothing(first_run: CrawlRun, replay: Re
     assert second.stats.not_modified == len(listing_urls)
     assert second.stats.articles == 0 and second.stats.by_kind == {}
     assert [d.to_dict() for d in second.docs] == [d.to_dict() for d in first_run.docs]
+
+
+def test_shared_backends_give_the_same_index(
+    first_run: CrawlRun, replay: ReplayWeb, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The Redis frontier and dedup store, used by one engine, index what the embedded ones index."""
+    if not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    prefix = f"nctest-{uuid.uuid4().hex[:12]}"
+    tmp = tmp_path_factory.mktemp("shared")
+    try:
+        shared = crawl(
+            replay,
+            tmp / "data",
+            first_run.outlets_file,
+            frontier={"backend": "redis"},
+            dedup={"backend": "redis"},
+            redis_url=REDIS_URL,
+            redis_prefix=prefix,
+        )
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        client.close()
+    assert {(d.id, d.url, d.duplicate_of) for d in shared.docs} == {
+        (d.id, d.url, d.duplicate_of) for d in first_run.docs
+    }
+    assert {(e["url"], e["kind"]) for e in shared.errors} == {(e["url"], e["kind"]) for e in first_run.errors}
+    for host in replay.hosts:
+        times = [e.at for e in shared.log if e.host == host]
+        delay = replay.crawl_delay_hosts.get(host, 0.150)
+        assert min(b - a for a, b in itertools.pairwise(times)) >= delay - 0.005, host

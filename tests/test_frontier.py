@@ -6,36 +6,25 @@ distributed mode runs the same cases.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from newscrawl.errors import ConnectError, HTTPStatusError
 from newscrawl.factory import build_frontier
 from scheduler.frontier import Frontier, FrontierEntry, Outcome
 from scheduler.outlets import parse_outlets
-from tests.conftest import make_settings
+from tests.conftest import SettingsFactory
 
 T0 = 1_800_000_000.0
 OUTLETS = parse_outlets('[[outlet]]\nname = "x"\nurls = ["http://a.example/"]\nrevisit_interval_s = 60\n')
 
 
-def frontier(tmp_path: Path, **overrides: object) -> Frontier:
-    settings = make_settings(
-        tmp_path,
-        politeness={
-            "min_delay_ms": 1000,
-            "respect_robots": False,
-            "backoff_base_s": 10,
-            "backoff_max_s": 100,
-        },
-        **overrides,
-    )  # type: ignore[arg-type]
-    return build_frontier(settings, OUTLETS)
+def frontier(backend_settings: SettingsFactory, **overrides: object) -> Frontier:
+    politeness = {"min_delay_ms": 1000, "respect_robots": False, "backoff_base_s": 10, "backoff_max_s": 100}
+    return build_frontier(backend_settings(politeness=politeness, **overrides), OUTLETS)
 
 
-def test_seen_filter_and_priorities(tmp_path: Path) -> None:
-    f = frontier(tmp_path)
+def test_seen_filter_and_priorities(backend_settings: SettingsFactory) -> None:
+    f = frontier(backend_settings)
     result = f.add(
         [
             FrontierEntry(
@@ -66,8 +55,8 @@ def test_seen_filter_and_priorities(tmp_path: Path) -> None:
     ]
 
 
-def test_one_host_waits_its_delay_others_do_not(tmp_path: Path) -> None:
-    f = frontier(tmp_path)
+def test_one_host_waits_its_delay_others_do_not(backend_settings: SettingsFactory) -> None:
+    f = frontier(backend_settings)
     f.add(
         [FrontierEntry(f"http://a.example/story-number-{i}-of-many", "article", "x") for i in range(3)]
         + [FrontierEntry("http://b.example/another-story-on-b-host", "article")],
@@ -82,8 +71,8 @@ def test_one_host_waits_its_delay_others_do_not(tmp_path: Path) -> None:
     assert [lease.host for lease in f.lease(T0 + 3.0, 10)] == ["a.example"]
 
 
-def test_429_backs_off_with_retry_after(tmp_path: Path) -> None:
-    f = frontier(tmp_path)
+def test_429_backs_off_with_retry_after(backend_settings: SettingsFactory) -> None:
+    f = frontier(backend_settings)
     f.add([FrontierEntry("http://a.example/story-that-gets-throttled", "article", "x")], T0)
     (lease,) = f.lease(T0, 1)
     f.fail(lease, HTTPStatusError("HTTP 429", url=lease.url, status=429, retry_after_s=30), T0)
@@ -96,8 +85,8 @@ def test_429_backs_off_with_retry_after(tmp_path: Path) -> None:
     assert f.lease(T0 + 31 + 21, 1) != []
 
 
-def test_permanent_and_exhausted_failures_are_recorded(tmp_path: Path) -> None:
-    f = frontier(tmp_path, frontier={"max_attempts": 2})
+def test_permanent_and_exhausted_failures_are_recorded(backend_settings: SettingsFactory) -> None:
+    f = frontier(backend_settings, frontier={"max_attempts": 2})
     f.add(
         [
             FrontierEntry("http://a.example/gone-story-that-is-missing", "article", "x"),
@@ -123,8 +112,8 @@ def test_permanent_and_exhausted_failures_are_recorded(tmp_path: Path) -> None:
     assert f.pending(now) == 0
 
 
-def test_limits_against_traps(tmp_path: Path) -> None:
-    f = frontier(tmp_path, frontier={"max_depth": 2, "max_url_length": 80, "host_page_budget": 3})
+def test_limits_against_traps(backend_settings: SettingsFactory) -> None:
+    f = frontier(backend_settings, frontier={"max_depth": 2, "max_url_length": 80, "host_page_budget": 3})
     result = f.add(
         [
             FrontierEntry("http://a.example/" + "x" * 100, "article", "x"),
@@ -145,8 +134,8 @@ def test_limits_against_traps(tmp_path: Path) -> None:
     assert result.added == 3
 
 
-def test_revisit_on_interval_and_until_idle_pass(tmp_path: Path) -> None:
-    f = frontier(tmp_path)
+def test_revisit_on_interval_and_until_idle_pass(backend_settings: SettingsFactory) -> None:
+    f = frontier(backend_settings)
     f.add([FrontierEntry("http://a.example/", "listing", "x")], T0)
     (lease,) = f.lease(T0, 1)
     f.complete(lease, Outcome(status=200, etag='"v1"'), T0)
@@ -160,19 +149,22 @@ def test_revisit_on_interval_and_until_idle_pass(tmp_path: Path) -> None:
     assert f.pending(T0 + 200, fetched_before=T0 + 61) == 0
 
 
-def test_leases_survive_a_crash(tmp_path: Path) -> None:
-    f = frontier(tmp_path)
+def test_leases_survive_a_crash(backend_settings: SettingsFactory) -> None:
+    f = frontier(backend_settings, frontier={"lease_timeout_s": 60})
     f.add([FrontierEntry("http://a.example/story-in-flight-at-crash", "article", "x")], T0)
     assert len(f.lease(T0, 1)) == 1
     f.close()  # the process dies with the URL leased
-    g = frontier(tmp_path)
-    (lease,) = g.lease(T0 + 10, 1)
+    # The embedded frontier re-queues on reopening; the shared one once the lease times out.
+    g = frontier(backend_settings, frontier={"lease_timeout_s": 60})
+    (lease,) = g.lease(T0 + 61, 1)
     assert lease.url == "http://a.example/story-in-flight-at-crash"
 
 
 @pytest.mark.parametrize("robots, allowed", [("User-agent: *\nDisallow: /private/\n", False), (None, True)])
-def test_robots_lease_comes_first_and_is_obeyed(tmp_path: Path, robots: str | None, allowed: bool) -> None:
-    settings = make_settings(tmp_path, politeness={"min_delay_ms": 500})
+def test_robots_lease_comes_first_and_is_obeyed(
+    backend_settings: SettingsFactory, robots: str | None, allowed: bool
+) -> None:
+    settings = backend_settings(politeness={"min_delay_ms": 500})
     f = build_frontier(settings, OUTLETS)
     f.add([FrontierEntry("http://a.example/private/secret-story-behind-robots", "article", "x")], T0)
     (first,) = f.lease(T0, 5)
