@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from newscrawl.errors import NewscrawlError
+from newscrawl.settings import FrontierSettings
+from scheduler.urls import is_fetchable
 
 UrlKind = Literal["feed", "sitemap", "listing", "article", "robots"]
 
@@ -63,6 +65,14 @@ class AddResult:
 
     def reject(self, reason: str) -> None:
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
+
+
+def refusal(entry: FrontierEntry, limits: FrontierSettings) -> str | None:
+    """Why ``entry`` may not enter any frontier (trap limits), or None."""
+    reason = is_fetchable(entry.url, limits.max_url_length)
+    if reason is None and entry.depth > limits.max_depth:
+        reason = "too_deep"
+    return reason
 
 
 class Frontier(Protocol):

@@ -18,9 +18,9 @@ import redis
 from newscrawl.errors import HTTPStatusError, NewscrawlError, StoreError
 from newscrawl.redis_keys import FrontierKeys
 from newscrawl.settings import Settings
-from scheduler.frontier import PRIORITY, REVISITED_KINDS, AddResult, FrontierEntry, Lease, Outcome
+from scheduler.frontier import PRIORITY, REVISITED_KINDS, AddResult, FrontierEntry, Lease, Outcome, refusal
 from scheduler.politeness import Robots, backoff_s, robots_agent
-from scheduler.urls import host_of, is_fetchable
+from scheduler.urls import host_of
 
 _HELPERS = """
 local function set_state(ukey, states, new)
@@ -295,9 +295,7 @@ class RedisFrontier:
         result = AddResult()
         limits = self._settings.frontier
         for entry in entries:
-            reason = is_fetchable(entry.url, limits.max_url_length)
-            if reason is None and entry.depth > limits.max_depth:
-                reason = "too_deep"
+            reason = refusal(entry, limits)
             if reason is not None:
                 result.reject(reason)
                 continue

@@ -8,9 +8,9 @@ from typing import Any
 
 from newscrawl.errors import HTTPStatusError, NewscrawlError
 from newscrawl.settings import Settings
-from scheduler.frontier import PRIORITY, REVISITED_KINDS, AddResult, FrontierEntry, Lease, Outcome
+from scheduler.frontier import PRIORITY, REVISITED_KINDS, AddResult, FrontierEntry, Lease, Outcome, refusal
 from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
-from scheduler.urls import host_of, is_fetchable
+from scheduler.urls import host_of
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
@@ -76,9 +76,7 @@ class SQLiteFrontier:
         limits = self._settings.frontier
         with self._tx():
             for entry in entries:
-                reason = is_fetchable(entry.url, limits.max_url_length)
-                if reason is None and entry.depth > limits.max_depth:
-                    reason = "too_deep"
+                reason = refusal(entry, limits)
                 if reason is not None:
                     result.reject(reason)
                     continue

@@ -64,6 +64,17 @@ def redis_available() -> bool:
         return False
 
 
+def drop_redis_prefix(prefix: str) -> None:
+    """Delete every key a test wrote under ``prefix``."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{prefix}*", count=1000))
+    for start in range(0, len(keys), 500):
+        client.delete(*keys[start : start + 500])
+    client.close()
+
+
 SettingsFactory = Callable[..., Settings]
 
 
@@ -92,11 +103,5 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
     yield factory
     if backend == "redis":
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL)
         for prefix in set(prefixes):
-            keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-            for start in range(0, len(keys), 500):
-                client.delete(*keys[start : start + 500])
-        client.close()
+            drop_redis_prefix(f"{prefix}:")

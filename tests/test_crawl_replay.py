@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from indexer.document import Document
 from newscrawl.engine import CrawlEngine, CrawlStats
 from newscrawl.factory import build_components
 from newscrawl.localweb import LoggedRequest
 from scheduler.outlets import load_outlets
-from tests.conftest import REDIS_URL, make_settings, redis_available
+from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 from tests.replay import PRIVATE_PREFIX, ReplayWeb
 
 
@@ -173,11 +172,7 @@ def test_shared_backends_give_the_same_index(
             redis_prefix=prefix,
         )
     finally:
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-        for start in range(0, len(keys), 500):
-            client.delete(*keys[start : start + 500])
-        client.close()
+        drop_redis_prefix(f"{prefix}:")
     assert {(d.id, d.url, d.duplicate_of) for d in shared.docs} == {
         (d.id, d.url, d.duplicate_of) for d in first_run.docs
     }

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 
 from indexer.document import Document
 from newscrawl.engine import CrawlEngine
 from newscrawl.factory import build_components
 from scheduler.outlets import parse_outlets
-from tests.conftest import REDIS_URL, make_settings, redis_available
+from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 from tests.dedup_web import DedupWeb, build_dedup_web
 
 
@@ -90,11 +89,7 @@ def runs(
     )
     yield first, second
     if backend == "redis":
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(f"{prefix}-*", count=1000))
-        for start in range(0, len(keys), 500):
-            client.delete(*keys[start : start + 500])
-        client.close()
+        drop_redis_prefix(f"{prefix}-")
 
 
 def pair_scores(
