@@ -10,60 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from newscrawl.errors import HTTPStatusError, InternalError, NewscrawlError
 from newscrawl.factory import Components
 from newscrawl.log import get_logger
-from scheduler.frontier import FrontierEntry, Lease, Outcome
-from workers.dedup import DocUpdate
-from workers.fetch import FetchResponse
-from workers.pipeline import PageResult
+from scheduler.frontier import FrontierEntry, Lease
+from workers.handler import CrawlStats, LeaseHandler
+
+__all__ = ["CrawlEngine", "CrawlStats"]
 
 log = get_logger("newscrawl.engine")
 
 _MAX_IDLE_SLEEP_S = 0.5
-
-
-@dataclass
-class CrawlStats:
-    started_at: float = field(default_factory=time.monotonic)
-    fetched: int = 0
-    robots: int = 0
-    bytes: int = 0
-    articles: int = 0
-    aliases: int = 0
-    duplicates: int = 0
-    corrections: int = 0
-    not_modified: int = 0
-    unchanged: int = 0
-    discovered: int = 0
-    errors: Counter[str] = field(default_factory=Counter)
-    by_kind: Counter[str] = field(default_factory=Counter)
-    # CPU seconds per stage; fetch is what the event loop spent outside the other stages.
-    cpu_s: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-
-    def as_dict(self) -> dict[str, Any]:
-        elapsed = time.monotonic() - self.started_at
-        return {
-            "elapsed_s": round(elapsed, 3),
-            "pages_fetched": self.fetched,
-            "robots_fetched": self.robots,
-            "bytes": self.bytes,
-            "articles_indexed": self.articles,
-            "url_aliases": self.aliases,
-            "duplicates_at_index_time": self.duplicates,
-            "index_corrections": self.corrections,
-            "not_modified": self.not_modified,
-            "unchanged": self.unchanged,
-            "discovered": self.discovered,
-            "pages_by_kind": dict(self.by_kind),
-            "errors": dict(self.errors),
-            "cpu_s": {k: round(v, 4) for k, v in self.cpu_s.items()},
-        }
 
 
 class CrawlEngine:
@@ -71,7 +29,8 @@ class CrawlEngine:
         self, components: Components, *, on_progress: Callable[[CrawlStats], None] | None = None
     ) -> None:
         self.c = components
-        self.stats = CrawlStats()
+        self.handler = LeaseHandler(components)
+        self.stats: CrawlStats = self.handler.stats
         self._on_progress = on_progress
         self._stop = asyncio.Event()
 
@@ -148,97 +107,4 @@ class CrawlEngine:
             await asyncio.sleep(timeout)
 
     async def _handle(self, lease: Lease) -> None:
-        try:
-            await self._handle_lease(lease)
-        except Exception as exc:
-            log.error("internal_error", url=lease.url, error=repr(exc), exc_info=True)
-            self._fetch_failed(lease, InternalError(f"{type(exc).__name__}: {exc}", url=lease.url))
-
-    async def _handle_lease(self, lease: Lease) -> None:
-        try:
-            response = await self.c.fetcher.fetch(
-                lease.url, etag=lease.etag, last_modified=lease.last_modified
-            )
-        except NewscrawlError as exc:
-            self._fetch_failed(lease, exc)
-            return
-        self.stats.bytes += len(response.body)
-        if lease.kind == "robots":
-            self.stats.robots += 1
-            self.c.frontier.set_robots(lease.host, response.text or None, time.time())
-            return
-        self.stats.fetched += 1
-        if response.not_modified:
-            self.stats.not_modified += 1
-            self.c.frontier.complete(lease, Outcome(status=304), time.time())
-            return
-        self._process(lease, response)
-
-    def _fetch_failed(self, lease: Lease, exc: NewscrawlError) -> None:
-        now = time.time()
-        if lease.kind == "robots":
-            self.stats.robots += 1
-            # RFC 9309: 4xx means no robots.txt; 5xx and 429 mean "unreachable, assume disallow".
-            unreachable = isinstance(exc, HTTPStatusError) and (exc.status >= 500 or exc.status == 429)
-            self.c.frontier.set_robots(lease.host, None, now, reachable=not unreachable)
-            return
-        self.stats.fetched += 1
-        self.stats.errors[exc.kind] += 1
-        log.info("fetch_failed", url=lease.url, kind=exc.kind, error=exc.message)
-        self.c.frontier.fail(lease, exc, now)
-
-    def _process(self, lease: Lease, response: FetchResponse) -> None:
-        t0 = time.process_time()
-        result = self.c.processor.process(lease, response)
-        t1 = time.process_time()
-        self.stats.cpu_s["extract"] += result.extract_cpu_s
-        self.stats.cpu_s["parse"] += t1 - t0 - result.extract_cpu_s
-        now = time.time()
-        if result.error is not None:
-            self.stats.errors[result.error.kind] += 1
-            log.info("page_failed", url=lease.url, kind=result.error.kind, error=result.error.message)
-            self.c.frontier.fail(lease, result.error, now)
-            return
-        if result.unchanged:
-            self.stats.unchanged += 1
-        else:
-            self.stats.by_kind[result.kind or "other"] += 1
-            self._store(lease, result, now)
-        self.c.frontier.complete(
-            lease,
-            Outcome(
-                status=response.status,
-                final_url=response.final_url,
-                kind=result.kind,
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
-                body_hash=result.body_hash,
-            ),
-            now,
-        )
-
-    def _store(self, lease: Lease, result: PageResult, now: float) -> None:
-        t0 = time.process_time()
-        if result.entries:
-            self.stats.discovered += self.c.frontier.add(result.entries, now).added
-        t1 = time.process_time()
-        self.stats.cpu_s["frontier"] += t1 - t0
-        updates: list[DocUpdate] = []
-        if result.teasers:
-            updates += self.c.dedup.observe_listing(lease.host, result.teasers)
-        doc = result.document
-        outcome = self.c.dedup.process(doc) if doc is not None else None
-        t2 = time.process_time()
-        self.stats.cpu_s["dedup"] += t2 - t1
-        if doc is not None and outcome is not None:
-            if outcome.action == "index":
-                self.c.index.upsert(doc)
-                self.stats.articles += 1
-                self.stats.duplicates += doc.duplicate_of is not None
-            else:
-                self.stats.aliases += 1
-            updates += outcome.updates
-        for update in updates:
-            self.c.index.update(update.doc_id, update.fields)
-        self.stats.corrections += len(updates)
-        self.stats.cpu_s["index"] += time.process_time() - t2
+        self.handler.settle(lease, await self.handler.fetch(lease))

@@ -99,6 +99,11 @@ class FrontierKeys:
         self.url_prefix = f"{self.p}:url:"  # HASH per URL: state, kind, due time, validators, errors
         self.host_prefix = f"{self.p}:host:"  # HASH per host: politeness state and robots.txt
         self.queue_prefix = f"{self.p}:q:"  # ZSET per host: due URLs by rank (priority, newest first)
+        # HASH per bucket of the seen filter: field = rest of a URL's 64-bit fingerprint.
+        self.seen_prefix = f"{self.p}:seen:"
+
+    def seen(self, bucket: int) -> str:
+        return f"{self.seen_prefix}{bucket:x}"
 
     def url(self, url: str) -> str:
         return self.url_prefix + url
@@ -130,6 +135,11 @@ class FrontierKeys:
         return f"{self.p}:leased"
 
     @property
+    def robots_leased(self) -> str:
+        """ZSET: hosts whose robots.txt lease is out, scored by lease time (expired ones return)."""
+        return f"{self.p}:robots-leased"
+
+    @property
     def unfetched(self) -> str:
         """SET: URLs never fetched successfully and not failed for good."""
         return f"{self.p}:unfetched"
@@ -151,10 +161,10 @@ class FrontierKeys:
 
     @property
     def counters(self) -> str:
-        """HASH: fetched, backoffs."""
+        """HASH: fetched, backoffs, failed:<kind> (URLs failed for good, by error kind)."""
         return f"{self.p}:counters"
 
     @property
     def errors(self) -> str:
-        """LIST of JSON error records {url, kind, message, at, final}."""
+        """LIST of the latest JSON error records {url, kind, message, at, final} (capped)."""
         return f"{self.p}:errors"

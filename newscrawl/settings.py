@@ -72,6 +72,11 @@ class FrontierSettings(BaseModel):
     host_page_budget: int = Field(5000, gt=0)
     revisit_interval_s: float = Field(900.0, gt=0)
     max_attempts: int = Field(3, gt=0)
+    # Redis frontier: the seen filter's buckets (2**bits HASHes); keep URLs/2**bits under Redis's
+    # hash-max-listpack-entries (128) for the compact encoding: 17 bits suit up to ~12M URLs.
+    seen_bucket_bits: int = Field(17, ge=4, le=32)
+    # Redis frontier: the error list keeps the latest this many records (counts by kind are kept whole).
+    errors_kept: int = Field(100_000, gt=0)
     # Articles are leaves by default: news is found on listing pages, feeds and sitemaps.
     follow_article_links: bool = False
 

@@ -43,6 +43,8 @@ class Lease:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    # When the shared frontier handed it out: a report for an expired lease is ignored.
+    leased_at: float | None = None
 
 
 @dataclass(frozen=True)

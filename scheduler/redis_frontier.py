@@ -10,7 +10,9 @@ The scripts build per-URL, per-host and per-queue key names from the prefixes in
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from typing import Any
 
 import redis
@@ -38,6 +40,17 @@ local function host_delay(hk, min_delay, max_crawl)
   end
   return d
 end
+local function lease_held(leased, member, leased_at)
+  local s = redis.call('ZSCORE', leased, member)
+  if not s then return false end
+  return leased_at == '' or math.abs(tonumber(s) - tonumber(leased_at)) < 1e-3
+end
+local function record_error(errors, counters, keep, url, kind, message, now, final)
+  redis.call('RPUSH', errors,
+    cjson.encode({url = url, kind = kind, message = message, at = now, final = final}))
+  redis.call('LTRIM', errors, -tonumber(keep), -1)
+  if final == 1 then redis.call('HINCRBY', counters, 'failed:' .. kind, 1) end
+end
 local function release(hk, qk, hosts, host, now, wait)
   local inflight = tonumber(redis.call('HGET', hk, 'in_flight') or '0')
   if inflight > 0 then redis.call('HINCRBY', hk, 'in_flight', -1) end
@@ -55,9 +68,10 @@ end
 """
 
 _ADD = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[8], ARGV[12]) == 1 then return 0 end
 local enq = tonumber(redis.call('HGET', KEYS[2], 'enqueued') or '0')
 if enq >= tonumber(ARGV[11]) then return -1 end
+redis.call('HSET', KEYS[8], ARGV[12], 1)
 redis.call('HSETNX', KEYS[2], 'scheme', ARGV[3])
 redis.call('HINCRBY', KEYS[2], 'enqueued', 1)
 redis.call('HSET', KEYS[1], 'host', ARGV[2], 'kind', ARGV[4], 'outlet', ARGV[5], 'depth', ARGV[6],
@@ -96,6 +110,15 @@ for _, url in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber
   enqueue(url, uk)
   redis.call('ZADD', KEYS[1], redis.call('HGET', hk, 'next_fetch_at') or '0', redis.call('HGET', uk, 'host'))
 end
+-- robots.txt leases of dead workers: the host may be leased again
+for _, host in ipairs(redis.call('ZRANGEBYSCORE', KEYS[7], '-inf', now - tonumber(ARGV[12]))) do
+  redis.call('ZREM', KEYS[7], host)
+  local hk = hp .. host
+  if tonumber(redis.call('HGET', hk, 'in_flight') or '0') > 0 then
+    redis.call('HINCRBY', hk, 'in_flight', -1)
+  end
+  redis.call('ZADD', KEYS[1], redis.call('HGET', hk, 'next_fetch_at') or '0', host)
+end
 -- due retries and revisits join their host's queue
 for _, url in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)) do
   local uk = up .. url
@@ -119,6 +142,7 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT',
         redis.call('HINCRBY', hk, 'in_flight', 1)
         redis.call('ZADD', KEYS[1], now + 3600, host)
         if not rf then redis.call('SADD', KEYS[5], host) end
+        redis.call('ZADD', KEYS[7], now, host)
         table.insert(out, {'robots', host, redis.call('HGET', hk, 'scheme') or 'http'})
       end
     else
@@ -153,6 +177,7 @@ return out
 
 _COMPLETE = """
 local now = tonumber(ARGV[3])
+if not lease_held(KEYS[5], ARGV[1], ARGV[14]) then return -1 end
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
 redis.call('HSET', KEYS[1], 'kind', ARGV[4], 'priority', ARGV[5], 'status', ARGV[6], 'fetched_at', ARGV[3],
@@ -166,6 +191,7 @@ if ARGV[10] == '1' then
   redis.call('ZADD', KEYS[7], tonumber(ARGV[11]), ARGV[1])
 else
   set_state(KEYS[1], KEYS[8], 'done')
+  redis.call('DEL', KEYS[1])
 end
 redis.call('HSET', KEYS[2], 'backoff_level', 0)
 redis.call('HINCRBY', KEYS[9], 'fetched', 1)
@@ -175,6 +201,7 @@ return 1
 
 _FAIL = """
 local now = tonumber(ARGV[3])
+if not lease_held(KEYS[5], ARGV[1], ARGV[16]) then return -1 end
 local wait = host_delay(KEYS[2], tonumber(ARGV[13]), tonumber(ARGV[14]))
 if ARGV[9] == '1' then
   local level = redis.call('HINCRBY', KEYS[2], 'backoff_level', 1)
@@ -201,9 +228,13 @@ else
   set_state(KEYS[1], KEYS[8], 'failed')
   redis.call('SREM', KEYS[6], ARGV[1])
 end
-redis.call('HSET', KEYS[1], 'attempts', ARGV[6], 'status', ARGV[7], 'error_kind', ARGV[8], 'error', ARGV[15])
-redis.call('RPUSH', KEYS[10],
-  cjson.encode({url = ARGV[1], kind = ARGV[8], message = ARGV[15], at = now, final = final}))
+if final == 1 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HSET', KEYS[1], 'attempts', ARGV[6], 'status', ARGV[7], 'error_kind', ARGV[8],
+    'error', ARGV[15])
+end
+record_error(KEYS[10], KEYS[9], ARGV[17], ARGV[1], ARGV[8], ARGV[15], now, final)
 release(KEYS[2], KEYS[3], KEYS[4], ARGV[2], now, wait)
 return final
 """
@@ -213,9 +244,8 @@ local now = tonumber(ARGV[3])
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
 set_state(KEYS[1], KEYS[7], 'failed')
-redis.call('HSET', KEYS[1], 'error_kind', 'robots', 'error', ARGV[4])
-redis.call('RPUSH', KEYS[8],
-  cjson.encode({url = ARGV[1], kind = 'robots', message = ARGV[4], at = now, final = 1}))
+redis.call('DEL', KEYS[1])
+record_error(KEYS[8], KEYS[9], ARGV[5], ARGV[1], 'robots', ARGV[4], now, 1)
 release(KEYS[2], KEYS[3], KEYS[4], ARGV[2], now, 0)
 return 1
 """
@@ -223,6 +253,7 @@ return 1
 _SET_ROBOTS = """
 local now = tonumber(ARGV[2])
 redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 if ARGV[3] == 'retry' then
   redis.call('HSET', KEYS[1], 'robots_attempts', ARGV[6])
   if tonumber(redis.call('HGET', KEYS[1], 'in_flight') or '0') > 0 then
@@ -291,6 +322,18 @@ class RedisFrontier:
 
     # --- adding -----------------------------------------------------------------------------
 
+    def _seen_slot(self, url: str) -> tuple[str, bytes]:
+        """The seen filter's bucket key and field for ``url``: a 64-bit fingerprint, split.
+
+        Buckets stay small enough for Redis's compact listpack encoding, so a URL costs about
+        ten bytes for as long as the frontier lives (bench/frontier_memory.py measures it).
+        """
+        fp = int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "big")
+        bits = self._settings.frontier.seen_bucket_bits
+        bucket = fp >> (64 - bits)
+        rest = fp & ((1 << (64 - bits)) - 1)
+        return self.k.seen(bucket), rest.to_bytes((64 - bits + 7) // 8, "big")
+
     def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
         result = AddResult()
         limits = self._settings.frontier
@@ -300,6 +343,7 @@ class RedisFrontier:
                 result.reject(reason)
                 continue
             host = host_of(entry.url)
+            seen_key, seen_field = self._seen_slot(entry.url)
             sort_key = entry.published_ts if entry.published_ts is not None else now
             outcome = self._add(
                 keys=[
@@ -310,6 +354,7 @@ class RedisFrontier:
                     self.k.unfetched,
                     self.k.all_hosts,
                     self.k.states,
+                    seen_key,
                 ],
                 args=[
                     entry.url,
@@ -323,6 +368,7 @@ class RedisFrontier:
                     now,
                     _s(entry.referrer),
                     limits.host_page_budget,
+                    seen_field,
                 ],
             )
             if outcome == 1:
@@ -345,6 +391,7 @@ class RedisFrontier:
                 self.k.ready_revisits,
                 self.k.robots_in_flight,
                 self.k.states,
+                self.k.robots_leased,
             ],
             args=[
                 now,
@@ -366,7 +413,14 @@ class RedisFrontier:
             if reply[0] == "robots":
                 _, host, scheme = reply
                 leases.append(
-                    Lease(url=f"{scheme}://{host}/robots.txt", host=host, kind="robots", outlet=None, depth=0)
+                    Lease(
+                        url=f"{scheme}://{host}/robots.txt",
+                        host=host,
+                        kind="robots",
+                        outlet=None,
+                        depth=0,
+                        leased_at=now,
+                    )
                 )
                 continue
             _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash = reply
@@ -380,6 +434,7 @@ class RedisFrontier:
                 etag=etag or None,
                 last_modified=last_modified or None,
                 body_hash=body_hash or None,
+                leased_at=now,
             )
             robots = self._robots_for(host)
             if robots is not None and not robots.allowed(url):
@@ -393,8 +448,9 @@ class RedisFrontier:
                         self.k.unfetched,
                         self.k.states,
                         self.k.errors,
+                        self.k.counters,
                     ],
-                    args=[url, host, now, "disallowed by robots.txt"],
+                    args=[url, host, now, "disallowed by robots.txt", self._settings.frontier.errors_kept],
                 )
                 continue
             leases.append(lease)
@@ -414,7 +470,13 @@ class RedisFrontier:
 
     def set_robots(self, host: str, text: str | None, now: float, *, reachable: bool = True) -> None:
         p = self._settings.politeness
-        keys = [self.k.host(host), self.k.queue(host), self.k.hosts, self.k.robots_in_flight]
+        keys = [
+            self.k.host(host),
+            self.k.queue(host),
+            self.k.hosts,
+            self.k.robots_in_flight,
+            self.k.robots_leased,
+        ]
         if not reachable:
             attempts = int(self._r.hget(self.k.host(host), "robots_attempts") or 0) + 1
             if attempts < _ROBOTS_MAX_ATTEMPTS:
@@ -473,6 +535,7 @@ class RedisFrontier:
                 now + interval,
                 p.min_delay_ms / 1000.0,
                 p.max_crawl_delay_s,
+                _s(lease.leased_at),
             ],
         )
 
@@ -524,6 +587,8 @@ class RedisFrontier:
                 p.min_delay_ms / 1000.0,
                 p.max_crawl_delay_s,
                 error.message,
+                _s(lease.leased_at),
+                self._settings.frontier.errors_kept,
             ],
         )
 
@@ -551,6 +616,20 @@ class RedisFrontier:
         ]
         return min(times) if times else None
 
+    def holds(self, lease: Lease) -> bool:
+        """Whether ``lease`` is still this holder's (not expired and handed to someone else)."""
+        if lease.kind == "robots":
+            score = self._r.zscore(self.k.robots_leased, lease.host)
+        else:
+            score = self._r.zscore(self.k.leased, lease.url)
+        if score is None:
+            return False
+        return lease.leased_at is None or abs(float(score) - lease.leased_at) < 1e-3
+
+    def in_flight(self) -> int:
+        """Leases handed out and not reported back yet."""
+        return int(self._r.zcard(self.k.leased)) + int(self._r.zcard(self.k.robots_leased))
+
     def errors(self, final_only: bool = True) -> list[dict[str, Any]]:
         records = [json.loads(x) for x in self._r.lrange(self.k.errors, 0, -1)]
         return [r for r in records if r["final"] or not final_only]
@@ -558,10 +637,23 @@ class RedisFrontier:
     def stats(self) -> dict[str, object]:
         states = {k: int(v) for k, v in self._r.hgetall(self.k.states).items() if int(v)}
         errors: dict[str, int] = {}
-        for record in self.errors():
-            errors[record["kind"]] = errors.get(record["kind"], 0) + 1
-        counters = {k: int(v) for k, v in self._r.hgetall(self.k.counters).items()}
-        return {"urls": states, "hosts": int(self._r.scard(self.k.all_hosts)), "errors": errors, **counters}
+        counters: dict[str, int] = {}
+        for key, value in self._r.hgetall(self.k.counters).items():
+            if key.startswith("failed:"):
+                errors[key.removeprefix("failed:")] = int(value)
+            else:
+                counters[key] = int(value)
+        now = time.time()
+        return {
+            "urls": states,
+            "hosts": int(self._r.scard(self.k.all_hosts)),
+            "hosts_queued": int(self._r.zcard(self.k.hosts)),
+            "hosts_due": int(self._r.zcount(self.k.hosts, "-inf", now)),
+            "leased": self.in_flight(),
+            "delayed": int(self._r.zcard(self.k.delayed)),
+            "errors": errors,
+            **counters,
+        }
 
     def close(self) -> None:
         self._r.close()
