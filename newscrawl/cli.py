@@ -18,7 +18,7 @@ from typing import Any
 from indexer.base import SearchHit, SearchQuery
 from newscrawl.engine import CrawlEngine, CrawlStats
 from newscrawl.errors import ConfigError, NewscrawlError
-from newscrawl.factory import build_components, build_dedup_store, build_fetcher, build_index
+from newscrawl.factory import build_components, build_dedup_store, build_fetcher, build_frontier, build_index
 from newscrawl.log import configure_logging
 from newscrawl.settings import Settings, load_settings
 from scheduler.outlets import load_outlets
@@ -31,6 +31,8 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     overrides: dict[str, Any] = dict(extra)
     if getattr(args, "data", None):
         overrides["data_dir"] = args.data
+    if getattr(args, "outlets", None):
+        overrides["outlets_file"] = args.outlets
     fetch: dict[str, Any] = {}
     if getattr(args, "proxy", None):
         fetch["proxy"] = args.proxy
@@ -73,7 +75,7 @@ def _run_crawl(
     max_pages: int | None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    outlets = load_outlets(outlets_path)
+    outlets = load_outlets(outlets_path or settings.outlets_file)
     components = build_components(settings, outlets)
     show = Progress() if progress else None
     engine = CrawlEngine(components, on_progress=show)
@@ -205,14 +207,40 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     settings = _settings(args)
     components = build_components(settings, [])
-    out = {
+    out: dict[str, Any] = {
         "frontier": components.frontier.stats(),
         "dedup": components.dedup_store.stats(),
         "index_documents": components.index.count(),
         "canonical_documents": components.index.count(include_duplicates=False),
     }
     components.close()
+    if settings.frontier.backend == "redis":
+        from newscrawl.cluster_stats import cluster_stats
+
+        out.update(cluster_stats(settings))
     print(json.dumps(out, indent=2))
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from scheduler.redis_frontier import RedisFrontier
+    from scheduler.service import CeleryDispatcher, Scheduler
+
+    settings = _settings(args)
+    if settings.frontier.backend != "redis":
+        raise ConfigError("the scheduler feeds Celery workers: set frontier.backend = 'redis'")
+    outlets = load_outlets(settings.outlets_file)
+    frontier = build_frontier(settings, outlets)
+    assert isinstance(frontier, RedisFrontier)
+    scheduler = Scheduler(settings, outlets, frontier, CeleryDispatcher(settings))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: scheduler.stop())
+    try:
+        summary = scheduler.run(until_idle=args.until_idle)
+    finally:
+        scheduler.close()
+        frontier.close()
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -310,6 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="frontier, dedup and index counts")
     common(p)
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("scheduler", help="distributed mode: queue due URLs for the Celery workers")
+    common(p)
+    p.add_argument("--outlets", help="outlets TOML file (default: settings' outlets_file, else shipped)")
+    p.add_argument("--until-idle", action="store_true", help="stop after one pass over the frontier")
+    p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("demo", help="crawl a generated local news web, then search it")
     common(p)

@@ -168,3 +168,27 @@ class FrontierKeys:
     def errors(self) -> str:
         """LIST of the latest JSON error records {url, kind, message, at, final} (capped)."""
         return f"{self.p}:errors"
+
+
+class StatsKeys:
+    """Keys of the crawl counters that every worker adds to (workers/runtime.py)."""
+
+    # Width of the buckets that pages/s is computed from.
+    bucket_s = 10
+
+    def __init__(self, prefix: str) -> None:
+        self.p = f"{prefix}:stats"
+
+    @property
+    def counters(self) -> str:
+        """HASH: pages_fetched, articles_indexed, error:<kind>, cpu_us:<stage>, ... summed over workers."""
+        return f"{self.p}:counters"
+
+    def pages(self, bucket: int) -> str:
+        """STRING counter: pages fetched in the ``bucket_s`` window ``bucket`` (expires)."""
+        return f"{self.p}:pages:{bucket}"
+
+    @property
+    def scheduler(self) -> str:
+        """HASH: the scheduler's heartbeat and counters (dispatched tasks and leases)."""
+        return f"{self.p}:scheduler"

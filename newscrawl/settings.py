@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -101,6 +101,32 @@ class DedupSettings(BaseModel):
     repeated_block_min_pages: int = Field(3, ge=2)
 
 
+class WorkerSettings(BaseModel):
+    """Distributed mode: the Celery app (workers/celery.py) and its tasks."""
+
+    # Celery's broker; None: ``redis_url``.
+    broker_url: str | None = None
+    queue: str = "newscrawl"
+    # Leases per task: fetched concurrently on the process's event loop (README "Concurrency").
+    batch_size: int = Field(16, gt=0)
+    # A task (one batch) is killed after this long; its leases expire and are queued again.
+    task_time_limit_s: float = Field(600.0, gt=0)
+    # An unacknowledged task is redelivered after this long (its worker died without a trace).
+    visibility_timeout_s: float = Field(3600.0, gt=0)
+    # Worker processes are replaced after this many tasks or this much memory (leaks, fragmentation).
+    max_tasks_per_child: int = Field(500, gt=0)
+    max_memory_per_child_mb: int = Field(1024, gt=0)
+
+
+class SchedulerSettings(BaseModel):
+    # Leases out at once (queued as tasks or being fetched): bounds the Celery queue.
+    max_in_flight: int = Field(256, gt=0)
+    # Longest sleep between frontier polls when nothing is due.
+    idle_sleep_ms: int = Field(500, gt=0)
+    # How often the outlets' seeds are offered again (new outlets in the file; known URLs are skipped).
+    reseed_interval_s: float = Field(300.0, gt=0)
+
+
 class IndexSettings(BaseModel):
     backend: Literal["sqlite"] = "sqlite"
 
@@ -114,6 +140,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Every Redis key starts with this (newscrawl/redis_keys.py), so crawls can share a Redis.
     redis_prefix: str = "newscrawl"
+    # The outlets to crawl (TOML); None: the outlets shipped with newscrawl.
+    outlets_file: Path | None = None
     # Fetches in flight at once in one process.
     concurrency: int = Field(32, gt=0)
     log_level: str = "INFO"
@@ -123,6 +151,19 @@ class Settings(BaseSettings):
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     dedup: DedupSettings = Field(default_factory=DedupSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)
+    workers: WorkerSettings = Field(default_factory=WorkerSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+
+    @model_validator(mode="after")
+    def _timeouts_nest(self) -> Settings:
+        # A lease or an unacknowledged task must outlive the longest task, or a slow task's
+        # URLs would be handed out a second time while it still works on them.
+        limit = self.workers.task_time_limit_s
+        if self.frontier.lease_timeout_s <= limit:
+            raise ValueError(f"frontier.lease_timeout_s must exceed workers.task_time_limit_s ({limit})")
+        if self.workers.visibility_timeout_s <= limit:
+            raise ValueError(f"workers.visibility_timeout_s must exceed workers.task_time_limit_s ({limit})")
+        return self
 
     @classmethod
     def settings_customise_sources(

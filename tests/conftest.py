@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from newscrawl.settings import Settings, load_settings
+from tests.dedup_web import DedupWeb, build_dedup_web
 from tests.replay import ReplayWeb, build_replay_web
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +32,14 @@ def corpora() -> Path:
 @pytest.fixture(scope="session")
 def replay(corpora: Path) -> Iterator[ReplayWeb]:
     web = build_replay_web(corpora)
+    web.web.start()
+    yield web
+    web.web.stop()
+
+
+@pytest.fixture(scope="session")
+def dedup_web(corpora: Path) -> Iterator[DedupWeb]:
+    web = build_dedup_web(corpora)
     web.web.start()
     yield web
     web.web.stop()

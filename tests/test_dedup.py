@@ -17,15 +17,7 @@ from newscrawl.engine import CrawlEngine
 from newscrawl.factory import build_components
 from scheduler.outlets import parse_outlets
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
-from tests.dedup_web import DedupWeb, build_dedup_web
-
-
-@pytest.fixture(scope="module")
-def dedup_web(corpora: Path) -> Iterator[DedupWeb]:
-    web = build_dedup_web(corpora)
-    web.web.start()
-    yield web
-    web.web.stop()
+from tests.dedup_web import DedupWeb
 
 
 @dataclass

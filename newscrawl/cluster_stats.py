@@ -1,0 +1,61 @@
+"""What ``newscrawl stats`` adds in distributed mode: queue depths, rates, workers' counters."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+
+from newscrawl.redis_keys import StatsKeys
+from newscrawl.settings import Settings
+
+_RATE_WINDOW_S = 60
+
+
+def queue_depths(settings: Settings) -> dict[str, int | str]:
+    """Messages waiting in the task queue, asked of the broker itself (Redis or AMQP)."""
+    from workers.celery import make_app
+
+    app = make_app(settings)
+    name = settings.workers.queue
+    try:
+        with app.connection_for_read() as conn:
+            _, waiting, consumers = conn.default_channel.queue_declare(queue=name, passive=True)
+            return {f"{name}.waiting": int(waiting), f"{name}.consumers": int(consumers)}
+    except Exception as exc:  # a queue not declared yet, or a broker down: report, don't fail
+        return {f"{name}.error": f"{type(exc).__name__}: {exc}"}
+
+
+def cluster_stats(settings: Settings) -> dict[str, Any]:
+    keys = StatsKeys(settings.redis_prefix)
+    client: Any = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        counters = {k: int(v) for k, v in client.hgetall(keys.counters).items()}
+        now = int(time.time())
+        # Whole buckets only: the current one is still filling.
+        last = now // StatsKeys.bucket_s - 1
+        buckets = [keys.pages(last - i) for i in range(_RATE_WINDOW_S // StatsKeys.bucket_s)]
+        pages = sum(int(v or 0) for v in client.mget(buckets))
+        scheduler = client.hgetall(keys.scheduler)
+    finally:
+        client.close()
+    articles = counters.get("articles_indexed", 0)
+    aliases = counters.get("url_aliases", 0)
+    heartbeat = float(scheduler.pop("heartbeat_at", 0) or 0)
+    return {
+        "workers": counters,
+        "pages_per_s": round(pages / _RATE_WINDOW_S, 3),
+        "dedup_rates": {
+            "duplicates_per_article": round(counters.get("duplicates_at_index_time", 0) / articles, 4)
+            if articles
+            else 0.0,
+            "aliases_per_article": round(aliases / articles, 4) if articles else 0.0,
+        },
+        "errors_by_kind": {k[6:]: v for k, v in counters.items() if k.startswith("error:")},
+        "queues": queue_depths(settings),
+        "scheduler": {
+            **{k: int(v) for k, v in scheduler.items()},
+            "heartbeat_age_s": round(time.time() - heartbeat, 1) if heartbeat else None,
+        },
+    }

@@ -1,0 +1,133 @@
+"""The distributed mode's scheduler: it leases due URLs from the shared frontier and queues them
+as Celery tasks. It only coordinates; politeness is decided inside the frontier's Lua scripts.
+
+Safe to restart at any time: the frontier lives in Redis, tasks already queued stay queued, and a
+lease taken but never dispatched (the scheduler died in between) expires after
+``frontier.lease_timeout_s`` and is leased again. Revisits are due times in the frontier, never
+Celery countdowns.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import redis
+
+from newscrawl.log import get_logger
+from newscrawl.redis_keys import StatsKeys
+from newscrawl.settings import Settings
+from scheduler.frontier import FrontierEntry, Lease
+from scheduler.outlets import Outlet
+from scheduler.redis_frontier import RedisFrontier
+
+log = get_logger("newscrawl.scheduler")
+
+_BUSY_SLEEP_S = 0.02
+
+
+class Dispatcher(Protocol):
+    def dispatch(self, leases: list[Lease]) -> None:
+        """Queue one task for this batch of leases."""
+
+
+class CeleryDispatcher:
+    def __init__(self, settings: Settings) -> None:
+        from workers.celery import CRAWL_TASK, make_app
+        from workers.tasks import lease_to_json
+
+        self._app = make_app(settings)
+        self._task = CRAWL_TASK
+        self._queue = settings.workers.queue
+        self._to_json: Callable[[Lease], dict[str, Any]] = lease_to_json
+
+    def dispatch(self, leases: list[Lease]) -> None:
+        self._app.send_task(self._task, args=[[self._to_json(lease) for lease in leases]], queue=self._queue)
+
+
+def batches(leases: list[Lease], size: int) -> list[list[Lease]]:
+    """Split into ceil(n/size) batches of near-equal size, so idle workers share a small lease."""
+    if not leases:
+        return []
+    count = -(-len(leases) // size)
+    return [leases[i::count] for i in range(count)]
+
+
+class Scheduler:
+    def __init__(
+        self, settings: Settings, outlets: list[Outlet], frontier: RedisFrontier, dispatcher: Dispatcher
+    ) -> None:
+        self.settings = settings
+        self.outlets = outlets
+        self.frontier = frontier
+        self.dispatcher = dispatcher
+        self._redis: Any = redis.Redis.from_url(settings.redis_url)
+        self._keys = StatsKeys(settings.redis_prefix)
+        self._stop = threading.Event()
+        self.dispatched_tasks = 0
+        self.dispatched_leases = 0
+        self._last_heartbeat = 0.0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def seed(self, now: float) -> int:
+        entries = [
+            FrontierEntry(url=url, kind=kind, outlet=o.name)  # type: ignore[arg-type]
+            for o in self.outlets
+            for url, kind in o.seeds()
+        ]
+        return self.frontier.add(entries, now).added
+
+    def tick(self, now: float, fetched_before: float | None) -> int:
+        """Lease what is due (within the in-flight cap) and queue it; returns the leases queued."""
+        room = self.settings.scheduler.max_in_flight - self.frontier.in_flight()
+        if room <= 0:
+            return 0
+        leases = self.frontier.lease(now, room, fetched_before=fetched_before)
+        tasks = batches(leases, self.settings.workers.batch_size)
+        for batch in tasks:
+            self.dispatcher.dispatch(batch)
+        if leases:
+            self.dispatched_tasks += len(tasks)
+            self.dispatched_leases += len(leases)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hincrby(self._keys.scheduler, "tasks_dispatched", len(tasks))
+            pipe.hincrby(self._keys.scheduler, "leases_dispatched", len(leases))
+            pipe.execute()
+        return len(leases)
+
+    def run(self, *, until_idle: bool = False) -> dict[str, Any]:
+        """Run until stopped, or with ``until_idle`` until one pass over the frontier is done."""
+        fetched_before = time.time() if until_idle else None
+        s = self.settings.scheduler
+        added = self.seed(time.time())
+        log.info("scheduler_started", seeded=added, until_idle=until_idle)
+        last_seed = time.monotonic()
+        while not self._stop.is_set():
+            now = time.time()
+            queued = self.tick(now, fetched_before)
+            self._heartbeat(now)
+            if until_idle and not queued and self.frontier.pending(now, fetched_before=fetched_before) == 0:
+                break
+            if time.monotonic() - last_seed > s.reseed_interval_s:
+                self.seed(now)
+                last_seed = time.monotonic()
+            self._stop.wait(_BUSY_SLEEP_S if queued else self._idle_sleep_s(now))
+        log.info("scheduler_stopped", tasks=self.dispatched_tasks, leases=self.dispatched_leases)
+        return {"tasks_dispatched": self.dispatched_tasks, "leases_dispatched": self.dispatched_leases}
+
+    def _idle_sleep_s(self, now: float) -> float:
+        cap = self.settings.scheduler.idle_sleep_ms / 1000.0
+        wake = self.frontier.next_wakeup(now)
+        return cap if wake is None else min(max(wake - now, _BUSY_SLEEP_S), cap)
+
+    def _heartbeat(self, now: float) -> None:
+        if now - self._last_heartbeat >= 1.0:
+            self._last_heartbeat = now
+            self._redis.hset(self._keys.scheduler, "heartbeat_at", now)
+
+    def close(self) -> None:
+        self._redis.close()

@@ -1,0 +1,129 @@
+"""Real processes of the distributed mode for tests and benchmarks: Celery workers, the scheduler,
+Flower. Each gets the test's settings through ``NEWSCRAWL_*`` variables, as ops would configure it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from newscrawl.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``settings`` as the environment variables that reproduce them."""
+    env: dict[str, str] = {}
+
+    def put(name: str, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool):
+            env[name] = "true" if value else "false"
+        elif isinstance(value, list | dict):
+            env[name] = json.dumps(value)
+        else:
+            env[name] = str(value)
+
+    for field in type(settings).model_fields:
+        value = getattr(settings, field)
+        if isinstance(value, BaseModel):
+            for sub in type(value).model_fields:
+                put(f"NEWSCRAWL_{field.upper()}__{sub.upper()}", getattr(value, sub))
+        else:
+            put(f"NEWSCRAWL_{field.upper()}", value)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    """Starts and stops the processes of one distributed crawl; ``close`` kills what is left."""
+
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings = settings
+        self.env = {**os.environ, **settings_env(settings), "PYTHONUNBUFFERED": "1"}
+        self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _start(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.procs[name] = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env={**self.env, **(extra_env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # kill9 reaches the worker's pool children too
+        )
+
+    def start_worker(self, name: str, concurrency: int = 1) -> None:
+        argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO"]
+        argv += ["--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip"]
+        argv += ["--queues", self.settings.workers.queue]
+        self._start(name, argv)
+
+    def start_scheduler(self, name: str = "scheduler", *, until_idle: bool = True) -> None:
+        argv = [sys.executable, "-m", "newscrawl.cli", "scheduler"]
+        self._start(name, argv + (["--until-idle"] if until_idle else []))
+
+    def start_flower(self, port: int) -> None:
+        argv = [sys.executable, "-m", "celery", "-A", "workers", "flower", f"--port={port}"]
+        argv += ["--address=127.0.0.1"]
+        self._start("flower", argv, {"FLOWER_UNAUTHENTICATED_API": "true"})
+
+    def kill9(self, name: str) -> None:
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    def stop(self, name: str, timeout_s: float = 30) -> None:
+        """A warm shutdown (SIGTERM): a worker finishes its task first."""
+        proc = self.procs.pop(name)
+        proc.terminate()
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+    def wait(self, name: str, timeout_s: float) -> int:
+        proc = self.procs[name]
+        try:
+            return proc.wait(timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise AssertionError(f"{name} still running after {timeout_s}s\n{self.tail(name)}") from exc
+
+    def alive(self, name: str) -> bool:
+        return name in self.procs and self.procs[name].poll() is None
+
+    def tail(self, name: str, chars: int = 3000) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text("utf-8", "replace")[-chars:] if path.exists() else ""
+
+    def close(self) -> None:
+        for name in list(self.procs):
+            proc = self.procs.pop(name)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+
+
+def get_json(url: str, timeout_s: float = 5) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout_s) as response:
+        return json.loads(response.read())

@@ -1,0 +1,187 @@
+"""Distributed mode with real processes: Redis, a scheduler, Celery workers, Flower.
+
+The dedup web (duplicate groups known by construction among real articles) is crawled once by the
+embedded mode and then by a scheduler and two Celery worker processes; the index, the duplicate
+clusters and the errors must be the same, and the server must never see a host fetched faster than
+the delay, across both workers. A second crawl kills a worker with SIGKILL and restarts the scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from indexer.document import Document
+from newscrawl.engine import CrawlEngine
+from newscrawl.factory import build_components, build_index
+from newscrawl.settings import Settings
+from scheduler.outlets import parse_outlets
+from tests.cluster import Cluster, free_port, get_json
+from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
+from tests.dedup_web import DedupWeb
+
+DELAY_MS = 150
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_redis() -> None:
+    if not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+
+
+@dataclass
+class Crawl:
+    docs: dict[str, Document]
+    errors: set[tuple[str, str]]
+    log_start: int
+    log_end: int
+
+
+def _settings(web: DedupWeb, data: Path, outlets: Path, **overrides: Any) -> Settings:
+    return make_settings(
+        data,
+        outlets_file=outlets,
+        fetch={"proxy": web.web.proxy_url},
+        politeness={"min_delay_ms": DELAY_MS},
+        **overrides,
+    )
+
+
+def _distributed(web: DedupWeb, data: Path, outlets: Path, prefix: str, **overrides: Any) -> Settings:
+    return _settings(
+        web,
+        data,
+        outlets,
+        frontier={"backend": "redis", "lease_timeout_s": 25.0},
+        dedup={"backend": "redis"},
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        workers={
+            "queue": f"{prefix}-tasks",
+            "batch_size": 4,
+            "task_time_limit_s": 20.0,
+            "visibility_timeout_s": 30.0,
+        },
+        **overrides,
+    )
+
+
+def _result(settings: Settings, log_start: int, log_end: int) -> Crawl:
+    components = build_components(settings, [])
+    docs = {d.id: d for d in build_index(settings).export()}
+    errors = {(e["url"], e["kind"]) for e in components.frontier.errors()}  # type: ignore[attr-defined]
+    components.close()
+    return Crawl(docs, errors, log_start, log_end)
+
+
+@pytest.fixture(scope="module")
+def outlets_file(dedup_web: DedupWeb, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("outlets") / "outlets.toml"
+    path.write_text(dedup_web.outlets_first + "\n\n" + dedup_web.outlets_second, "utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def embedded(dedup_web: DedupWeb, outlets_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
+    settings = _settings(dedup_web, tmp_path_factory.mktemp("embedded"), outlets_file)
+    components = build_components(settings, parse_outlets(outlets_file.read_text("utf-8")))
+    start = len(dedup_web.web.log)
+    asyncio.run(CrawlEngine(components).run(until_idle=True))
+    components.close()
+    return _result(settings, start, len(dedup_web.web.log))
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    name = f"nctest-{uuid.uuid4().hex[:12]}"
+    yield name
+    drop_redis_prefix(f"{name}")
+
+
+def _clusters(docs: dict[str, Document]) -> set[frozenset[str]]:
+    """Each story as the set of its URLs (canonical document, its duplicates, their aliases)."""
+    groups: dict[str, set[str]] = {}
+    for doc in docs.values():
+        root = doc.duplicate_of or doc.id
+        groups.setdefault(root, set()).update([doc.url, *doc.also_seen_at])
+    return {frozenset(g) for g in groups.values()}
+
+
+def _assert_same_index(got: Crawl, want: Crawl) -> None:
+    assert sorted(got.docs) == sorted(want.docs)
+    for doc_id, doc in want.docs.items():
+        other = got.docs[doc_id]
+        assert (other.url, other.duplicate_of, other.content_hash) == (
+            doc.url,
+            doc.duplicate_of,
+            doc.content_hash,
+        ), doc.url
+    assert _clusters(got.docs) == _clusters(want.docs)
+    assert got.errors == want.errors
+
+
+def _assert_polite(web: DedupWeb, crawl: Crawl) -> int:
+    by_host: dict[str, list[float]] = {}
+    for entry in web.web.log[crawl.log_start : crawl.log_end]:
+        by_host.setdefault(entry.host, []).append(entry.at)
+    checked = 0
+    for host, times in by_host.items():
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        if gaps:
+            assert min(gaps) >= DELAY_MS / 1000 - 0.005, f"{host}: gap {min(gaps):.3f}s"
+            checked += 1
+    return checked
+
+
+def _flower_workers(port: int, want: int, deadline_s: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + deadline_s
+    workers: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            workers = get_json(f"http://127.0.0.1:{port}/api/workers?refresh=1", timeout_s=10)
+        except OSError:
+            workers = {}
+        if len(workers) >= want and all("stats" in w for w in workers.values()):
+            return workers
+        time.sleep(0.5)
+    raise AssertionError(f"Flower reported {sorted(workers)}")
+
+
+def test_two_workers_crawl_what_the_embedded_mode_crawls(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix)
+    cluster = Cluster(settings, tmp_path / "logs")
+    port = free_port()
+    start = len(dedup_web.web.log)
+    try:
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.start_flower(port)
+        cluster.start_scheduler()
+        assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
+        end = len(dedup_web.web.log)
+        workers = _flower_workers(port, 2)
+    finally:
+        cluster.close()
+    crawl = _result(settings, start, end)
+    _assert_same_index(crawl, embedded)
+    assert len(crawl.docs) > 250
+    assert _assert_polite(dedup_web, crawl) > 100
+    # Flower, a real process, sees both workers and what each has run.
+    names = sorted(n.split("@")[0] for n in workers)
+    assert names == ["w1", "w2"], names
+    for name, info in workers.items():
+        done = info["stats"]["total"].get("newscrawl.crawl", 0)
+        assert done > 0, (name, info["stats"]["total"])

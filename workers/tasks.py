@@ -1,0 +1,27 @@
+"""Celery tasks. Each is idempotent: running it twice leaves the stores as running it once."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from scheduler.frontier import Lease
+from workers.celery import CRAWL_TASK, app
+from workers.runtime import get_runtime
+
+
+def lease_to_json(lease: Lease) -> dict[str, Any]:
+    return asdict(lease)
+
+
+def lease_from_json(data: dict[str, Any]) -> Lease:
+    return Lease(**data)
+
+
+def _crawl(leases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Fetch, extract, deduplicate and index a batch of leased URLs; report each to the frontier."""
+    runtime = get_runtime(app.conf.newscrawl_settings)
+    return runtime.run_batch([lease_from_json(d) for d in leases])
+
+
+crawl = app.task(name=CRAWL_TASK)(_crawl)
