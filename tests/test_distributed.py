@@ -25,6 +25,7 @@ from newscrawl.engine import CrawlEngine
 from newscrawl.factory import build_components, build_index
 from newscrawl.settings import Settings
 from scheduler.outlets import parse_outlets
+from scheduler.redis_frontier import RedisFrontier
 from tests.cluster import Cluster, free_port, get_json
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 from tests.dedup_web import DedupWeb
@@ -118,6 +119,14 @@ def _clusters(docs: dict[str, Document]) -> set[frozenset[str]]:
     return {frozenset(g) for g in groups.values()}
 
 
+def _appearances(docs: dict[str, Document]) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for doc in docs.values():
+        for url in [doc.url, *doc.also_seen_at]:
+            seen[url] = seen.get(url, 0) + 1
+    return seen
+
+
 def _assert_same_index(got: Crawl, want: Crawl) -> None:
     assert sorted(got.docs) == sorted(want.docs)
     for doc_id, doc in want.docs.items():
@@ -185,3 +194,47 @@ def test_two_workers_crawl_what_the_embedded_mode_crawls(
     for name, info in workers.items():
         done = info["stats"]["total"].get("newscrawl.crawl", 0)
         assert done > 0, (name, info["stats"]["total"])
+
+
+def _indexed(settings: Settings) -> int:
+    index = build_index(settings)
+    try:
+        return index.count()
+    finally:
+        index.close()
+
+
+def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix)
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    try:
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.start_scheduler("scheduler")
+        deadline = time.monotonic() + 120
+        while _indexed(settings) < len(embedded.docs) // 3:
+            assert time.monotonic() < deadline, cluster.tail("w1")
+            assert cluster.alive("scheduler"), cluster.tail("scheduler")
+            time.sleep(0.1)
+        cluster.kill9("w1")  # mid-task: its leases and its unacknowledged task are left behind
+        cluster.kill9("scheduler")
+        frontier = RedisFrontier(settings)
+        assert frontier.in_flight() > 0, "no lease was out when the worker died"
+        frontier.close()
+        assert _indexed(settings) < len(embedded.docs), "the crawl ended before the faults"
+        cluster.start_scheduler("scheduler-2")
+        cluster.start_worker("w3")
+        assert cluster.wait("scheduler-2", 240) == 0, cluster.tail("scheduler-2")
+        end = len(dedup_web.web.log)
+    finally:
+        cluster.close()
+    crawl = _result(settings, start, end)
+    # Every page is one document's URL at most once, and appears as often as in the embedded index.
+    urls = [d.url for d in crawl.docs.values()]
+    assert len(urls) == len(set(urls))
+    assert _appearances(crawl.docs) == _appearances(embedded.docs)
+    _assert_same_index(crawl, embedded)
+    _assert_polite(dedup_web, crawl)
