@@ -167,7 +167,7 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT',
         else redis.call('ZADD', KEYS[1], nf, host) end
         local f = redis.call('HMGET', uk, 'kind', 'outlet', 'depth', 'attempts', 'etag', 'last_modified',
           'body_hash')
-        table.insert(out, {'url', url, host, f[1], f[2], f[3], f[4], f[5], f[6], f[7]})
+        table.insert(out, {'url', url, host, f[1], f[2], f[3], f[4], f[5], f[6], f[7], rf or ''})
       end
     end
   end
@@ -337,6 +337,8 @@ class RedisFrontier:
     def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
         result = AddResult()
         limits = self._settings.frontier
+        # One round trip for the whole page's links; each script still runs atomically.
+        pipe = self._r.pipeline(transaction=False)
         for entry in entries:
             reason = refusal(entry, limits)
             if reason is not None:
@@ -345,7 +347,8 @@ class RedisFrontier:
             host = host_of(entry.url)
             seen_key, seen_field = self._seen_slot(entry.url)
             sort_key = entry.published_ts if entry.published_ts is not None else now
-            outcome = self._add(
+            self._add(
+                client=pipe,
                 keys=[
                     self.k.url(entry.url),
                     self.k.host(host),
@@ -371,6 +374,7 @@ class RedisFrontier:
                     seen_field,
                 ],
             )
+        for outcome in pipe.execute() if len(pipe) else []:
             if outcome == 1:
                 result.added += 1
             elif outcome == 0:
@@ -423,7 +427,7 @@ class RedisFrontier:
                     )
                 )
                 continue
-            _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash = reply
+            _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash, robots_at = reply
             lease = Lease(
                 url=url,
                 host=host,
@@ -436,7 +440,7 @@ class RedisFrontier:
                 body_hash=body_hash or None,
                 leased_at=now,
             )
-            robots = self._robots_for(host)
+            robots = self._robots_for(host, robots_at)
             if robots is not None and not robots.allowed(url):
                 self._reject(
                     keys=[
@@ -456,12 +460,13 @@ class RedisFrontier:
             leases.append(lease)
         return leases
 
-    def _robots_for(self, host: str) -> Robots | None:
+    def _robots_for(self, host: str, fetched_at: str) -> Robots | None:
+        """The host's parsed robots.txt, read from Redis only when it changed (``fetched_at``)."""
         if not self._settings.politeness.respect_robots:
             return None
-        fetched_at, text = self._r.hmget(self.k.host(host), "robots_fetched_at", "robots_txt")
         cached = self._robots.get(host)
         if cached is None or cached[0] != fetched_at:
+            text = self._r.hget(self.k.host(host), "robots_txt")
             cached = (fetched_at, Robots(text or None, self._agent))
             self._robots[host] = cached
         return cached[1]
@@ -616,15 +621,19 @@ class RedisFrontier:
         ]
         return min(times) if times else None
 
-    def holds(self, lease: Lease) -> bool:
-        """Whether ``lease`` is still this holder's (not expired and handed to someone else)."""
-        if lease.kind == "robots":
-            score = self._r.zscore(self.k.robots_leased, lease.host)
-        else:
-            score = self._r.zscore(self.k.leased, lease.url)
-        if score is None:
-            return False
-        return lease.leased_at is None or abs(float(score) - lease.leased_at) < 1e-3
+    def holds(self, leases: list[Lease]) -> list[bool]:
+        """Whether each lease is still its holder's (not expired and handed to someone else)."""
+        pipe = self._r.pipeline(transaction=False)
+        for lease in leases:
+            if lease.kind == "robots":
+                pipe.zscore(self.k.robots_leased, lease.host)
+            else:
+                pipe.zscore(self.k.leased, lease.url)
+        scores = pipe.execute() if leases else []
+        return [
+            score is not None and (lease.leased_at is None or abs(float(score) - lease.leased_at) < 1e-3)
+            for lease, score in zip(leases, scores, strict=True)
+        ]
 
     def in_flight(self) -> int:
         """Leases handed out and not reported back yet."""

@@ -83,8 +83,10 @@ class Scheduler:
 
     def tick(self, now: float, fetched_before: float | None) -> int:
         """Lease what is due (within the in-flight cap) and queue it; returns the leases queued."""
-        room = self.settings.scheduler.max_in_flight - self.frontier.in_flight()
-        if room <= 0:
+        in_flight = self.frontier.in_flight()
+        room = self.settings.scheduler.max_in_flight - in_flight
+        # Full batches keep the per-task cost low; a nearly idle cluster gets what there is.
+        if room < self.settings.workers.batch_size and in_flight >= self.settings.workers.batch_size:
             return 0
         leases = self.frontier.lease(now, room, fetched_before=fetched_before)
         tasks = batches(leases, self.settings.workers.batch_size)
@@ -110,7 +112,7 @@ class Scheduler:
             now = time.time()
             queued = self.tick(now, fetched_before)
             self._heartbeat(now)
-            if until_idle and not queued and self.frontier.pending(now, fetched_before=fetched_before) == 0:
+            if until_idle and not queued and self._idle(now, fetched_before):
                 break
             if time.monotonic() - last_seed > s.reseed_interval_s:
                 self.seed(now)
@@ -118,6 +120,12 @@ class Scheduler:
             self._stop.wait(_BUSY_SLEEP_S if queued else self._idle_sleep_s(now))
         log.info("scheduler_stopped", tasks=self.dispatched_tasks, leases=self.dispatched_leases)
         return {"tasks_dispatched": self.dispatched_tasks, "leases_dispatched": self.dispatched_leases}
+
+    def _idle(self, now: float, fetched_before: float | None) -> bool:
+        # Leases out mean work pending: skip the costlier count of everything else.
+        if self.frontier.in_flight():
+            return False
+        return self.frontier.pending(now, fetched_before=fetched_before) == 0
 
     def _idle_sleep_s(self, now: float) -> float:
         cap = self.settings.scheduler.idle_sleep_ms / 1000.0

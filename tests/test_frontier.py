@@ -6,6 +6,8 @@ distributed mode runs the same cases.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from newscrawl.errors import ConnectError, HTTPStatusError
@@ -16,11 +18,15 @@ from tests.conftest import SettingsFactory
 
 T0 = 1_800_000_000.0
 OUTLETS = parse_outlets('[[outlet]]\nname = "x"\nurls = ["http://a.example/"]\nrevisit_interval_s = 60\n')
+SHORT_LEASES: dict[str, Any] = {"frontier": {"lease_timeout_s": 60}, "workers": {"task_time_limit_s": 30}}
+ROBOTS_ON = {"respect_robots": True, "min_delay_ms": 0}
 
 
-def frontier(backend_settings: SettingsFactory, **overrides: object) -> Frontier:
-    politeness = {"min_delay_ms": 1000, "respect_robots": False, "backoff_base_s": 10, "backoff_max_s": 100}
-    return build_frontier(backend_settings(politeness=politeness, **overrides), OUTLETS)
+def frontier(
+    backend_settings: SettingsFactory, politeness: dict[str, Any] | None = None, **overrides: Any
+) -> Frontier:
+    base = {"min_delay_ms": 1000, "respect_robots": False, "backoff_base_s": 10, "backoff_max_s": 100}
+    return build_frontier(backend_settings(politeness={**base, **(politeness or {})}, **overrides), OUTLETS)
 
 
 def test_seen_filter_and_priorities(backend_settings: SettingsFactory) -> None:
@@ -150,14 +156,43 @@ def test_revisit_on_interval_and_until_idle_pass(backend_settings: SettingsFacto
 
 
 def test_leases_survive_a_crash(backend_settings: SettingsFactory) -> None:
-    f = frontier(backend_settings, frontier={"lease_timeout_s": 60})
+    f = frontier(backend_settings, **SHORT_LEASES)
     f.add([FrontierEntry("http://a.example/story-in-flight-at-crash", "article", "x")], T0)
     assert len(f.lease(T0, 1)) == 1
     f.close()  # the process dies with the URL leased
     # The embedded frontier re-queues on reopening; the shared one once the lease times out.
-    g = frontier(backend_settings, frontier={"lease_timeout_s": 60})
+    g = frontier(backend_settings, **SHORT_LEASES)
     (lease,) = g.lease(T0 + 61, 1)
     assert lease.url == "http://a.example/story-in-flight-at-crash"
+
+
+def test_robots_lease_survives_a_crash(backend_settings: SettingsFactory) -> None:
+    f = frontier(backend_settings, politeness=ROBOTS_ON, **SHORT_LEASES)
+    f.add([FrontierEntry("http://b.example/story", "article", "x")], T0)
+    (robots,) = f.lease(T0, 5)
+    assert robots.kind == "robots"
+    f.close()  # the robots.txt fetch dies with its worker
+    g = frontier(backend_settings, politeness=ROBOTS_ON, **SHORT_LEASES)
+    if backend_settings().frontier.backend == "redis":
+        assert g.lease(T0 + 30, 5) == []  # other workers wait for the lease to time out
+    (again,) = g.lease(T0 + 61, 5)
+    assert again.kind == "robots"
+    g.set_robots(again.host, None, T0 + 62)
+    (lease,) = g.lease(T0 + 63, 5)
+    assert lease.url == "http://b.example/story"
+
+
+def test_a_late_report_of_an_expired_lease_is_ignored(backend_settings: SettingsFactory) -> None:
+    if backend_settings().frontier.backend != "redis":
+        pytest.skip("leases expire only in the shared frontier")
+    f = frontier(backend_settings, **SHORT_LEASES)
+    f.add([FrontierEntry("http://b.example/story", "article", "x")], T0)
+    (first,) = f.lease(T0, 5)
+    (second,) = f.lease(T0 + 61, 5)  # the first holder was too slow: the URL went to another
+    f.complete(first, Outcome(status=200), T0 + 62)
+    assert f.stats()["urls"] == {"leased": 1}
+    f.complete(second, Outcome(status=200), T0 + 63)
+    assert f.stats()["urls"] == {"done": 1}
 
 
 @pytest.mark.parametrize("robots, allowed", [("User-agent: *\nDisallow: /private/\n", False), (None, True)])

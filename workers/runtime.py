@@ -60,7 +60,7 @@ class WorkerRuntime:
         cpu0 = time.process_time()
         handler = LeaseHandler(self.components)
         # A redelivered task may carry leases that expired and went to another worker since.
-        live = [lease for lease in leases if self.frontier.holds(lease)]
+        live = [lease for lease, held in zip(leases, self.frontier.holds(leases), strict=True) if held]
         handler.stats.stale = len(leases) - len(live)
         pending = {asyncio.run_coroutine_threadsafe(handler.fetch(lease), self.loop): lease for lease in live}
         for future in concurrent.futures.as_completed(pending):

@@ -1,0 +1,212 @@
+"""Distributed-mode benchmark on the replay web; prints JSON.
+
+In one run, on the same replay web served by a separate process (no politeness delay, so the
+workers' CPU is the limit):
+- the embedded mode (``newscrawl crawl``), for CPU per page without Celery and Redis;
+- the scheduler and N Celery worker processes (one pool process each), for N = 1 and 2, and one
+  worker with smaller batches (the concurrency model: leases per task).
+Per run: pages/s (pages fetched / wall time from the scheduler's start to its exit, workers already
+up), CPU ms per page of the workers (their pool processes and main processes, read from /proc),
+of the scheduler and of redis-server, and the pipeline's own CPU as the workers counted it. The
+cost of Celery and Redis is everything but the pipeline: workers' CPU outside the pipeline (task
+protocol, acks, events, heartbeats), the scheduler and redis-server.
+
+Usage: python bench/distributed.py [--batch-sizes 16,4,1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import redis  # noqa: E402
+
+from newscrawl.redis_keys import StatsKeys  # noqa: E402
+from newscrawl.settings import load_settings  # noqa: E402
+from tests.cluster import Cluster  # noqa: E402
+
+REDIS_URL = os.environ.get("NEWSCRAWL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+CLK = os.sysconf("SC_CLK_TCK")
+PIPELINE_STAGES = ("fetch", "parse", "extract", "frontier", "dedup", "index")
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def tree_pids(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    children = [int(x) for x in out.split()]
+    return [pid] + [p for c in children for p in tree_pids(c)]
+
+
+def tree_cpu_s(pid: int) -> float:
+    total = 0.0
+    for p in tree_pids(pid):
+        with contextlib.suppress(OSError):  # a pool process recycled meanwhile
+            total += proc_cpu_s(p)
+    return total
+
+
+def redis_pid() -> int:
+    return int(redis.Redis.from_url(REDIS_URL).info("server")["process_id"])
+
+
+def wait_ready(cluster: Cluster, names: list[str], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not all(" ready." in cluster.tail(n, 200_000) for n in names):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"workers not ready: {[cluster.tail(n) for n in names]}")
+        time.sleep(0.1)
+
+
+def run_distributed(proxy: str, outlets: str, tmp: Path, workers: int, batch_size: int) -> dict[str, Any]:
+    prefix = f"ncbench-{uuid.uuid4().hex[:10]}"
+    settings = load_settings(
+        data_dir=tmp / prefix,
+        outlets_file=outlets,
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        log_level="WARNING",
+        fetch={"proxy": proxy},
+        politeness={"min_delay_ms": 0},
+        frontier={"backend": "redis"},
+        dedup={"backend": "redis"},
+        workers={"queue": f"{prefix}-tasks", "batch_size": batch_size},
+        scheduler={"max_in_flight": max(64, 4 * batch_size * workers)},
+    )
+    cluster = Cluster(settings, tmp / f"{prefix}-logs")
+    names = [f"w{i}" for i in range(1, workers + 1)]
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        for name in names:
+            cluster.start_worker(name)
+        wait_ready(cluster, names)
+        time.sleep(1.0)  # let start-up settle (mingle, first heartbeats)
+        worker_cpu0 = sum(tree_cpu_s(cluster.procs[n].pid) for n in names)
+        redis_cpu0 = proc_cpu_s(redis_pid())
+        t0 = time.monotonic()
+        cluster.start_scheduler()
+        sched = cluster.procs["scheduler"]
+        _, status, usage = os.wait4(sched.pid, 0)
+        wall = time.monotonic() - t0
+        sched.returncode = os.waitstatus_to_exitcode(status)
+        if sched.returncode != 0:
+            raise SystemExit(cluster.tail("scheduler"))
+        worker_cpu = sum(tree_cpu_s(cluster.procs[n].pid) for n in names) - worker_cpu0
+        redis_cpu = proc_cpu_s(redis_pid()) - redis_cpu0
+        scheduler_cpu = usage.ru_utime + usage.ru_stime
+        counters = {k: int(v) for k, v in client.hgetall(StatsKeys(prefix).counters).items()}
+        tasks = int(client.hget(StatsKeys(prefix).scheduler, "tasks_dispatched") or 0)
+    finally:
+        cluster.close()
+        keys = list(client.scan_iter(f"{prefix}*", count=1000))
+        for i in range(0, len(keys), 500):
+            client.delete(*keys[i : i + 500])
+        client.close()
+    pages = counters.get("pages_fetched", 0)
+    pipeline = sum(counters.get(f"cpu_us:{s}", 0) for s in PIPELINE_STAGES) / 1e6
+    total = worker_cpu + scheduler_cpu + redis_cpu
+    per_page = 1000 / max(pages, 1)
+    return {
+        "workers": workers,
+        "batch_size": batch_size,
+        "pages": pages,
+        "articles": counters.get("articles_indexed", 0),
+        "tasks": tasks,
+        "wall_s": round(wall, 2),
+        "pages_per_s": round(pages / wall, 2),
+        "cpu_ms_per_page": {
+            "total": round(total * per_page, 2),
+            "workers": round(worker_cpu * per_page, 2),
+            "pipeline": round(pipeline * per_page, 2),
+            "scheduler": round(scheduler_cpu * per_page, 2),
+            "redis_server": round(redis_cpu * per_page, 2),
+        },
+        "celery_redis_share": round((total - pipeline) / total, 4) if total else None,
+    }
+
+
+def run_embedded(proxy: str, outlets: str, tmp: Path) -> dict[str, Any]:
+    data = tmp / f"embedded-{time.monotonic_ns()}"
+    cmd = [sys.executable, "-m", "newscrawl.cli", "--log-level", "ERROR", "crawl", "--outlets", outlets]
+    cmd += ["--proxy", proxy, "--data", str(data), "--until-idle", "--quiet"]
+    env = {**os.environ, "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "0"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise SystemExit(result.stderr[-3000:])
+    summary = json.loads(result.stdout)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    pages = summary["pages_fetched"]
+    return {
+        "pages": pages,
+        "articles": summary["articles_indexed"],
+        "wall_s": round(wall, 2),
+        "pages_per_s": round(pages / wall, 2),
+        "cpu_ms_per_page": round(cpu * 1000 / pages, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch-sizes", default="16,4,1", help="one-worker runs; the first is the default")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.batch_sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        server = subprocess.Popen(
+            [sys.executable, str(REPO / "bench" / "serve_replay.py"), str(tmp / "outlets.toml")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert server.stdout is not None
+        web = json.loads(server.stdout.readline())
+        try:
+            embedded = run_embedded(web["proxy"], web["outlets"], tmp)
+            one = run_distributed(web["proxy"], web["outlets"], tmp, 1, sizes[0])
+            two = run_distributed(web["proxy"], web["outlets"], tmp, 2, sizes[0])
+            batches = [run_distributed(web["proxy"], web["outlets"], tmp, 1, b) for b in sizes[1:]]
+        finally:
+            assert server.stdin is not None
+            server.stdin.close()
+            server.wait(10)
+    print(
+        json.dumps(
+            {
+                "web_pages": web["pages"],
+                "cores": os.cpu_count(),
+                "embedded": embedded,
+                "one_worker": one,
+                "two_workers": two,
+                "scaling_two_vs_one": round(two["pages_per_s"] / one["pages_per_s"], 3),
+                "batch_size_runs": [one, *batches],
+                "distributed_vs_embedded_cpu_per_page": round(
+                    one["cpu_ms_per_page"]["total"] / embedded["cpu_ms_per_page"], 3
+                ),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
