@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,9 @@ from tests.cluster import Cluster  # noqa: E402
 
 REDIS_URL = os.environ.get("NEWSCRAWL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 CLK = os.sysconf("SC_CLK_TCK")
+PARTS = ("whole_run", "steady_state")
+# No delay and four fetches per host at once: the workers' CPU, not politeness, is the limit.
+POLITENESS = {"min_delay_ms": 0, "per_host_concurrency": 4}
 PIPELINE_STAGES = ("fetch", "parse", "extract", "frontier", "dedup", "index")
 
 
@@ -49,9 +53,19 @@ def proc_cpu_s(pid: int) -> float:
 
 
 def tree_pids(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
-    children = [int(x) for x in out.split()]
-    return [pid] + [p for c in children for p in tree_pids(c)]
+    """``pid`` and its descendants, from /proc (no subprocess: the probe must not load the machine)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                parents.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(parents.get(current, []))
+    return out
 
 
 def tree_cpu_s(pid: int) -> float:
@@ -74,7 +88,44 @@ def wait_ready(cluster: Cluster, names: list[str], timeout_s: float = 60) -> Non
         time.sleep(0.1)
 
 
-def run_distributed(proxy: str, outlets: str, tmp: Path, workers: int, batch_size: int) -> dict[str, Any]:
+@dataclass
+class Snapshot:
+    at: float
+    pages: int
+    workers_s: float
+    scheduler_s: float
+    redis_s: float
+    pipeline_s: float
+
+
+def figures(a: Snapshot, b: Snapshot) -> dict[str, Any]:
+    pages = b.pages - a.pages
+    per_page = 1000 / max(pages, 1)
+    workers, scheduler, redis_s = (
+        b.workers_s - a.workers_s,
+        b.scheduler_s - a.scheduler_s,
+        b.redis_s - a.redis_s,
+    )
+    pipeline = b.pipeline_s - a.pipeline_s
+    total = workers + scheduler + redis_s
+    return {
+        "pages": pages,
+        "wall_s": round(b.at - a.at, 2),
+        "pages_per_s": round(pages / (b.at - a.at), 2),
+        "cpu_ms_per_page": {
+            "total": round(total * per_page, 2),
+            "workers": round(workers * per_page, 2),
+            "pipeline": round(pipeline * per_page, 2),
+            "scheduler": round(scheduler * per_page, 2),
+            "redis_server": round(redis_s * per_page, 2),
+        },
+        "celery_redis_share": round((total - pipeline) / total, 4) if total else None,
+    }
+
+
+def run_distributed(
+    proxy: str, outlets: str, tmp: Path, workers: int, batch_size: int, expected_pages: int
+) -> dict[str, Any]:
     prefix = f"ncbench-{uuid.uuid4().hex[:10]}"
     settings = load_settings(
         data_dir=tmp / prefix,
@@ -83,61 +134,68 @@ def run_distributed(proxy: str, outlets: str, tmp: Path, workers: int, batch_siz
         redis_prefix=prefix,
         log_level="WARNING",
         fetch={"proxy": proxy},
-        politeness={"min_delay_ms": 0},
+        politeness=POLITENESS,
         frontier={"backend": "redis"},
         dedup={"backend": "redis"},
         workers={"queue": f"{prefix}-tasks", "batch_size": batch_size},
-        scheduler={"max_in_flight": max(64, 4 * batch_size * workers)},
+        # One batch running and one waiting per worker: a deeper queue only adds latency.
+        scheduler={"max_in_flight": 2 * batch_size * workers},
     )
     cluster = Cluster(settings, tmp / f"{prefix}-logs")
     names = [f"w{i}" for i in range(1, workers + 1)]
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    keys = StatsKeys(prefix)
+    rpid = redis_pid()
+
+    def snapshot(scheduler_s: float) -> Snapshot:
+        counters = {k: int(v) for k, v in client.hgetall(keys.counters).items()}
+        return Snapshot(
+            at=time.monotonic(),
+            pages=counters.get("pages_fetched", 0),
+            workers_s=sum(tree_cpu_s(cluster.procs[n].pid) for n in names),
+            scheduler_s=scheduler_s,
+            redis_s=proc_cpu_s(rpid),
+            pipeline_s=sum(counters.get(f"cpu_us:{s}", 0) for s in PIPELINE_STAGES) / 1e6,
+        )
+
     try:
         for name in names:
             cluster.start_worker(name)
         wait_ready(cluster, names)
         time.sleep(1.0)  # let start-up settle (mingle, first heartbeats)
-        worker_cpu0 = sum(tree_cpu_s(cluster.procs[n].pid) for n in names)
-        redis_cpu0 = proc_cpu_s(redis_pid())
-        t0 = time.monotonic()
+        start = snapshot(0.0)
         cluster.start_scheduler()
         sched = cluster.procs["scheduler"]
-        _, status, usage = os.wait4(sched.pid, 0)
-        wall = time.monotonic() - t0
-        sched.returncode = os.waitstatus_to_exitcode(status)
+        # Steady state: from 20% to 80% of the pages (start-up, ramp and tail left out).
+        marks: dict[float, Snapshot] = {}
+        while True:
+            pid, status, usage = os.wait4(sched.pid, os.WNOHANG)
+            if pid:
+                end = snapshot(usage.ru_utime + usage.ru_stime)
+                sched.returncode = os.waitstatus_to_exitcode(status)
+                break
+            current = snapshot(tree_cpu_s(sched.pid))
+            for frac in (0.2, 0.8):
+                if frac not in marks and current.pages >= frac * expected_pages:
+                    marks[frac] = current
+            time.sleep(0.25)
         if sched.returncode != 0:
             raise SystemExit(cluster.tail("scheduler"))
-        worker_cpu = sum(tree_cpu_s(cluster.procs[n].pid) for n in names) - worker_cpu0
-        redis_cpu = proc_cpu_s(redis_pid()) - redis_cpu0
-        scheduler_cpu = usage.ru_utime + usage.ru_stime
-        counters = {k: int(v) for k, v in client.hgetall(StatsKeys(prefix).counters).items()}
-        tasks = int(client.hget(StatsKeys(prefix).scheduler, "tasks_dispatched") or 0)
+        tasks = int(client.hget(keys.scheduler, "tasks_dispatched") or 0)
+        articles = int(client.hget(keys.counters, "articles_indexed") or 0)
     finally:
         cluster.close()
-        keys = list(client.scan_iter(f"{prefix}*", count=1000))
-        for i in range(0, len(keys), 500):
-            client.delete(*keys[i : i + 500])
+        stale = list(client.scan_iter(f"{prefix}*", count=1000))
+        for i in range(0, len(stale), 500):
+            client.delete(*stale[i : i + 500])
         client.close()
-    pages = counters.get("pages_fetched", 0)
-    pipeline = sum(counters.get(f"cpu_us:{s}", 0) for s in PIPELINE_STAGES) / 1e6
-    total = worker_cpu + scheduler_cpu + redis_cpu
-    per_page = 1000 / max(pages, 1)
     return {
         "workers": workers,
         "batch_size": batch_size,
-        "pages": pages,
-        "articles": counters.get("articles_indexed", 0),
+        "articles": articles,
         "tasks": tasks,
-        "wall_s": round(wall, 2),
-        "pages_per_s": round(pages / wall, 2),
-        "cpu_ms_per_page": {
-            "total": round(total * per_page, 2),
-            "workers": round(worker_cpu * per_page, 2),
-            "pipeline": round(pipeline * per_page, 2),
-            "scheduler": round(scheduler_cpu * per_page, 2),
-            "redis_server": round(redis_cpu * per_page, 2),
-        },
-        "celery_redis_share": round((total - pipeline) / total, 4) if total else None,
+        "whole_run": figures(start, end),
+        "steady_state": figures(marks[0.2], marks[0.8]) if len(marks) == 2 else None,
     }
 
 
@@ -145,7 +203,7 @@ def run_embedded(proxy: str, outlets: str, tmp: Path) -> dict[str, Any]:
     data = tmp / f"embedded-{time.monotonic_ns()}"
     cmd = [sys.executable, "-m", "newscrawl.cli", "--log-level", "ERROR", "crawl", "--outlets", outlets]
     cmd += ["--proxy", proxy, "--data", str(data), "--until-idle", "--quiet"]
-    env = {**os.environ, "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "0"}
+    env = {**os.environ, **{f"NEWSCRAWL_POLITENESS__{k.upper()}": str(v) for k, v in POLITENESS.items()}}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -182,9 +240,10 @@ def main() -> None:
         web = json.loads(server.stdout.readline())
         try:
             embedded = run_embedded(web["proxy"], web["outlets"], tmp)
-            one = run_distributed(web["proxy"], web["outlets"], tmp, 1, sizes[0])
-            two = run_distributed(web["proxy"], web["outlets"], tmp, 2, sizes[0])
-            batches = [run_distributed(web["proxy"], web["outlets"], tmp, 1, b) for b in sizes[1:]]
+            pages = embedded["pages"]
+            one = run_distributed(web["proxy"], web["outlets"], tmp, 1, sizes[0], pages)
+            two = run_distributed(web["proxy"], web["outlets"], tmp, 2, sizes[0], pages)
+            batches = [run_distributed(web["proxy"], web["outlets"], tmp, 1, b, pages) for b in sizes[1:]]
         finally:
             assert server.stdin is not None
             server.stdin.close()
@@ -197,10 +256,23 @@ def main() -> None:
                 "embedded": embedded,
                 "one_worker": one,
                 "two_workers": two,
-                "scaling_two_vs_one": round(two["pages_per_s"] / one["pages_per_s"], 3),
-                "batch_size_runs": [one, *batches],
+                "scaling_two_vs_one": {
+                    part: round(two[part]["pages_per_s"] / one[part]["pages_per_s"], 3)
+                    for part in PARTS
+                },
+                "celery_redis_share": {
+                    f"{n}_worker{'s' if n > 1 else ''}": run["steady_state"]["celery_redis_share"]
+                    for n, run in ((1, one), (2, two))
+                },
+                "batch_size_runs": [
+                    {
+                        "batch_size": r["batch_size"],
+                        **{k: r[k]["pages_per_s"] for k in ("whole_run", "steady_state")},
+                    }
+                    for r in (one, *batches)
+                ],
                 "distributed_vs_embedded_cpu_per_page": round(
-                    one["cpu_ms_per_page"]["total"] / embedded["cpu_ms_per_page"], 3
+                    one["whole_run"]["cpu_ms_per_page"]["total"] / embedded["cpu_ms_per_page"], 3
                 ),
             },
             indent=2,

@@ -7,8 +7,8 @@ A *lease* hands one URL to a fetcher; the fetcher reports back with :meth:`Front
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
 
 from newscrawl.errors import NewscrawlError
 from newscrawl.settings import FrontierSettings
@@ -45,6 +45,15 @@ class Lease:
     body_hash: str | None = None
     # When the shared frontier handed it out: a report for an expired lease is ignored.
     leased_at: float | None = None
+
+
+def lease_to_json(lease: Lease) -> dict[str, Any]:
+    """A lease as a task argument (JSON)."""
+    return asdict(lease)
+
+
+def lease_from_json(data: dict[str, Any]) -> Lease:
+    return Lease(**data)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import redis
@@ -19,13 +18,15 @@ import redis
 from newscrawl.log import get_logger
 from newscrawl.redis_keys import StatsKeys
 from newscrawl.settings import Settings
-from scheduler.frontier import FrontierEntry, Lease
+from scheduler.frontier import FrontierEntry, Lease, lease_to_json
 from scheduler.outlets import Outlet
 from scheduler.redis_frontier import RedisFrontier
 
 log = get_logger("newscrawl.scheduler")
 
 _BUSY_SLEEP_S = 0.02
+# With the in-flight cap reached, the queue holds work for a while: look again less often.
+_THROTTLED_SLEEP_S = 0.1
 
 
 class Dispatcher(Protocol):
@@ -35,16 +36,15 @@ class Dispatcher(Protocol):
 
 class CeleryDispatcher:
     def __init__(self, settings: Settings) -> None:
+        # The app alone, not the tasks: the scheduler never imports the extraction stack.
         from workers.celery import CRAWL_TASK, make_app
-        from workers.tasks import lease_to_json
 
         self._app = make_app(settings)
         self._task = CRAWL_TASK
         self._queue = settings.workers.queue
-        self._to_json: Callable[[Lease], dict[str, Any]] = lease_to_json
 
     def dispatch(self, leases: list[Lease]) -> None:
-        self._app.send_task(self._task, args=[[self._to_json(lease) for lease in leases]], queue=self._queue)
+        self._app.send_task(self._task, args=[[lease_to_json(lease) for lease in leases]], queue=self._queue)
 
 
 def batches(leases: list[Lease], size: int) -> list[list[Lease]]:
@@ -69,6 +69,7 @@ class Scheduler:
         self.dispatched_tasks = 0
         self.dispatched_leases = 0
         self._last_heartbeat = 0.0
+        self._throttled = False
 
     def stop(self) -> None:
         self._stop.set()
@@ -87,7 +88,9 @@ class Scheduler:
         room = self.settings.scheduler.max_in_flight - in_flight
         # Full batches keep the per-task cost low; a nearly idle cluster gets what there is.
         if room < self.settings.workers.batch_size and in_flight >= self.settings.workers.batch_size:
+            self._throttled = True
             return 0
+        self._throttled = False
         leases = self.frontier.lease(now, room, fetched_before=fetched_before)
         tasks = batches(leases, self.settings.workers.batch_size)
         for batch in tasks:
@@ -117,7 +120,12 @@ class Scheduler:
             if time.monotonic() - last_seed > s.reseed_interval_s:
                 self.seed(now)
                 last_seed = time.monotonic()
-            self._stop.wait(_BUSY_SLEEP_S if queued else self._idle_sleep_s(now))
+            if queued:
+                self._stop.wait(_BUSY_SLEEP_S)
+            elif self._throttled:
+                self._stop.wait(_THROTTLED_SLEEP_S)
+            else:
+                self._stop.wait(self._idle_sleep_s(now))
         log.info("scheduler_stopped", tasks=self.dispatched_tasks, leases=self.dispatched_leases)
         return {"tasks_dispatched": self.dispatched_tasks, "leases_dispatched": self.dispatched_leases}
 

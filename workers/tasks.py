@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
-from scheduler.frontier import Lease
+from scheduler.frontier import lease_from_json
 from workers.celery import CRAWL_TASK, app
 from workers.runtime import get_runtime
-
-
-def lease_to_json(lease: Lease) -> dict[str, Any]:
-    return asdict(lease)
-
-
-def lease_from_json(data: dict[str, Any]) -> Lease:
-    return Lease(**data)
 
 
 def _crawl(leases: list[dict[str, Any]]) -> dict[str, Any]:
