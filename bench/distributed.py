@@ -182,6 +182,7 @@ def run_distributed(
         if sched.returncode != 0:
             raise SystemExit(cluster.tail("scheduler"))
         tasks = int(client.hget(keys.scheduler, "tasks_dispatched") or 0)
+        stage_us = {s: int(client.hget(keys.counters, f"cpu_us:{s}") or 0) for s in PIPELINE_STAGES}
         articles = int(client.hget(keys.counters, "articles_indexed") or 0)
     finally:
         cluster.close()
@@ -195,6 +196,9 @@ def run_distributed(
         "articles": articles,
         "tasks": tasks,
         "whole_run": figures(start, end),
+        "pipeline_cpu_ms_per_page": {
+            s: round(us / 1000 / max(end.pages, 1), 2) for s, us in stage_us.items()
+        },
         "steady_state": figures(marks[0.2], marks[0.8]) if len(marks) == 2 else None,
     }
 
@@ -220,6 +224,7 @@ def run_embedded(proxy: str, outlets: str, tmp: Path) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "pages_per_s": round(pages / wall, 2),
         "cpu_ms_per_page": round(cpu * 1000 / pages, 2),
+        "stages_cpu_ms_per_page": {k: round(v * 1000 / pages, 2) for k, v in summary["cpu_s"].items()},
     }
 
 
@@ -257,8 +262,7 @@ def main() -> None:
                 "one_worker": one,
                 "two_workers": two,
                 "scaling_two_vs_one": {
-                    part: round(two[part]["pages_per_s"] / one[part]["pages_per_s"], 3)
-                    for part in PARTS
+                    part: round(two[part]["pages_per_s"] / one[part]["pages_per_s"], 3) for part in PARTS
                 },
                 "celery_redis_share": {
                     f"{n}_worker{'s' if n > 1 else ''}": run["steady_state"]["celery_redis_share"]

@@ -13,18 +13,18 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from indexer.base import SearchHit, SearchQuery
-from newscrawl.engine import CrawlEngine, CrawlStats
 from newscrawl.errors import ConfigError, NewscrawlError
 from newscrawl.factory import build_components, build_dedup_store, build_fetcher, build_frontier, build_index
 from newscrawl.log import configure_logging
 from newscrawl.settings import Settings, load_settings
 from scheduler.outlets import load_outlets
-from workers.charset import decode_body
-from workers.extract import extract_article
-from workers.parse import parse_html
+
+# Each command imports what it runs: the scheduler never loads the extraction stack.
+if TYPE_CHECKING:
+    from indexer.base import SearchHit
+    from newscrawl.engine import CrawlStats
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -75,6 +75,8 @@ def _run_crawl(
     max_pages: int | None,
     progress: bool = True,
 ) -> dict[str, Any]:
+    from newscrawl.engine import CrawlEngine
+
     outlets = load_outlets(outlets_path or settings.outlets_file)
     components = build_components(settings, outlets)
     show = Progress() if progress else None
@@ -112,6 +114,8 @@ def _hit_json(hit: SearchHit) -> dict[str, Any]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from indexer.base import SearchQuery
+
     settings = _settings(args)
     since = None
     if args.since:
@@ -154,6 +158,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _extract_one(raw: bytes, url: str, content_type: str | None) -> dict[str, Any]:
+    from workers.charset import decode_body
+    from workers.extract import extract_article
+    from workers.parse import parse_html
+
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
     text, _ = decode_body(raw, content_type, url)
@@ -245,6 +253,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from indexer.base import SearchQuery
     from newscrawl.demo import build_demo_web
 
     web, outlets_toml = build_demo_web()

@@ -6,24 +6,27 @@ Tests build components through these functions too, so what is tested is what ru
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from indexer.base import IndexBackend
-from indexer.sqlite import SQLiteIndex
 from newscrawl.errors import ConfigError
 from newscrawl.settings import Settings
-from scheduler.discovery import Discovery
-from scheduler.frontier import Frontier
-from scheduler.outlets import Outlet, OutletIndex
-from scheduler.sqlite_frontier import SQLiteFrontier
-from workers.dedup import ContentDeduplicator, DedupStage, DedupStore
-from workers.dedup_sqlite import SQLiteDedupStore
-from workers.fetch import Fetcher
-from workers.pipeline import PageProcessor
+
+# Components are imported where they are built: a process imports only the stack it runs
+# (the scheduler never loads the extraction libraries).
+if TYPE_CHECKING:
+    from indexer.base import IndexBackend
+    from scheduler.frontier import Frontier
+    from scheduler.outlets import Outlet
+    from workers.dedup import DedupStage, DedupStore
+    from workers.fetch import Fetcher
+    from workers.pipeline import PageProcessor
 
 
 def build_frontier(settings: Settings, outlets: list[Outlet]) -> Frontier:
     intervals = {o.name: o.revisit_interval_s for o in outlets if o.revisit_interval_s}
     if settings.frontier.backend == "sqlite":
+        from scheduler.sqlite_frontier import SQLiteFrontier
+
         return SQLiteFrontier(settings.data_dir / "frontier.sqlite", settings, intervals)
     if settings.frontier.backend == "redis":
         from scheduler.redis_frontier import RedisFrontier  # only distributed mode needs redis-py
@@ -34,6 +37,8 @@ def build_frontier(settings: Settings, outlets: list[Outlet]) -> Frontier:
 
 def build_dedup_store(settings: Settings) -> DedupStore:
     if settings.dedup.backend == "sqlite":
+        from workers.dedup_sqlite import SQLiteDedupStore
+
         return SQLiteDedupStore(settings.data_dir / "dedup.sqlite")
     if settings.dedup.backend == "redis":
         from workers.dedup_redis import RedisDedupStore  # only distributed mode needs redis-py
@@ -43,16 +48,24 @@ def build_dedup_store(settings: Settings) -> DedupStore:
 
 
 def build_dedup_stage(settings: Settings, store: DedupStore) -> DedupStage:
+    from workers.dedup import ContentDeduplicator
+
     return ContentDeduplicator(store, settings.dedup)
 
 
 def build_index(settings: Settings) -> IndexBackend:
     if settings.index.backend == "sqlite":
+        from indexer.sqlite import SQLiteIndex
+
         return SQLiteIndex(settings.data_dir / "index.sqlite")
     raise ConfigError(f"unknown index backend {settings.index.backend!r}")
 
 
 def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
+    from scheduler.discovery import Discovery
+    from scheduler.outlets import OutletIndex
+    from workers.pipeline import PageProcessor
+
     index = OutletIndex(outlets)
     return PageProcessor(
         index,
@@ -64,6 +77,8 @@ def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
 
 
 def build_fetcher(settings: Settings) -> Fetcher:
+    from workers.fetch import Fetcher
+
     return Fetcher(settings.fetch)
 
 
