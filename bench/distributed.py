@@ -96,6 +96,7 @@ class Snapshot:
     scheduler_s: float
     redis_s: float
     pipeline_s: float
+    web_s: float
 
 
 def figures(a: Snapshot, b: Snapshot) -> dict[str, Any]:
@@ -119,12 +120,14 @@ def figures(a: Snapshot, b: Snapshot) -> dict[str, Any]:
             "scheduler": round(scheduler * per_page, 2),
             "redis_server": round(redis_s * per_page, 2),
         },
+        # The replay web's server shares the two cores but is not part of the product.
+        "web_server_cpu_ms_per_page": round((b.web_s - a.web_s) * per_page, 2),
         "celery_redis_share": round((total - pipeline) / total, 4) if total else None,
     }
 
 
 def run_distributed(
-    proxy: str, outlets: str, tmp: Path, workers: int, batch_size: int, expected_pages: int
+    proxy: str, outlets: str, tmp: Path, workers: int, batch_size: int, expected_pages: int, web_pid: int
 ) -> dict[str, Any]:
     prefix = f"ncbench-{uuid.uuid4().hex[:10]}"
     settings = load_settings(
@@ -138,8 +141,8 @@ def run_distributed(
         frontier={"backend": "redis"},
         dedup={"backend": "redis"},
         workers={"queue": f"{prefix}-tasks", "batch_size": batch_size},
-        # One batch running and one waiting per worker: a deeper queue only adds latency.
-        scheduler={"max_in_flight": 2 * batch_size * workers},
+        # A batch running and two waiting per worker: a deeper queue only adds latency.
+        scheduler={"max_in_flight": 3 * batch_size * workers},
     )
     cluster = Cluster(settings, tmp / f"{prefix}-logs")
     names = [f"w{i}" for i in range(1, workers + 1)]
@@ -156,6 +159,7 @@ def run_distributed(
             scheduler_s=scheduler_s,
             redis_s=proc_cpu_s(rpid),
             pipeline_s=sum(counters.get(f"cpu_us:{s}", 0) for s in PIPELINE_STAGES) / 1e6,
+            web_s=proc_cpu_s(web_pid),
         )
 
     try:
@@ -246,9 +250,11 @@ def main() -> None:
         try:
             embedded = run_embedded(web["proxy"], web["outlets"], tmp)
             pages = embedded["pages"]
-            one = run_distributed(web["proxy"], web["outlets"], tmp, 1, sizes[0], pages)
-            two = run_distributed(web["proxy"], web["outlets"], tmp, 2, sizes[0], pages)
-            batches = [run_distributed(web["proxy"], web["outlets"], tmp, 1, b, pages) for b in sizes[1:]]
+            one = run_distributed(web["proxy"], web["outlets"], tmp, 1, sizes[0], pages, server.pid)
+            two = run_distributed(web["proxy"], web["outlets"], tmp, 2, sizes[0], pages, server.pid)
+            batches = [
+                run_distributed(web["proxy"], web["outlets"], tmp, 1, b, pages, server.pid) for b in sizes[1:]
+            ]
         finally:
             assert server.stdin is not None
             server.stdin.close()
@@ -264,8 +270,21 @@ def main() -> None:
                 "scaling_two_vs_one": {
                     part: round(two[part]["pages_per_s"] / one[part]["pages_per_s"], 3) for part in PARTS
                 },
+                # What two cores allow at best: one worker is bound by its own CPU per page, two by
+                # everything that runs on the machine (workers, scheduler, Redis, the replay server).
+                "scaling_cpu_ceiling": round(
+                    (
+                        2000
+                        / (
+                            two["whole_run"]["cpu_ms_per_page"]["total"]
+                            + two["whole_run"]["web_server_cpu_ms_per_page"]
+                        )
+                    )
+                    / (1000 / one["whole_run"]["cpu_ms_per_page"]["workers"]),
+                    3,
+                ),
                 "celery_redis_share": {
-                    f"{n}_worker{'s' if n > 1 else ''}": run["steady_state"]["celery_redis_share"]
+                    f"{n}_worker{'s' if n > 1 else ''}": {p: run[p]["celery_redis_share"] for p in PARTS}
                     for n, run in ((1, one), (2, two))
                 },
                 "batch_size_runs": [

@@ -116,6 +116,9 @@ class WorkerSettings(BaseModel):
     # Worker processes are replaced after this many tasks or this much memory (leaks, fragmentation).
     max_tasks_per_child: int = Field(500, gt=0)
     max_memory_per_child_mb: int = Field(1024, gt=0)
+    # Task events (Celery's -E) feed Flower's task list and task timelines; Flower's worker and
+    # queue views work without them. Off by default, as in Celery: they cost Redis traffic per task.
+    task_events: bool = False
 
 
 class SchedulerSettings(BaseModel):

@@ -614,11 +614,10 @@ class RedisFrontier:
         )
 
     def next_wakeup(self, now: float) -> float | None:
-        times = [
-            float(s)
-            for key in (self.k.hosts, self.k.delayed)
-            for _, s in self._r.zrange(key, 0, 0, withscores=True)
-        ]
+        pipe = self._r.pipeline(transaction=False)
+        for key in (self.k.hosts, self.k.delayed):
+            pipe.zrange(key, 0, 0, withscores=True)
+        times = [float(score) for reply in pipe.execute() for _, score in reply]
         return min(times) if times else None
 
     def holds(self, leases: list[Lease]) -> list[bool]:
@@ -637,7 +636,10 @@ class RedisFrontier:
 
     def in_flight(self) -> int:
         """Leases handed out and not reported back yet."""
-        return int(self._r.zcard(self.k.leased)) + int(self._r.zcard(self.k.robots_leased))
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zcard(self.k.leased)
+        pipe.zcard(self.k.robots_leased)
+        return sum(int(n) for n in pipe.execute())
 
     def errors(self, final_only: bool = True) -> list[dict[str, Any]]:
         records = [json.loads(x) for x in self._r.lrange(self.k.errors, 0, -1)]

@@ -24,9 +24,9 @@ from scheduler.redis_frontier import RedisFrontier
 
 log = get_logger("newscrawl.scheduler")
 
-_BUSY_SLEEP_S = 0.02
+_BUSY_SLEEP_S = 0.05
 # With the in-flight cap reached, the queue holds work for a while: look again less often.
-_THROTTLED_SLEEP_S = 0.1
+_THROTTLED_SLEEP_S = 0.2
 
 
 class Dispatcher(Protocol):
@@ -44,7 +44,14 @@ class CeleryDispatcher:
         self._queue = settings.workers.queue
 
     def dispatch(self, leases: list[Lease]) -> None:
-        self._app.send_task(self._task, args=[[lease_to_json(lease) for lease in leases]], queue=self._queue)
+        # What Flower shows for the task; also spares Celery a repr of every lease.
+        summary = f"{len(leases)} leases: {leases[0].url}" + (" ..." if len(leases) > 1 else "")
+        self._app.send_task(
+            self._task,
+            args=[[lease_to_json(lease) for lease in leases]],
+            queue=self._queue,
+            argsrepr=summary,
+        )
 
 
 def batches(leases: list[Lease], size: int) -> list[list[Lease]]:

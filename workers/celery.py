@@ -42,9 +42,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "worker_max_tasks_per_child": w.max_tasks_per_child,
         "worker_max_memory_per_child": w.max_memory_per_child_mb * 1024,
-        # Events for Flower: task counts and states per worker.
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        "worker_send_task_events": w.task_events,
+        "task_send_sent_event": w.task_events,
         "worker_hijack_root_logger": False,
     }
 

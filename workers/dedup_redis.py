@@ -44,6 +44,8 @@ class RedisDedupStore:
         self._lock_ttl_ms = lock_ttl_ms
         self._depth = 0
 
+    # Pipelines below are not MULTI/EXEC transactions: every write happens under the decision lock.
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         if self._depth:
@@ -107,7 +109,7 @@ class RedisDedupStore:
             "duplicate_of": doc.duplicate_of or "",
             "title": doc.title,
         }
-        pipe = self._r.pipeline()
+        pipe = self._r.pipeline(transaction=False)
         pipe.hset(self.k.doc(doc.doc_id), mapping=fields)
         pipe.sadd(self.k.docs, doc.doc_id)
         if doc.duplicate_of:
@@ -126,7 +128,7 @@ class RedisDedupStore:
 
     def add_block_pages(self, host: str, blocks: Iterable[str], page_url: str) -> dict[str, int]:
         wanted = sorted(set(blocks))
-        pipe = self._r.pipeline()
+        pipe = self._r.pipeline(transaction=False)
         for block in wanted:
             pipe.sadd(self.k.block_pages(host, block), page_url)
             pipe.scard(self.k.block_pages(host, block))
@@ -146,7 +148,7 @@ class RedisDedupStore:
 
     def add_headline(self, host: str, block: str, article_url: str) -> bool:
         key = self.k.headlines(host, block)
-        pipe = self._r.pipeline()
+        pipe = self._r.pipeline(transaction=False)
         pipe.exists(key)
         pipe.sadd(key, article_url)
         existed, added = pipe.execute()
@@ -156,7 +158,7 @@ class RedisDedupStore:
 
     def headlines(self, host: str, blocks: Iterable[str]) -> dict[str, set[str]]:
         wanted = sorted(set(blocks))
-        pipe = self._r.pipeline()
+        pipe = self._r.pipeline(transaction=False)
         for block in wanted:
             pipe.smembers(self.k.headlines(host, block))
         return {b: {m.decode() for m in urls} for b, urls in zip(wanted, pipe.execute(), strict=True) if urls}
@@ -164,7 +166,7 @@ class RedisDedupStore:
     def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None:
         new = set(blocks)
         old = {m.decode() for m in self._r.smembers(self.k.doc_blocks(doc_id))}
-        pipe = self._r.pipeline()
+        pipe = self._r.pipeline(transaction=False)
         for block in old - new:
             pipe.srem(self.k.block_docs(block), doc_id)
             pipe.srem(self.k.host_block_docs(host, block), doc_id)
@@ -181,7 +183,7 @@ class RedisDedupStore:
 
     def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]:
         wanted = sorted(set(blocks))
-        pipe = self._r.pipeline()
+        pipe = self._r.pipeline(transaction=False)
         for block in wanted:
             pipe.smembers(self.k.block_docs(block))
         return {
@@ -194,7 +196,7 @@ class RedisDedupStore:
 
     def set_fingerprints(self, doc_id: str, content: str, bands: list[tuple[int, int]]) -> None:
         old: dict[bytes, bytes] = self._r.hgetall(self.k.doc_fingerprints(doc_id))
-        pipe = self._r.pipeline()
+        pipe = self._r.pipeline(transaction=False)
         if old:
             pipe.srem(self.k.content(old[b"content"].decode()), doc_id)
             for item in json.loads(old[b"bands"]):
@@ -217,7 +219,7 @@ class RedisDedupStore:
 
     def set_neighbours(self, doc_id: str, neighbours: set[str]) -> None:
         old = self.neighbours(doc_id)
-        pipe = self._r.pipeline()
+        pipe = self._r.pipeline(transaction=False)
         for gone in old - neighbours:
             pipe.srem(self.k.edges(doc_id), gone)
             pipe.srem(self.k.edges(gone), doc_id)
