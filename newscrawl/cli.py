@@ -230,6 +230,44 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    from indexer.engine import IndexAdmin
+
+    settings = _settings(args)
+    if settings.index.backend != "elasticsearch":
+        raise ConfigError("index init/status/reindex manage a cluster: set index.backend = 'elasticsearch'")
+    admin = IndexAdmin(settings)
+    try:
+        result = {"init": admin.init, "status": admin.status, "reindex": admin.reindex}[args.action]()
+    finally:
+        admin.client.close()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_indexer(args: argparse.Namespace) -> int:
+    import os
+    import socket
+
+    from indexer.stream import StreamIndexer
+
+    settings = _settings(args)
+    if settings.index.backend != "elasticsearch":
+        raise ConfigError("the indexer loads a cluster: set index.backend = 'elasticsearch'")
+    consumer = args.name or f"{socket.gethostname()}-{os.getpid()}"
+    indexer = StreamIndexer(settings, consumer)
+
+    async def main() -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, indexer.stop)
+        stats = await indexer.run(until_drained=args.until_drained)
+        return {k: v for k, v in vars(stats).items() if k != "started_at"}
+
+    print(json.dumps(asyncio.run(main()), indent=2))
+    return 0
+
+
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from scheduler.redis_frontier import RedisFrontier
     from scheduler.service import CeleryDispatcher, Scheduler
@@ -353,6 +391,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outlets", help="outlets TOML file (default: settings' outlets_file, else shipped)")
     p.add_argument("--until-idle", action="store_true", help="stop after one pass over the frontier")
     p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser("index", help="Elasticsearch/OpenSearch: create, inspect or rebuild the index")
+    common(p)
+    p.add_argument("action", choices=["init", "status", "reindex"])
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("indexer", help="load the Redis stream of finished documents into the cluster")
+    common(p)
+    p.add_argument("--name", help="consumer name (default: host-pid); reuse it to resume after a crash")
+    p.add_argument("--until-drained", action="store_true", help="stop once the stream is fully loaded")
+    p.set_defaults(func=cmd_indexer)
 
     p = sub.add_parser("demo", help="crawl a generated local news web, then search it")
     common(p)

@@ -129,3 +129,12 @@ class StoreError(NewscrawlError):
 
 class IndexBackendError(StoreError):
     kind = "index"
+
+
+class SearchEngineError(IndexBackendError):
+    """Elasticsearch or OpenSearch refused a request or could not be reached (``status`` 0)."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int = 0) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+        self.transient = status == 0 or status == 429 or status >= 500

@@ -58,6 +58,10 @@ def build_index(settings: Settings) -> IndexBackend:
         from indexer.sqlite import SQLiteIndex
 
         return SQLiteIndex(settings.data_dir / "index.sqlite")
+    if settings.index.backend == "elasticsearch":
+        from indexer.engine import SearchEngineIndex  # reads from the cluster, writes to the stream
+
+        return SearchEngineIndex(settings)
     raise ConfigError(f"unknown index backend {settings.index.backend!r}")
 
 

@@ -192,3 +192,30 @@ class StatsKeys:
     def scheduler(self) -> str:
         """HASH: the scheduler's heartbeat and counters (dispatched tasks and leases)."""
         return f"{self.p}:scheduler"
+
+
+class IndexKeys:
+    """Keys of the hand-off from workers to `newscrawl indexer` (indexer/stream.py)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.p = f"{prefix}:index"
+
+    @property
+    def stream(self) -> str:
+        """STREAM of index operations {op: index|update, id, doc|fields (JSON)}."""
+        return f"{self.p}:stream"
+
+    @property
+    def group(self) -> str:
+        """Consumer group of the indexers on ``stream`` (a name, not a key)."""
+        return "indexers"
+
+    @property
+    def dead_letters(self) -> str:
+        """STREAM of operations the engine refused for good {op, id, payload, status, reason}."""
+        return f"{self.p}:dead-letters"
+
+    @property
+    def counters(self) -> str:
+        """HASH: indexed, updated, dead_lettered, retries, bulk_requests."""
+        return f"{self.p}:counters"

@@ -131,7 +131,30 @@ class SchedulerSettings(BaseModel):
 
 
 class IndexSettings(BaseModel):
-    backend: Literal["sqlite"] = "sqlite"
+    # sqlite: embedded FTS5; elasticsearch: Elasticsearch 8/9 or OpenSearch 2/3, fed through a
+    # Redis stream that `newscrawl indexer` drains in bulk (workers never wait for the cluster).
+    backend: Literal["sqlite", "elasticsearch"] = "sqlite"
+    url: str = "http://127.0.0.1:9200"
+    # auto: from the cluster's answer to GET / (version.distribution).
+    flavor: Literal["auto", "elasticsearch", "opensearch"] = "auto"
+    api_key: str | None = None
+    username: str | None = None
+    password: str | None = None
+    verify_certs: bool = True
+    ca_certs: Path | None = None
+    request_timeout_s: float = Field(30.0, gt=0)
+    # Index "<name>-v<N>" behind the aliases "<name>" (read) and "<name>-write".
+    name: str = "newscrawl"
+    # One bulk request holds at most this many documents and bytes.
+    bulk_max_docs: int = Field(500, gt=0)
+    bulk_max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    # Back-off while the cluster is slow or down (429, 5xx, no connection): base doubling to max.
+    retry_base_s: float = Field(1.0, gt=0)
+    retry_max_s: float = Field(60.0, gt=0)
+    # Stream entries another indexer has held this long without acknowledging are taken over.
+    claim_idle_s: float = Field(60.0, gt=0)
+    # An update of a document not indexed yet is retried this many times before it is dead-lettered.
+    update_attempts: int = Field(20, gt=0)
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,287 @@
+"""The durable hand-off from workers to the search engine: a Redis stream.
+
+Workers append each finished document (and each later correction of one) to the stream and go
+on; they never wait for the cluster. ``newscrawl indexer`` processes, in a consumer group, read it
+in chunks bounded by count and bytes, load them with the client's bulk helper and acknowledge an
+entry only once the engine confirmed it:
+
+- 429, 5xx and no answer: the chunk is retried with exponential back-off, and nothing new is read
+  meanwhile (back-pressure: an indexer holds at most one chunk, whatever the outage's length);
+- a document the engine refuses (a mapping error): it goes to the dead-letter stream with the
+  reason, and the rest of its chunk is indexed;
+- an update of a document not indexed yet (its index operation is in another indexer's chunk):
+  retried a few times, then dead-lettered;
+- entries a dead indexer held are taken over after ``index.claim_idle_s``; its own entries are
+  re-read first when it restarts under the same name.
+
+Ids derive from the canonical URL, so loading an entry twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+from indexer.document import Document
+from indexer.engine import IndexAdmin, detect_flavor, make_client
+from newscrawl.log import get_logger
+from newscrawl.redis_keys import IndexKeys
+from newscrawl.settings import Settings
+
+log = get_logger("newscrawl.indexer")
+
+# Refusals that no retry can fix: the document does not fit the mapping.
+_PERMANENT = frozenset({400})
+
+
+class StreamWriter:
+    """The workers' side: one XADD per operation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._r: Any = redis.Redis.from_url(settings.redis_url)
+        self.k = IndexKeys(settings.redis_prefix)
+
+    def index(self, document: Document) -> None:
+        payload = json.dumps(document.to_dict(), ensure_ascii=False)
+        self._r.xadd(self.k.stream, {"op": "index", "id": document.id, "payload": payload})
+
+    def update(self, doc_id: str, fields: dict[str, Any]) -> None:
+        payload = json.dumps(fields, ensure_ascii=False, default=str)
+        self._r.xadd(self.k.stream, {"op": "update", "id": doc_id, "payload": payload})
+
+    def close(self) -> None:
+        self._r.close()
+
+
+@dataclass
+class Entry:
+    entry_id: str
+    op: str
+    doc_id: str
+    payload: str
+    attempts: int = 0
+
+    def action(self, index: str) -> dict[str, Any]:
+        if self.op == "update":
+            return {
+                "_op_type": "update",
+                "_index": index,
+                "_id": self.doc_id,
+                "doc": json.loads(self.payload),
+            }
+        return {"_op_type": "index", "_index": index, "_id": self.doc_id, "_source": json.loads(self.payload)}
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    status: int
+    reason: str = ""
+
+
+@dataclass
+class IndexerStats:
+    indexed: int = 0
+    updated: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    bulk_calls: int = 0
+    claimed: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entry(entry_id: Any, fields: dict[Any, Any]) -> Entry:
+    f = {_text(k): _text(v) for k, v in fields.items()}
+    return Entry(_text(entry_id), f.get("op", "index"), f.get("id", ""), f.get("payload", "{}"))
+
+
+class StreamIndexer:
+    def __init__(self, settings: Settings, consumer: str) -> None:
+        self.settings = settings
+        self.s = settings.index
+        self.consumer = consumer
+        self.k = IndexKeys(settings.redis_prefix)
+        self.r: Any = aioredis.Redis.from_url(settings.redis_url)
+        self.flavor = detect_flavor(self.s)
+        self.client = make_client(self.s, self.flavor, asynchronous=True)
+        self.admin = IndexAdmin(settings)
+        self.write_alias = self.admin.write_alias
+        self.stats = IndexerStats()
+        self._stop = asyncio.Event()
+        self._last_claim = 0.0
+        self._own_pending_done = False
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def setup(self) -> None:
+        # The template and the aliases first: a bulk write to a missing alias would create a
+        # plain index of that name, with guessed mappings.
+        await asyncio.to_thread(self.admin.init)
+        self.admin.client.close()
+        try:
+            await self.r.xgroup_create(self.k.stream, self.k.group, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def run(self, *, until_drained: bool = False) -> IndexerStats:
+        await self.setup()
+        try:
+            while not self._stop.is_set():
+                entries = await self._next_entries()
+                if entries:
+                    await self._load(entries)
+                elif until_drained and await self._drained():
+                    break
+        finally:
+            await self.client.close()
+            await self.r.aclose()
+        return self.stats
+
+    async def _drained(self) -> bool:
+        pending = await self.r.xpending(self.k.stream, self.k.group)
+        if pending["pending"]:
+            return False
+        groups = await self.r.xinfo_groups(self.k.stream)
+        mine = [g for g in groups if _text(g["name"]) == self.k.group]
+        return not mine or int(mine[0].get("lag") or 0) == 0
+
+    async def _next_entries(self) -> list[Entry]:
+        count = self.s.bulk_max_docs
+        if not self._own_pending_done:
+            # After a crash: what this consumer had read but not acknowledged comes first.
+            reply = await self.r.xreadgroup(self.k.group, self.consumer, {self.k.stream: "0"}, count=count)
+            entries = [_entry(i, f) for _, items in reply for i, f in items if f]
+            if entries:
+                return entries
+            self._own_pending_done = True
+        if time.monotonic() - self._last_claim > self.s.claim_idle_s / 2:
+            self._last_claim = time.monotonic()
+            claimed = await self.r.xautoclaim(
+                self.k.stream,
+                self.k.group,
+                self.consumer,
+                int(self.s.claim_idle_s * 1000),
+                "0-0",
+                count=count,
+            )
+            entries = [_entry(i, f) for i, f in claimed[1] if f]
+            if entries:
+                self.stats.claimed += len(entries)
+                log.info("claimed_entries", count=len(entries))
+                return entries
+        reply = await self.r.xreadgroup(
+            self.k.group, self.consumer, {self.k.stream: ">"}, count=count, block=500
+        )
+        return [_entry(i, f) for _, items in reply for i, f in items]
+
+    async def _load(self, entries: list[Entry]) -> None:
+        """Until every entry is acknowledged or dead-lettered: nothing new is read meanwhile."""
+        pending = entries
+        failures = 0
+        while pending:
+            outcomes = await self._bulk(pending)
+            retry: list[Entry] = []
+            done: list[Entry] = []
+            dead: list[tuple[Entry, Outcome]] = []
+            for entry, outcome in zip(pending, outcomes, strict=True):
+                if outcome.ok:
+                    done.append(entry)
+                elif outcome.status in _PERMANENT:
+                    dead.append((entry, outcome))
+                elif entry.op == "update" and outcome.status in (404, 409):
+                    entry.attempts += 1
+                    if entry.attempts >= self.s.update_attempts:
+                        dead.append((entry, outcome))
+                    else:
+                        retry.append(entry)
+                else:
+                    retry.append(entry)
+            await self._settle(done, dead)
+            if retry:
+                failures += 1
+                self.stats.retries += len(retry)
+                await self.r.hincrby(self.k.counters, "retries", len(retry))
+                wait = min(self.s.retry_base_s * 2 ** (failures - 1), self.s.retry_max_s)
+                log.info("bulk_retry", entries=len(retry), wait_s=wait, status=outcomes[0].status)
+                try:
+                    await asyncio.wait_for(self._stop.wait(), timeout=wait)
+                    return  # stopping: the entries stay pending and are read again next time
+                except TimeoutError:
+                    pass
+            pending = retry
+
+    async def _settle(self, done: list[Entry], dead: list[tuple[Entry, Outcome]]) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        for entry, outcome in dead:
+            pipe.xadd(
+                self.k.dead_letters,
+                {
+                    "op": entry.op,
+                    "id": entry.doc_id,
+                    "payload": entry.payload,
+                    "status": outcome.status,
+                    "reason": outcome.reason[:2000],
+                    "entry": entry.entry_id,
+                },
+            )
+        ids = [e.entry_id for e in done] + [e.entry_id for e, _ in dead]
+        if ids:
+            pipe.xack(self.k.stream, self.k.group, *ids)
+        indexed = sum(e.op == "index" for e in done)
+        pipe.hincrby(self.k.counters, "indexed", indexed)
+        pipe.hincrby(self.k.counters, "updated", len(done) - indexed)
+        pipe.hincrby(self.k.counters, "dead_lettered", len(dead))
+        await pipe.execute()
+        self.stats.indexed += indexed
+        self.stats.updated += len(done) - indexed
+        self.stats.dead_lettered += len(dead)
+        for entry, outcome in dead:
+            log.warning(
+                "dead_letter",
+                doc_id=entry.doc_id,
+                op=entry.op,
+                status=outcome.status,
+                reason=outcome.reason[:300],
+            )
+
+    async def _bulk(self, entries: list[Entry]) -> list[Outcome]:
+        bulk_helper: Any
+        if self.flavor == "elasticsearch":
+            from elasticsearch.helpers import async_streaming_bulk as bulk_helper
+        else:
+            from opensearchpy.helpers import async_streaming_bulk as bulk_helper
+        actions = [e.action(self.write_alias) for e in entries]
+        outcomes: list[Outcome] = []
+        self.stats.bulk_calls += 1
+        # Retries are ours (the whole remainder, with back-off), so the helper makes none; with
+        # raise_on_exception=False a failed request yields one error per document, in order.
+        async for ok, item in bulk_helper(
+            self.client,
+            actions,
+            chunk_size=self.s.bulk_max_docs,
+            max_chunk_bytes=self.s.bulk_max_bytes,
+            raise_on_error=False,
+            raise_on_exception=False,
+            max_retries=0,
+            yield_ok=True,
+        ):
+            result = next(iter(item.values()))
+            status = result.get("status")
+            status = status if isinstance(status, int) else 0
+            reason = "" if ok else json.dumps(result.get("error"), default=str)
+            outcomes.append(Outcome(ok=bool(ok), status=status, reason=reason))
+        if len(outcomes) != len(entries):  # never seen; fail safe: retry everything
+            return [Outcome(ok=False, status=0, reason="bulk answer did not match") for _ in entries]
+        return outcomes
