@@ -207,9 +207,20 @@ class SearchEngineIndex:
     def __init__(self, settings: Settings) -> None:
         from indexer.stream import StreamWriter
 
-        self.admin = IndexAdmin(settings)
-        self.client = self.admin.client
+        self._settings = settings
+        self._admin: IndexAdmin | None = None
         self.writer = StreamWriter(settings)
+
+    @property
+    def admin(self) -> IndexAdmin:
+        # Built on first read: a worker only writes to the stream and never needs the cluster.
+        if self._admin is None:
+            self._admin = IndexAdmin(self._settings)
+        return self._admin
+
+    @property
+    def client(self) -> EngineClient:
+        return self.admin.client
 
     def upsert(self, document: Document) -> None:
         self.writer.index(document)
@@ -276,7 +287,8 @@ class SearchEngineIndex:
 
     def close(self) -> None:
         self.writer.close()
-        self.client.close()
+        if self._admin is not None:
+            self._admin.client.close()
 
 
 def _canonical_only() -> dict[str, Any]:

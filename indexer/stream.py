@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 
 from indexer.document import Document
 from indexer.engine import IndexAdmin, detect_flavor, make_client
+from newscrawl.errors import SearchEngineError
 from newscrawl.log import get_logger
 from newscrawl.redis_keys import IndexKeys
 from newscrawl.settings import Settings
@@ -127,7 +128,19 @@ class StreamIndexer:
     async def setup(self) -> None:
         # The template and the aliases first: a bulk write to a missing alias would create a
         # plain index of that name, with guessed mappings.
-        await asyncio.to_thread(self.admin.init)
+        failures = 0
+        while True:
+            try:
+                await asyncio.to_thread(self.admin.init)
+                break
+            except SearchEngineError as exc:
+                # A cluster that is down at start-up is waited for, like one that goes down later.
+                if not exc.transient or self._stop.is_set():
+                    raise
+                failures += 1
+                wait = min(self.s.retry_base_s * 2 ** (failures - 1), self.s.retry_max_s)
+                log.warning("engine_unavailable", error=exc.message, wait_s=wait)
+                await asyncio.sleep(wait)
         self.admin.client.close()
         try:
             await self.r.xgroup_create(self.k.stream, self.k.group, id="0", mkstream=True)
@@ -244,6 +257,7 @@ class StreamIndexer:
         pipe.hincrby(self.k.counters, "updated", len(done) - indexed)
         pipe.hincrby(self.k.counters, "dead_lettered", len(dead))
         await pipe.execute()
+        await self._trim()
         self.stats.indexed += indexed
         self.stats.updated += len(done) - indexed
         self.stats.dead_lettered += len(dead)
@@ -255,6 +269,20 @@ class StreamIndexer:
                 status=outcome.status,
                 reason=outcome.reason[:300],
             )
+
+    async def _trim(self) -> None:
+        """Drop entries every indexer has acknowledged, so the stream holds only the backlog."""
+        pending = await self.r.xpending(self.k.stream, self.k.group)
+        if pending["pending"]:
+            oldest = _text(pending["min"])
+        else:
+            groups = await self.r.xinfo_groups(self.k.stream)
+            mine = [g for g in groups if _text(g["name"]) == self.k.group]
+            if not mine:
+                return
+            oldest = _text(mine[0]["last-delivered-id"])
+        # Entries before the oldest unacknowledged one (or up to the last delivered) are done.
+        await self.r.xtrim(self.k.stream, minid=oldest, approximate=False)
 
     async def _bulk(self, entries: list[Entry]) -> list[Outcome]:
         bulk_helper: Any

@@ -226,6 +226,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
         from newscrawl.cluster_stats import cluster_stats
 
         out.update(cluster_stats(settings))
+    elif settings.index.backend == "elasticsearch":
+        import redis
+
+        from newscrawl.cluster_stats import stream_stats
+
+        client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+        out["index_stream"] = stream_stats(settings, client)
+        client.close()
     print(json.dumps(out, indent=2))
     return 0
 

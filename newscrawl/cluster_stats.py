@@ -27,6 +27,26 @@ def queue_depths(settings: Settings) -> dict[str, int | str]:
         return {f"{name}.error": f"{type(exc).__name__}: {exc}"}
 
 
+def stream_stats(settings: Settings, client: Any) -> dict[str, Any]:
+    """The hand-off to the search engine: backlog, entries being loaded, dead letters."""
+    from newscrawl.redis_keys import IndexKeys
+
+    keys = IndexKeys(settings.redis_prefix)
+    out: dict[str, Any] = {
+        "length": int(client.xlen(keys.stream)),
+        "dead_letters": int(client.xlen(keys.dead_letters)),
+    }
+    try:
+        out["pending"] = int(client.xpending(keys.stream, keys.group)["pending"])
+        groups = [g for g in client.xinfo_groups(keys.stream) if g["name"] == keys.group]
+        out["not_read_yet"] = int(groups[0].get("lag") or 0) if groups else out["length"]
+        out["consumers"] = int(groups[0]["consumers"]) if groups else 0
+    except redis.ResponseError:  # no stream or no group yet
+        pass
+    out.update({k: int(v) for k, v in client.hgetall(keys.counters).items()})
+    return out
+
+
 def cluster_stats(settings: Settings) -> dict[str, Any]:
     keys = StatsKeys(settings.redis_prefix)
     client: Any = redis.Redis.from_url(settings.redis_url, decode_responses=True)
@@ -38,6 +58,7 @@ def cluster_stats(settings: Settings) -> dict[str, Any]:
         buckets = [keys.pages(last - i) for i in range(_RATE_WINDOW_S // StatsKeys.bucket_s)]
         pages = sum(int(v or 0) for v in client.mget(buckets))
         scheduler = client.hgetall(keys.scheduler)
+        index_stream = stream_stats(settings, client) if settings.index.backend == "elasticsearch" else None
     finally:
         client.close()
     articles = counters.get("articles_indexed", 0)
@@ -54,6 +75,7 @@ def cluster_stats(settings: Settings) -> dict[str, Any]:
         },
         "errors_by_kind": {k[6:]: v for k, v in counters.items() if k.startswith("error:")},
         "queues": queue_depths(settings),
+        "index_stream": index_stream,
         "scheduler": {
             **{k: int(v) for k, v in scheduler.items()},
             "heartbeat_age_s": round(time.time() - heartbeat, 1) if heartbeat else None,
