@@ -321,6 +321,6 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
         "query": {"bool": boolean},
         "highlight": {"fields": {"body": {"fragment_size": 160, "number_of_fragments": 1}}},
     }
-    if not must:
-        body["sort"] = [{"published_at": {"order": "desc", "missing": "_last"}}]
+    newest = {"published_at": {"order": "desc", "missing": "_last"}}
+    body["sort"] = ["_score", newest] if must else [newest]
     return body
