@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 
 from indexer.document import Document
 from indexer.engine import IndexAdmin, detect_flavor, make_client
+from newscrawl import metrics
 from newscrawl.errors import SearchEngineError
 from newscrawl.log import get_logger
 from newscrawl.redis_keys import IndexKeys
@@ -204,11 +205,15 @@ class StreamIndexer:
         pending = entries
         failures = 0
         while pending:
+            started = time.monotonic()
             outcomes = await self._bulk(pending)
+            metrics.BULK_SECONDS.observe(time.monotonic() - started)
             retry: list[Entry] = []
             done: list[Entry] = []
             dead: list[tuple[Entry, Outcome]] = []
             for entry, outcome in zip(pending, outcomes, strict=True):
+                if not outcome.ok:
+                    metrics.BULK_REJECTIONS.labels(status=str(outcome.status or "no_answer")).inc()
                 if outcome.ok:
                     done.append(entry)
                 elif outcome.status in _PERMANENT:
@@ -260,6 +265,10 @@ class StreamIndexer:
         await self._trim()
         self.stats.indexed += indexed
         self.stats.updated += len(done) - indexed
+        metrics.INDEXED.labels(op="index").inc(indexed)
+        metrics.INDEXED.labels(op="update").inc(len(done) - indexed)
+        metrics.DEAD_LETTERS.inc(len(dead))
+        metrics.STREAM_BACKLOG.set(await self.r.xlen(self.k.stream))
         self.stats.dead_lettered += len(dead)
         for entry, outcome in dead:
             log.warning(

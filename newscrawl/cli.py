@@ -262,6 +262,9 @@ def cmd_indexer(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.index.backend != "elasticsearch":
         raise ConfigError("the indexer loads a cluster: set index.backend = 'elasticsearch'")
+    from newscrawl.metrics import serve
+
+    serve(settings.metrics.indexer_port)
     consumer = args.name or f"{socket.gethostname()}-{os.getpid()}"
     indexer = StreamIndexer(settings, consumer)
 
@@ -286,6 +289,9 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     outlets = load_outlets(settings.outlets_file)
     frontier = build_frontier(settings, outlets)
     assert isinstance(frontier, RedisFrontier)
+    from newscrawl.metrics import serve
+
+    serve(settings.metrics.scheduler_port)
     scheduler = Scheduler(settings, outlets, frontier, CeleryDispatcher(settings))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: scheduler.stop())

@@ -130,6 +130,16 @@ class SchedulerSettings(BaseModel):
     reseed_interval_s: float = Field(300.0, gt=0)
 
 
+class MetricsSettings(BaseModel):
+    """Prometheus endpoints (/metrics), one per process kind so they can share a host; 0: off."""
+
+    scheduler_port: int = Field(9101, ge=0, le=65535)
+    worker_port: int = Field(9102, ge=0, le=65535)
+    indexer_port: int = Field(9103, ge=0, le=65535)
+    # Per-host labels on fetch metrics: useful per outlet, costly for crawls of many thousands of hosts.
+    host_labels: bool = True
+
+
 class IndexSettings(BaseModel):
     # sqlite: embedded FTS5; elasticsearch: Elasticsearch 8/9 or OpenSearch 2/3, fed through a
     # Redis stream that `newscrawl indexer` drains in bulk (workers never wait for the cluster).
@@ -179,6 +189,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @model_validator(mode="after")
     def _timeouts_nest(self) -> Settings:

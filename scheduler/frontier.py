@@ -45,6 +45,8 @@ class Lease:
     body_hash: str | None = None
     # When the shared frontier handed it out: a report for an expired lease is ignored.
     leased_at: float | None = None
+    # When it became due (its host's turn came later: the politeness wait).
+    due_at: float | None = None
 
 
 def lease_to_json(lease: Lease) -> dict[str, Any]:

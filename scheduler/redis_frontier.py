@@ -166,8 +166,8 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT',
         if inflight + 1 >= cap then redis.call('ZADD', KEYS[1], now + 3600, host)
         else redis.call('ZADD', KEYS[1], nf, host) end
         local f = redis.call('HMGET', uk, 'kind', 'outlet', 'depth', 'attempts', 'etag', 'last_modified',
-          'body_hash')
-        table.insert(out, {'url', url, host, f[1], f[2], f[3], f[4], f[5], f[6], f[7], rf or ''})
+          'body_hash', 'due_at')
+        table.insert(out, {'url', url, host, f[1], f[2], f[3], f[4], f[5], f[6], f[7], rf or '', f[8] or ''})
       end
     end
   end
@@ -427,7 +427,9 @@ class RedisFrontier:
                     )
                 )
                 continue
-            _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash, robots_at = reply
+            _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash, robots_at, due = (
+                reply
+            )
             lease = Lease(
                 url=url,
                 host=host,
@@ -439,6 +441,7 @@ class RedisFrontier:
                 last_modified=last_modified or None,
                 body_hash=body_hash or None,
                 leased_at=now,
+                due_at=float(due) if due else None,
             )
             robots = self._robots_for(host, robots_at)
             if robots is not None and not robots.allowed(url):

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import redis
 
+from newscrawl import metrics
 from newscrawl.log import get_logger
 from newscrawl.redis_keys import StatsKeys
 from newscrawl.settings import Settings
@@ -76,6 +77,7 @@ class Scheduler:
         self.dispatched_tasks = 0
         self.dispatched_leases = 0
         self._last_heartbeat = 0.0
+        self._last_gauges = 0.0
         self._throttled = False
 
     def stop(self) -> None:
@@ -99,10 +101,15 @@ class Scheduler:
             return 0
         self._throttled = False
         leases = self.frontier.lease(now, room, fetched_before=fetched_before)
+        for lease in leases:
+            if lease.due_at is not None:
+                metrics.POLITENESS_WAIT.observe(max(now - lease.due_at, 0.0))
         tasks = batches(leases, self.settings.workers.batch_size)
         for batch in tasks:
             self.dispatcher.dispatch(batch)
         if leases:
+            metrics.TASKS_DISPATCHED.inc(len(tasks))
+            metrics.LEASES_DISPATCHED.inc(len(leases))
             self.dispatched_tasks += len(tasks)
             self.dispatched_leases += len(leases)
             pipe = self._redis.pipeline(transaction=False)
@@ -151,6 +158,13 @@ class Scheduler:
         if now - self._last_heartbeat >= 1.0:
             self._last_heartbeat = now
             self._redis.hset(self._keys.scheduler, "heartbeat_at", now)
+        if now - self._last_gauges >= 5.0:
+            self._last_gauges = now
+            stats = self.frontier.stats()
+            for state, count in dict(stats["urls"]).items():  # type: ignore[call-overload]
+                metrics.FRONTIER_URLS.labels(state=state).set(count)
+            metrics.FRONTIER_HOSTS_DUE.set(int(stats["hosts_due"]))  # type: ignore[call-overload]
+            metrics.LEASES_OUT.set(int(stats["leased"]))  # type: ignore[call-overload]
 
     def close(self) -> None:
         self._redis.close()

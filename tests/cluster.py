@@ -45,6 +45,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _port(kind: str, port: int | None) -> dict[str, str]:
+    return {} if port is None else {f"NEWSCRAWL_METRICS__{kind}_PORT": str(port)}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,15 +76,25 @@ class Cluster:
             start_new_session=True,  # kill9 reaches the worker's pool children too
         )
 
-    def start_worker(self, name: str, concurrency: int = 1) -> None:
+    def start_worker(self, name: str, concurrency: int = 1, metrics_port: int | None = None) -> None:
         argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO"]
         argv += ["--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip"]
         argv += ["--queues", self.settings.workers.queue]
-        self._start(name, argv)
+        self._start(name, argv, _port("WORKER", metrics_port))
 
-    def start_scheduler(self, name: str = "scheduler", *, until_idle: bool = True) -> None:
+    def start_scheduler(
+        self, name: str = "scheduler", *, until_idle: bool = True, metrics_port: int | None = None
+    ) -> None:
         argv = [sys.executable, "-m", "newscrawl.cli", "scheduler"]
-        self._start(name, argv + (["--until-idle"] if until_idle else []))
+        self._start(name, argv + (["--until-idle"] if until_idle else []), _port("SCHEDULER", metrics_port))
+
+    def start_indexer(
+        self, name: str = "indexer", *, until_drained: bool = False, metrics_port: int | None = None
+    ) -> None:
+        argv = [sys.executable, "-m", "newscrawl.cli", "indexer", "--name", name]
+        self._start(
+            name, argv + (["--until-drained"] if until_drained else []), _port("INDEXER", metrics_port)
+        )
 
     def start_flower(self, port: int) -> None:
         argv = [sys.executable, "-m", "celery", "-A", "workers", "flower", f"--port={port}"]

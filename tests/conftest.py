@@ -52,6 +52,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "concurrency": 32,
         "politeness": {"min_delay_ms": 150, "backoff_base_s": 0.5, "backoff_max_s": 2.0},
         "fetch": {"total_timeout_s": 5.0, "read_timeout_s": 3.0, "connect_timeout_s": 2.0},
+        # Metrics endpoints off unless a test asks for them: parallel processes would fight for ports.
+        "metrics": {"scheduler_port": 0, "worker_port": 0, "indexer_port": 0},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):

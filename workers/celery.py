@@ -9,15 +9,34 @@ URL or document id.
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_init, worker_process_shutdown
 
 from newscrawl.log import configure_logging
 from newscrawl.settings import Settings, load_settings
 
 CRAWL_TASK = "newscrawl.crawl"
+
+
+def _multiprocess_metrics() -> None:
+    """A worker's pool processes write their metric samples to files in PROMETHEUS_MULTIPROC_DIR
+    and the main process serves their sum. prometheus-client picks its storage when first
+    imported, and Celery's command line has imported it already (Flower's plugin), so the
+    choice is made again here, before newscrawl's metrics exist (the tasks import them)."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="newscrawl-metrics-")
+    from prometheus_client import values
+
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+if "worker" in sys.argv[1:]:
+    _multiprocess_metrics()
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -60,10 +79,19 @@ configure_logging(settings.log_level)
 app = make_app(settings)
 
 
-def _close_runtime(**_: Any) -> None:
+def _close_runtime(pid: int | None = None, **_: Any) -> None:
+    from newscrawl.metrics import process_dead
     from workers.runtime import close_runtime
 
     close_runtime()
+    process_dead(pid or os.getpid())
 
 
+def _serve_metrics(**_: Any) -> None:
+    from newscrawl.metrics import serve
+
+    serve(settings.metrics.worker_port, multiprocess=True)
+
+
+worker_init.connect(_serve_metrics, weak=False)
 worker_process_shutdown.connect(_close_runtime, weak=False)

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from newscrawl import metrics
 from newscrawl.errors import HTTPStatusError, InternalError, NewscrawlError
 from newscrawl.factory import Components
 from newscrawl.log import get_logger
@@ -89,6 +90,10 @@ class LeaseHandler:
     def __init__(self, components: Components, stats: CrawlStats | None = None) -> None:
         self.c = components
         self.stats = stats if stats is not None else CrawlStats()
+        self._host_labels = components.settings.metrics.host_labels
+
+    def _count_fetch(self, lease: Lease, status: str) -> None:
+        metrics.FETCHES.labels(status=status, host=lease.host if self._host_labels else "-").inc()
 
     async def fetch(self, lease: Lease) -> Fetched:
         try:
@@ -111,6 +116,8 @@ class LeaseHandler:
         if isinstance(fetched, NewscrawlError):
             self._fetch_failed(lease, fetched)
             return
+        self._count_fetch(lease, str(fetched.status))
+        metrics.FETCHED_BYTES.inc(len(fetched.body))
         self.stats.bytes += len(fetched.body)
         if lease.kind == "robots":
             self.stats.robots += 1
@@ -125,6 +132,9 @@ class LeaseHandler:
 
     def _fetch_failed(self, lease: Lease, exc: NewscrawlError) -> None:
         now = time.time()
+        self._count_fetch(lease, str(exc.status) if isinstance(exc, HTTPStatusError) else exc.kind)
+        if isinstance(exc, HTTPStatusError) and exc.status in (429, 503):
+            metrics.THROTTLED.labels(host=lease.host if self._host_labels else "-").inc()
         if lease.kind == "robots":
             self.stats.robots += 1
             # RFC 9309: 4xx means no robots.txt; 5xx and 429 mean "unreachable, assume disallow".
@@ -133,6 +143,7 @@ class LeaseHandler:
             return
         self.stats.fetched += 1
         self.stats.errors[exc.kind] += 1
+        metrics.PAGE_ERRORS.labels(kind=exc.kind).inc()
         log.info("fetch_failed", url=lease.url, kind=exc.kind, error=exc.message)
         self.c.frontier.fail(lease, exc, now)
 
@@ -145,6 +156,7 @@ class LeaseHandler:
         now = time.time()
         if result.error is not None:
             self.stats.errors[result.error.kind] += 1
+            metrics.PAGE_ERRORS.labels(kind=result.error.kind).inc()
             log.info("page_failed", url=lease.url, kind=result.error.kind, error=result.error.message)
             self.c.frontier.fail(lease, result.error, now)
             return
@@ -152,6 +164,7 @@ class LeaseHandler:
             self.stats.unchanged += 1
         else:
             self.stats.by_kind[result.kind or "other"] += 1
+            metrics.PAGES.labels(kind=result.kind or "other").inc()
             self._store(lease, result, now)
         self.c.frontier.complete(
             lease,
@@ -184,8 +197,10 @@ class LeaseHandler:
                 self.c.index.upsert(doc)
                 self.stats.articles += 1
                 self.stats.duplicates += doc.duplicate_of is not None
+                metrics.DEDUP.labels(outcome="duplicate" if doc.duplicate_of else "story").inc()
             else:
                 self.stats.aliases += 1
+                metrics.DEDUP.labels(outcome="url_alias").inc()
             updates += outcome.updates
         for update in updates:
             self.c.index.update(update.doc_id, update.fields)
