@@ -82,13 +82,14 @@ def test_metrics_endpoints_answer_and_move_during_a_crawl(prefix: str, tmp_path:
             cluster.start_indexer("indexer", metrics_port=ports["indexer"])
             before = {kind: wait_for(ports[kind]) for kind in ("worker", "indexer")}
             assert total(before["worker"], "newscrawl_fetches_total") == 0
-            cluster.start_scheduler(until_idle=True, metrics_port=ports["scheduler"])
-            mid = wait_for(ports["scheduler"])
-            assert cluster.wait("scheduler", 120) == 0, cluster.tail("scheduler")
-            deadline = time.monotonic() + 60
+            cluster.start_scheduler(until_idle=False, metrics_port=ports["scheduler"])
+            first = wait_for(ports["scheduler"])
+            deadline = time.monotonic() + 90
             while total(scrape(ports["indexer"]), "newscrawl_indexed_total", op="index") < 20:
-                assert time.monotonic() < deadline, cluster.tail("indexer")
+                assert time.monotonic() < deadline, cluster.tail("indexer") + cluster.tail("scheduler")
                 time.sleep(0.5)
+            time.sleep(6)  # the scheduler refreshes its frontier gauges every 5 s
+            scheduler = scrape(ports["scheduler"])
             worker = scrape(ports["worker"])
             indexer = scrape(ports["indexer"])
         finally:
@@ -101,8 +102,14 @@ def test_metrics_endpoints_answer_and_move_during_a_crawl(prefix: str, tmp_path:
     assert total(worker, "newscrawl_fetched_bytes_total") > 10_000
     assert total(worker, "newscrawl_pages_total", kind="article") >= 20
     assert total(worker, "newscrawl_dedup_total") >= 20
-    # The scheduler (scraped while it ran): its metrics exist from the start.
-    assert "newscrawl_leases_dispatched_total{}" in mid and "newscrawl_politeness_wait_seconds_count{}" in mid
+    # The scheduler: leases and tasks dispatched, politeness waits, frontier gauges.
+    assert total(scheduler, "newscrawl_leases_dispatched_total") > total(
+        first, "newscrawl_leases_dispatched_total"
+    )
+    assert total(scheduler, "newscrawl_leases_dispatched_total") >= 20
+    assert total(scheduler, "newscrawl_tasks_dispatched_total") > 0
+    assert total(scheduler, "newscrawl_politeness_wait_seconds_count") >= 20
+    assert total(scheduler, "newscrawl_frontier_urls", state="done") >= 20
     # The indexer: bulk latency, confirmed operations, backlog.
     assert total(indexer, "newscrawl_bulk_seconds_count") > 0
     assert total(indexer, "newscrawl_indexed_total", op="index") >= 20
