@@ -13,12 +13,26 @@ from newscrawl.settings import Settings
 _RATE_WINDOW_S = 60
 
 
+# Kombu's Redis transport keeps a queue as one list per priority step: "<queue>" and
+# "<queue>\x06\x16<step>" (steps 3, 6, 9 by default); an empty list does not exist.
+_REDIS_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
 def queue_depths(settings: Settings) -> dict[str, int | str]:
     """Messages waiting in the task queue, asked of the broker itself (Redis or AMQP)."""
     from workers.celery import make_app
 
-    app = make_app(settings)
     name = settings.workers.queue
+    broker = settings.workers.broker_url or settings.redis_url
+    if broker.startswith(("redis://", "rediss://", "unix://")):
+        client: Any = redis.Redis.from_url(broker)
+        try:
+            waiting = sum(int(client.llen(name + suffix)) for suffix in _REDIS_PRIORITY_SUFFIXES)
+            # Unacknowledged messages are one hash for every queue of this Redis database.
+            return {f"{name}.waiting": waiting, "broker.unacked": int(client.hlen("unacked"))}
+        finally:
+            client.close()
+    app = make_app(settings)
     try:
         with app.connection_for_read() as conn:
             _, waiting, consumers = conn.default_channel.queue_declare(queue=name, passive=True)

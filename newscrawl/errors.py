@@ -120,11 +120,21 @@ class InternalError(NewscrawlError):
     kind = "internal"
 
 
+class TaskTimeLimit(NewscrawlError):
+    """A worker's task ran out of time before this URL was done: it is tried again."""
+
+    kind = "task_time_limit"
+    transient = True
+
+
 # --- storage ---------------------------------------------------------------------------------
 
 
 class StoreError(NewscrawlError):
+    """A store (Redis, SQLite, the search engine) failed or timed out: the URL is tried again."""
+
     kind = "store"
+    transient = True
 
 
 class IndexBackendError(StoreError):

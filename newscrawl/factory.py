@@ -43,7 +43,12 @@ def build_dedup_store(settings: Settings) -> DedupStore:
     if settings.dedup.backend == "redis":
         from workers.dedup_redis import RedisDedupStore  # only distributed mode needs redis-py
 
-        return RedisDedupStore(settings.redis_url, settings.redis_prefix)
+        return RedisDedupStore(
+            settings.redis_url,
+            settings.redis_prefix,
+            lock_timeout_s=settings.dedup.lock_wait_s,
+            lock_ttl_ms=settings.dedup.lock_ttl_ms,
+        )
     raise ConfigError(f"unknown dedup backend {settings.dedup.backend!r}")
 
 

@@ -99,6 +99,10 @@ class DedupSettings(BaseModel):
     near_min_containment: float = Field(0.8, gt=0, le=1)
     # A block on this many distinct pages of one host is boilerplate or a teaser.
     repeated_block_min_pages: int = Field(3, ge=2)
+    # Redis store: decisions run under one lock. Its expiry frees it when its holder died (a
+    # decision takes milliseconds); a worker waits this long for it before the page is retried.
+    lock_ttl_ms: int = Field(10_000, gt=0)
+    lock_wait_s: float = Field(60.0, gt=0)
 
 
 class WorkerSettings(BaseModel):

@@ -80,7 +80,9 @@ def drop_redis_prefix(prefix: str) -> None:
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
+    # Kombu's queue bindings too: a test's queue is named after its prefix.
     keys = list(client.scan_iter(f"{prefix}*", count=1000))
+    keys += list(client.scan_iter(f"_kombu.binding.{prefix}*", count=1000))
     for start in range(0, len(keys), 500):
         client.delete(*keys[start : start + 500])
     client.close()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from indexer.document import Document, doc_id
 from newscrawl.factory import build_dedup_stage, build_dedup_store
@@ -198,3 +202,56 @@ def test_two_processes_at_once_index_the_story_once(backend_settings: SettingsFa
     stats = store.stats()
     store.close()
     assert stats["stories"] == 1 and stats["duplicates"] == 15
+
+
+def test_a_stalled_dedup_lock_delays_pages_and_loses_none(tmp_path: Path) -> None:
+    """A worker died holding the decision lock: pages wait, fail as transient, and are retried."""
+    import asyncio
+    import uuid
+
+    import redis
+
+    from newscrawl.demo import build_demo_web
+    from newscrawl.engine import CrawlEngine
+    from newscrawl.factory import build_components
+    from newscrawl.redis_keys import DedupKeys
+    from scheduler.outlets import parse_outlets
+    from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
+
+    if not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    web, outlets = build_demo_web(articles_per_outlet=2)
+
+    def crawl(name: str, stalled: bool) -> tuple[set[tuple[str, str, str | None]], list[dict[str, object]]]:
+        prefix = f"nctest-{uuid.uuid4().hex[:12]}"
+        settings = make_settings(
+            tmp_path / name,
+            fetch={"proxy": web.proxy_url},
+            politeness={"min_delay_ms": 50, "backoff_base_s": 0.5},
+            frontier={"backend": "redis", "max_attempts": 6},
+            dedup={"backend": "redis", "lock_wait_s": 0.2},
+            redis_url=REDIS_URL,
+            redis_prefix=prefix,
+        )
+        try:
+            if stalled:
+                client = redis.Redis.from_url(REDIS_URL)
+                client.set(DedupKeys(prefix).lock, "a-dead-worker", px=1500)
+                client.close()
+            components = build_components(settings, parse_outlets(outlets))
+            asyncio.run(CrawlEngine(components).run(until_idle=True))
+            records = components.frontier.errors(final_only=False)  # type: ignore[attr-defined]
+            docs = {(d.id, d.url, d.duplicate_of) for d in components.index.export()}
+            components.close()
+        finally:
+            drop_redis_prefix(prefix)
+        return docs, records
+
+    with web:
+        stalled, records = crawl("stalled", stalled=True)
+        normal, _ = crawl("normal", stalled=False)
+    assert any(r["kind"] == "store" and not r["final"] for r in records), "the lock never stalled a page"
+    assert not [r for r in records if r["final"] and r["kind"] == "store"]
+    assert stalled == normal and len(normal) >= 8

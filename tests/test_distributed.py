@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,7 +29,7 @@ from newscrawl.factory import build_components, build_index
 from newscrawl.settings import Settings
 from scheduler.outlets import parse_outlets
 from scheduler.redis_frontier import RedisFrontier
-from tests.cluster import Cluster, free_port, get_json
+from tests.cluster import Cluster, free_port, get_json, settings_env
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 from tests.dedup_web import DedupWeb
 
@@ -153,6 +156,18 @@ def _assert_polite(web: DedupWeb, crawl: Crawl) -> int:
     return checked
 
 
+def _cli_stats(settings: Settings) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "newscrawl.cli", "stats"],
+        env={**os.environ, **settings_env(settings)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
 def _flower_workers(port: int, want: int, deadline_s: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + deadline_s
     workers: dict[str, Any] = {}
@@ -182,12 +197,25 @@ def test_two_workers_crawl_what_the_embedded_mode_crawls(
         assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
         end = len(dedup_web.web.log)
         workers = _flower_workers(port, 2)
+        stats = _cli_stats(settings)
     finally:
         cluster.close()
     crawl = _result(settings, start, end)
     _assert_same_index(crawl, embedded)
     assert len(crawl.docs) > 250
     assert _assert_polite(dedup_web, crawl) > 100
+    # `newscrawl stats` reads the cluster's state from Redis and the broker.
+    requests = sum(1 for e in dedup_web.web.log[start:end] if not e.url.endswith("/robots.txt"))
+    assert len(crawl.docs) < stats["workers"]["pages_fetched"] <= requests  # redirect hops are requests
+    assert stats["workers"]["articles_indexed"] >= len(
+        crawl.docs
+    )  # index writes: a retried page counts again
+    assert stats["frontier"]["urls"]["done"] >= len(crawl.docs)
+    assert stats["frontier"]["leased"] == 0 and stats["frontier"]["hosts_due"] == 0
+    assert stats["queues"][f"{prefix}-tasks.waiting"] == 0
+    assert stats["scheduler"]["tasks_dispatched"] > 0 and stats["scheduler"]["heartbeat_age_s"] < 60
+    assert stats["pages_per_s"] > 0
+    assert stats["errors_by_kind"] == {k: v for k, v in stats["errors_by_kind"].items() if v > 0}
     # Flower, a real process, sees both workers and what each has run.
     names = sorted(n.split("@")[0] for n in workers)
     assert names == ["w1", "w2"], names

@@ -87,8 +87,16 @@ class CrawlStats:
 
 
 class LeaseHandler:
-    def __init__(self, components: Components, stats: CrawlStats | None = None) -> None:
+    def __init__(
+        self,
+        components: Components,
+        stats: CrawlStats | None = None,
+        *,
+        abort_on: tuple[type[BaseException], ...] = (),
+    ) -> None:
         self.c = components
+        # Exceptions that end the whole batch (a task's time limit), never one URL's failure.
+        self._abort_on = abort_on
         self.stats = stats if stats is not None else CrawlStats()
         self._host_labels = components.settings.metrics.host_labels
 
@@ -108,6 +116,12 @@ class LeaseHandler:
         """Take a fetch's result through the pipeline; an unexpected bug fails only this URL."""
         try:
             self._settle(lease, fetched)
+        except self._abort_on:
+            raise
+        except NewscrawlError as exc:
+            # A store that failed or timed out (transient: the URL is tried again later).
+            log.warning("store_failed", url=lease.url, kind=exc.kind, error=exc.message)
+            self._fetch_failed(lease, exc)
         except Exception as exc:
             log.error("internal_error", url=lease.url, error=repr(exc), exc_info=True)
             self._fetch_failed(lease, InternalError(f"{type(exc).__name__}: {exc}", url=lease.url))

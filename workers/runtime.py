@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from newscrawl.errors import ConfigError
+from newscrawl.errors import ConfigError, TaskTimeLimit
 from newscrawl.factory import Components, build_components
 from newscrawl.log import get_logger
 from newscrawl.redis_keys import StatsKeys
@@ -57,19 +57,36 @@ class WorkerRuntime:
 
     def run_batch(self, leases: list[Lease]) -> dict[str, Any]:
         """Fetch the batch concurrently, settle each page as it arrives; returns the batch's counters."""
+        from billiard.exceptions import SoftTimeLimitExceeded
+
         cpu0 = time.process_time()
-        handler = LeaseHandler(self.components)
+        handler = LeaseHandler(self.components, abort_on=(SoftTimeLimitExceeded,))
         # A redelivered task may carry leases that expired and went to another worker since.
         live = [lease for lease, held in zip(leases, self.frontier.holds(leases), strict=True) if held]
         handler.stats.stale = len(leases) - len(live)
         pending = {asyncio.run_coroutine_threadsafe(handler.fetch(lease), self.loop): lease for lease in live}
-        for future in concurrent.futures.as_completed(pending):
-            handler.settle(pending[future], future.result())
+        try:
+            for future in concurrent.futures.as_completed(pending):
+                handler.settle(pending[future], future.result())
+        except SoftTimeLimitExceeded:
+            # Out of time (a slow store, a stalled lock): every lease of the batch goes back to
+            # the frontier as a transient failure; those already reported are no longer held,
+            # so the frontier ignores them.
+            for future, lease in pending.items():
+                future.cancel()
+                self._give_back(lease)
+            log.warning("task_time_limit", leases=len(live))
         busy = sum(handler.stats.cpu_s.values())
         handler.stats.cpu_s["fetch"] = max(time.process_time() - cpu0 - busy, 0.0)
         counters = handler.stats.counters()
         self._publish(counters)
         return {k: v for k, v in counters.items() if v}
+
+    def _give_back(self, lease: Lease) -> None:
+        try:
+            self.frontier.fail(lease, TaskTimeLimit("task time limit", url=lease.url), time.time())
+        except Exception as exc:  # the lease still expires and returns on its own
+            log.warning("give_back_failed", url=lease.url, error=repr(exc))
 
     def _publish(self, counters: dict[str, int]) -> None:
         bucket = int(time.time()) // StatsKeys.bucket_s
