@@ -236,3 +236,82 @@ def test_related_blocks_and_referral_lines_are_not_body() -> None:
     assert "harbour reopened" in article.body
     assert "football league" not in article.body
     assert "Read more" not in article.body and "Photo: AFP" not in article.body
+
+
+def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:
+    paragraphs = "".join(
+        f"<p class='editor-p'>Paragraph {i} of the council story tells how the budget vote went.</p>"
+        for i in range(6)
+    )
+    state = {"queries": [{"data": {"detail": {"title": "Budget", "contentHtml": paragraphs}}}]}
+    html = (
+        "<html><head><title>Budget passes</title></head><body><div id='root'><nav><a href='/'>Home</a></nav>"
+        f"</div><script>window.__STATE__ = {json.dumps(state)};</script></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/news/budget-passes"))
+    assert "Paragraph 0 of the council story" in article.body
+    assert "Paragraph 5 of the council story" in article.body
+
+
+def test_hidden_popups_newsletter_boxes_and_invisible_characters_are_not_body() -> None:
+    prose = "The harbour reopened on Monday after repairs to the old pier were finished. " * 3
+    html = (
+        "<html><head><title>Harbour reopens</title></head><body><article><h1>Harbour reopens</h1>"
+        f"<p>{prose}Mayor <span class='rollover-people'><a href='/p/ana'>Ana Lind</a>"
+        "<span class='rollover-people-block'>Ana Lind: Ten stories about the mayor's race</span></span>"
+        f" said the Geschichts\u00adbuch was rewritten. {prose}</p>"
+        "<div style='display: none'>Your browser does not support this video player.</div>"
+        f"<p>{prose}</p><p>Harbour reopens</p><p>https://a.example/harbour-reopens</p>"
+        "<div class='Newsletter'><h3>Morning Briefing</h3><p>Thanks for signing up! Keep an eye on your inbox"
+        " for the latest news from the harbour and the city council every single morning.</p></div>"
+        f"<p>{prose}</p></article></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/harbour-reopens"))
+    assert "Mayor Ana Lind said the Geschichtsbuch was rewritten" in " ".join(article.body.split())
+    assert "Ten stories" not in article.body
+    assert "does not support" not in article.body
+    assert "Thanks for signing up" not in article.body
+    assert "https://" not in article.body
+    assert "Harbour reopens" not in article.body
+
+
+def _byline_page(url: str, ld_author: object, meta: str, byline: str) -> str:
+    ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "H", "author": ld_author}
+    return (
+        f"<html><head><script type='application/ld+json'>{json.dumps(ld)}</script>"
+        f"<meta name='author' content='{meta}'></head><body><article><h1>H</h1>"
+        f"<div class='byline'>{byline}</div>"
+        + "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+        + "</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "url, ld_author, meta, byline, expected",
+    [
+        # The outlet as an organisation gives way to the person in the byline.
+        (
+            "https://www.n-tv.de/sport/x-id1.html",
+            {"@type": "Organization", "name": "n-tv NACHRICHTEN"},
+            "n-tv NACHRICHTEN",
+            "Von Seb Dumitru",
+            ["Seb Dumitru"],
+        ),
+        # The outlet named in meta is not an author; the agency in JSON-LD is.
+        (
+            "https://www.stuttgarter-zeitung.de/inhalt.x.html",
+            [{"@type": "Organization", "name": "dpa"}],
+            "Stuttgarter Zeitung",
+            "",
+            ["dpa"],
+        ),
+        # Roles after Korean names and newsroom initials after names are not part of the name.
+        ("https://www.k.example/a/1", {"@type": "Person", "name": "신현주 기자"}, "", "", ["신현주"]),
+        ("https://c.example/a", [{"@type": "Person", "name": "Corina Gall (cog.)"}], "", "", ["Corina Gall"]),
+    ],
+)
+def test_bylines_name_people_before_organisations(
+    url: str, ld_author: object, meta: str, byline: str, expected: list[str]
+) -> None:
+    article = extract_article(parse_html(_byline_page(url, ld_author, meta, byline), url))
+    assert article.authors == expected

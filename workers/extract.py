@@ -6,6 +6,7 @@ Body text comes from trafilatura run on the already parsed tree; dates fall back
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import trafilatura
+from courlan import extract_domain
 from dateutil import parser as dateparser
 from htmldate import find_date
 
@@ -51,7 +53,13 @@ _TZ_ABBREVIATIONS = {
 }
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|\bet\b|\by\b|\be\b|\bog\b|\boch\b|\ben\b|&)\s*")
 # "Jane Doe (jd)": newsroom initials after a name.
-_INITIALS_SUFFIX = re.compile(r"\s*\([a-zà-ÿ]{1,5}\)$")
+_INITIALS_SUFFIX = re.compile(r"\s*\([a-zà-ÿ]{1,5}\.?\)$")
+# A role written after a name in Korean, Japanese and Chinese bylines ("신현주 기자": reporter Shin).
+_ROLE_SUFFIX = re.compile(r"\s*(?:기자|특파원|논설위원|記者|特派員|编辑|編集委員)$")
+# JSON-LD types of authors that are not people.
+_ORGANIZATION_TYPES = frozenset(
+    {"organization", "newsmediaorganization", "corporation", "newsagency", "mediaorganization"}
+)
 
 
 # Headings of blocks that point at other stories: related articles, "read more", most read.
@@ -82,6 +90,11 @@ _RELATED_TOKEN_PREFIXES = (
     "teaser-list",
     "most-read",
     "mostread",
+    "latest-news",
+    "newsletter",
+    "subscribe",
+    "signup",
+    "sign-up",
 )
 # Body lines that point elsewhere ("Read more: <headline>") or credit a picture ("Photo: AFP").
 _REFERRAL_LINE = re.compile(
@@ -95,14 +108,56 @@ _CREDIT_LINE = re.compile(
 )
 
 
-def drop_referral_lines(body: str) -> str:
-    lines = body.split("\n")
-    kept = [
-        line
-        for line in lines
-        if not _REFERRAL_LINE.match(line.strip()) and not _CREDIT_LINE.match(line.strip())
-    ]
+_BARE_URL_LINE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
+
+
+def drop_referral_lines(body: str, title: str | None = None) -> str:
+    """Drop lines that are not prose: referrals, picture credits, bare URLs, a repeated headline."""
+    headline = _WS.sub(" ", title).strip() if title else None
+    kept = []
+    for line in body.split("\n"):
+        text = line.strip()
+        if _REFERRAL_LINE.match(text) or _CREDIT_LINE.match(text) or _BARE_URL_LINE.match(text):
+            continue
+        if headline and _WS.sub(" ", text) == headline:
+            continue
+        kept.append(line)
     return "\n".join(kept)
+
+
+# Class tokens of inline pop-ups (a hover card about a person, a tooltip) and of text meant only
+# for screen readers: invisible on the page, so not part of the story.
+# The card, not its trigger: "rollover-people-block" goes, the linked name "rollover-people-link" stays.
+_HIDDEN_TOKEN = re.compile(
+    r"^(?:(?:rollover|tooltip|popover|hovercard)[-\w]*?(?:block|card|content|text|body|popup|panel)"
+    r"|sr-only|visually-hidden|screen-reader-text)$"
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def strip_hidden(tree: Any) -> int:
+    """Remove what a reader never sees: hidden elements, pop-up cards, screen-reader-only text."""
+    body = tree.find("body")
+    if body is None:
+        return 0
+    doomed = []
+    for el in body.iter():
+        if not isinstance(el.tag, str) or el.tag in _KEEP_TAGS:
+            continue
+        tokens = f"{el.get('class', '')}".lower().replace("_", "-").split()
+        if (
+            el.get("hidden") is not None
+            or _HIDDEN_STYLE.search(el.get("style", ""))
+            or any(_HIDDEN_TOKEN.match(t) for t in tokens)
+        ):
+            doomed.append(el)
+    removed = 0
+    for el in doomed:
+        if el.getparent() is None or _is_dropped(el) or _is_main_content(el):
+            continue
+        el.drop_tree()
+        removed += 1
+    return removed
 
 
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
@@ -183,10 +238,19 @@ class Article:
     site_name: str | None = None
 
 
+# Invisible format characters (soft hyphen, zero-width space and joiners, word joiner, BOM): a
+# reader never sees them, and inside a word they split it for the search engine's tokenizer.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def visible_text(text: str) -> str:
+    return text.translate(_INVISIBLE)
+
+
 def _clean(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
-    text = _WS.sub(" ", value).strip()
+    text = _WS.sub(" ", visible_text(value)).strip()
     return text or None
 
 
@@ -207,8 +271,8 @@ def parse_datetime(value: Any) -> datetime | None:
     return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
-def _names(value: Any) -> list[str]:
-    """Author names from a JSON-LD author value, people before organisations."""
+def _names(value: Any) -> tuple[list[str], list[str]]:
+    """(people, organisations) named by a JSON-LD author value."""
     items = value if isinstance(value, list) else [value]
     people: list[str] = []
     orgs: list[str] = []
@@ -219,9 +283,10 @@ def _names(value: Any) -> list[str]:
             name = _clean(item.get("name"))
             if not name:
                 continue
-            kind = item.get("@type")
-            (orgs if kind == "Organization" or kind == ["Organization"] else people).append(name)
-    return people or orgs
+            kinds = item.get("@type")
+            kinds = {k.lower() for k in (kinds if isinstance(kinds, list) else [kinds]) if isinstance(k, str)}
+            (orgs if kinds & _ORGANIZATION_TYPES else people).append(name)
+    return people, orgs
 
 
 def _split_byline(text: str) -> list[str]:
@@ -253,19 +318,31 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
     on the page win over it.
     """
     site = (_unescaped(page.first_meta("og:site_name")) or "").casefold()
+    label = _host_label(page.url)
 
     def is_outlet(name: str) -> bool:
         folded = name.casefold()
-        return bool(site) and (folded in site or site in folded)
+        if site and (folded in site or site in folded):
+            return True
+        # "Stuttgarter Zeitung" on stuttgarter-zeitung.de, "n-tv NACHRICHTEN" on n-tv.de.
+        squashed = ""
+        for token in folded.split():
+            squashed += _NON_ALNUM.sub("", token)
+            if len(squashed) >= 3 and squashed == label:
+                return True
+        return False
 
     def tidy(names: list[str]) -> list[str]:
-        cleaned = (_INITIALS_SUFFIX.sub("", html.unescape(n)).strip() for n in names)
+        cleaned = (_ROLE_SUFFIX.sub("", _INITIALS_SUFFIX.sub("", html.unescape(n)).strip()) for n in names)
         return list(dict.fromkeys(n for n in cleaned if _plausible_name(n)))
 
+    ld_people, ld_orgs = _names(obj.get("author")) if obj else ([], [])
     # One JSON-LD name holding two people ("A and B") is two authors; commas may be "Last, First".
-    found = tidy([part for n in (_names(obj.get("author")) if obj else []) for part in _CONJUNCTION.split(n)])
+    found = tidy([part for n in ld_people for part in _CONJUNCTION.split(n)])
     if found and not all(is_outlet(n) for n in found):
         return found
+    # An organisation as the author is the outlet's fallback: people in the byline come first.
+    found = found or tidy(ld_orgs)
     keys = [*_AUTHOR_META, *(k for k in page.meta if k.endswith(("_authors", "-authors")))]
     for key in keys:
         for value in page.meta.get(key, ()):
@@ -274,6 +351,15 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
                 return people
     people = [n for n in tidy(_dom_byline(page)) if not is_outlet(n)]
     return people or found
+
+
+_NON_ALNUM = re.compile(r"[\W_]+")
+
+
+def _host_label(url: str) -> str:
+    """The registered name of the page's host without punctuation ("www.n-tv.de" -> "ntv")."""
+    domain = extract_domain(url) or ""
+    return _NON_ALNUM.sub("", domain.split(".")[0].casefold())
 
 
 _AUTHOR_META = (
@@ -364,8 +450,8 @@ def _title(page: HtmlPage, obj: dict[str, Any] | None) -> str | None:
     h1 = page.tree.xpath("//h1")
     title_el = page.tree.find(".//title")
     candidates = [
-        _unescaped(page.first_meta("og:title")),
         _unescaped(obj.get("headline")) if obj else None,
+        _unescaped(page.first_meta("og:title")),
         _unescaped(page.first_meta("twitter:title")),
         _clean(" ".join(h1[0].itertext())) if h1 else None,
         _clean(title_el.text_content()) if title_el is not None else None,
@@ -438,6 +524,12 @@ def _trafilatura_text(page: HtmlPage, *, fast: bool, recall: bool = False) -> st
     return str(getattr(result, "text", None) or "")
 
 
+# Below this many characters the DOM's text may be a shell around a client-rendered article.
+_SHORT_BODY_CHARS = 200
+# Mean line length below which extracted text reads like navigation rather than prose.
+_MENU_LINE_CHARS = 50
+
+
 def _mean_line(text: str) -> float:
     lines = [line for line in text.split("\n") if line.strip()]
     return sum(map(len, lines)) / len(lines) if lines else 0.0
@@ -445,10 +537,49 @@ def _mean_line(text: str) -> float:
 
 def _needs_second_opinion(text: str, page: HtmlPage) -> bool:
     """The fast pass looks wrong: menu-like short lines, or far less than the page's paragraphs."""
-    if _mean_line(text) < 50:
+    if _mean_line(text) < _MENU_LINE_CHARS:
         return True
     paragraphs = sum(len(p.text_content()) for p in page.tree.iter("p"))
     return len(text) < 0.35 * paragraphs
+
+
+# A client-rendered page (Next.js and the like) ships its article as an HTML string inside the
+# state a script hands to the browser: {"contentHtml": "<p>...</p>"}.
+_SCRIPT_HTML_FIELD = re.compile(
+    r'"(?:contentHtml|content_html|bodyHtml|body_html|articleBody|articleHtml|html|body|content)"'
+    r'\s*:\s*"((?:[^"\\]|\\.){400,})"'
+)
+_SCRIPT_SCAN_CHARS = 2_000_000
+
+
+def _script_body(page: HtmlPage) -> str:
+    """Text of the longest article-like HTML string in the page's scripts, or ""."""
+    best = ""
+    scanned = 0
+    for script in page.tree.iter("script"):
+        source = script.text or ""
+        scanned += len(source)
+        if scanned > _SCRIPT_SCAN_CHARS:
+            break
+        for match in _SCRIPT_HTML_FIELD.finditer(source):
+            try:
+                fragment = json.loads(f'"{match.group(1)}"')
+            except ValueError:
+                continue
+            if "<p" in fragment and len(fragment) > len(best):
+                best = fragment
+    if not best:
+        return ""
+    result = trafilatura.bare_extraction(
+        f"<html><body><article>{best}</article></body></html>",
+        url=page.url,
+        with_metadata=False,
+        include_comments=False,
+        include_tables=False,
+        deduplicate=False,
+        fast=True,
+    )
+    return str(getattr(result, "text", None) or "")
 
 
 def _body(page: HtmlPage, obj: dict[str, Any] | None, compare: bool) -> str:
@@ -456,11 +587,17 @@ def _body(page: HtmlPage, obj: dict[str, Any] | None, compare: bool) -> str:
     if not compare and text and _needs_second_opinion(text, page):
         # trafilatura's comparison with readability and jusText: costly, so only when in doubt.
         second = _trafilatura_text(page, fast=False)
-        if len(second) > len(text) and _mean_line(second) >= 50:
+        menu_like = _mean_line(text) < _MENU_LINE_CHARS
+        if _mean_line(second) >= _MENU_LINE_CHARS and (len(second) > len(text) or menu_like):
+            # A menu-like fast pass loses to prose even when the prose is shorter.
             text = second
     if not text:
         # A short or unusual page: trafilatura's recall mode keeps what precision mode discards.
         text = _trafilatura_text(page, fast=False, recall=True)
+    if len(text) < _SHORT_BODY_CHARS:
+        embedded = _script_body(page)
+        if len(embedded) > len(text):
+            text = embedded
     structured = _clean(obj.get("articleBody")) if obj else None
     if structured and len(structured) > 1.2 * len(_WS.sub(" ", text)):
         return structured
@@ -490,9 +627,10 @@ def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Arti
     """
     obj = page.article_object()
     title = _title(page, obj)
+    strip_hidden(page.tree)
     strip_related(page.tree)
-    body = _body(page, obj, compare_extractors)
-    body = drop_referral_lines(body)
+    body = visible_text(_body(page, obj, compare_extractors))
+    body = drop_referral_lines(body, title)
     if title and body.startswith(title):
         # trafilatura keeps a headline that sits inside the article element: it is not body text.
         body = body[len(title) :].lstrip()
