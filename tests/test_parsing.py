@@ -253,7 +253,7 @@ def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:
     assert "Paragraph 5 of the council story" in article.body
 
 
-def test_hidden_popups_newsletter_boxes_and_invisible_characters_are_not_body() -> None:
+def test_hidden_popups_newsletter_and_fact_boxes_and_invisible_characters_are_not_body() -> None:
     prose = "The harbour reopened on Monday after repairs to the old pier were finished. " * 3
     html = (
         "<html><head><title>Harbour reopens</title></head><body><article><h1>Harbour reopens</h1>"
@@ -264,9 +264,12 @@ def test_hidden_popups_newsletter_boxes_and_invisible_characters_are_not_body() 
         f"<p>{prose}</p><p>Harbour reopens</p><p>https://a.example/harbour-reopens</p>"
         "<div class='Newsletter'><h3>Morning Briefing</h3><p>Thanks for signing up! Keep an eye on your inbox"
         " for the latest news from the harbour and the city council every single morning.</p></div>"
-        f"<p>{prose}</p></article></body></html>"
+        "<amedia-factbox class='fact-box'><h3>Facts about the harbour</h3><ul><li>Built in 1882 by the"
+        " city and rebuilt twice since then.</li><li>Ferries call there four times a day.</li></ul>"
+        f"</amedia-factbox><p>{prose}</p></article></body></html>"
     )
     article = extract_article(parse_html(html, "https://a.example/harbour-reopens"))
+    assert "Built in 1882" not in article.body
     assert "Mayor Ana Lind said the Geschichtsbuch was rewritten" in " ".join(article.body.split())
     assert "Ten stories" not in article.body
     assert "does not support" not in article.body
@@ -305,6 +308,9 @@ def _byline_page(url: str, ld_author: object, meta: str, byline: str) -> str:
             "",
             ["dpa"],
         ),
+        # Newsroom initials are a last resort, after an organisation.
+        ("https://www.kicker.de/a/1", {"@type": "Organization", "name": "kicker"}, "", "amw", ["kicker"]),
+        ("https://www.k.example/b/1", None, "", "amw", ["amw"]),
         # Roles after Korean names and newsroom initials after names are not part of the name.
         ("https://www.k.example/a/1", {"@type": "Person", "name": "신현주 기자"}, "", "", ["신현주"]),
         ("https://c.example/a", [{"@type": "Person", "name": "Corina Gall (cog.)"}], "", "", ["Corina Gall"]),
@@ -315,3 +321,15 @@ def test_bylines_name_people_before_organisations(
 ) -> None:
     article = extract_article(parse_html(_byline_page(url, ld_author, meta, byline), url))
     assert article.authors == expected
+
+
+def test_a_comment_inside_a_paragraph_loses_no_text() -> None:
+    prose = "The harbour reopened on Monday after repairs to the old pier were finished. " * 3
+    html = (
+        f"<html><head><title>H</title></head><body><article><h1>H</h1><p>{prose}</p>"
+        f"<p>{prose}<!-- ad slot -->The second half of the paragraph follows the comment.</p>"
+        f"<p>The last paragraph says the ferries run again. {prose}</p></article></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/harbour-reopens"))
+    assert "The second half of the paragraph follows the comment." in article.body
+    assert "The last paragraph says the ferries run again." in article.body

@@ -95,6 +95,10 @@ _RELATED_TOKEN_PREFIXES = (
     "subscribe",
     "signup",
     "sign-up",
+    "factbox",
+    "fact-box",
+    "infobox",
+    "info-box",
 )
 # Body lines that point elsewhere ("Read more: <headline>") or credit a picture ("Photo: AFP").
 _REFERRAL_LINE = re.compile(
@@ -189,7 +193,9 @@ def strip_related(tree: Any) -> int:
         if container is heading:
             # The heading sits in the article itself: what follows goes only if it is link lists.
             doomed.extend(s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _link_density(s) > 0.5)
-    for el in body.iter("section", "aside", "div", "ul", "ol", "nav"):
+    for el in body.iter():
+        if not isinstance(el.tag, str):
+            continue
         tokens = f"{el.get('class', '')} {el.get('id', '')}".lower().replace("_", "-").split()
         if any(t.startswith(_RELATED_TOKEN_PREFIXES) for t in tokens):
             doomed.append(el)
@@ -300,6 +306,11 @@ _BYLINE_WORDS = frozenset({"by", "von", "par", "di", "de", "por", "door", "av", 
 _CONJUNCTION = re.compile(r"\s+(?:and|und|og|och|et|y|e|en|&)\s+", re.IGNORECASE)
 
 
+def _initials(name: str) -> bool:
+    """A newsroom abbreviation ("amw", "red"): it names nobody a reader would know."""
+    return len(name) <= 4 and name.isalpha() and name.islower()
+
+
 def _plausible_name(name: str) -> bool:
     return (
         bool(name)
@@ -344,13 +355,16 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
     # An organisation as the author is the outlet's fallback: people in the byline come first.
     found = found or tidy(ld_orgs)
     keys = [*_AUTHOR_META, *(k for k in page.meta if k.endswith(("_authors", "-authors")))]
-    for key in keys:
-        for value in page.meta.get(key, ()):
-            people = [n for n in tidy(_split_byline(value)) if not is_outlet(n)]
-            if people:
-                return people
-    people = [n for n in tidy(_dom_byline(page)) if not is_outlet(n)]
-    return people or found
+    bylines = [tidy(_split_byline(value)) for key in keys for value in page.meta.get(key, ())]
+    bylines.append(tidy(_dom_byline(page)))
+    abbreviations: list[str] = []
+    for names in bylines:
+        people = [n for n in names if not is_outlet(n) and not _initials(n)]
+        if people:
+            return people
+        abbreviations.extend(n for n in names if _initials(n))
+    # Newsroom initials name somebody only to insiders: the last resort, after an organisation.
+    return found or list(dict.fromkeys(abbreviations))
 
 
 _NON_ALNUM = re.compile(r"[\W_]+")
