@@ -333,3 +333,44 @@ def test_a_comment_inside_a_paragraph_loses_no_text() -> None:
     article = extract_article(parse_html(html, "https://a.example/harbour-reopens"))
     assert "The second half of the paragraph follows the comment." in article.body
     assert "The last paragraph says the ferries run again." in article.body
+
+
+def _dated_page(ld: dict[str, str], metas: dict[str, str]) -> str:
+    ld_json = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": "H", **ld})
+    meta = "".join(f"<meta property='{k}' content='{v}'>" for k, v in metas.items())
+    return (
+        f"<html><head><script type='application/ld+json'>{ld_json}</script>{meta}</head><body><article>"
+        + "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+        + "</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "ld, metas, expected",
+    [
+        # A naive stamp borrows the offset of another source giving the same wall-clock time.
+        (
+            {"datePublished": "2023-04-28 18:11:01.0"},
+            {"date": "2023-04-28T18:11:01+02:00"},
+            "2023-04-28T18:11:01+02:00",
+        ),
+        # With no source to borrow from, a naive stamp is UTC.
+        ({"datePublished": "2023-04-28 18:11:01"}, {}, "2023-04-28T18:11:01+00:00"),
+        # A misspelt but common meta name.
+        ({}, {"article:published:time": "2024-10-23T15:48:15+00:00"}, "2024-10-23T15:48:15+00:00"),
+    ],
+)
+def test_publication_time_from_structured_data(
+    ld: dict[str, str], metas: dict[str, str], expected: str
+) -> None:
+    article = extract_article(parse_html(_dated_page(ld, metas), "https://a.example/2024/storm"))
+    assert article.published_at is not None and article.published_at.isoformat() == expected
+
+
+def test_a_page_with_only_a_date_takes_the_time_of_its_same_day_update() -> None:
+    html = _dated_page({}, {"og:updated_time": "2026-05-13T15:44:29+02:00"}).replace(
+        "<article>", "<article><p class='date'>13 May 2026</p>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/news/storm"))
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == "2026-05-13T15:44:29+02:00"

@@ -260,18 +260,23 @@ def _clean(value: Any) -> str | None:
     return text or None
 
 
-def parse_datetime(value: Any) -> datetime | None:
-    """An aware datetime; a stamp without an offset is taken as UTC."""
+def _parse_stamp(value: Any) -> datetime | None:
+    """A datetime as written: aware when the text has an offset or a zone, naive otherwise."""
     text = _clean(value)
     if not text:
         return None
     try:
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         try:
-            stamp = dateparser.parse(text, tzinfos=_TZ_ABBREVIATIONS)
+            return dateparser.parse(text, tzinfos=_TZ_ABBREVIATIONS)
         except (ValueError, OverflowError):
             return None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """An aware datetime; a stamp without an offset is taken as UTC."""
+    stamp = _parse_stamp(value)
     if stamp is None:
         return None
     return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
@@ -497,31 +502,58 @@ def _paywalled(page: HtmlPage) -> bool:
     return tier in ("locked", "metered")
 
 
+_PUBLISHED_META = (
+    "article:published_time",
+    "og:article:published_time",
+    "article:published:time",
+    "pubdate",
+    "publishdate",
+    "date",
+    "dc.date.issued",
+    "dc.date",
+    "sailthru.date",
+    "parsely-pub-date",
+)
+_MODIFIED_META = ("article:modified_time", "og:updated_time", "article:modified:time")
+
+
 def _published(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
-    for raw in ([obj.get("datePublished"), obj.get("dateCreated")] if obj else []) + [
-        page.first_meta(
-            "article:published_time",
-            "og:article:published_time",
-            "pubdate",
-            "publishdate",
-            "date",
-            "dc.date.issued",
-            "dc.date",
-            "sailthru.date",
-            "parsely-pub-date",
-        )
-    ]:
-        stamp = parse_datetime(raw)
-        if stamp is not None:
-            return stamp
-    for el in page.tree.xpath("//time[@datetime]")[:1]:
-        stamp = parse_datetime(el.get("datetime"))
-        if stamp is not None:
-            return stamp
+    """Structured data first, then meta tags, <time>, and htmldate's date from the page.
+
+    A stamp without an offset takes the offset of another source that gives the same wall-clock
+    time with one (JSON-LD "2023-04-28 18:11:01" beside meta "2023-04-28T18:11:01+02:00"); with
+    none it is taken as UTC.
+    """
+    raws = [obj.get("datePublished"), obj.get("dateCreated")] if obj else []
+    raws += [page.first_meta(key) for key in _PUBLISHED_META]
+    raws += [el.get("datetime") for el in page.tree.xpath("//time[@datetime]")[:1]]
+    stamps = [s for s in map(_parse_stamp, raws) if s is not None]
+    if stamps:
+        return _with_offset(stamps[0], stamps[1:])
     found = find_date(
         page.tree, url=page.url, original_date=True, extensive_search=True, outputformat="%Y-%m-%d"
     )
-    return parse_datetime(found) if found else None
+    day = parse_datetime(found) if found else None
+    modified = _modified(page, obj)
+    if day is not None and modified is not None and modified.date() == day.date():
+        # Only a date, and the page was last updated that day: the update time is the closer guess.
+        return modified
+    return day
+
+
+def _with_offset(stamp: datetime, others: list[datetime]) -> datetime:
+    if stamp.tzinfo is not None:
+        return stamp
+    for other in others:
+        if other.tzinfo is not None and abs((other.replace(tzinfo=None) - stamp).total_seconds()) <= 60:
+            return stamp.replace(tzinfo=other.tzinfo)
+    return stamp.replace(tzinfo=UTC)
+
+
+def _modified(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
+    return parse_datetime(obj.get("dateModified") if obj else None) or parse_datetime(
+        page.first_meta(*_MODIFIED_META)
+    )
 
 
 def _trafilatura_text(page: HtmlPage, *, fast: bool, recall: bool = False) -> str:
@@ -664,8 +696,7 @@ def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Arti
         title=title,
         authors=list(dict.fromkeys(authors)),
         published_at=_published(page, obj),
-        modified_at=parse_datetime(obj.get("dateModified") if obj else None)
-        or parse_datetime(page.first_meta("article:modified_time", "og:updated_time")),
+        modified_at=_modified(page, obj),
         language=_language(page, obj),
         section=section,
         tags=list(dict.fromkeys(tags))[:50],
