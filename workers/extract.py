@@ -269,9 +269,10 @@ def _parse_stamp(value: Any) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         try:
-            return dateparser.parse(text, tzinfos=_TZ_ABBREVIATIONS)
+            stamp: datetime | None = dateparser.parse(text, tzinfos=_TZ_ABBREVIATIONS)
         except (ValueError, OverflowError):
             return None
+        return stamp
 
 
 def parse_datetime(value: Any) -> datetime | None:
