@@ -374,3 +374,17 @@ def test_a_page_with_only_a_date_takes_the_time_of_its_same_day_update() -> None
     article = extract_article(parse_html(html, "https://a.example/news/storm"))
     assert article.published_at is not None
     assert article.published_at.isoformat() == "2026-05-13T15:44:29+02:00"
+
+
+@pytest.mark.parametrize(
+    "shown, expected",
+    [
+        ("Do 25.04.24 | 14:07 Uhr | Von Eva K.", "2024-04-25T14:07:00+00:00"),
+        ("erstellt: 25. April 2024, 15:25 in: Gesellschaft", "2024-04-25T15:25:00+00:00"),
+        ("April 25, 2024 at 3:25 p.m.", "2024-04-25T15:25:00+00:00"),
+    ],
+)
+def test_the_time_printed_next_to_the_date_when_nothing_else_gives_one(shown: str, expected: str) -> None:
+    html = _dated_page({}, {}).replace("<article>", f"<article><p class='meta'>{shown}</p>")
+    article = extract_article(parse_html(html, "https://a.example/news/storm"))
+    assert article.published_at is not None and article.published_at.isoformat() == expected

@@ -535,11 +535,44 @@ def _published(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
         page.tree, url=page.url, original_date=True, extensive_search=True, outputformat="%Y-%m-%d"
     )
     day = parse_datetime(found) if found else None
+    if day is None:
+        return None
+    shown = _shown_time(page, day)
+    if shown is not None:
+        return shown
     modified = _modified(page, obj)
-    if day is not None and modified is not None and modified.date() == day.date():
+    if modified is not None and modified.date() == day.date():
         # Only a date, and the page was last updated that day: the update time is the closer guess.
         return modified
     return day
+
+
+_TIME_AFTER_DATE = (
+    r"[\s,|·•–-]*(?:um|at|à|kl\.?|alle|a las|om|klo)?\s*"
+    r"(?P<h>[01]?\d|2[0-3])[:.h](?P<m>[0-5]\d)(?!\d)\s*(?P<ampm>[ap]\.?m\.?)?"
+)
+_VISIBLE_TEXT_CHARS = 100_000
+
+
+def _shown_time(page: HtmlPage, day: datetime) -> datetime | None:
+    """The time printed next to the page's date ("25.04.24 | 14:07 Uhr"), on that day, as UTC."""
+    d, m, y = day.day, day.month, day.year
+    dates = (
+        rf"\b0?{d}\.\s?0?{m}\.\s?(?:{y}|{y % 100:02d})\b",
+        rf"\b0?{d}/0?{m}/(?:{y}|{y % 100:02d})\b",
+        rf"\b{y}[-./]0?{m}[-./]0?{d}\b",
+        rf"\b0?{d}\.?\s+[^\W\d_]{{3,}}\.?\s+{y}\b",
+        rf"\b[^\W\d_]{{3,}}\.?\s+0?{d},?\s+{y}\b",
+    )
+    pattern = re.compile(f"(?:{'|'.join(dates)}){_TIME_AFTER_DATE}", re.IGNORECASE)
+    text = " ".join(page.tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]"))
+    match = pattern.search(_WS.sub(" ", text[:_VISIBLE_TEXT_CHARS]))
+    if match is None:
+        return None
+    hour = int(match["h"])
+    if match["ampm"]:
+        hour = hour % 12 + (12 if match["ampm"].lower().startswith("p") else 0)
+    return day.replace(hour=hour, minute=int(match["m"]))
 
 
 def _with_offset(stamp: datetime, others: list[datetime]) -> datetime:
