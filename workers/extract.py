@@ -590,9 +590,10 @@ def _modified(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
     )
 
 
-def _trafilatura_text(page: HtmlPage, *, fast: bool, recall: bool = False) -> str:
+def _trafilatura_text(page: HtmlPage, *, fast: bool, recall: bool = False, document: Any = None) -> str:
+    """trafilatura's body text of ``document`` (default: the page's tree)."""
     result = trafilatura.bare_extraction(
-        page.tree,
+        page.tree if document is None else document,
         url=page.url,
         with_metadata=False,
         include_comments=False,
@@ -650,16 +651,7 @@ def _script_body(page: HtmlPage) -> str:
                 best = fragment
     if not best:
         return ""
-    result = trafilatura.bare_extraction(
-        f"<html><body><article>{best}</article></body></html>",
-        url=page.url,
-        with_metadata=False,
-        include_comments=False,
-        include_tables=False,
-        deduplicate=False,
-        fast=True,
-    )
-    return str(getattr(result, "text", None) or "")
+    return _trafilatura_text(page, fast=True, document=f"<html><body><article>{best}</article></body></html>")
 
 
 def _body(page: HtmlPage, obj: dict[str, Any] | None, compare: bool) -> str:
