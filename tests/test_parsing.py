@@ -16,6 +16,7 @@ from scheduler.politeness import Robots, backoff_s, host_delay_s, parse_retry_af
 from scheduler.urls import host_of, normalize_url
 from workers.charset import decode_body
 from workers.extract import extract_article
+from workers.language import decide_language
 from workers.links import feed_links, html_links, maybe_gunzip, sitemap_links
 from workers.parse import classify_body, parse_html
 
@@ -388,3 +389,32 @@ def test_the_time_printed_next_to_the_date_when_nothing_else_gives_one(shown: st
     html = _dated_page({}, {}).replace("<article>", f"<article><p class='meta'>{shown}</p>")
     article = extract_article(parse_html(html, "https://a.example/news/storm"))
     assert article.published_at is not None and article.published_at.isoformat() == expected
+
+
+GERMAN = "Der Bundestag hat ein neues Gesetz beschlossen, das die Rechte von Mietern stärkt. " * 4
+KOREAN = "장동혁 국민의힘 대표가 당권을 위협하던 한동훈 전 대표를 제명했지만, 어깨는 한층 무거워졌다. " * 6
+CHINESE = (
+    "国务院总理主持召开国务院常务会议，研究部署进一步做好稳就业工作。会议指出，今年以来各地区各部门认真"
+    "贯彻落实党中央决策部署，就业形势总体稳定。会议强调，要坚持把就业摆在更加突出的位置，加大对重点群体的"
+    "帮扶力度，落实好各项援企稳岗政策，支持企业吸纳更多高校毕业生。同时要加强职业技能培训，完善公共就业"
+    "服务体系，保障劳动者合法权益。记者从有关部门了解到，下一步将继续扩大有效投资，促进消费恢复和增长，"
+    "为稳定就业创造更好的条件。专家认为，这些措施有助于增强市场信心，推动经济持续回升向好。"
+)
+NORWEGIAN = "Regjeringen la fram statsbudsjettet, og det blir mer penger til sykehusene i hele landet. " * 4
+
+
+@pytest.mark.parametrize(
+    "declared, body, expected",
+    [
+        (["kr", "ko", "ko_KR"], KOREAN, "ko"),  # a wrong JSON-LD code is outvoted
+        ([None, None, "utf-8"], CHINESE, "zh"),  # what is no language tag is ignored; the text speaks
+        (["en"], GERMAN, "de"),  # a template's lang="en" on a German article
+        (["nb"], NORWEGIAN, "nb"),  # a classifier's Danish/Norwegian mix-up does not overrule the page
+        (["de-AT"], "Kurz.", "de"),  # too little text to read: the declaration stands
+        ([], "Kurz.", None),
+    ],
+)
+def test_language_from_declarations_checked_against_the_text(
+    declared: list[str | None], body: str, expected: str | None
+) -> None:
+    assert decide_language(declared, body) == expected

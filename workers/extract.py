@@ -20,6 +20,7 @@ from htmldate import find_date
 
 from newscrawl.errors import ExtractionError, InvalidURL
 from scheduler.urls import normalize_url
+from workers.language import decide_language
 from workers.parse import HtmlPage
 
 _WS = re.compile(r"\s+")
@@ -427,16 +428,10 @@ def _keywords(value: Any) -> list[str]:
     return [k for k in (_clean(x) for x in text.split(",")) if k] if text else []
 
 
-def _language(page: HtmlPage, obj: dict[str, Any] | None) -> str | None:
-    raw = (
-        (_first_str(obj.get("inLanguage")) if obj else None)
-        or page.lang
-        or page.first_meta("og:locale", "content-language", "language", "dc.language")
-    )
-    if not raw:
-        return None
-    primary = raw.replace("_", "-").split("-")[0].strip().lower()
-    return primary if 2 <= len(primary) <= 3 and primary.isalpha() else None
+def _language(page: HtmlPage, obj: dict[str, Any] | None, body: str) -> str | None:
+    declared = [_first_str(obj.get("inLanguage")) if obj else None, page.lang]
+    declared += [page.first_meta(key) for key in ("og:locale", "content-language", "language", "dc.language")]
+    return decide_language(declared, body)
 
 
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ", " / ", "｜", "|", " -", "-")
@@ -723,7 +718,7 @@ def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Arti
         authors=list(dict.fromkeys(authors)),
         published_at=_published(page, obj),
         modified_at=_modified(page, obj),
-        language=_language(page, obj),
+        language=_language(page, obj, body),
         section=section,
         tags=list(dict.fromkeys(tags))[:50],
         description=(_clean(obj.get("description")) if obj else None)
