@@ -418,3 +418,18 @@ def test_language_from_declarations_checked_against_the_text(
     declared: list[str | None], body: str, expected: str | None
 ) -> None:
     assert decide_language(declared, body) == expected
+
+
+def test_a_list_of_linked_headlines_without_a_heading_is_not_body() -> None:
+    prose = "The harbour reopened on Monday after repairs to the old pier were finished. " * 3
+    teasers = "".join(
+        f"<li><a href='/story-{i}'>Council votes on the {topic} plan for the old town</a></li>"
+        for i, topic in enumerate(("parking", "ferry", "school", "budget"))
+    )
+    html = (
+        f"<html><head><title>Harbour</title></head><body><article><h1>Harbour reopens</h1><p>{prose}</p>"
+        f"<p>{prose}</p><ul>{teasers}</ul><p>{prose}</p></article></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/harbour-reopens"))
+    assert "harbour reopened" in article.body
+    assert "Council votes" not in article.body

@@ -200,6 +200,7 @@ def strip_related(tree: Any) -> int:
         tokens = f"{el.get('class', '')} {el.get('id', '')}".lower().replace("_", "-").split()
         if any(t.startswith(_RELATED_TOKEN_PREFIXES) for t in tokens):
             doomed.append(el)
+    doomed.extend(el for el in body.iter("ul", "ol") if _is_teaser_list(el))
     removed = 0
     for el in doomed:
         if el.getparent() is None or el.tag in _KEEP_TAGS or _is_dropped(el) or _is_main_content(el):
@@ -210,6 +211,12 @@ def strip_related(tree: Any) -> int:
 
 
 _LIST_TAGS = frozenset({"ul", "ol", "div", "section", "aside", "nav"})
+
+
+def _is_teaser_list(el: Any) -> bool:
+    """A list of three or more items that are each mostly one link: headlines of other stories."""
+    items = [li for li in el if isinstance(li.tag, str) and li.tag == "li"]
+    return len(items) >= 3 and all(li.find(".//a") is not None and _link_density(li) > 0.7 for li in items)
 
 
 def _link_density(el: Any) -> float:
