@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 _MIN_TEXT_CHARS = 200
-_SAMPLE_CHARS = 3000
+_SAMPLE_CHARS = 1200
 _CONFIDENT = 0.95
 # Languages a character n-gram classifier mixes up: between these, a declaration is trusted.
 _KIN = (
