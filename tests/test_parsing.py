@@ -400,17 +400,25 @@ CHINESE = (
     "服务体系，保障劳动者合法权益。记者从有关部门了解到，下一步将继续扩大有效投资，促进消费恢复和增长，"
     "为稳定就业创造更好的条件。专家认为，这些措施有助于增强市场信心，推动经济持续回升向好。"
 )
+JAPANESE = (
+    "宮崎県で震度5弱の地震があり、気象庁は高知県と宮崎県に津波注意報を出しました。海岸付近にいる人は"
+    "ただちに海から離れるよう呼びかけています。気象庁によりますと、震源地は日向灘で、地震の規模を示す"
+    "マグニチュードは6.9と推定されています。"
+)
 NORWEGIAN = "Regjeringen la fram statsbudsjettet, og det blir mer penger til sykehusene i hele landet. " * 4
 
 
 @pytest.mark.parametrize(
     "declared, body, expected",
     [
-        (["kr", "ko", "ko_KR"], KOREAN, "ko"),  # a wrong JSON-LD code is outvoted
-        ([None, None, "utf-8"], CHINESE, "zh"),  # what is no language tag is ignored; the text speaks
-        (["en"], GERMAN, "de"),  # a template's lang="en" on a German article
-        (["nb"], NORWEGIAN, "nb"),  # a classifier's Danish/Norwegian mix-up does not overrule the page
-        (["de-AT"], "Kurz.", "de"),  # too little text to read: the declaration stands
+        (["kr", "ko", "ko_KR"], KOREAN, "ko"),  # a wrong JSON-LD code is outvoted, and the script agrees
+        (["kr", "ko"], KOREAN, "ko"),  # split declarations: the script decides between them
+        ([None, None, "utf-8"], CHINESE, "zh"),  # no language tag at all: the script speaks
+        ([], JAPANESE, "ja"),  # kana among Han characters is Japanese
+        (["en", "de-DE"], GERMAN, "en"),  # Latin script names no language: the most trusted source
+        ([None, "fr"], GERMAN, "fr"),  # a declaration stands without reading the text
+        (["nb", "de"], NORWEGIAN, "nb"),
+        (["de-AT"], "Kurz.", "de"),
         ([], "Kurz.", None),
     ],
 )
