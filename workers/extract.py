@@ -6,8 +6,10 @@ Body text comes from trafilatura run on the already parsed tree; dates fall back
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -269,7 +271,8 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 
 
 def visible_text(text: str) -> str:
-    return text.translate(_INVISIBLE)
+    # ASCII has none of them, and most values are ASCII: skip the copy.
+    return text if text.isascii() else text.translate(_INVISIBLE)
 
 
 def _clean(value: Any) -> str | None:
@@ -380,10 +383,15 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
     # An organisation as the author is the outlet's fallback: people in the byline come first.
     found = found or tidy(ld_orgs)
     keys = [*_AUTHOR_META, *(k for k in page.meta if k.endswith(("_authors", "-authors")))]
-    bylines = [tidy(_split_byline(value)) for key in keys for value in page.meta.get(key, ())]
-    bylines.append(tidy(_dom_byline(page)))
+
+    def bylines() -> Iterator[list[str]]:
+        for key in keys:
+            for value in page.meta.get(key, ()):
+                yield tidy(_split_byline(value))
+        yield tidy(_dom_byline(page))  # searched only when no meta byline names a person
+
     abbreviations: list[str] = []
-    for names in bylines:
+    for names in bylines():
         people = [n for n in names if not is_outlet(n) and not _initials(n)]
         if people:
             return people
@@ -538,12 +546,16 @@ def _published(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
     time with one (JSON-LD "2023-04-28 18:11:01" beside meta "2023-04-28T18:11:01+02:00"); with
     none it is taken as UTC.
     """
-    raws = [obj.get("datePublished"), obj.get("dateCreated")] if obj else []
-    raws += [page.first_meta(key) for key in _PUBLISHED_META]
-    raws += [el.get("datetime") for el in page.tree.xpath("//time[@datetime]")[:1]]
-    stamps = [s for s in map(_parse_stamp, raws) if s is not None]
-    if stamps:
-        return _with_offset(stamps[0], stamps[1:])
+    # Lazily: the later sources are parsed only when the first stamp lacks an offset.
+    raws = itertools.chain(
+        [obj.get("datePublished"), obj.get("dateCreated")] if obj else [],
+        (page.first_meta(key) for key in _PUBLISHED_META),
+        (el.get("datetime") for el in page.tree.xpath("//time[@datetime]")[:1]),
+    )
+    stamps = (s for s in map(_parse_stamp, raws) if s is not None)
+    first = next(stamps, None)
+    if first is not None:
+        return _with_offset(first, stamps)
     found = find_date(
         page.tree, url=page.url, original_date=True, extensive_search=True, outputformat="%Y-%m-%d"
     )
@@ -564,7 +576,25 @@ _TIME_AFTER_DATE = (
     r"[\s,|·•–-]*(?:um|at|à|kl\.?|alle|a las|om|klo)?\s*"
     r"(?P<h>[01]?\d|2[0-3])[:.h](?P<m>[0-5]\d)(?!\d)\s*(?P<ampm>[ap]\.?m\.?)?"
 )
-_VISIBLE_TEXT_CHARS = 100_000
+# A date and time printed with an article sit near its top.
+_VISIBLE_TEXT_CHARS = 20_000
+_UNSEEN_TAGS = frozenset({"script", "style", "noscript", "template"})
+
+
+def _leading_text(page: HtmlPage, limit: int) -> str:
+    """The first ``limit`` characters of the body's visible text."""
+    body = page.tree.find("body")
+    parts: list[str] = []
+    size = 0
+    for event, el in etree.iterwalk(body, events=("start", "end")) if body is not None else ():
+        # An element's own text unless it is never shown; what follows it (its tail) always is.
+        text = (None if el.tag in _UNSEEN_TAGS else el.text) if event == "start" else el.tail
+        if text:
+            parts.append(text)
+            size += len(text)
+            if size >= limit:
+                break
+    return " ".join(parts)[:limit]
 
 
 def _shown_time(page: HtmlPage, day: datetime) -> datetime | None:
@@ -578,8 +608,7 @@ def _shown_time(page: HtmlPage, day: datetime) -> datetime | None:
         rf"\b[^\W\d_]{{3,}}\.?\s+0?{d},?\s+{y}\b",
     )
     pattern = re.compile(f"(?:{'|'.join(dates)}){_TIME_AFTER_DATE}", re.IGNORECASE)
-    text = " ".join(page.tree.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]"))
-    match = pattern.search(_WS.sub(" ", text[:_VISIBLE_TEXT_CHARS]))
+    match = pattern.search(_WS.sub(" ", _leading_text(page, _VISIBLE_TEXT_CHARS)))
     if match is None:
         return None
     hour = int(match["h"])
@@ -588,7 +617,7 @@ def _shown_time(page: HtmlPage, day: datetime) -> datetime | None:
     return day.replace(hour=hour, minute=int(match["m"]))
 
 
-def _with_offset(stamp: datetime, others: list[datetime]) -> datetime:
+def _with_offset(stamp: datetime, others: Iterable[datetime]) -> datetime:
     if stamp.tzinfo is not None:
         return stamp
     for other in others:
