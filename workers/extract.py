@@ -108,7 +108,6 @@ _RELATED_TOKEN_PREFIXES = (
 _RELATED_CLASS = re.compile(
     r"(?:^|\s)(?:" + "|".join(p.replace("-", "[-_]") for p in _RELATED_TOKEN_PREFIXES) + ")", re.IGNORECASE
 )
-_CLASSED = etree.XPath(".//*[@class or @id]")
 # Body lines that point elsewhere ("Read more: <headline>") or credit a picture ("Photo: AFP").
 _REFERRAL_LINE = re.compile(
     r"^(?:read (?:more|also|next)|see also|related|more on this|lesen sie (?:auch|mehr)|mehr zum thema"
@@ -149,25 +148,33 @@ _HIDDEN_CLASS = re.compile(
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
-# Elements that could match, found by libxml2 in C; the rules below decide in Python. Checking
-# every element in Python cost a third of the extraction time.
-_HIDDEN_CANDIDATES = etree.XPath(".//*[@hidden or @style or @class]")
+# Elements a rule could match, found by libxml2 in C; the rules decide in Python, in one pass.
+_MARKED = etree.XPath(".//*[@class or @id or @style or @hidden]")
 
 
-def strip_hidden(tree: Any) -> int:
-    """Remove what a reader never sees: hidden elements, pop-up cards, screen-reader-only text."""
+def strip_boilerplate(tree: Any) -> int:
+    """Remove what is not the story; returns how many blocks went.
+
+    First what a reader never sees (hidden elements, pop-up cards, screen-reader-only text), then
+    blocks that carry other stories (see :func:`_related_blocks`).
+    """
     body = tree.find("body")
     if body is None:
         return 0
-    doomed = []
-    for el in _HIDDEN_CANDIDATES(body):
+    hidden: list[Any] = []
+    related: list[Any] = []
+    for el in _MARKED(body):
+        classes = el.get("class", "")
         if (
             el.get("hidden") is not None
             or _HIDDEN_STYLE.search(el.get("style", ""))
-            or _HIDDEN_CLASS.search(el.get("class", ""))
+            or _HIDDEN_CLASS.search(classes)
         ):
-            doomed.append(el)
-    return _drop(doomed)
+            hidden.append(el)
+        elif _RELATED_CLASS.search(f"{classes} {el.get('id', '')}"):
+            related.append(el)
+    removed = _drop(hidden)
+    return removed + _drop(_related_blocks(body) + related)
 
 
 def _drop(doomed: list[Any]) -> int:
@@ -184,16 +191,13 @@ def _drop(doomed: list[Any]) -> int:
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
 
 
-def strip_related(tree: Any) -> int:
-    """Remove blocks that carry other stories (a section headed "Related articles" and the like).
+def _related_blocks(body: Any) -> list[Any]:
+    """Blocks that carry other stories: a section headed "Related articles", a teaser list.
 
     Such blocks hold other articles' headlines and often their text; left in, they would make
     a republication look like a different story. A block holding the page's headline is never
-    removed: it is the article, whatever its markup says. Returns how many blocks were removed.
+    removed: it is the article, whatever its markup says.
     """
-    body = tree.find("body")
-    if body is None:
-        return 0
     doomed: list[Any] = []
     for heading in body.iter("h2", "h3", "h4", "h5", "h6"):
         text = _WS.sub(" ", heading.text_content()).strip()
@@ -210,11 +214,8 @@ def strip_related(tree: Any) -> int:
         if container is heading:
             # The heading sits in the article itself: what follows goes only if it is link lists.
             doomed.extend(s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _link_density(s) > 0.5)
-    for el in _CLASSED(body):
-        if _RELATED_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}"):
-            doomed.append(el)
     doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el))
-    return _drop(doomed)
+    return doomed
 
 
 _LIST_TAGS = frozenset({"ul", "ol", "div", "section", "aside", "nav"})
@@ -741,8 +742,7 @@ def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Arti
     """
     obj = page.article_object()
     title = _title(page, obj)
-    strip_hidden(page.tree)
-    strip_related(page.tree)
+    strip_boilerplate(page.tree)
     body = visible_text(_body(page, obj, compare_extractors))
     body = drop_referral_lines(body, title)
     if title and body.startswith(title):
