@@ -47,7 +47,7 @@ def run_newscrawl(proxy: str, outlets: str, tmp: Path) -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-m",
-        "newscrawl.cli",
+        "newscrawl.app.cli",
         "--log-level",
         "ERROR",
         "crawl",

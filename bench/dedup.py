@@ -24,11 +24,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from indexer.document import Document, doc_id  # noqa: E402
-from newscrawl.errors import NewscrawlError  # noqa: E402
-from newscrawl.factory import build_dedup_stage, build_dedup_store  # noqa: E402
-from newscrawl.settings import load_settings  # noqa: E402
-from scheduler.urls import host_of  # noqa: E402
+from newscrawl.app.factory import build_dedup_stage, build_dedup_store  # noqa: E402
+from newscrawl.core.document import Document, doc_id  # noqa: E402
+from newscrawl.core.errors import NewscrawlError  # noqa: E402
+from newscrawl.core.settings import load_settings  # noqa: E402
+from newscrawl.core.urls import host_of  # noqa: E402
 from tests.conftest import corpora_path  # noqa: E402
 from tests.replay import load_corpus_pages  # noqa: E402
 from workers.charset import decode_body  # noqa: E402
@@ -101,7 +101,7 @@ def stage_cost(tmp: Path) -> dict[str, float]:
 
 def band_lookups(tmp: Path, count: int) -> dict[str, float]:
     settings = load_settings().dedup
-    store = SQLiteDedupStore(tmp / "bands" / "dedup.sqlite")
+    store = SQLiteDedupStore.open(tmp / "bands" / "dedup.sqlite")
     rng = random.Random(7)
     values = [rng.getrandbits(64) for _ in range(count)]
     start = time.monotonic()

@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO))
 
 import redis  # noqa: E402
 
-from newscrawl.redis_keys import StatsKeys  # noqa: E402
-from newscrawl.settings import load_settings  # noqa: E402
+from newscrawl.core.redis_keys import StatsKeys  # noqa: E402
+from newscrawl.core.settings import load_settings  # noqa: E402
 from tests.cluster import Cluster  # noqa: E402
 
 REDIS_URL = os.environ.get("NEWSCRAWL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -209,7 +209,7 @@ def run_distributed(
 
 def run_embedded(proxy: str, outlets: str, tmp: Path) -> dict[str, Any]:
     data = tmp / f"embedded-{time.monotonic_ns()}"
-    cmd = [sys.executable, "-m", "newscrawl.cli", "--log-level", "ERROR", "crawl", "--outlets", outlets]
+    cmd = [sys.executable, "-m", "newscrawl", "--log-level", "ERROR", "crawl", "--outlets", outlets]
     cmd += ["--proxy", proxy, "--data", str(data), "--until-idle", "--quiet"]
     env = {**os.environ, **{f"NEWSCRAWL_POLITENESS__{k.upper()}": str(v) for k, v in POLITENESS.items()}}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 
 import trafilatura  # noqa: E402
 
-from newscrawl.errors import NewscrawlError  # noqa: E402
+from newscrawl.core.errors import NewscrawlError  # noqa: E402
 from tests.conftest import corpora_path  # noqa: E402
 from workers.charset import decode_body  # noqa: E402
 from workers.extract import Article, extract_article  # noqa: E402

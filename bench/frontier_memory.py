@@ -28,10 +28,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import redis  # noqa: E402
-
-from newscrawl.settings import load_settings  # noqa: E402
 from scheduler.frontier import FrontierEntry  # noqa: E402
-from scheduler.redis_frontier import RedisFrontier  # noqa: E402
+
+from newscrawl.app.factory import build_frontier  # noqa: E402
+from newscrawl.core.settings import load_settings  # noqa: E402
 
 
 def url(i: int) -> str:
@@ -49,7 +49,7 @@ def used(client: Any) -> int:
     return int(client.info("memory")["used_memory"])
 
 
-def fill_seen(frontier: RedisFrontier, client: Any, start: int, stop: int) -> None:
+def fill_seen(frontier: Any, client: Any, start: int, stop: int) -> None:
     chunk = 200_000
     for lo in range(start, stop, chunk):
         buckets: dict[str, dict[bytes, int]] = defaultdict(dict)
@@ -83,7 +83,7 @@ def main() -> None:
             except redis.ConnectionError:
                 time.sleep(0.05)
         settings = load_settings(redis_url=redis_url, frontier={"backend": "redis"})
-        frontier = RedisFrontier(settings)
+        frontier = build_frontier(settings, [])
         out: dict[str, Any] = {"redis": client.info("server")["redis_version"]}
         out["seen_bucket_bits"] = settings.frontier.seen_bucket_bits
         out["mean_url_bytes"] = round(sum(len(url(i)) for i in range(10_000)) / 10_000, 1)

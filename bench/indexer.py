@@ -33,11 +33,11 @@ sys.path.insert(0, str(REPO))
 import redis  # noqa: E402
 from osmem_server import OsmemServer  # noqa: E402
 
-from indexer.document import Document, doc_id  # noqa: E402
 from indexer.engine import IndexAdmin  # noqa: E402
-from indexer.stream import StreamWriter  # noqa: E402
-from newscrawl.redis_keys import IndexKeys  # noqa: E402
-from newscrawl.settings import Settings, load_settings  # noqa: E402
+from newscrawl.app.factory import build_stream_writer  # noqa: E402
+from newscrawl.core.document import Document, doc_id  # noqa: E402
+from newscrawl.core.redis_keys import IndexKeys  # noqa: E402
+from newscrawl.core.settings import Settings, load_settings  # noqa: E402
 from tests.cluster import settings_env  # noqa: E402
 
 REDIS_URL = os.environ.get("NEWSCRAWL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -103,7 +103,7 @@ def raw_bulk(engine_url: str, index: str, docs: list[Document], chunk: int) -> f
 
 def indexer(settings: Settings, name: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, **settings_env(settings)}
-    cmd = [sys.executable, "-m", "newscrawl.cli", "indexer", "--until-drained", "--name", name]
+    cmd = [sys.executable, "-m", "newscrawl", "indexer", "--until-drained", "--name", name]
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -136,7 +136,7 @@ def main() -> None:
         try:
             IndexAdmin(settings).init()
             raw_s = raw_bulk(engine.url, f"{prefix}-raw", docs, chunk)
-            writer = StreamWriter(settings)
+            writer = build_stream_writer(settings)
             for doc in docs:
                 writer.index(doc)
             t0 = time.monotonic()
@@ -153,7 +153,7 @@ def main() -> None:
         prefix = f"ncbench-{uuid.uuid4().hex[:8]}"
         settings = settings_for(engine.url, prefix, request_timeout_s=5.0, retry_max_s=4.0)
         try:
-            writer = StreamWriter(settings)
+            writer = build_stream_writer(settings)
             more = documents(args.docs, prefix)
             half = len(more) // 4
             for doc in more[:half]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.document import SCHEMA_FIELDS
+from newscrawl.core.document import SCHEMA_FIELDS
 
 # Bump when the mapping changes: `newscrawl index reindex` builds the next version and swaps aliases.
 MAPPING_VERSION = 1

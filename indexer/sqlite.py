@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from indexer.base import SearchHit, SearchQuery
-from indexer.document import SCHEMA_FIELDS, Document
-from newscrawl.errors import IndexBackendError
+from newscrawl.core.connections import open_sqlite
+from newscrawl.core.document import SCHEMA_FIELDS, Document
+from newscrawl.core.errors import IndexBackendError, StoreError
+from newscrawl.core.interfaces import SearchHit, SearchQuery
 
 _LIST_FIELDS = ("authors", "tags", "also_seen_at")
 
@@ -68,16 +69,13 @@ def fts_query(text: str) -> str:
 
 
 class SQLiteIndex:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(str(path), isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise IndexBackendError(f"cannot open index {path}: {exc}") from exc
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._db.executescript(_SCHEMA)
+
+    @classmethod
+    def open(cls, path: Path) -> SQLiteIndex:
+        return cls(open_sqlite(path))
 
     def upsert(self, document: Document) -> None:
         row = _to_row(document)
@@ -137,8 +135,8 @@ class SQLiteIndex:
         params.append(query.limit)
         try:
             rows = self._db.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise IndexBackendError(f"bad search query {query.text!r}: {exc}") from exc
+        except StoreError as exc:  # FTS5 syntax errors come through the store's error mapping
+            raise IndexBackendError(f"bad search query {query.text!r}: {exc.message}") from exc
         hits = []
         for row in rows:
             doc = _from_row(row)

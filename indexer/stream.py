@@ -25,16 +25,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
-import redis.asyncio as aioredis
-
-from indexer.document import Document
 from indexer.engine import IndexAdmin, detect_flavor, make_client
-from newscrawl import metrics
-from newscrawl.errors import SearchEngineError
-from newscrawl.log import get_logger
-from newscrawl.redis_keys import IndexKeys
-from newscrawl.settings import Settings
+from newscrawl.core import metrics
+from newscrawl.core.connections import new_async_redis_client
+from newscrawl.core.document import Document
+from newscrawl.core.errors import SearchEngineError, StoreError
+from newscrawl.core.log import get_logger
+from newscrawl.core.redis_keys import IndexKeys
+from newscrawl.core.settings import Settings
 
 log = get_logger("newscrawl.indexer")
 
@@ -45,20 +43,20 @@ _PERMANENT = frozenset({400})
 class StreamWriter:
     """The workers' side: one XADD per operation."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._r: Any = redis.Redis.from_url(settings.redis_url)
-        self.k = IndexKeys(settings.redis_prefix)
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._redis = client
+        self.keys = IndexKeys(prefix)
 
     def index(self, document: Document) -> None:
         payload = json.dumps(document.to_dict(), ensure_ascii=False)
-        self._r.xadd(self.k.stream, {"op": "index", "id": document.id, "payload": payload})
+        self._redis.xadd(self.keys.stream, {"op": "index", "id": document.id, "payload": payload})
 
     def update(self, doc_id: str, fields: dict[str, Any]) -> None:
         payload = json.dumps(fields, ensure_ascii=False, default=str)
-        self._r.xadd(self.k.stream, {"op": "update", "id": doc_id, "payload": payload})
+        self._redis.xadd(self.keys.stream, {"op": "update", "id": doc_id, "payload": payload})
 
     def close(self) -> None:
-        self._r.close()
+        """The client belongs to the process's connection factory: nothing to close here."""
 
 
 @dataclass
@@ -110,12 +108,12 @@ def _entry(entry_id: Any, fields: dict[Any, Any]) -> Entry:
 class StreamIndexer:
     def __init__(self, settings: Settings, consumer: str) -> None:
         self.settings = settings
-        self.s = settings.index
+        self.index_settings = settings.index
         self.consumer = consumer
-        self.k = IndexKeys(settings.redis_prefix)
-        self.r: Any = aioredis.Redis.from_url(settings.redis_url)
-        self.flavor = detect_flavor(self.s)
-        self.client = make_client(self.s, self.flavor, asynchronous=True)
+        self.keys = IndexKeys(settings.redis_prefix)
+        self.redis: Any = new_async_redis_client(settings.redis_url)
+        self.flavor = detect_flavor(self.index_settings)
+        self.client = make_client(self.index_settings, self.flavor, asynchronous=True)
         self.admin = IndexAdmin(settings)
         self.write_alias = self.admin.write_alias
         self.stats = IndexerStats()
@@ -139,14 +137,16 @@ class StreamIndexer:
                 if not exc.transient or self._stop.is_set():
                     raise
                 failures += 1
-                wait = min(self.s.retry_base_s * 2 ** (failures - 1), self.s.retry_max_s)
+                wait = min(
+                    self.index_settings.retry_base_s * 2 ** (failures - 1), self.index_settings.retry_max_s
+                )
                 log.warning("engine_unavailable", error=exc.message, wait_s=wait)
                 await asyncio.sleep(wait)
         self.admin.client.close()
         try:
-            await self.r.xgroup_create(self.k.stream, self.k.group, id="0", mkstream=True)
-        except redis.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
+            await self.redis.xgroup_create(self.keys.stream, self.keys.group, id="0", mkstream=True)
+        except StoreError as exc:
+            if "BUSYGROUP" not in exc.message:
                 raise
 
     async def run(self, *, until_drained: bool = False) -> IndexerStats:
@@ -160,33 +160,35 @@ class StreamIndexer:
                     break
         finally:
             await self.client.close()
-            await self.r.aclose()
+            await self.redis.aclose()
         return self.stats
 
     async def _drained(self) -> bool:
-        pending = await self.r.xpending(self.k.stream, self.k.group)
+        pending = await self.redis.xpending(self.keys.stream, self.keys.group)
         if pending["pending"]:
             return False
-        groups = await self.r.xinfo_groups(self.k.stream)
-        mine = [g for g in groups if _text(g["name"]) == self.k.group]
+        groups = await self.redis.xinfo_groups(self.keys.stream)
+        mine = [g for g in groups if _text(g["name"]) == self.keys.group]
         return not mine or int(mine[0].get("lag") or 0) == 0
 
     async def _next_entries(self) -> list[Entry]:
-        count = self.s.bulk_max_docs
+        count = self.index_settings.bulk_max_docs
         if not self._own_pending_done:
             # After a crash: what this consumer had read but not acknowledged comes first.
-            reply = await self.r.xreadgroup(self.k.group, self.consumer, {self.k.stream: "0"}, count=count)
+            reply = await self.redis.xreadgroup(
+                self.keys.group, self.consumer, {self.keys.stream: "0"}, count=count
+            )
             entries = [_entry(i, f) for _, items in reply for i, f in items if f]
             if entries:
                 return entries
             self._own_pending_done = True
-        if time.monotonic() - self._last_claim > self.s.claim_idle_s / 2:
+        if time.monotonic() - self._last_claim > self.index_settings.claim_idle_s / 2:
             self._last_claim = time.monotonic()
-            claimed = await self.r.xautoclaim(
-                self.k.stream,
-                self.k.group,
+            claimed = await self.redis.xautoclaim(
+                self.keys.stream,
+                self.keys.group,
                 self.consumer,
-                int(self.s.claim_idle_s * 1000),
+                int(self.index_settings.claim_idle_s * 1000),
                 "0-0",
                 count=count,
             )
@@ -195,8 +197,8 @@ class StreamIndexer:
                 self.stats.claimed += len(entries)
                 log.info("claimed_entries", count=len(entries))
                 return entries
-        reply = await self.r.xreadgroup(
-            self.k.group, self.consumer, {self.k.stream: ">"}, count=count, block=500
+        reply = await self.redis.xreadgroup(
+            self.keys.group, self.consumer, {self.keys.stream: ">"}, count=count, block=500
         )
         return [_entry(i, f) for _, items in reply for i, f in items]
 
@@ -220,7 +222,7 @@ class StreamIndexer:
                     dead.append((entry, outcome))
                 elif entry.op == "update" and outcome.status in (404, 409):
                     entry.attempts += 1
-                    if entry.attempts >= self.s.update_attempts:
+                    if entry.attempts >= self.index_settings.update_attempts:
                         dead.append((entry, outcome))
                     else:
                         retry.append(entry)
@@ -230,8 +232,10 @@ class StreamIndexer:
             if retry:
                 failures += 1
                 self.stats.retries += len(retry)
-                await self.r.hincrby(self.k.counters, "retries", len(retry))
-                wait = min(self.s.retry_base_s * 2 ** (failures - 1), self.s.retry_max_s)
+                await self.redis.hincrby(self.keys.counters, "retries", len(retry))
+                wait = min(
+                    self.index_settings.retry_base_s * 2 ** (failures - 1), self.index_settings.retry_max_s
+                )
                 log.info("bulk_retry", entries=len(retry), wait_s=wait, status=outcomes[0].status)
                 try:
                     await asyncio.wait_for(self._stop.wait(), timeout=wait)
@@ -241,10 +245,10 @@ class StreamIndexer:
             pending = retry
 
     async def _settle(self, done: list[Entry], dead: list[tuple[Entry, Outcome]]) -> None:
-        pipe = self.r.pipeline(transaction=True)
+        pipe = self.redis.pipeline(transaction=True)
         for entry, outcome in dead:
             pipe.xadd(
-                self.k.dead_letters,
+                self.keys.dead_letters,
                 {
                     "op": entry.op,
                     "id": entry.doc_id,
@@ -256,11 +260,11 @@ class StreamIndexer:
             )
         ids = [e.entry_id for e in done] + [e.entry_id for e, _ in dead]
         if ids:
-            pipe.xack(self.k.stream, self.k.group, *ids)
+            pipe.xack(self.keys.stream, self.keys.group, *ids)
         indexed = sum(e.op == "index" for e in done)
-        pipe.hincrby(self.k.counters, "indexed", indexed)
-        pipe.hincrby(self.k.counters, "updated", len(done) - indexed)
-        pipe.hincrby(self.k.counters, "dead_lettered", len(dead))
+        pipe.hincrby(self.keys.counters, "indexed", indexed)
+        pipe.hincrby(self.keys.counters, "updated", len(done) - indexed)
+        pipe.hincrby(self.keys.counters, "dead_lettered", len(dead))
         await pipe.execute()
         await self._trim()
         self.stats.indexed += indexed
@@ -268,7 +272,7 @@ class StreamIndexer:
         metrics.INDEXED.labels(op="index").inc(indexed)
         metrics.INDEXED.labels(op="update").inc(len(done) - indexed)
         metrics.DEAD_LETTERS.inc(len(dead))
-        metrics.STREAM_BACKLOG.set(await self.r.xlen(self.k.stream))
+        metrics.STREAM_BACKLOG.set(await self.redis.xlen(self.keys.stream))
         self.stats.dead_lettered += len(dead)
         for entry, outcome in dead:
             log.warning(
@@ -281,17 +285,17 @@ class StreamIndexer:
 
     async def _trim(self) -> None:
         """Drop entries every indexer has acknowledged, so the stream holds only the backlog."""
-        pending = await self.r.xpending(self.k.stream, self.k.group)
+        pending = await self.redis.xpending(self.keys.stream, self.keys.group)
         if pending["pending"]:
             oldest = _text(pending["min"])
         else:
-            groups = await self.r.xinfo_groups(self.k.stream)
-            mine = [g for g in groups if _text(g["name"]) == self.k.group]
+            groups = await self.redis.xinfo_groups(self.keys.stream)
+            mine = [g for g in groups if _text(g["name"]) == self.keys.group]
             if not mine:
                 return
             oldest = _text(mine[0]["last-delivered-id"])
         # Entries before the oldest unacknowledged one (or up to the last delivered) are done.
-        await self.r.xtrim(self.k.stream, minid=oldest, approximate=False)
+        await self.redis.xtrim(self.keys.stream, minid=oldest, approximate=False)
 
     async def _bulk(self, entries: list[Entry]) -> list[Outcome]:
         bulk_helper: Any
@@ -307,8 +311,8 @@ class StreamIndexer:
         async for ok, item in bulk_helper(
             self.client,
             actions,
-            chunk_size=self.s.bulk_max_docs,
-            max_chunk_bytes=self.s.bulk_max_bytes,
+            chunk_size=self.index_settings.bulk_max_docs,
+            max_chunk_bytes=self.index_settings.bulk_max_bytes,
             raise_on_error=False,
             raise_on_exception=False,
             max_retries=0,

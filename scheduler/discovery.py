@@ -7,9 +7,8 @@ from urllib.parse import urlsplit
 
 from courlan import is_navigation_page, is_not_crawlable
 
-from scheduler.frontier import FrontierEntry, UrlKind
+from newscrawl.core.records import FrontierEntry, Link, UrlKind
 from scheduler.outlets import Outlet, OutletIndex
-from workers.links import Link
 
 _DATE_PATH = re.compile(r"/(?:19|20)\d\d[/-](?:0?[1-9]|1[0-2])(?:[/-]|$)")
 _LONG_NUMBER = re.compile(r"\d{5,}")
@@ -33,12 +32,27 @@ def looks_like_article(url: str) -> bool:
 
 
 class Discovery:
-    """Turns links found on a page of ``outlet`` into frontier entries."""
+    """Turns links found on a page of an outlet into frontier entries (a ``LinkPolicy``)."""
 
     def __init__(self, outlets: OutletIndex) -> None:
         self._outlets = outlets
 
-    def is_article(self, outlet: Outlet | None, url: str) -> bool:
+    def _outlet(self, name: str | None) -> Outlet | None:
+        return self._outlets.get(name) if name else None
+
+    def outlet_for(self, url: str) -> str | None:
+        outlet = self._outlets.for_url(url)
+        return outlet.name if outlet else None
+
+    def in_scope(self, outlet_name: str | None, url: str) -> bool:
+        outlet = self._outlet(outlet_name)
+        return outlet is None or outlet.allows(url)
+
+    def is_article(self, outlet_name: str | None, url: str) -> bool:
+        return self._is_article(self._outlet(outlet_name), url)
+
+    @staticmethod
+    def _is_article(outlet: Outlet | None, url: str) -> bool:
         if outlet is not None and not outlet.allows(url):
             return False
         if outlet is not None and outlet.article_pattern is not None:
@@ -48,7 +62,7 @@ class Discovery:
     def entries(
         self, links: list[Link], *, outlet_name: str | None, depth: int, referrer: str, source: str
     ) -> list[FrontierEntry]:
-        outlet = self._outlets.get(outlet_name) if outlet_name else None
+        outlet = self._outlet(outlet_name)
         seeds = set(outlet.urls) if outlet else set()
         out: list[FrontierEntry] = []
         for link in links:
@@ -59,7 +73,7 @@ class Discovery:
                 kind = "sitemap"
             elif link.url in seeds:
                 continue  # seeds are already scheduled with their own interval
-            elif source in ("feed", "sitemap") or self.is_article(outlet, link.url):
+            elif source in ("feed", "sitemap") or self._is_article(outlet, link.url):
                 # Feeds and sitemaps list articles by definition.
                 kind = "article"
             else:

@@ -20,8 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from newscrawl.errors import ConfigError, InvalidURL
-from scheduler.urls import host_of, normalize_url, registered_domain
+from newscrawl.core.errors import ConfigError, InvalidURL
+from newscrawl.core.urls import host_of, normalize_url, registered_domain
 
 
 @dataclass(frozen=True)

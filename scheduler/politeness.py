@@ -7,11 +7,10 @@ this module decides what the numbers are, so the embedded and the Redis frontier
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 from protego import Protego
 
-from newscrawl.settings import PolitenessSettings
+from newscrawl.core.settings import PolitenessSettings
 
 
 @dataclass(frozen=True)
@@ -55,17 +54,3 @@ def backoff_s(settings: PolitenessSettings, level: int, retry_after_s: float | N
     exponential = settings.backoff_base_s * 2.0 ** max(level - 1, 0)
     wait = max(exponential, retry_after_s or 0.0)
     return min(wait, max(settings.backoff_max_s, retry_after_s or 0.0))
-
-
-def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
-    """Seconds from ``now_epoch`` named by a Retry-After header (delta seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - now_epoch, 0.0)

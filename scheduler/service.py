@@ -13,15 +13,15 @@ import threading
 import time
 from typing import Any, Protocol
 
-import redis
-
-from newscrawl import metrics
-from newscrawl.log import get_logger
-from newscrawl.redis_keys import StatsKeys
-from newscrawl.settings import Settings
-from scheduler.frontier import FrontierEntry, Lease, lease_to_json
+from newscrawl.core import metrics
+from newscrawl.core.interfaces import Frontier
+from newscrawl.core.log import get_logger
+from newscrawl.core.records import Lease, lease_to_json
+from newscrawl.core.redis_keys import StatsKeys
+from newscrawl.core.settings import Settings
+from newscrawl.core.taskqueue import CRAWL_TASK, make_app
 from scheduler.outlets import Outlet
-from scheduler.redis_frontier import RedisFrontier
+from scheduler.policy import seed
 
 log = get_logger("newscrawl.scheduler")
 
@@ -37,9 +37,7 @@ class Dispatcher(Protocol):
 
 class CeleryDispatcher:
     def __init__(self, settings: Settings) -> None:
-        # The app alone, not the tasks: the scheduler never imports the extraction stack.
-        from workers.celery import CRAWL_TASK, make_app
-
+        # A client app that sends by name: the scheduler never imports the workers' code.
         self._app = make_app(settings)
         self._task = CRAWL_TASK
         self._queue = settings.workers.queue
@@ -65,13 +63,19 @@ def batches(leases: list[Lease], size: int) -> list[list[Lease]]:
 
 class Scheduler:
     def __init__(
-        self, settings: Settings, outlets: list[Outlet], frontier: RedisFrontier, dispatcher: Dispatcher
+        self,
+        settings: Settings,
+        outlets: list[Outlet],
+        frontier: Frontier,
+        dispatcher: Dispatcher,
+        *,
+        stats_client: Any,
     ) -> None:
         self.settings = settings
         self.outlets = outlets
         self.frontier = frontier
         self.dispatcher = dispatcher
-        self._redis: Any = redis.Redis.from_url(settings.redis_url)
+        self._redis = stats_client
         self._keys = StatsKeys(settings.redis_prefix)
         self._stop = threading.Event()
         self.dispatched_tasks = 0
@@ -84,12 +88,7 @@ class Scheduler:
         self._stop.set()
 
     def seed(self, now: float) -> int:
-        entries = [
-            FrontierEntry(url=url, kind=kind, outlet=o.name)  # type: ignore[arg-type]
-            for o in self.outlets
-            for url, kind in o.seeds()
-        ]
-        return self.frontier.add(entries, now).added
+        return seed(self.frontier, self.outlets, now)
 
     def tick(self, now: float, fetched_before: float | None) -> int:
         """Lease what is due (within the in-flight cap) and queue it; returns the leases queued."""
@@ -163,8 +162,8 @@ class Scheduler:
             stats = self.frontier.stats()
             for state, count in dict(stats["urls"]).items():  # type: ignore[call-overload]
                 metrics.FRONTIER_URLS.labels(state=state).set(count)
-            metrics.FRONTIER_HOSTS_DUE.set(int(stats["hosts_due"]))  # type: ignore[call-overload]
-            metrics.LEASES_OUT.set(int(stats["leased"]))  # type: ignore[call-overload]
+            metrics.FRONTIER_HOSTS_DUE.set(int(stats.get("hosts_due", 0)))  # type: ignore[call-overload]
+            metrics.LEASES_OUT.set(self.frontier.in_flight())
 
     def close(self) -> None:
-        self._redis.close()
+        """The stats client belongs to the process's connection factory: nothing to close here."""

@@ -6,11 +6,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from newscrawl.errors import HTTPStatusError, NewscrawlError
-from newscrawl.settings import Settings
-from scheduler.frontier import PRIORITY, REVISITED_KINDS, AddResult, FrontierEntry, Lease, Outcome, refusal
-from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
-from scheduler.urls import host_of
+from newscrawl.core.connections import SQLiteTransaction, open_sqlite
+from newscrawl.core.errors import NewscrawlError
+from newscrawl.core.interfaces import HostView, UrlView
+from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
+from newscrawl.core.urls import host_of
+from scheduler.policy import FrontierPolicy
+from scheduler.politeness import Robots
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
@@ -27,7 +29,8 @@ CREATE TABLE IF NOT EXISTS urls (
     etag TEXT, last_modified TEXT, body_hash TEXT,
     fetched_at REAL, status INTEGER,
     error_kind TEXT, error TEXT,
-    discovered_at REAL NOT NULL, referrer TEXT
+    discovered_at REAL NOT NULL, referrer TEXT,
+    leased_at REAL
 );
 CREATE INDEX IF NOT EXISTS urls_pick ON urls (host, state, priority, sort_key);
 CREATE INDEX IF NOT EXISTS urls_state ON urls (state, due_at);
@@ -41,7 +44,8 @@ CREATE TABLE IF NOT EXISTS hosts (
     robots_fetched_at REAL,
     robots_attempts INTEGER NOT NULL DEFAULT 0,
     crawl_delay_s REAL,
-    enqueued INTEGER NOT NULL DEFAULT 0
+    enqueued INTEGER NOT NULL DEFAULT 0,
+    robots_leased_at REAL
 );
 CREATE TABLE IF NOT EXISTS errors (
     url TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL, final INTEGER NOT NULL
@@ -49,41 +53,51 @@ CREATE TABLE IF NOT EXISTS errors (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
-# After this many failed robots.txt fetches (5xx) a host is crawled as if it had none.
-_ROBOTS_MAX_ATTEMPTS = 3
+# Columns added after the first release: (table, column, type).
+_MIGRATIONS = (
+    ("urls", "leased_at", "REAL"),
+    ("hosts", "robots_leased_at", "REAL"),
+)
 
 
 class SQLiteFrontier:
-    def __init__(self, path: Path, settings: Settings, revisit_intervals: dict[str, float] | None = None):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+    """Applies :class:`FrontierPolicy` decisions to one SQLite file, each in one transaction."""
+
+    def __init__(self, db: sqlite3.Connection, policy: FrontierPolicy) -> None:
+        self._db = db
         self._db.executescript(_SCHEMA)
-        self._settings = settings
-        self._revisit = revisit_intervals or {}
-        self._agent = robots_agent(settings.fetch.user_agent)
+        self._migrate()
+        self.policy = policy
         self._robots: dict[str, Robots] = {}
+        self._transaction = SQLiteTransaction(db)
         # A previous run that died leaves leases behind: they are due again.
-        self._db.execute("UPDATE urls SET state='queued' WHERE state='leased'")
-        self._db.execute("UPDATE hosts SET in_flight=0")
+        self._db.execute("UPDATE urls SET state='queued', leased_at=NULL WHERE state='leased'")
+        self._db.execute("UPDATE hosts SET in_flight=0, robots_leased_at=NULL")
+
+    @classmethod
+    def open(cls, path: Path, policy: FrontierPolicy) -> SQLiteFrontier:
+        return cls(open_sqlite(path), policy)
+
+    def _migrate(self) -> None:
+        for table, column, kind in _MIGRATIONS:
+            names = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in names:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     # --- adding -----------------------------------------------------------------------------
 
     def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
         result = AddResult()
-        limits = self._settings.frontier
-        with self._tx():
+        with self._transaction:
             for entry in entries:
-                reason = refusal(entry, limits)
+                reason = self.policy.refusal(entry)
                 if reason is not None:
                     result.reject(reason)
                     continue
                 host = host_of(entry.url)
                 self._ensure_host(host, entry.url)
                 row = self._db.execute("SELECT enqueued FROM hosts WHERE host=?", (host,)).fetchone()
-                if row["enqueued"] >= limits.host_page_budget:
+                if row["enqueued"] >= self.policy.host_page_budget:
                     if self._known(entry.url):
                         result.known += 1
                     else:
@@ -98,8 +112,8 @@ class SQLiteFrontier:
                         entry.kind,
                         entry.outlet,
                         entry.depth,
-                        PRIORITY[entry.kind],
-                        entry.published_ts if entry.published_ts is not None else now,
+                        self.policy.priority(entry.kind),
+                        self.policy.sort_key(entry, now),
                         now,
                         now,
                         entry.referrer,
@@ -122,10 +136,11 @@ class SQLiteFrontier:
     # --- leasing ----------------------------------------------------------------------------
 
     def lease(self, now: float, limit: int, *, fetched_before: float | None = None) -> list[Lease]:
-        cap = self._settings.politeness.per_host_concurrency
+        cap = self.policy.per_host_concurrency
         before = fetched_before if fetched_before is not None else float("inf")
         leases: list[Lease] = []
-        with self._tx():
+        with self._transaction:
+            self._expire_leases(now)
             hosts = self._db.execute(
                 "SELECT h.* FROM hosts h WHERE h.next_fetch_at<=? AND h.in_flight<? AND EXISTS"
                 " (SELECT 1 FROM urls u WHERE u.host=h.host AND u.state='queued' AND u.due_at<=?"
@@ -139,14 +154,34 @@ class SQLiteFrontier:
                     leases.append(lease)
         return leases
 
+    def _expire_leases(self, now: float) -> None:
+        """Leases not reported within the lease timeout (their holder died) are queued again."""
+        cutoff = now - self.policy.lease_timeout_s
+        for row in self._db.execute(
+            "SELECT url, host FROM urls WHERE state='leased' AND leased_at<=?", (cutoff,)
+        ).fetchall():
+            self._db.execute("UPDATE urls SET state='queued', leased_at=NULL WHERE url=?", (row["url"],))
+            self._db.execute("UPDATE hosts SET in_flight=MAX(in_flight-1,0) WHERE host=?", (row["host"],))
+        self._db.execute(
+            "UPDATE hosts SET in_flight=MAX(in_flight-1,0), robots_leased_at=NULL WHERE robots_leased_at<=?",
+            (cutoff,),
+        )
+
     def _lease_from_host(self, host: sqlite3.Row, now: float, before: float) -> Lease | None:
         name = host["host"]
-        if self._settings.politeness.respect_robots and self._robots_stale(host, now):
+        if self.policy.respect_robots and self._robots_stale(host, now):
             if host["in_flight"]:
                 return None  # the robots.txt fetch is already out
-            self._mark_leased_host(name, now, delay=0.0)
+            self._db.execute(
+                "UPDATE hosts SET in_flight=in_flight+1, robots_leased_at=? WHERE host=?", (now, name)
+            )
             return Lease(
-                url=f"{host['scheme']}://{name}/robots.txt", host=name, kind="robots", outlet=None, depth=0
+                url=f"{host['scheme']}://{name}/robots.txt",
+                host=name,
+                kind="robots",
+                outlet=None,
+                depth=0,
+                leased_at=now,
             )
         robots = self._robots_for(name)
         while True:
@@ -165,8 +200,11 @@ class SQLiteFrontier:
                     (row["url"],),
                 )
                 continue
-            self._db.execute("UPDATE urls SET state='leased' WHERE url=?", (row["url"],))
-            self._mark_leased_host(name, now, delay=self._delay(host))
+            self._db.execute("UPDATE urls SET state='leased', leased_at=? WHERE url=?", (now, row["url"]))
+            self._db.execute(
+                "UPDATE hosts SET in_flight=in_flight+1, next_fetch_at=MAX(next_fetch_at, ?) WHERE host=?",
+                (now + self._host_delay(host), name),
+            )
             return Lease(
                 url=row["url"],
                 host=name,
@@ -177,74 +215,82 @@ class SQLiteFrontier:
                 etag=row["etag"],
                 last_modified=row["last_modified"],
                 body_hash=row["body_hash"],
+                leased_at=now,
+                due_at=row["due_at"],
             )
-
-    def _mark_leased_host(self, host: str, now: float, delay: float) -> None:
-        self._db.execute(
-            "UPDATE hosts SET in_flight=in_flight+1, next_fetch_at=MAX(next_fetch_at, ?) WHERE host=?",
-            (now + delay, host),
-        )
 
     def _robots_stale(self, host: sqlite3.Row, now: float) -> bool:
         fetched = host["robots_fetched_at"]
-        return fetched is None or now - fetched > self._settings.politeness.robots_ttl_s
+        return fetched is None or now - fetched > self.policy.robots_ttl_s
 
     def _robots_for(self, host: str) -> Robots | None:
-        if not self._settings.politeness.respect_robots:
+        if not self.policy.respect_robots:
             return None
         if host not in self._robots:
             row = self._db.execute("SELECT robots_txt FROM hosts WHERE host=?", (host,)).fetchone()
-            self._robots[host] = Robots(row["robots_txt"] if row else None, self._agent)
+            self._robots[host] = Robots(row["robots_txt"] if row else None, self.policy.robots_agent)
         return self._robots[host]
 
-    def _delay(self, host: sqlite3.Row) -> float:
-        return host_delay_s(self._settings.politeness, host["crawl_delay_s"])
+    def _host_delay(self, host: sqlite3.Row | None) -> float:
+        return self.policy.host_delay_s(host["crawl_delay_s"] if host is not None else None)
+
+    def _host(self, host: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._db.execute("SELECT * FROM hosts WHERE host=?", (host,)).fetchone()
+        return row
+
+    def _held(self, lease: Lease) -> bool:
+        """The lease is still its holder's: a report after it expired and went elsewhere is ignored."""
+        if lease.kind == "robots":
+            row = self._db.execute("SELECT robots_leased_at AS at FROM hosts WHERE host=?", (lease.host,))
+        else:
+            row = self._db.execute(
+                "SELECT leased_at AS at FROM urls WHERE url=? AND state='leased'", (lease.url,)
+            )
+        found = row.fetchone()
+        if found is None or found["at"] is None:
+            return False
+        return lease.leased_at is None or abs(float(found["at"]) - lease.leased_at) < 1e-3
 
     # --- reporting back ---------------------------------------------------------------------
 
     def set_robots(self, host: str, text: str | None, now: float, *, reachable: bool = True) -> None:
-        with self._tx():
+        with self._transaction:
+            row = self._host(host)
             if not reachable:
-                row = self._db.execute("SELECT robots_attempts FROM hosts WHERE host=?", (host,)).fetchone()
-                attempts = (row["robots_attempts"] if row else 0) + 1
-                if attempts < _ROBOTS_MAX_ATTEMPTS:
-                    # RFC 9309: an unreachable robots.txt means "disallow all" for now; try again later.
-                    level_wait = backoff_s(self._settings.politeness, attempts, None)
+                decision = self.policy.after_robots_failure(row["robots_attempts"] if row else 0)
+                if decision.retry:
                     self._db.execute(
                         "UPDATE hosts SET robots_attempts=?, in_flight=MAX(in_flight-1,0),"
-                        " next_fetch_at=? WHERE host=?",
-                        (attempts, now + level_wait, host),
+                        " robots_leased_at=NULL, next_fetch_at=? WHERE host=?",
+                        (decision.attempts, now + decision.wait_s, host),
                     )
                     return
                 text = None
-            robots = Robots(text, self._agent)
+            robots = Robots(text, self.policy.robots_agent)
             self._robots[host] = robots
             crawl_delay = robots.crawl_delay_s()
+            delay = self.policy.host_delay_s(crawl_delay)
             self._db.execute(
-                "UPDATE hosts SET robots_txt=?, robots_fetched_at=?, robots_attempts=0, crawl_delay_s=?"
-                " WHERE host=?",
+                "UPDATE hosts SET robots_txt=?, robots_fetched_at=?, robots_attempts=0, crawl_delay_s=?,"
+                " robots_leased_at=NULL WHERE host=?",
                 (text, now, crawl_delay, host),
             )
-            row = self._db.execute("SELECT * FROM hosts WHERE host=?", (host,)).fetchone()
-            self._release_host(host, now, self._delay(row))
+            self._release_host(host, now, delay)
 
     def complete(self, lease: Lease, outcome: Outcome, now: float) -> None:
-        kind = outcome.kind or lease.kind
-        with self._tx():
-            if kind in REVISITED_KINDS:
-                interval = self._revisit.get(lease.outlet or "", self._settings.frontier.revisit_interval_s)
-                state, due = "queued", now + interval
-            else:
-                state, due = "done", now
+        with self._transaction:
+            if not self._held(lease):
+                return
+            decision = self.policy.after_success(lease, outcome, now)
             self._db.execute(
                 "UPDATE urls SET state=?, due_at=?, kind=?, priority=?, attempts=0, status=?, fetched_at=?,"
                 " etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
-                " body_hash=COALESCE(?, body_hash), error_kind=NULL, error=NULL WHERE url=?",
+                " body_hash=COALESCE(?, body_hash), error_kind=NULL, error=NULL, leased_at=NULL WHERE url=?",
                 (
-                    state,
-                    due,
-                    kind,
-                    PRIORITY[kind],
+                    "queued" if decision.revisit else "done",
+                    decision.due_at,
+                    decision.kind,
+                    decision.priority,
                     outcome.status,
                     now,
                     outcome.etag,
@@ -254,42 +300,34 @@ class SQLiteFrontier:
                 ),
             )
             self._db.execute("UPDATE hosts SET backoff_level=0 WHERE host=?", (lease.host,))
-            self._release_host(lease.host, now, self._delay_for(lease.host))
+            self._release_host(lease.host, now, self._host_delay(self._host(lease.host)))
             self._bump("fetched")
 
     def fail(self, lease: Lease, error: NewscrawlError, now: float) -> None:
-        with self._tx():
-            attempts = lease.attempts + 1
-            retry = error.transient and attempts < self._settings.frontier.max_attempts
-            host_wait = self._delay_for(lease.host)
-            if isinstance(error, HTTPStatusError) and error.status in (429, 503):
-                row = self._db.execute(
-                    "SELECT backoff_level FROM hosts WHERE host=?", (lease.host,)
-                ).fetchone()
-                level = row["backoff_level"] + 1
-                host_wait = max(host_wait, backoff_s(self._settings.politeness, level, error.retry_after_s))
+        if lease.kind == "robots":
+            self.set_robots(lease.host, None, now, reachable=not self.policy.robots_unreachable(error))
+            return
+        with self._transaction:
+            if not self._held(lease):
+                return
+            host = self._host(lease.host)
+            decision = self.policy.after_failure(
+                lease, error, now, fetched_before=self._was_fetched(lease.url)
+            )
+            host_wait = self._host_delay(host)
+            if decision.throttled:
+                level = (host["backoff_level"] if host else 0) + 1
+                host_wait = max(host_wait, decision.throttle_wait_s(level))
                 self._db.execute("UPDATE hosts SET backoff_level=? WHERE host=?", (level, lease.host))
                 self._bump("backoffs")
-            if lease.kind == "robots":
-                self._db.execute("UPDATE hosts SET in_flight=MAX(in_flight-1,0) WHERE host=?", (lease.host,))
-                return
-            revisit = lease.kind in REVISITED_KINDS and self._was_fetched(lease.url)
-            if retry:
-                state, due = (
-                    "queued",
-                    now + max(host_wait, self._settings.politeness.backoff_base_s * attempts),
-                )
-            elif revisit:
-                # A feed that fails today is still worth a visit on its next interval.
-                attempts = 0
-                state = "queued"
-                due = now + self._revisit.get(lease.outlet or "", self._settings.frontier.revisit_interval_s)
-            else:
-                state, due = "failed", now
-            status = error.status if isinstance(error, HTTPStatusError) else None
+            due = decision.due_at
+            if decision.mode == "retry":
+                due = max(due, now + host_wait)
+            state = "failed" if decision.mode == "final" else "queued"
             self._db.execute(
-                "UPDATE urls SET state=?, due_at=?, attempts=?, status=?, error_kind=?, error=? WHERE url=?",
-                (state, due, attempts, status, error.kind, error.message, lease.url),
+                "UPDATE urls SET state=?, due_at=?, attempts=?, status=?, error_kind=?, error=?,"
+                " leased_at=NULL WHERE url=?",
+                (state, due, decision.attempts, decision.status, error.kind, error.message, lease.url),
             )
             self._record_error(lease.url, error.kind, error.message, now, final=state == "failed")
             self._release_host(lease.host, now, host_wait)
@@ -297,10 +335,6 @@ class SQLiteFrontier:
     def _was_fetched(self, url: str) -> bool:
         row = self._db.execute("SELECT fetched_at FROM urls WHERE url=?", (url,)).fetchone()
         return row is not None and row["fetched_at"] is not None
-
-    def _delay_for(self, host: str) -> float:
-        row = self._db.execute("SELECT crawl_delay_s FROM hosts WHERE host=?", (host,)).fetchone()
-        return host_delay_s(self._settings.politeness, row["crawl_delay_s"] if row else None)
 
     def _release_host(self, host: str, now: float, wait_s: float) -> None:
         # The delay runs from the end of a fetch: the next request starts at least wait_s later.
@@ -332,7 +366,7 @@ class SQLiteFrontier:
             (now, before),
         ).fetchone()
         robots = self._db.execute(
-            "SELECT COUNT(*) FROM hosts WHERE in_flight>0 AND robots_fetched_at IS NULL"
+            "SELECT COUNT(*) FROM hosts WHERE robots_leased_at IS NOT NULL AND robots_fetched_at IS NULL"
         ).fetchone()
         return int(row[0]) + int(robots[0])
 
@@ -343,9 +377,36 @@ class SQLiteFrontier:
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
+    def in_flight(self) -> int:
+        urls = self._db.execute("SELECT COUNT(*) FROM urls WHERE state='leased'").fetchone()[0]
+        robots = self._db.execute("SELECT COUNT(*) FROM hosts WHERE robots_leased_at IS NOT NULL").fetchone()[
+            0
+        ]
+        return int(urls) + int(robots)
+
+    def holds(self, leases: list[Lease]) -> list[bool]:
+        return [self._held(lease) for lease in leases]
+
     def errors(self, final_only: bool = True) -> list[dict[str, Any]]:
-        sql = "SELECT url, kind, message, at FROM errors" + (" WHERE final=1" if final_only else "")
-        return [dict(r) for r in self._db.execute(sql + " ORDER BY at")]
+        sql = "SELECT url, kind, message, at, final FROM errors" + (" WHERE final=1" if final_only else "")
+        return [{**dict(r), "final": int(r["final"])} for r in self._db.execute(sql + " ORDER BY rowid")]
+
+    def url_view(self, url: str) -> UrlView | None:
+        row = self._db.execute(
+            "SELECT state, due_at, attempts FROM urls WHERE url=? AND state IN ('queued', 'leased')", (url,)
+        ).fetchone()
+        return UrlView(row["state"], float(row["due_at"]), int(row["attempts"])) if row else None
+
+    def host_view(self, host: str) -> HostView | None:
+        row = self._host(host)
+        if row is None:
+            return None
+        return HostView(
+            float(row["next_fetch_at"]),
+            int(row["in_flight"]),
+            int(row["backoff_level"]),
+            int(row["robots_attempts"]),
+        )
 
     def stats(self) -> dict[str, object]:
         states = dict(self._db.execute("SELECT state, COUNT(*) FROM urls GROUP BY state").fetchall())
@@ -356,21 +417,5 @@ class SQLiteFrontier:
         hosts = self._db.execute("SELECT COUNT(*) FROM hosts").fetchone()[0]
         return {"urls": states, "hosts": hosts, "errors": errors, **counters}
 
-    def _tx(self) -> _Transaction:
-        return _Transaction(self._db)
-
     def close(self) -> None:
         self._db.close()
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, so concurrent processes on one file cannot interleave."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from newscrawl.settings import Settings
+from newscrawl.core.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -85,13 +85,13 @@ class Cluster:
     def start_scheduler(
         self, name: str = "scheduler", *, until_idle: bool = True, metrics_port: int | None = None
     ) -> None:
-        argv = [sys.executable, "-m", "newscrawl.cli", "scheduler"]
+        argv = [sys.executable, "-m", "newscrawl", "scheduler"]
         self._start(name, argv + (["--until-idle"] if until_idle else []), _port("SCHEDULER", metrics_port))
 
     def start_indexer(
         self, name: str = "indexer", *, until_drained: bool = False, metrics_port: int | None = None
     ) -> None:
-        argv = [sys.executable, "-m", "newscrawl.cli", "indexer", "--name", name]
+        argv = [sys.executable, "-m", "newscrawl", "indexer", "--name", name]
         self._start(
             name, argv + (["--until-drained"] if until_drained else []), _port("INDEXER", metrics_port)
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from newscrawl.settings import Settings, load_settings
+from newscrawl.core.settings import Settings, load_settings
 from tests.dedup_web import DedupWeb, build_dedup_web
 from tests.replay import ReplayWeb, build_replay_web
 

@@ -18,8 +18,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from newscrawl.localweb import LocalWeb, Resource
-from scheduler.urls import normalize_url
+from newscrawl.app.localweb import LocalWeb, Resource
+from newscrawl.core.urls import normalize_url
 from tests.replay import as_http, build_replay_web
 
 RELATED_HEADINGS = ("Related articles", "Mehr zum Thema", "Read more", "À lire aussi")

@@ -17,8 +17,8 @@ from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from newscrawl.localweb import LocalWeb, Resource
-from scheduler.urls import normalize_url
+from newscrawl.app.localweb import LocalWeb, Resource
+from newscrawl.core.urls import normalize_url
 
 PRIVATE_PREFIX = "/replay-private/"
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from newscrawl.engine import CrawlEngine
-from newscrawl.factory import build_components
-from newscrawl.localweb import LocalWeb, Resource
+from newscrawl.app.engine import CrawlEngine
+from newscrawl.app.factory import build_components
+from newscrawl.app.localweb import LocalWeb, Resource
 from scheduler.outlets import parse_outlets
 from tests.conftest import make_settings
 
@@ -206,8 +206,8 @@ def test_private_addresses_refused_by_default(bad_web: LocalWeb, tmp_path: Path)
 
 
 def test_names_resolving_to_loopback_are_refused(tmp_path: Path) -> None:
-    from newscrawl.errors import BlockedAddress
-    from newscrawl.settings import FetchSettings
+    from newscrawl.core.errors import BlockedAddress
+    from newscrawl.core.settings import FetchSettings
     from workers.fetch import Fetcher
 
     web = LocalWeb({"http://127.0.0.1/": Resource(b"hi")}).start()

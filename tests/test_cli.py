@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer.document import SCHEMA_FIELDS
-from newscrawl.demo import build_demo_web
+from newscrawl.app.demo import build_demo_web
+from newscrawl.core.document import SCHEMA_FIELDS
 
-CLI = [sys.executable, "-m", "newscrawl.cli"]
+CLI = [sys.executable, "-m", "newscrawl"]
 
 
 def run(

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from indexer.document import Document
-from newscrawl.engine import CrawlEngine, CrawlStats
-from newscrawl.factory import build_components
-from newscrawl.localweb import LoggedRequest
+from newscrawl.app.engine import CrawlEngine, CrawlStats
+from newscrawl.app.factory import build_components
+from newscrawl.app.localweb import LoggedRequest
+from newscrawl.core.document import Document
 from scheduler.outlets import load_outlets
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 from tests.replay import PRIVATE_PREFIX, ReplayWeb

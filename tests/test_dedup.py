@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.document import Document
-from newscrawl.engine import CrawlEngine
-from newscrawl.factory import build_components
+from newscrawl.app.engine import CrawlEngine
+from newscrawl.app.factory import build_components
+from newscrawl.core.document import Document
 from scheduler.outlets import parse_outlets
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 from tests.dedup_web import DedupWeb

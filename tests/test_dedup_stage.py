@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from indexer.document import Document, doc_id
-from newscrawl.factory import build_dedup_stage, build_dedup_store
-from newscrawl.settings import Settings
-from scheduler.urls import host_of
+from newscrawl.app.factory import build_dedup_stage, build_dedup_store
+from newscrawl.core.document import Document, doc_id
+from newscrawl.core.records import Teaser
+from newscrawl.core.settings import Settings
+from newscrawl.core.urls import host_of
 from tests.conftest import SettingsFactory
 from workers.dedup import DedupStage, DocUpdate
-from workers.links import Teaser
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 STORY = [
@@ -211,10 +211,10 @@ def test_a_stalled_dedup_lock_delays_pages_and_loses_none(tmp_path: Path) -> Non
 
     import redis
 
-    from newscrawl.demo import build_demo_web
-    from newscrawl.engine import CrawlEngine
-    from newscrawl.factory import build_components
-    from newscrawl.redis_keys import DedupKeys
+    from newscrawl.app.demo import build_demo_web
+    from newscrawl.app.engine import CrawlEngine
+    from newscrawl.app.factory import build_components
+    from newscrawl.core.redis_keys import DedupKeys
     from scheduler.outlets import parse_outlets
     from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from newscrawl import metrics
-from newscrawl.cli import build_parser
-from newscrawl.settings import MetricsSettings, Settings, WorkerSettings
+from newscrawl.app.cli import build_parser
+from newscrawl.core import metrics
+from newscrawl.core.settings import MetricsSettings, Settings, WorkerSettings
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 MANIFESTS = sorted((DEPLOY / "kubernetes").glob("*.yaml"))

@@ -23,12 +23,11 @@ from typing import Any
 
 import pytest
 
-from indexer.document import Document
-from newscrawl.engine import CrawlEngine
-from newscrawl.factory import build_components, build_index
-from newscrawl.settings import Settings
+from newscrawl.app.engine import CrawlEngine
+from newscrawl.app.factory import build_components, build_frontier, build_index
+from newscrawl.core.document import Document
+from newscrawl.core.settings import Settings
 from scheduler.outlets import parse_outlets
-from scheduler.redis_frontier import RedisFrontier
 from tests.cluster import Cluster, free_port, get_json, settings_env
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 from tests.dedup_web import DedupWeb
@@ -158,7 +157,7 @@ def _assert_polite(web: DedupWeb, crawl: Crawl) -> int:
 
 def _cli_stats(settings: Settings) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, "-m", "newscrawl.cli", "stats"],
+        [sys.executable, "-m", "newscrawl", "stats"],
         env={**os.environ, **settings_env(settings)},
         capture_output=True,
         text=True,
@@ -249,7 +248,7 @@ def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
             time.sleep(0.1)
         cluster.kill9("w1")  # mid-task: its leases and its unacknowledged task are left behind
         cluster.kill9("scheduler")
-        frontier = RedisFrontier(settings)
+        frontier = build_frontier(settings, [])
         assert frontier.in_flight() > 0, "no lease was out when the worker died"
         frontier.close()
         assert _indexed(settings) < len(embedded.docs), "the crawl ended before the faults"

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from newscrawl.errors import ConnectError, HTTPStatusError
-from newscrawl.factory import build_frontier
-from scheduler.frontier import Frontier, FrontierEntry, Outcome
+from newscrawl.app.factory import build_frontier
+from newscrawl.core.errors import ConnectError, HTTPStatusError
+from newscrawl.core.interfaces import Frontier
+from newscrawl.core.records import FrontierEntry, Outcome
 from scheduler.outlets import parse_outlets
 from tests.conftest import SettingsFactory
 

@@ -23,14 +23,15 @@ from typing import Any
 import pytest
 import redis
 
-from indexer.base import SearchQuery
-from indexer.document import Document, doc_id
-from indexer.engine import IndexAdmin, SearchEngineIndex
-from indexer.stream import StreamIndexer, StreamWriter
-from newscrawl.engine import CrawlEngine
-from newscrawl.factory import build_components
-from newscrawl.redis_keys import IndexKeys
-from newscrawl.settings import Settings
+from indexer.engine import IndexAdmin
+from indexer.search_index import SearchEngineIndex
+from indexer.stream import StreamIndexer
+from newscrawl.app.engine import CrawlEngine
+from newscrawl.app.factory import build_components, build_index, build_stream_writer
+from newscrawl.core.document import Document, doc_id
+from newscrawl.core.interfaces import SearchQuery
+from newscrawl.core.redis_keys import IndexKeys
+from newscrawl.core.settings import Settings
 from scheduler.outlets import load_outlets
 from tests.cluster import REPO, settings_env
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
@@ -125,14 +126,14 @@ def load(settings: Settings, consumer: str = "t") -> dict[str, Any]:
 
 
 def refreshed(settings: Settings) -> SearchEngineIndex:
-    index = SearchEngineIndex(settings)
+    index = build_index(settings)
     index.refresh()
     return index
 
 
 def indexer_process(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, **settings_env(settings)}
-    cmd = [sys.executable, "-m", "newscrawl.cli", "indexer", "--until-drained", "--name", name]
+    cmd = [sys.executable, "-m", "newscrawl", "indexer", "--until-drained", "--name", name]
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
@@ -202,7 +203,7 @@ def test_a_frozen_engine_loses_nothing(prefix: str, tmp_path: Path) -> None:
         target = Target("opensearch", own.url)
         settings = engine_settings(tmp_path, target, prefix, bulk_max_docs=50)
         IndexAdmin(settings).init()
-        writer = StreamWriter(settings)
+        writer = build_stream_writer(settings)
         docs = make_docs(3000)
         for doc in docs:
             writer.index(doc)
@@ -239,7 +240,7 @@ def test_429s_and_refused_connections_are_retried(prefix: str, tmp_path: Path, o
         target = Target("elasticsearch", proxy.url, proxy)
         settings = engine_settings(tmp_path, target, prefix, bulk_max_docs=100)
         IndexAdmin(settings).init()
-        writer = StreamWriter(settings)
+        writer = build_stream_writer(settings)
         docs = make_docs(1000)
         for doc in docs:
             writer.index(doc)
@@ -271,7 +272,7 @@ def test_a_bad_document_is_dead_lettered_and_the_rest_indexed(
 ) -> None:
     settings = engine_settings(tmp_path, target, prefix)
     IndexAdmin(settings).init()
-    writer = StreamWriter(settings)
+    writer = build_stream_writer(settings)
     docs = make_docs(30)
     for doc in docs[:15]:
         writer.index(doc)
@@ -302,7 +303,7 @@ def test_kill_9_of_the_indexer_mid_bulk_loses_and_duplicates_nothing(
 ) -> None:
     settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=200)
     IndexAdmin(settings).init()
-    writer = StreamWriter(settings)
+    writer = build_stream_writer(settings)
     docs = make_docs(4000)
     for doc in docs:
         writer.index(doc)
@@ -330,7 +331,7 @@ def test_reindex_swaps_the_alias_while_searches_answer(target: Target, prefix: s
     settings = engine_settings(tmp_path, target, prefix)
     admin = IndexAdmin(settings)
     admin.init()
-    writer = StreamWriter(settings)
+    writer = build_stream_writer(settings)
     docs = make_docs(400)
     for doc in docs:
         writer.index(doc)
@@ -341,7 +342,7 @@ def test_reindex_swaps_the_alias_while_searches_answer(target: Target, prefix: s
     stop = threading.Event()
 
     def search() -> None:
-        reader = SearchEngineIndex(settings)
+        reader = build_index(settings)
         while not stop.is_set():
             try:
                 answers.append(reader.count())
@@ -370,7 +371,7 @@ def test_search_hides_duplicates_and_takes_later_corrections(
 ) -> None:
     settings = engine_settings(tmp_path, target, prefix)
     IndexAdmin(settings).init()
-    writer = StreamWriter(settings)
+    writer = build_stream_writer(settings)
     original, copy, other = make_docs(3, seed="dup-")
     original.title = "Ferry strike closes the harbour"
     copy.title = "Ferry strike closes the harbour (wire)"
@@ -388,7 +389,7 @@ def test_search_hides_duplicates_and_takes_later_corrections(
     assert index.count(include_duplicates=False) == 2
     env = {**os.environ, **settings_env(settings)}
     cli = subprocess.run(
-        [sys.executable, "-m", "newscrawl.cli", "search", "ferry", "--json"],
+        [sys.executable, "-m", "newscrawl", "search", "ferry", "--json"],
         cwd=REPO,
         env=env,
         capture_output=True,

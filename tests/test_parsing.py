@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from newscrawl.errors import ConfigError, InvalidURL, UnsupportedContent
-from newscrawl.settings import load_settings
+from newscrawl.core.errors import ConfigError, InvalidURL, UnsupportedContent
+from newscrawl.core.settings import load_settings
+from newscrawl.core.urls import host_of, normalize_url
 from scheduler.discovery import looks_like_article
 from scheduler.outlets import load_outlets, parse_outlets
-from scheduler.politeness import Robots, backoff_s, host_delay_s, parse_retry_after, robots_agent
-from scheduler.urls import host_of, normalize_url
+from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
 from workers.charset import decode_body
 from workers.extract import extract_article
+from workers.fetch import parse_retry_after
 from workers.language import decide_language
 from workers.links import feed_links, html_links, maybe_gunzip, sitemap_links
 from workers.parse import classify_body, parse_html

@@ -14,13 +14,13 @@ import sys
 import tempfile
 from typing import Any
 
-from celery import Celery
 from celery.signals import worker_init, worker_process_shutdown
 
-from newscrawl.log import configure_logging
-from newscrawl.settings import Settings, load_settings
+from newscrawl.core.log import configure_logging
+from newscrawl.core.settings import load_settings
+from newscrawl.core.taskqueue import CRAWL_TASK, make_app
 
-CRAWL_TASK = "newscrawl.crawl"
+__all__ = ["CRAWL_TASK", "app"]
 
 
 def _multiprocess_metrics() -> None:
@@ -39,48 +39,13 @@ if "worker" in sys.argv[1:]:
     _multiprocess_metrics()
 
 
-def celery_config(settings: Settings) -> dict[str, Any]:
-    w = settings.workers
-    return {
-        "broker_url": w.broker_url or settings.redis_url,
-        "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {
-            "visibility_timeout": w.visibility_timeout_s,
-            # Restore unacknowledged tasks of dead workers soon after their timeout.
-            "unacked_restore_throttle": 1,
-        },
-        "task_default_queue": w.queue,
-        "task_serializer": "json",
-        "accept_content": ["json"],
-        "task_ignore_result": True,
-        "task_acks_late": True,
-        "task_reject_on_worker_lost": True,
-        "task_acks_on_failure_or_timeout": True,
-        "task_time_limit": w.task_time_limit_s,
-        "task_soft_time_limit": w.task_time_limit_s * 0.9,
-        "worker_prefetch_multiplier": 1,
-        "worker_max_tasks_per_child": w.max_tasks_per_child,
-        "worker_max_memory_per_child": w.max_memory_per_child_mb * 1024,
-        "worker_send_task_events": w.task_events,
-        "task_send_sent_event": w.task_events,
-        "worker_hijack_root_logger": False,
-    }
-
-
-def make_app(settings: Settings) -> Celery:
-    celery_app = Celery("newscrawl", include=["workers.tasks"])
-    celery_app.conf.update(celery_config(settings))
-    celery_app.conf.newscrawl_settings = settings
-    return celery_app
-
-
 settings = load_settings()
 configure_logging(settings.log_level)
-app = make_app(settings)
+app = make_app(settings, include=("workers.tasks",))
 
 
 def _close_runtime(pid: int | None = None, **_: Any) -> None:
-    from newscrawl.metrics import process_dead
+    from newscrawl.core.metrics import process_dead
     from workers.runtime import close_runtime
 
     close_runtime()
@@ -88,7 +53,7 @@ def _close_runtime(pid: int | None = None, **_: Any) -> None:
 
 
 def _serve_metrics(**_: Any) -> None:
-    from newscrawl.metrics import serve
+    from newscrawl.core.metrics import serve
 
     serve(settings.metrics.worker_port, multiprocess=True)
 

@@ -7,7 +7,7 @@ import codecs
 from charset_normalizer import from_bytes
 from w3lib.encoding import html_to_unicode
 
-from newscrawl.errors import UnsupportedContent
+from newscrawl.core.errors import UnsupportedContent
 
 _SNIFF_BYTES = 4096
 # C0 controls other than tab, newline, vertical tab, form feed and carriage return.

@@ -27,17 +27,19 @@ Rules (README "Deduplication"):
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from indexer.document import Document
-from newscrawl.settings import DedupSettings
-from scheduler.urls import host_of
+from newscrawl.core.document import Document
+from newscrawl.core.records import Teaser, normalize_text
+from newscrawl.core.settings import DedupSettings
+from newscrawl.core.urls import host_of
 from workers.fingerprint import content_hash, shingle_digests, simhash_of_digests
-from workers.links import Teaser, normalize_text
 
 # Blocks shared by more documents than this are too common to tell stories apart.
 _MAX_DOCS_PER_BLOCK_CANDIDATE = 50
@@ -88,6 +90,68 @@ class StoredDoc:
     def rank(self) -> tuple[int, float, str]:
         published = self.published_ts if self.published_ts is not None else math.inf
         return (-self.votes, published, self.doc_id)
+
+
+# How a StoredDoc is kept by every store: these fields, as text (blocks as compressed JSON bytes).
+STORED_DOC_FIELDS = (
+    "url",
+    "canonical_url",
+    "host",
+    "published_ts",
+    "blocks",
+    "block_hashes",
+    "kept",
+    "content_hash",
+    "simhash",
+    "votes",
+    "duplicate_of",
+    "title",
+)
+
+
+def encode_doc(doc: StoredDoc) -> dict[str, str | bytes]:
+    """The stored form of a document: every field a string, the blocks compressed."""
+    return {
+        "url": doc.url,
+        "canonical_url": doc.canonical_url,
+        "host": doc.host,
+        "published_ts": "" if doc.published_ts is None else repr(doc.published_ts),
+        "blocks": zlib.compress(json.dumps(doc.blocks, ensure_ascii=False).encode("utf-8"), 6),
+        "block_hashes": ",".join(doc.block_hashes),
+        "kept": json.dumps(doc.kept),
+        "content_hash": doc.content_hash,
+        "simhash": f"{doc.simhash:016x}",
+        "votes": str(doc.votes),
+        "duplicate_of": doc.duplicate_of or "",
+        "title": doc.title,
+    }
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def decode_doc(doc_id: str, fields: dict[str, Any]) -> StoredDoc:
+    """A document from its stored form (values may be text or bytes)."""
+    published = _text(fields["published_ts"])
+    hashes = _text(fields["block_hashes"])
+    return StoredDoc(
+        doc_id=doc_id,
+        url=_text(fields["url"]),
+        canonical_url=_text(fields["canonical_url"]),
+        host=_text(fields["host"]),
+        published_ts=float(published) if published else None,
+        blocks=json.loads(zlib.decompress(fields["blocks"])),
+        block_hashes=hashes.split(",") if hashes else [],
+        kept=json.loads(_text(fields["kept"])),
+        content_hash=_text(fields["content_hash"]),
+        simhash=int(_text(fields["simhash"]), 16),
+        votes=int(_text(fields["votes"])),
+        duplicate_of=_text(fields["duplicate_of"]) or None,
+        title=_text(fields["title"]),
+    )
 
 
 @dataclass(frozen=True)

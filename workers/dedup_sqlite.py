@@ -6,14 +6,13 @@ workers cannot both index the same story as canonical.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import zlib
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from workers.dedup import StoredDoc
+from newscrawl.core.connections import SQLiteTransaction, open_sqlite
+from workers.dedup import STORED_DOC_FIELDS, StoredDoc, decode_doc, encode_doc
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -54,78 +53,39 @@ def _chunks(values: Iterable[str]) -> Iterator[tuple[list[str], str]]:
         yield chunk, ",".join("?" * len(chunk))
 
 
-class SQLiteDedupStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._depth = 0
+_DOC_COLUMNS = ", ".join(("doc_id", *STORED_DOC_FIELDS))
+_DOC_PARAMS = ", ".join(f":{name}" for name in ("doc_id", *STORED_DOC_FIELDS))
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self._db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
-            self._db.execute("COMMIT")
-        finally:
-            self._depth = 0
+
+class SQLiteDedupStore:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._db.executescript(_SCHEMA)
+        self._transaction = SQLiteTransaction(db)
+
+    @classmethod
+    def open(cls, path: Path) -> SQLiteDedupStore:
+        return cls(open_sqlite(path))
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._transaction
 
     # --- documents --------------------------------------------------------------------------
 
     def get_doc(self, doc_id: str) -> StoredDoc | None:
-        row = self._db.execute("SELECT * FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
-        if row is None:
-            return None
-        (doc_id, url, canonical, host, published, blocks, hashes, kept, chash, shash, votes, dup, title) = row
-        return StoredDoc(
-            doc_id=doc_id,
-            url=url,
-            canonical_url=canonical,
-            host=host,
-            published_ts=published,
-            blocks=json.loads(zlib.decompress(blocks)),
-            block_hashes=hashes.split(",") if hashes else [],
-            kept=json.loads(kept),
-            content_hash=chash,
-            simhash=int(shash, 16),
-            votes=votes,
-            duplicate_of=dup,
-            title=title,
-        )
+        row = self._db.execute(f"SELECT {_DOC_COLUMNS} FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
+        return decode_doc(doc_id, dict(row)) if row is not None else None
 
     def put_doc(self, doc: StoredDoc) -> None:
-        blocks = zlib.compress(json.dumps(doc.blocks, ensure_ascii=False).encode("utf-8"), 6)
         self._db.execute(
-            "INSERT OR REPLACE INTO docs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                doc.doc_id,
-                doc.url,
-                doc.canonical_url,
-                doc.host,
-                doc.published_ts,
-                blocks,
-                ",".join(doc.block_hashes),
-                json.dumps(doc.kept),
-                doc.content_hash,
-                f"{doc.simhash:016x}",
-                doc.votes,
-                doc.duplicate_of,
-                doc.title,
-            ),
+            f"INSERT OR REPLACE INTO docs ({_DOC_COLUMNS}) VALUES ({_DOC_PARAMS})",
+            # Absent values are NULL here: the queries above test "duplicate_of IS NULL".
+            {
+                **encode_doc(doc),
+                "doc_id": doc.doc_id,
+                "duplicate_of": doc.duplicate_of,
+                "published_ts": doc.published_ts,
+            },
         )
 
     def add_alias(self, doc_id: str, url: str) -> bool:

@@ -21,8 +21,8 @@ from dateutil import parser as dateparser
 from htmldate import find_date
 from lxml import etree
 
-from newscrawl.errors import ExtractionError, InvalidURL
-from scheduler.urls import normalize_url
+from newscrawl.core.errors import ExtractionError, InvalidURL
+from newscrawl.core.urls import normalize_url
 from workers.language import decide_language
 from workers.parse import HtmlPage
 

@@ -1,6 +1,6 @@
 """Fetching with aiohttp: one ClientSession per process, limits on everything a stranger controls.
 
-Every aiohttp or network error is mapped here to a :class:`newscrawl.errors.FetchError` with
+Every aiohttp or network error is mapped here to a :class:`newscrawl.core.errors.FetchError` with
 the URL attached. Redirects are followed by hand so that each hop is checked (scheme, target
 address, count) before it is requested.
 """
@@ -13,13 +13,14 @@ import socket
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
-from newscrawl.errors import (
+from newscrawl.core.errors import (
     BlockedAddress,
     BodyTooLarge,
     ConnectError,
@@ -30,8 +31,7 @@ from newscrawl.errors import (
     TooManyRedirects,
     UnsupportedContent,
 )
-from newscrawl.settings import FetchSettings
-from scheduler.politeness import parse_retry_after
+from newscrawl.core.settings import FetchSettings
 from workers.charset import decode_body
 
 _READ_CHUNK = 64 * 1024
@@ -308,3 +308,17 @@ class Fetcher:
                 raise BodyTooLarge(f"body exceeds {cap} bytes after decompression", url=url)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
+    """Seconds from ``now_epoch`` named by a Retry-After header (delta seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - now_epoch, 0.0)

@@ -13,14 +13,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from newscrawl import metrics
-from newscrawl.errors import HTTPStatusError, InternalError, NewscrawlError
-from newscrawl.factory import Components
-from newscrawl.log import get_logger
-from scheduler.frontier import Lease, Outcome
-from workers.dedup import DocUpdate
-from workers.fetch import FetchResponse
-from workers.pipeline import PageResult
+from newscrawl.core import metrics
+from newscrawl.core.errors import HTTPStatusError, InternalError, NewscrawlError
+from newscrawl.core.interfaces import Frontier, IndexBackend
+from newscrawl.core.log import get_logger
+from newscrawl.core.records import Lease, Outcome
+from workers.dedup import DedupStage, DocUpdate
+from workers.fetch import Fetcher, FetchResponse
+from workers.pipeline import PageProcessor, PageResult
 
 log = get_logger("newscrawl.handler")
 
@@ -86,26 +86,41 @@ class CrawlStats:
         }
 
 
+@dataclass
+class HandlerParts:
+    """What a lease handler works with, built by the composition root for its process."""
+
+    frontier: Frontier
+    dedup: DedupStage
+    index: IndexBackend
+    processor: PageProcessor
+    fetcher: Fetcher
+    # Label fetch metrics by host (bounded only by the outlets list: settings.metrics.host_labels).
+    host_labels: bool = False
+
+
 class LeaseHandler:
     def __init__(
         self,
-        components: Components,
+        parts: HandlerParts,
         stats: CrawlStats | None = None,
         *,
         abort_on: tuple[type[BaseException], ...] = (),
     ) -> None:
-        self.c = components
+        self.parts = parts
         # Exceptions that end the whole batch (a task's time limit), never one URL's failure.
         self._abort_on = abort_on
         self.stats = stats if stats is not None else CrawlStats()
-        self._host_labels = components.settings.metrics.host_labels
+        self._host_labels = parts.host_labels
 
     def _count_fetch(self, lease: Lease, status: str) -> None:
         metrics.FETCHES.labels(status=status, host=lease.host if self._host_labels else "-").inc()
 
     async def fetch(self, lease: Lease) -> Fetched:
         try:
-            return await self.c.fetcher.fetch(lease.url, etag=lease.etag, last_modified=lease.last_modified)
+            return await self.parts.fetcher.fetch(
+                lease.url, etag=lease.etag, last_modified=lease.last_modified
+            )
         except NewscrawlError as exc:
             return exc
         except Exception as exc:  # a bug in the fetcher must fail this URL, not the batch
@@ -135,12 +150,12 @@ class LeaseHandler:
         self.stats.bytes += len(fetched.body)
         if lease.kind == "robots":
             self.stats.robots += 1
-            self.c.frontier.set_robots(lease.host, fetched.text or None, time.time())
+            self.parts.frontier.set_robots(lease.host, fetched.text or None, time.time())
             return
         self.stats.fetched += 1
         if fetched.not_modified:
             self.stats.not_modified += 1
-            self.c.frontier.complete(lease, Outcome(status=304), time.time())
+            self.parts.frontier.complete(lease, Outcome(status=304), time.time())
             return
         self._process(lease, fetched)
 
@@ -153,17 +168,17 @@ class LeaseHandler:
             self.stats.robots += 1
             # RFC 9309: 4xx means no robots.txt; 5xx and 429 mean "unreachable, assume disallow".
             unreachable = isinstance(exc, HTTPStatusError) and (exc.status >= 500 or exc.status == 429)
-            self.c.frontier.set_robots(lease.host, None, now, reachable=not unreachable)
+            self.parts.frontier.set_robots(lease.host, None, now, reachable=not unreachable)
             return
         self.stats.fetched += 1
         self.stats.errors[exc.kind] += 1
         metrics.PAGE_ERRORS.labels(kind=exc.kind).inc()
         log.info("fetch_failed", url=lease.url, kind=exc.kind, error=exc.message)
-        self.c.frontier.fail(lease, exc, now)
+        self.parts.frontier.fail(lease, exc, now)
 
     def _process(self, lease: Lease, response: FetchResponse) -> None:
         t0 = time.process_time()
-        result = self.c.processor.process(lease, response)
+        result = self.parts.processor.process(lease, response)
         t1 = time.process_time()
         self.stats.cpu_s["extract"] += result.extract_cpu_s
         self.stats.cpu_s["parse"] += t1 - t0 - result.extract_cpu_s
@@ -172,7 +187,7 @@ class LeaseHandler:
             self.stats.errors[result.error.kind] += 1
             metrics.PAGE_ERRORS.labels(kind=result.error.kind).inc()
             log.info("page_failed", url=lease.url, kind=result.error.kind, error=result.error.message)
-            self.c.frontier.fail(lease, result.error, now)
+            self.parts.frontier.fail(lease, result.error, now)
             return
         if result.unchanged:
             self.stats.unchanged += 1
@@ -180,7 +195,7 @@ class LeaseHandler:
             self.stats.by_kind[result.kind or "other"] += 1
             metrics.PAGES.labels(kind=result.kind or "other").inc()
             self._store(lease, result, now)
-        self.c.frontier.complete(
+        self.parts.frontier.complete(
             lease,
             Outcome(
                 status=response.status,
@@ -196,19 +211,19 @@ class LeaseHandler:
     def _store(self, lease: Lease, result: PageResult, now: float) -> None:
         t0 = time.process_time()
         if result.entries:
-            self.stats.discovered += self.c.frontier.add(result.entries, now).added
+            self.stats.discovered += self.parts.frontier.add(result.entries, now).added
         t1 = time.process_time()
         self.stats.cpu_s["frontier"] += t1 - t0
         updates: list[DocUpdate] = []
         if result.teasers:
-            updates += self.c.dedup.observe_listing(lease.host, result.teasers)
+            updates += self.parts.dedup.observe_listing(lease.host, result.teasers)
         doc = result.document
-        outcome = self.c.dedup.process(doc) if doc is not None else None
+        outcome = self.parts.dedup.process(doc) if doc is not None else None
         t2 = time.process_time()
         self.stats.cpu_s["dedup"] += t2 - t1
         if doc is not None and outcome is not None:
             if outcome.action == "index":
-                self.c.index.upsert(doc)
+                self.parts.index.upsert(doc)
                 self.stats.articles += 1
                 self.stats.duplicates += doc.duplicate_of is not None
                 metrics.DEDUP.labels(outcome="duplicate" if doc.duplicate_of else "story").inc()
@@ -217,6 +232,6 @@ class LeaseHandler:
                 metrics.DEDUP.labels(outcome="url_alias").inc()
             updates += outcome.updates
         for update in updates:
-            self.c.index.update(update.doc_id, update.fields)
+            self.parts.index.update(update.doc_id, update.fields)
         self.stats.corrections += len(updates)
         self.stats.cpu_s["index"] += time.process_time() - t2

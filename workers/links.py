@@ -3,52 +3,25 @@
 from __future__ import annotations
 
 import calendar
-import hashlib
 import io
 import re
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import feedparser
 from lxml import etree
 
-from newscrawl.errors import BodyTooLarge, InvalidURL, ParseError
-from scheduler.urls import normalize_url
+from newscrawl.core.errors import BodyTooLarge, InvalidURL, ParseError
+from newscrawl.core.records import Link, Teaser
+from newscrawl.core.urls import normalize_url
 from workers.parse import HtmlPage
 
 _WS = re.compile(r"\s+")
 # The sitemap protocol caps a file at 50,000 URLs; more is a broken or hostile file.
 MAX_SITEMAP_URLS = 50_000
 _TEASER_MAX_CHARS = 1000
-
-
-@dataclass(frozen=True)
-class Link:
-    url: str
-    kind: str  # "page" (judged by discovery policy), "sitemap" (a child sitemap)
-    published_ts: float | None = None
-    title: str | None = None
-
-
-@dataclass(frozen=True)
-class Teaser:
-    """A block on a listing page that points at one article (headline, kicker, lede)."""
-
-    page_url: str
-    article_url: str
-    text: str
-    headline: str = ""  # the link text: the teased article's headline, as this host prints it
-
-    @property
-    def block_hash(self) -> str:
-        return hashlib.sha1(normalize_text(self.text).encode("utf-8")).hexdigest()
-
-
-def normalize_text(text: str) -> str:
-    return _WS.sub(" ", text).strip().lower()
 
 
 def _norm(href: str, base: str) -> str | None:

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 import lxml.html
 from lxml import etree
 
-from newscrawl.errors import ParseError
+from newscrawl.core.errors import ParseError
 
 HtmlKind = Literal["article", "listing"]
 

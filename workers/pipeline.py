@@ -11,15 +11,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from indexer.document import Document, doc_id
-from newscrawl.errors import InvalidURL, NewscrawlError, OutOfScope, ParseError
-from scheduler.discovery import Discovery
-from scheduler.frontier import FrontierEntry, Lease, UrlKind
-from scheduler.outlets import OutletIndex
-from scheduler.urls import host_of, normalize_url
+from newscrawl.core.document import Document, doc_id
+from newscrawl.core.errors import InvalidURL, NewscrawlError, OutOfScope, ParseError
+from newscrawl.core.interfaces import LinkPolicy
+from newscrawl.core.records import FrontierEntry, Lease, Link, Teaser, UrlKind
+from newscrawl.core.urls import host_of, normalize_url
 from workers.extract import Article, extract_article
 from workers.fetch import FetchResponse
-from workers.links import Link, Teaser, feed_links, html_links, maybe_gunzip, sitemap_links
+from workers.links import feed_links, html_links, maybe_gunzip, sitemap_links
 from workers.parse import classify_body, classify_html, parse_html
 
 
@@ -66,15 +65,13 @@ def to_document(article: Article, *, url: str, outlet: str | None, now: datetime
 class PageProcessor:
     def __init__(
         self,
-        outlets: OutletIndex,
-        discovery: Discovery,
+        discovery: LinkPolicy,
         *,
         follow_article_links: bool,
         max_body_bytes: int,
         compare_extractors: bool = False,
     ) -> None:
         self._compare_extractors = compare_extractors
-        self._outlets = outlets
         self._discovery = discovery
         self._follow_article_links = follow_article_links
         self._max_body_bytes = max_body_bytes
@@ -108,8 +105,8 @@ class PageProcessor:
             raise ParseError(
                 f"not an HTML page, feed or sitemap ({response.content_type or 'no type'})", url=lease.url
             )
-        outlet = self._outlets.get(lease.outlet) if lease.outlet else self._outlets.for_url(final_url)
-        if outlet is not None and final_url != lease.url and not outlet.allows(final_url):
+        outlet = lease.outlet or self._discovery.outlet_for(final_url)
+        if final_url != lease.url and not self._discovery.in_scope(outlet, final_url):
             # A redirect off the outlet's hosts (a consent wall, a parked domain) is not its article.
             raise OutOfScope(f"redirected off the outlet's hosts to {final_url}", url=lease.url)
         page = parse_html(response.text, final_url)

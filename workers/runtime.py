@@ -14,19 +14,16 @@ import concurrent.futures
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-import redis
-
-from newscrawl.errors import ConfigError, TaskTimeLimit
-from newscrawl.factory import Components, build_components
-from newscrawl.log import get_logger
-from newscrawl.redis_keys import StatsKeys
-from newscrawl.settings import Settings
-from scheduler.frontier import Lease
-from scheduler.outlets import load_outlets
-from scheduler.redis_frontier import RedisFrontier
-from workers.handler import LeaseHandler
+from newscrawl.core.errors import TaskTimeLimit
+from newscrawl.core.loading import load_object
+from newscrawl.core.log import get_logger
+from newscrawl.core.records import Lease
+from newscrawl.core.redis_keys import StatsKeys
+from newscrawl.core.settings import Settings
+from workers.handler import HandlerParts, LeaseHandler
 
 log = get_logger("newscrawl.worker")
 
@@ -34,23 +31,21 @@ _STATS_BUCKETS_KEPT_S = 900
 
 
 class WorkerRuntime:
-    def __init__(self, settings: Settings) -> None:
-        if settings.frontier.backend != "redis" or settings.dedup.backend != "redis":
-            raise ConfigError(
-                "Celery workers share the frontier and the dedup store: set frontier.backend and"
-                " dedup.backend to 'redis' (NEWSCRAWL_FRONTIER__BACKEND=redis NEWSCRAWL_DEDUP__BACKEND=redis)"
-            )
-        self.settings = settings
+    """Built by the composition root (``settings.workers.runtime_factory``) after the fork."""
+
+    def __init__(
+        self, parts: HandlerParts, *, stats_client: Any, prefix: str, close_stores: Callable[[], None]
+    ) -> None:
         self.pid = os.getpid()
-        self.components: Components = build_components(settings, load_outlets(settings.outlets_file))
-        assert isinstance(self.components.frontier, RedisFrontier)
-        self.frontier: RedisFrontier = self.components.frontier
-        self._redis: Any = redis.Redis.from_url(settings.redis_url)
-        self._keys = StatsKeys(settings.redis_prefix)
+        self.parts = parts
+        self.frontier = parts.frontier
+        self._redis = stats_client
+        self._keys = StatsKeys(prefix)
+        self._close_stores = close_stores
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="newscrawl-io", daemon=True)
         self._thread.start()
-        self._call(self.components.fetcher.start())
+        self._call(parts.fetcher.start())
 
     def _call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
@@ -60,7 +55,7 @@ class WorkerRuntime:
         from billiard.exceptions import SoftTimeLimitExceeded
 
         cpu0 = time.process_time()
-        handler = LeaseHandler(self.components, abort_on=(SoftTimeLimitExceeded,))
+        handler = LeaseHandler(self.parts, abort_on=(SoftTimeLimitExceeded,))
         # A redelivered task may carry leases that expired and went to another worker since.
         live = [lease for lease, held in zip(leases, self.frontier.holds(leases), strict=True) if held]
         handler.stats.stale = len(leases) - len(live)
@@ -102,12 +97,11 @@ class WorkerRuntime:
 
     def close(self) -> None:
         try:
-            self._call(self.components.fetcher.close())
+            self._call(self.parts.fetcher.close())
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
-            self.components.close()
-            self._redis.close()
+            self._close_stores()
 
 
 _runtime: WorkerRuntime | None = None
@@ -119,7 +113,8 @@ def get_runtime(settings: Settings) -> WorkerRuntime:
     global _runtime
     with _lock:
         if _runtime is None or _runtime.pid != os.getpid():
-            _runtime = WorkerRuntime(settings)
+            build = load_object(settings.workers.runtime_factory, setting="workers.runtime_factory")
+            _runtime = build(settings)
             log.info("worker_runtime_started", pid=_runtime.pid)
         return _runtime
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduler.frontier import lease_from_json
+from newscrawl.core.records import lease_from_json
 from workers.celery import CRAWL_TASK, app
 from workers.runtime import get_runtime
 

@@ -14,7 +14,7 @@ import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from newscrawl.log import get_logger
+from newscrawl.core.log import get_logger
 
 log = get_logger("newscrawl.metrics")
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 
-from newscrawl.localweb import LocalWeb, Resource
+from newscrawl.app.localweb import LocalWeb, Resource
 
 _WORDS = (
     "council",

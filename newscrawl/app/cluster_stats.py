@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import redis
-
-from newscrawl.redis_keys import StatsKeys
-from newscrawl.settings import Settings
+from newscrawl.core.connections import redis_client
+from newscrawl.core.errors import StoreError
+from newscrawl.core.redis_keys import IndexKeys, StatsKeys
+from newscrawl.core.settings import Settings
 
 _RATE_WINDOW_S = 60
 
@@ -20,18 +20,15 @@ _REDIS_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 def queue_depths(settings: Settings) -> dict[str, int | str]:
     """Messages waiting in the task queue, asked of the broker itself (Redis or AMQP)."""
-    from workers.celery import make_app
+    from newscrawl.core.taskqueue import make_app
 
     name = settings.workers.queue
     broker = settings.workers.broker_url or settings.redis_url
     if broker.startswith(("redis://", "rediss://", "unix://")):
-        client: Any = redis.Redis.from_url(broker)
-        try:
-            waiting = sum(int(client.llen(name + suffix)) for suffix in _REDIS_PRIORITY_SUFFIXES)
-            # Unacknowledged messages are one hash for every queue of this Redis database.
-            return {f"{name}.waiting": waiting, "broker.unacked": int(client.hlen("unacked"))}
-        finally:
-            client.close()
+        client: Any = redis_client(broker, "broker")
+        waiting = sum(int(client.llen(name + suffix)) for suffix in _REDIS_PRIORITY_SUFFIXES)
+        # Unacknowledged messages are one hash for every queue of this Redis database.
+        return {f"{name}.waiting": waiting, "broker.unacked": int(client.hlen("unacked"))}
     app = make_app(settings)
     try:
         with app.connection_for_read() as conn:
@@ -41,10 +38,9 @@ def queue_depths(settings: Settings) -> dict[str, int | str]:
         return {f"{name}.error": f"{type(exc).__name__}: {exc}"}
 
 
-def stream_stats(settings: Settings, client: Any) -> dict[str, Any]:
+def stream_stats(settings: Settings) -> dict[str, Any]:
     """The hand-off to the search engine: backlog, entries being loaded, dead letters."""
-    from newscrawl.redis_keys import IndexKeys
-
+    client = redis_client(settings.redis_url, "inspection", decode_responses=True)
     keys = IndexKeys(settings.redis_prefix)
     out: dict[str, Any] = {
         "length": int(client.xlen(keys.stream)),
@@ -55,7 +51,7 @@ def stream_stats(settings: Settings, client: Any) -> dict[str, Any]:
         groups = [g for g in client.xinfo_groups(keys.stream) if g["name"] == keys.group]
         out["not_read_yet"] = int(groups[0].get("lag") or 0) if groups else out["length"]
         out["consumers"] = int(groups[0]["consumers"]) if groups else 0
-    except redis.ResponseError:  # no stream or no group yet
+    except StoreError:  # no stream or no group yet
         pass
     out.update({k: int(v) for k, v in client.hgetall(keys.counters).items()})
     return out
@@ -63,18 +59,15 @@ def stream_stats(settings: Settings, client: Any) -> dict[str, Any]:
 
 def cluster_stats(settings: Settings) -> dict[str, Any]:
     keys = StatsKeys(settings.redis_prefix)
-    client: Any = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    try:
-        counters = {k: int(v) for k, v in client.hgetall(keys.counters).items()}
-        now = int(time.time())
-        # Whole buckets only: the current one is still filling.
-        last = now // StatsKeys.bucket_s - 1
-        buckets = [keys.pages(last - i) for i in range(_RATE_WINDOW_S // StatsKeys.bucket_s)]
-        pages = sum(int(v or 0) for v in client.mget(buckets))
-        scheduler = client.hgetall(keys.scheduler)
-        index_stream = stream_stats(settings, client) if settings.index.backend == "elasticsearch" else None
-    finally:
-        client.close()
+    client = redis_client(settings.redis_url, "inspection", decode_responses=True)
+    counters = {k: int(v) for k, v in client.hgetall(keys.counters).items()}
+    now = int(time.time())
+    # Whole buckets only: the current one is still filling.
+    last = now // StatsKeys.bucket_s - 1
+    buckets = [keys.pages(last - i) for i in range(_RATE_WINDOW_S // StatsKeys.bucket_s)]
+    pages = sum(int(v or 0) for v in client.mget(buckets))
+    scheduler = client.hgetall(keys.scheduler)
+    index_stream = stream_stats(settings) if settings.index.backend == "elasticsearch" else None
     articles = counters.get("articles_indexed", 0)
     aliases = counters.get("url_aliases", 0)
     heartbeat = float(scheduler.pop("heartbeat_at", 0) or 0)

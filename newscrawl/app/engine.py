@@ -12,9 +12,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from newscrawl.factory import Components
-from newscrawl.log import get_logger
-from scheduler.frontier import FrontierEntry, Lease
+from newscrawl.app.factory import Components
+from newscrawl.core.log import get_logger
+from newscrawl.core.records import Lease
+from scheduler.policy import seed
 from workers.handler import CrawlStats, LeaseHandler
 
 __all__ = ["CrawlEngine", "CrawlStats"]
@@ -28,8 +29,8 @@ class CrawlEngine:
     def __init__(
         self, components: Components, *, on_progress: Callable[[CrawlStats], None] | None = None
     ) -> None:
-        self.c = components
-        self.handler = LeaseHandler(components)
+        self.components = components
+        self.handler = LeaseHandler(components.handler_parts())
         self.stats: CrawlStats = self.handler.stats
         self._on_progress = on_progress
         self._stop = asyncio.Event()
@@ -39,16 +40,11 @@ class CrawlEngine:
         self._stop.set()
 
     def seed(self) -> int:
-        entries = [
-            FrontierEntry(url=url, kind=kind, outlet=o.name)  # type: ignore[arg-type]
-            for o in self.c.outlets
-            for url, kind in o.seeds()
-        ]
-        return self.c.frontier.add(entries, time.time()).added
+        return seed(self.components.frontier, self.components.outlets, time.time())
 
     async def run(self, *, until_idle: bool = True, max_pages: int | None = None) -> CrawlStats:
         self.seed()
-        await self.c.fetcher.start()
+        await self.components.fetcher.start()
         tasks: set[asyncio.Task[None]] = set()
         leased_pages = 0
         last_progress = 0.0
@@ -58,20 +54,23 @@ class CrawlEngine:
         try:
             while True:
                 now = time.time()
-                room = self.c.settings.concurrency - len(tasks)
+                room = self.components.settings.concurrency - len(tasks)
                 budget_left = max_pages is None or leased_pages < max_pages
                 leased = 0
                 if room > 0 and budget_left and not self._stop.is_set():
                     if max_pages is not None:
                         room = min(room, max_pages - leased_pages)
-                    for lease in self.c.frontier.lease(now, room, fetched_before=fetched_before):
+                    for lease in self.components.frontier.lease(now, room, fetched_before=fetched_before):
                         leased_pages += lease.kind != "robots"
                         leased += 1
                         tasks.add(asyncio.create_task(self._handle(lease)))
                 if not tasks and (
                     self._stop.is_set()
                     or not budget_left
-                    or (until_idle and self.c.frontier.pending(now, fetched_before=fetched_before) == 0)
+                    or (
+                        until_idle
+                        and self.components.frontier.pending(now, fetched_before=fetched_before) == 0
+                    )
                 ):
                     break
                 if self._on_progress and now - last_progress > 0.5:
@@ -81,7 +80,7 @@ class CrawlEngine:
         finally:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
-            await self.c.fetcher.close()
+            await self.components.fetcher.close()
             busy = sum(v for k, v in self.stats.cpu_s.items())
             self.stats.cpu_s["fetch"] = max(time.process_time() - cpu_start - busy, 0.0)
             if self._on_progress:
@@ -95,7 +94,7 @@ class CrawlEngine:
             # Leases were just handed out: more may be due at once, so look again soon.
             timeout = 0.005
         else:
-            wake = self.c.frontier.next_wakeup(now)
+            wake = self.components.frontier.next_wakeup(now)
             timeout = _MAX_IDLE_SLEEP_S if wake is None else min(max(wake - now, 0.005), _MAX_IDLE_SLEEP_S)
         if tasks:
             done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from newscrawl import __version__
-from newscrawl.errors import ConfigError
+from newscrawl.core.errors import ConfigError
 
 DEFAULT_USER_AGENT = f"newscrawl/{__version__} (+https://github.com/newscrawl/newscrawl)"
 
@@ -62,8 +62,9 @@ class PolitenessSettings(BaseModel):
 
 
 class FrontierSettings(BaseModel):
-    # sqlite: embedded, one file in the data directory; redis: shared by every worker.
-    backend: Literal["sqlite", "redis"] = "sqlite"
+    # sqlite: embedded, one file in the data directory; redis: shared by every worker; or a
+    # third-party backend's "module:Class" (newscrawl/app/factory.py, docs/architecture.md).
+    backend: str = "sqlite"
     # A lease not reported back within this long (its worker died) is queued again (redis backend;
     # the embedded frontier re-queues its leases when it is opened again).
     lease_timeout_s: float = Field(900.0, gt=0)
@@ -88,8 +89,9 @@ class ExtractSettings(BaseModel):
 
 
 class DedupSettings(BaseModel):
-    # sqlite: embedded, one file in the data directory; redis: shared by every worker.
-    backend: Literal["sqlite", "redis"] = "sqlite"
+    # sqlite: embedded, one file in the data directory; redis: shared by every worker; or a
+    # third-party backend's "module:Class" (newscrawl/app/factory.py, docs/architecture.md).
+    backend: str = "sqlite"
     # Near-duplicate candidates: simhashes within this many bits (banded index of k+1 bands) ...
     simhash_max_distance: int = Field(3, ge=0, le=15)
     # ... or bodies sharing this many (non-boilerplate) paragraphs verbatim.
@@ -123,6 +125,9 @@ class WorkerSettings(BaseModel):
     # Task events (Celery's -E) feed Flower's task list and task timelines; Flower's worker and
     # queue views work without them. Off by default, as in Celery: they cost Redis traffic per task.
     task_events: bool = False
+    # What builds a worker process's runtime: the composition root's, unless a test or a
+    # deployment names another "module:function" (it is called with the settings).
+    runtime_factory: str = "newscrawl.app.factory:build_worker_runtime"
 
 
 class SchedulerSettings(BaseModel):
@@ -147,7 +152,7 @@ class MetricsSettings(BaseModel):
 class IndexSettings(BaseModel):
     # sqlite: embedded FTS5; elasticsearch: Elasticsearch 8/9 or OpenSearch 2/3, fed through a
     # Redis stream that `newscrawl indexer` drains in bulk (workers never wait for the cluster).
-    backend: Literal["sqlite", "elasticsearch"] = "sqlite"
+    backend: str = "sqlite"  # sqlite, elasticsearch, or "module:Class"
     url: str = "http://127.0.0.1:9200"
     # auto: from the cluster's answer to GET / (version.distribution).
     flavor: Literal["auto", "elasticsearch", "opensearch"] = "auto"

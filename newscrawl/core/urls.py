@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 from courlan import normalize_url as _courlan_normalize
 from w3lib.url import canonicalize_url
 
-from newscrawl.errors import InvalidURL
+from newscrawl.core.errors import InvalidURL
 
 # Links to these are never documents newscrawl parses.
 _SKIP_EXTENSIONS = re.compile(

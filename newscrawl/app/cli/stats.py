@@ -1,0 +1,37 @@
+"""``newscrawl stats``: frontier, dedup and index counts (and the cluster's, in distributed mode)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from newscrawl.app.cli.common import add_common, settings_from_args
+from newscrawl.app.cluster_stats import cluster_stats, stream_stats
+from newscrawl.app.factory import build_inspection
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    stores = build_inspection(settings)
+    try:
+        out: dict[str, Any] = {
+            "frontier": stores.frontier.stats(),
+            "dedup": stores.dedup_store.stats(),
+            "index_documents": stores.index.count(),
+            "canonical_documents": stores.index.count(include_duplicates=False),
+        }
+    finally:
+        stores.close()
+    if settings.frontier.backend == "redis":
+        out.update(cluster_stats(settings))
+    elif settings.index.backend == "elasticsearch":
+        out["index_stream"] = stream_stats(settings)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("stats", help="frontier, dedup and index counts")
+    add_common(p)
+    p.set_defaults(func=run)

@@ -1,0 +1,285 @@
+"""The composition root: the one place where components are chosen (by settings) and built.
+
+Every process kind gets the stack it needs and nothing more:
+
+- :func:`build_components`: the embedded crawl (everything);
+- :func:`build_worker_runtime`: a Celery worker process (named by ``workers.runtime_factory``);
+- :func:`build_scheduler`: the distributed scheduler (frontier and task client, no extraction);
+- :func:`build_stream_indexer`: ``newscrawl indexer``;
+- :func:`build_inspection`: ``newscrawl stats`` (stores only, no fetcher);
+- :func:`build_index`: ``search`` and ``export``.
+
+Backends are named in settings: a registered name or a ``module:Class`` path. A backend class
+has ``from_settings(settings, stores, ...)``; third-party backends implement the same. Tests
+build components through these functions too, so what is tested is what runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from newscrawl.core.connections import open_sqlite, redis_client
+from newscrawl.core.interfaces import Frontier, IndexBackend
+from newscrawl.core.loading import load_object
+from newscrawl.core.log import get_logger
+from newscrawl.core.settings import Settings
+
+# Components are imported where they are built: a process imports only the stack it runs
+# (the scheduler never loads the extraction libraries).
+if TYPE_CHECKING:
+    from indexer.stream import StreamIndexer, StreamWriter
+    from scheduler.outlets import Outlet
+    from scheduler.service import Scheduler
+    from workers.dedup import DedupStage, DedupStore
+    from workers.fetch import Fetcher
+    from workers.handler import HandlerParts
+    from workers.pipeline import PageProcessor
+    from workers.runtime import WorkerRuntime
+
+log = get_logger("newscrawl.factory")
+
+
+def _frontier_from(settings: Settings, stores: Stores, outlets: list[Outlet]) -> Frontier:
+    from scheduler.policy import FrontierPolicy
+
+    policy = FrontierPolicy.for_outlets(settings, outlets)
+    backend = settings.frontier.backend
+    if backend == "sqlite":
+        from scheduler.sqlite_frontier import SQLiteFrontier
+
+        return SQLiteFrontier(stores.sqlite("frontier.sqlite"), policy)
+    if backend == "redis":
+        from scheduler.redis_frontier import RedisFrontier  # only distributed mode needs redis-py
+
+        return RedisFrontier(stores.redis("frontier", decode_responses=True), settings.redis_prefix, policy)
+    return _third_party(backend, "frontier.backend")(settings, stores, policy)  # type: ignore[no-any-return]
+
+
+def _dedup_store_from(settings: Settings, stores: Stores) -> DedupStore:
+    backend = settings.dedup.backend
+    if backend == "sqlite":
+        from workers.dedup_sqlite import SQLiteDedupStore
+
+        return SQLiteDedupStore(stores.sqlite("dedup.sqlite"))
+    if backend == "redis":
+        from workers.dedup_redis import RedisDedupStore
+
+        return RedisDedupStore(
+            stores.redis("dedup"),
+            settings.redis_prefix,
+            lock_timeout_s=settings.dedup.lock_wait_s,
+            lock_ttl_ms=settings.dedup.lock_ttl_ms,
+        )
+    return _third_party(backend, "dedup.backend")(settings, stores)  # type: ignore[no-any-return]
+
+
+def _index_from(settings: Settings, stores: Stores) -> IndexBackend:
+    backend = settings.index.backend
+    if backend == "sqlite":
+        from indexer.sqlite import SQLiteIndex
+
+        return SQLiteIndex(stores.sqlite("index.sqlite"))
+    if backend == "elasticsearch":
+        from indexer.search_index import SearchEngineIndex  # reads from the cluster, writes to the stream
+        from indexer.stream import StreamWriter
+
+        return SearchEngineIndex(settings, StreamWriter(stores.redis("stream"), settings.redis_prefix))
+    return _third_party(backend, "index.backend")(settings, stores)  # type: ignore[no-any-return]
+
+
+def _third_party(path: str, setting: str) -> Callable[..., Any]:
+    """A backend named by a dotted path: its class's ``from_settings``, else the callable itself."""
+    target = load_object(path, setting=setting)
+    builder = getattr(target, "from_settings", target)
+    if not callable(builder):
+        from newscrawl.core.errors import ConfigError
+
+        raise ConfigError(f"{setting}: {path!r} is not a backend (no from_settings)")
+    return builder  # type: ignore[no-any-return]
+
+
+@dataclass
+class Stores:
+    """Opens the stores of one process: Redis clients by purpose, SQLite files in the data directory."""
+
+    settings: Settings
+
+    def redis(self, purpose: str, *, decode_responses: bool = False) -> Any:
+        return redis_client(self.settings.redis_url, purpose, decode_responses=decode_responses)
+
+    def sqlite(self, filename: str) -> Any:
+        return open_sqlite(self.settings.data_dir / filename)
+
+
+def build_frontier(settings: Settings, outlets: list[Outlet]) -> Frontier:
+    return _frontier_from(settings, Stores(settings), outlets)
+
+
+def build_dedup_store(settings: Settings) -> DedupStore:
+    return _dedup_store_from(settings, Stores(settings))
+
+
+def build_dedup_stage(settings: Settings, store: DedupStore) -> DedupStage:
+    from workers.dedup import ContentDeduplicator
+
+    return ContentDeduplicator(store, settings.dedup)
+
+
+def build_index(settings: Settings) -> IndexBackend:
+    return _index_from(settings, Stores(settings))
+
+
+def build_stream_writer(settings: Settings) -> StreamWriter:
+    """The workers' side of the hand-off to the search engine."""
+    from indexer.stream import StreamWriter
+
+    return StreamWriter(Stores(settings).redis("stream"), settings.redis_prefix)
+
+
+def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
+    from scheduler.discovery import Discovery
+    from scheduler.outlets import OutletIndex
+    from workers.pipeline import PageProcessor
+
+    return PageProcessor(
+        Discovery(OutletIndex(outlets)),
+        follow_article_links=settings.frontier.follow_article_links,
+        compare_extractors=settings.extract.compare_extractors,
+        max_body_bytes=settings.fetch.max_body_bytes,
+    )
+
+
+def build_fetcher(settings: Settings) -> Fetcher:
+    from workers.fetch import Fetcher
+
+    return Fetcher(settings.fetch)
+
+
+@dataclass
+class Components:
+    settings: Settings
+    outlets: list[Outlet]
+    frontier: Frontier
+    dedup_store: DedupStore
+    dedup: DedupStage
+    index: IndexBackend
+    processor: PageProcessor
+    fetcher: Fetcher
+
+    def handler_parts(self) -> HandlerParts:
+        from workers.handler import HandlerParts
+
+        return HandlerParts(
+            frontier=self.frontier,
+            dedup=self.dedup,
+            index=self.index,
+            processor=self.processor,
+            fetcher=self.fetcher,
+            host_labels=self.settings.metrics.host_labels,
+        )
+
+    def close(self) -> None:
+        self.frontier.close()
+        self.dedup_store.close()
+        self.index.close()
+
+
+def _built(process: str, **parts: object) -> None:
+    log.info("components_built", process=process, **{k: type(v).__name__ for k, v in parts.items()})
+
+
+def build_components(settings: Settings, outlets: list[Outlet]) -> Components:
+    """The embedded crawl's stack (also a worker's: the same pipeline on shared stores)."""
+    stores = Stores(settings)
+    store = _dedup_store_from(settings, stores)
+    components = Components(
+        settings=settings,
+        outlets=outlets,
+        frontier=_frontier_from(settings, stores, outlets),
+        dedup_store=store,
+        dedup=build_dedup_stage(settings, store),
+        index=_index_from(settings, stores),
+        processor=build_processor(settings, outlets),
+        fetcher=build_fetcher(settings),
+    )
+    _built(
+        "crawl",
+        frontier=components.frontier,
+        dedup_store=store,
+        index=components.index,
+        fetcher=components.fetcher,
+    )
+    return components
+
+
+def build_worker_runtime(settings: Settings) -> WorkerRuntime:
+    """A Celery worker process: the shared frontier and dedup store, the index, a fetcher."""
+    from newscrawl.core.errors import ConfigError
+    from scheduler.outlets import load_outlets
+    from workers.runtime import WorkerRuntime
+
+    if settings.frontier.backend == "sqlite" or settings.dedup.backend == "sqlite":
+        raise ConfigError(
+            "Celery workers share the frontier and the dedup store: set frontier.backend and"
+            " dedup.backend to 'redis' (NEWSCRAWL_FRONTIER__BACKEND=redis NEWSCRAWL_DEDUP__BACKEND=redis)"
+        )
+    components = build_components(settings, load_outlets(settings.outlets_file))
+    return WorkerRuntime(
+        components.handler_parts(),
+        stats_client=Stores(settings).redis("stats"),
+        prefix=settings.redis_prefix,
+        close_stores=components.close,
+    )
+
+
+def build_scheduler(settings: Settings, outlets: list[Outlet]) -> Scheduler:
+    """The distributed scheduler: the shared frontier and a task client; no extraction code."""
+    from newscrawl.core.errors import ConfigError
+    from scheduler.service import CeleryDispatcher, Scheduler
+
+    if settings.frontier.backend == "sqlite":
+        raise ConfigError("the scheduler feeds Celery workers: set frontier.backend = 'redis'")
+    stores = Stores(settings)
+    frontier = _frontier_from(settings, stores, outlets)
+    scheduler = Scheduler(
+        settings, outlets, frontier, CeleryDispatcher(settings), stats_client=stores.redis("stats")
+    )
+    _built("scheduler", frontier=frontier, dispatcher=scheduler.dispatcher)
+    return scheduler
+
+
+def build_stream_indexer(settings: Settings, consumer: str) -> StreamIndexer:
+    from newscrawl.core.errors import ConfigError
+
+    if settings.index.backend != "elasticsearch":
+        raise ConfigError("the indexer loads a cluster: set index.backend = 'elasticsearch'")
+    from indexer.stream import StreamIndexer
+
+    indexer = StreamIndexer(settings, consumer)
+    _built("indexer", indexer=indexer)
+    return indexer
+
+
+@dataclass
+class Inspection:
+    """The read-only view of ``newscrawl stats``: the stores, no fetcher, no extraction."""
+
+    frontier: Frontier
+    dedup_store: DedupStore
+    index: IndexBackend
+
+    def close(self) -> None:
+        self.frontier.close()
+        self.dedup_store.close()
+        self.index.close()
+
+
+def build_inspection(settings: Settings) -> Inspection:
+    stores = Stores(settings)
+    return Inspection(
+        frontier=_frontier_from(settings, stores, []),
+        dedup_store=_dedup_store_from(settings, stores),
+        index=_index_from(settings, stores),
+    )

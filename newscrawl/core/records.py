@@ -1,0 +1,102 @@
+"""Records that cross role boundaries: what the frontier hands out and hears back, what a page yields.
+
+Plain data only. The scheduler's policy, the workers' pipeline and the app all speak in these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+UrlKind = Literal["feed", "sitemap", "listing", "article", "robots"]
+URL_KINDS: tuple[UrlKind, ...] = ("feed", "sitemap", "listing", "article", "robots")
+
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class FrontierEntry:
+    url: str
+    kind: UrlKind
+    outlet: str | None = None
+    depth: int = 0
+    # Publication time announced by a feed or sitemap: articles run newest first.
+    published_ts: float | None = None
+    referrer: str | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    url: str
+    host: str
+    kind: UrlKind
+    outlet: str | None
+    depth: int
+    attempts: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    # When the frontier handed it out: a report for an expired lease is ignored.
+    leased_at: float | None = None
+    # When it became due (its host's turn came later: the politeness wait).
+    due_at: float | None = None
+
+
+def lease_to_json(lease: Lease) -> dict[str, Any]:
+    """A lease as a task argument (JSON)."""
+    return asdict(lease)
+
+
+def lease_from_json(data: dict[str, Any]) -> Lease:
+    return Lease(**data)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a successful fetch tells the frontier."""
+
+    status: int
+    final_url: str | None = None
+    kind: UrlKind | None = None  # the kind the page turned out to be
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass
+class AddResult:
+    added: int = 0
+    known: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    def reject(self, reason: str) -> None:
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    kind: str  # "page" (judged by discovery policy), "sitemap" (a child sitemap)
+    published_ts: float | None = None
+    title: str | None = None
+
+
+def normalize_text(text: str) -> str:
+    """Case- and whitespace-folded text: what "the same block" means everywhere."""
+    return _WS.sub(" ", text).strip().lower()
+
+
+@dataclass(frozen=True)
+class Teaser:
+    """A block on a listing page that points at one article (headline, kicker, lede)."""
+
+    page_url: str
+    article_url: str
+    text: str
+    headline: str = ""  # the link text: the teased article's headline, as this host prints it
+
+    @property
+    def block_hash(self) -> str:
+        return hashlib.sha1(normalize_text(self.text).encode("utf-8")).hexdigest()

@@ -1,0 +1,51 @@
+"""The task contract between the scheduler and the workers: the task's name and Celery's settings.
+
+The scheduler sends tasks by name with a client built here and never imports the workers'
+code; ``workers/celery.py`` builds the worker's app on the same configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from newscrawl.core.settings import Settings
+
+CRAWL_TASK = "newscrawl.crawl"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    w = settings.workers
+    return {
+        "broker_url": w.broker_url or settings.redis_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": w.visibility_timeout_s,
+            # Restore unacknowledged tasks of dead workers soon after their timeout.
+            "unacked_restore_throttle": 1,
+        },
+        "task_default_queue": w.queue,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "task_time_limit": w.task_time_limit_s,
+        "task_soft_time_limit": w.task_time_limit_s * 0.9,
+        "worker_prefetch_multiplier": 1,
+        "worker_max_tasks_per_child": w.max_tasks_per_child,
+        "worker_max_memory_per_child": w.max_memory_per_child_mb * 1024,
+        "worker_send_task_events": w.task_events,
+        "task_send_sent_event": w.task_events,
+        "worker_hijack_root_logger": False,
+    }
+
+
+def make_app(settings: Settings, *, include: tuple[str, ...] = ()) -> Celery:
+    """A Celery app on newscrawl's configuration; without ``include`` a client that only sends."""
+    celery_app = Celery("newscrawl", include=list(include))
+    celery_app.conf.update(celery_config(settings))
+    celery_app.conf.newscrawl_settings = settings
+    return celery_app

@@ -1,0 +1,21 @@
+local now = tonumber(ARGV[3])
+if not lease_held(KEYS[5], ARGV[1], ARGV[13]) then return -1 end
+redis.call('ZREM', KEYS[5], ARGV[1])
+redis.call('SREM', KEYS[6], ARGV[1])
+redis.call('HSET', KEYS[1], 'kind', ARGV[4], 'priority', ARGV[5], 'status', ARGV[6], 'fetched_at', ARGV[3],
+  'attempts', 0, 'error_kind', '', 'error', '')
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'etag', ARGV[7]) end
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'last_modified', ARGV[8]) end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'body_hash', ARGV[9]) end
+if ARGV[10] == '1' then
+  set_state(KEYS[1], KEYS[8], 'queued')
+  redis.call('HSET', KEYS[1], 'due_at', ARGV[11])
+  redis.call('ZADD', KEYS[7], tonumber(ARGV[11]), ARGV[1])
+else
+  set_state(KEYS[1], KEYS[8], 'done')
+  redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[2], 'backoff_level', 0)
+redis.call('HINCRBY', KEYS[9], 'fetched', 1)
+release(KEYS[2], KEYS[3], KEYS[4], ARGV[2], now, host_delay(KEYS[2], tonumber(ARGV[12])))
+return 1

@@ -1,0 +1,37 @@
+local function set_state(ukey, states, new)
+  local old = redis.call('HGET', ukey, 'state')
+  if old then redis.call('HINCRBY', states, old, -1) end
+  redis.call('HSET', ukey, 'state', new)
+  redis.call('HINCRBY', states, new, 1)
+end
+-- The host's delay as the policy set it from its robots.txt, else the policy's default.
+local function host_delay(hk, default)
+  local d = redis.call('HGET', hk, 'delay_s')
+  if d and d ~= '' then return tonumber(d) end
+  return default
+end
+local function lease_held(leased, member, leased_at)
+  local s = redis.call('ZSCORE', leased, member)
+  if not s then return false end
+  return leased_at == '' or math.abs(tonumber(s) - tonumber(leased_at)) < 1e-3
+end
+local function record_error(errors, counters, keep, url, kind, message, now, final)
+  redis.call('RPUSH', errors,
+    cjson.encode({url = url, kind = kind, message = message, at = now, final = final}))
+  redis.call('LTRIM', errors, -tonumber(keep), -1)
+  if final == 1 then redis.call('HINCRBY', counters, 'failed:' .. kind, 1) end
+end
+local function release(hk, qk, hosts, host, now, wait)
+  local inflight = tonumber(redis.call('HGET', hk, 'in_flight') or '0')
+  if inflight > 0 then redis.call('HINCRBY', hk, 'in_flight', -1) end
+  local nf = tonumber(redis.call('HGET', hk, 'next_fetch_at') or '0')
+  if now + wait > nf then
+    nf = now + wait
+    redis.call('HSET', hk, 'next_fetch_at', nf)
+  end
+  if redis.call('ZCARD', qk) > 0 then
+    redis.call('ZADD', hosts, nf, host)
+  else
+    redis.call('ZREM', hosts, host)
+  end
+end
