@@ -17,13 +17,13 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from newscrawl.core.errors import HTTPStatusError, NewscrawlError, StoreError, TaskTimeLimit
 from newscrawl.core.interfaces import Frontier
-from newscrawl.core.records import FrontierEntry, Lease, Outcome, UrlKind
+from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome, UrlKind
 from newscrawl.core.settings import Settings
 from newscrawl.core.urls import is_fetchable
 from scheduler.outlets import Outlet
@@ -105,6 +105,15 @@ class FrontierPolicy:
             reason = "too_deep"
         return reason
 
+    def admissible(self, entries: Iterable[FrontierEntry], result: AddResult) -> Iterator[FrontierEntry]:
+        """The entries that may enter; each refusal is counted on ``result``."""
+        for entry in entries:
+            reason = self.refusal(entry)
+            if reason is None:
+                yield entry
+            else:
+                result.reject(reason)
+
     @staticmethod
     def priority(kind: str) -> int:
         return PRIORITY[kind]
@@ -184,6 +193,13 @@ class FrontierPolicy:
         if isinstance(error, HTTPStatusError):
             return error.status >= 500 or error.status == 429
         return isinstance(error, OUR_SIDE_ERRORS)
+
+
+def robots_lease(host: str, scheme: str, now: float) -> Lease:
+    """The lease that fetches a host's robots.txt, before any other URL of the host."""
+    return Lease(
+        url=f"{scheme}://{host}/robots.txt", host=host, kind="robots", outlet=None, depth=0, leased_at=now
+    )
 
 
 def seed_entries(outlets: Iterable[Outlet]) -> list[FrontierEntry]:

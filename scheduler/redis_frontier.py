@@ -22,7 +22,7 @@ from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.redis_keys import FrontierKeys
 from newscrawl.core.urls import host_of
-from scheduler.policy import FrontierPolicy
+from scheduler.policy import FrontierPolicy, robots_lease
 from scheduler.politeness import Robots
 
 _LUA = resources.files("scheduler") / "lua"
@@ -70,11 +70,7 @@ class RedisFrontier:
         result = AddResult()
         # One round trip for the whole page's links; each script still runs atomically.
         pipe = self._redis.pipeline(transaction=False)
-        for entry in entries:
-            reason = self.policy.refusal(entry)
-            if reason is not None:
-                result.reject(reason)
-                continue
+        for entry in self.policy.admissible(entries, result):
             host = host_of(entry.url)
             seen_key, seen_field = self._seen_slot(entry.url)
             sort_key = self.policy.sort_key(entry, now)
@@ -146,16 +142,7 @@ class RedisFrontier:
         for reply in replies:
             if reply[0] == "robots":
                 _, host, scheme = reply
-                leases.append(
-                    Lease(
-                        url=f"{scheme}://{host}/robots.txt",
-                        host=host,
-                        kind="robots",
-                        outlet=None,
-                        depth=0,
-                        leased_at=now,
-                    )
-                )
+                leases.append(robots_lease(host, scheme, now))
                 continue
             _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash, robots_at, due = (
                 reply
@@ -229,20 +216,24 @@ class RedisFrontier:
         delay = self.policy.host_delay_s(crawl_delay)
         self._set_robots(keys=keys, args=[host, now, "ok", _s(text), _s(crawl_delay), 0, 0, delay])
 
+    def _report_keys(self, lease: Lease) -> list[str]:
+        """The keys a report on a URL lease touches (complete.lua, fail.lua)."""
+        return [
+            self.keys.url(lease.url),
+            self.keys.host(lease.host),
+            self.keys.queue(lease.host),
+            self.keys.hosts,
+            self.keys.leased,
+            self.keys.unfetched,
+            self.keys.delayed,
+            self.keys.states,
+            self.keys.counters,
+        ]
+
     def complete(self, lease: Lease, outcome: Outcome, now: float) -> None:
         decision = self.policy.after_success(lease, outcome, now)
         self._complete(
-            keys=[
-                self.keys.url(lease.url),
-                self.keys.host(lease.host),
-                self.keys.queue(lease.host),
-                self.keys.hosts,
-                self.keys.leased,
-                self.keys.unfetched,
-                self.keys.delayed,
-                self.keys.states,
-                self.keys.counters,
-            ],
+            keys=self._report_keys(lease),
             args=[
                 lease.url,
                 lease.host,
@@ -267,18 +258,7 @@ class RedisFrontier:
         fetched = self._redis.hget(self.keys.url(lease.url), "fetched_at")
         decision = self.policy.after_failure(lease, error, now, fetched_before=bool(fetched))
         self._fail(
-            keys=[
-                self.keys.url(lease.url),
-                self.keys.host(lease.host),
-                self.keys.queue(lease.host),
-                self.keys.hosts,
-                self.keys.leased,
-                self.keys.unfetched,
-                self.keys.delayed,
-                self.keys.states,
-                self.keys.counters,
-                self.keys.errors,
-            ],
+            keys=[*self._report_keys(lease), self.keys.errors],
             args=[
                 lease.url,
                 lease.host,

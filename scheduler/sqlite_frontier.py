@@ -11,7 +11,7 @@ from newscrawl.core.errors import NewscrawlError
 from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.urls import host_of
-from scheduler.policy import FrontierPolicy
+from scheduler.policy import FrontierPolicy, robots_lease
 from scheduler.politeness import Robots
 
 _SCHEMA = """
@@ -89,11 +89,7 @@ class SQLiteFrontier:
     def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
         result = AddResult()
         with self._transaction:
-            for entry in entries:
-                reason = self.policy.refusal(entry)
-                if reason is not None:
-                    result.reject(reason)
-                    continue
+            for entry in self.policy.admissible(entries, result):
                 host = host_of(entry.url)
                 self._ensure_host(host, entry.url)
                 row = self._db.execute("SELECT enqueued FROM hosts WHERE host=?", (host,)).fetchone()
@@ -175,14 +171,7 @@ class SQLiteFrontier:
             self._db.execute(
                 "UPDATE hosts SET in_flight=in_flight+1, robots_leased_at=? WHERE host=?", (now, name)
             )
-            return Lease(
-                url=f"{host['scheme']}://{name}/robots.txt",
-                host=name,
-                kind="robots",
-                outlet=None,
-                depth=0,
-                leased_at=now,
-            )
+            return robots_lease(name, host["scheme"], now)
         robots = self._robots_for(name)
         while True:
             row = self._db.execute(

@@ -6,6 +6,8 @@ distributed mode runs the same cases.
 
 from __future__ import annotations
 
+import os
+import uuid
 from typing import Any
 
 import pytest
@@ -211,3 +213,129 @@ def test_robots_lease_comes_first_and_is_obeyed(
     assert bool(leases) is allowed
     if not allowed:
         assert [e["kind"] for e in f.errors()] == ["robots"]  # type: ignore[attr-defined]
+
+
+def _views(f: Frontier, url: str) -> tuple[Any, ...]:
+    view, host = f.url_view(url), f.host_view("a.example")
+    url_part = (view.state, round(view.due_at - T0, 3), view.attempts) if view else None
+    host_part = (round(host.next_fetch_at - T0, 3), host.in_flight, host.backoff_level, host.robots_attempts)
+    return url_part, host_part if host else None
+
+
+def _decisions(f: Frontier) -> list[Any]:
+    """One sequence of events; every lease handed out and every resulting state, as a trace."""
+    trace: list[Any] = []
+    now = T0
+
+    def lease_one() -> Any:
+        (lease,) = f.lease(now, 10)
+        trace.append(("lease", lease.url, lease.kind, lease.attempts))
+        return lease
+
+    def after(label: str, url: str) -> None:
+        trace.append((label, url, *_views(f, url)))
+
+    def wake() -> float:
+        host = f.host_view("a.example")
+        assert host is not None
+        due = [v.due_at for u in urls if (v := f.url_view(u)) is not None and v.state == "queued"]
+        return max(host.next_fetch_at, min(due)) if due else host.next_fetch_at
+
+    feed, story, older, oldest = (
+        "http://a.example/feed.xml",
+        "http://a.example/2026/11/30/the-newest-story-of-all",
+        "http://a.example/2026/11/29/an-older-story-of-monday",
+        "http://a.example/2026/11/28/the-oldest-story-of-sunday",
+    )
+    urls = [feed, story, older, oldest]
+    f.add(
+        [
+            FrontierEntry(feed, "feed", "x"),
+            FrontierEntry(story, "article", "x", 1, published_ts=T0 - 10),
+            FrontierEntry(older, "article", "x", 1, published_ts=T0 - 500),
+            FrontierEntry(oldest, "article", "x", 1, published_ts=T0 - 900),
+        ],
+        now,
+    )
+    # robots.txt answers 5xx three times: twice "try again later", then "crawl as if none".
+    for _ in range(3):
+        lease = lease_one()
+        assert lease.kind == "robots"
+        f.set_robots("a.example", None, now, reachable=False)
+        after("robots_5xx", feed)
+        now = wake()
+    lease = lease_one()  # feeds first
+    f.complete(lease, Outcome(status=200), now)
+    after("feed_ok", feed)
+    now = wake()
+    lease = lease_one()  # newest article first
+    f.complete(lease, Outcome(status=200), now)
+    after("article_ok", lease.url)
+    now = wake()
+    lease = lease_one()
+    f.fail(lease, HTTPStatusError("429", url=lease.url, status=429, retry_after_s=30), now)
+    after("throttled", lease.url)
+    now = wake()
+    for _ in range(2):  # the 429'd URL again: 5xx until its attempts run out
+        lease = lease_one()
+        f.fail(lease, HTTPStatusError("503", url=lease.url, status=503), now)
+        after("server_error", lease.url)
+        now = wake()
+    # A lease whose holder died: it expires and is handed out again; the dead holder's late
+    # report changes nothing.
+    dead = lease_one()
+    now += 61
+    again = lease_one()
+    assert again.url == dead.url
+    f.complete(dead, Outcome(status=200), now)
+    after("late_report", dead.url)
+    f.complete(again, Outcome(status=200), now)
+    after("live_report", again.url)
+    now = wake()
+    lease = lease_one()  # the last article, answered 304
+    f.complete(lease, Outcome(status=304), now)
+    after("last_304", lease.url)
+    trace.append(("errors", [(e["url"], e["kind"], int(e["final"])) for e in f.errors(final_only=False)]))
+    trace.append(("pending", f.pending(now), f.in_flight()))
+    return trace
+
+
+def throttled_at(trace: list[Any]) -> float:
+    """When the 429 came: the article_ok report's host time minus the host's delay (1 s)."""
+    article_ok = next(t for t in trace if t[0] == "article_ok")
+    return float(article_ok[3][0]) - 1.0
+
+
+def test_both_backends_decide_alike(tmp_path: Any) -> None:
+    """The policy lives in one module: the SQLite and the Redis frontier make the same decisions."""
+    from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
+
+    if not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    prefix = f"nctest-decide-{uuid.uuid4().hex[:8]}"
+    politeness = {"min_delay_ms": 1000, "respect_robots": True, "backoff_base_s": 10, "backoff_max_s": 100}
+    traces = []
+    try:
+        for backend in ("sqlite", "redis"):
+            settings = make_settings(
+                tmp_path / backend,
+                politeness=politeness,
+                frontier={"backend": backend, "lease_timeout_s": 60, "max_attempts": 3},
+                workers={"task_time_limit_s": 30},
+                redis_url=REDIS_URL,
+                redis_prefix=prefix,
+            )
+            traces.append(_decisions(build_frontier(settings, OUTLETS)))
+    finally:
+        drop_redis_prefix(f"{prefix}:")
+    sqlite_trace, redis_trace = traces
+    assert sqlite_trace == redis_trace
+    # And the decisions are the policy's: three robots attempts, back-off from the Retry-After.
+    assert [t[0] for t in sqlite_trace[:6:2]] == ["lease", "lease", "lease"]
+    throttled = next(t for t in sqlite_trace if t[0] == "throttled")
+    url_state, host_state = throttled[2], throttled[3]
+    assert host_state[2] == 1  # back-off level 1
+    assert host_state[0] >= 30 + throttled_at(sqlite_trace)  # the Retry-After is honoured
+    assert url_state[1] >= host_state[0]  # the URL waits for its host

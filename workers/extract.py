@@ -213,7 +213,7 @@ def _related_blocks(body: Any) -> list[Any]:
         doomed.append(container)
         if container is heading:
             # The heading sits in the article itself: what follows goes only if it is link lists.
-            doomed.extend(s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _link_density(s) > 0.5)
+            doomed.extend(s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _linked_word_share(s) > 0.5)
     doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el))
     return doomed
 
@@ -229,10 +229,10 @@ _LINK_LISTS = etree.XPath(
 
 def _is_teaser_list(el: Any) -> bool:
     """A list whose every item is mostly link text: headlines of other stories."""
-    return all(_link_density(li) > 0.7 for li in el.iterchildren("li"))
+    return all(_linked_word_share(li) > 0.7 for li in el.iterchildren("li"))
 
 
-def _link_density(el: Any) -> float:
+def _linked_word_share(el: Any) -> float:
     """Share of the element's words that sit inside links."""
     words = len(el.text_content().split())
     linked = sum(len(a.text_content().split()) for a in el.iter("a"))

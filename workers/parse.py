@@ -176,14 +176,15 @@ def classify_html(page: HtmlPage, leased_as: str) -> HtmlKind:
     declared_hub = og_type in ("website", "section") or any(_types(o) & _HUB_TYPES for o in page.jsonld)
     if leased_as == "article":
         # Many article pages call themselves "website"; a hub is also mostly links.
-        return "listing" if declared_hub and _link_density(page) > 0.5 else "article"
+        return "listing" if declared_hub and _page_linked_word_share(page) > 0.5 else "article"
     paragraphs = page.tree.xpath("//p")
     text_len = sum(len(p.text_content()) for p in paragraphs[:300])
     links = len(page.tree.xpath("//a[@href]"))
     return "article" if text_len > 1500 and links < text_len / 40 else "listing"
 
 
-def _link_density(page: HtmlPage) -> float:
+def _page_linked_word_share(page: HtmlPage) -> float:
+    """Share of the whole page body's words that sit inside links (a hub page is mostly links)."""
     body = page.tree.find("body")
     if body is None:
         return 0.0

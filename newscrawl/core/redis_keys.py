@@ -11,80 +11,80 @@ class DedupKeys:
     """Keys of the deduplicator's store (workers/dedup_redis.py)."""
 
     def __init__(self, prefix: str) -> None:
-        self.p = f"{prefix}:dedup"
+        self.base = f"{prefix}:dedup"
 
     @property
     def lock(self) -> str:
         """STRING: the decision lock (token, with an expiry)."""
-        return f"{self.p}:lock"
+        return f"{self.base}:lock"
 
     @property
     def docs(self) -> str:
         """SET of every document id."""
-        return f"{self.p}:docs"
+        return f"{self.base}:docs"
 
     @property
     def duplicates(self) -> str:
         """SET of the ids of documents that are duplicates."""
-        return f"{self.p}:duplicates"
+        return f"{self.base}:duplicates"
 
     @property
     def boilerplate_count(self) -> str:
         """STRING counter of blocks marked boilerplate (all hosts)."""
-        return f"{self.p}:boilerplate-count"
+        return f"{self.base}:boilerplate-count"
 
     @property
     def headline_count(self) -> str:
         """STRING counter of distinct teaser headlines (all hosts)."""
-        return f"{self.p}:headline-count"
+        return f"{self.base}:headline-count"
 
     def doc(self, doc_id: str) -> str:
         """HASH: the stored document (fields of ``StoredDoc``)."""
-        return f"{self.p}:doc:{doc_id}"
+        return f"{self.base}:doc:{doc_id}"
 
     def aliases(self, doc_id: str) -> str:
         """SET of other URLs of the document."""
-        return f"{self.p}:aliases:{doc_id}"
+        return f"{self.base}:aliases:{doc_id}"
 
     def block_pages(self, host: str, block: str) -> str:
         """SET of the pages of ``host`` that carry ``block``."""
-        return f"{self.p}:bp:{host}:{block}"
+        return f"{self.base}:bp:{host}:{block}"
 
     def boilerplate(self, host: str) -> str:
         """SET of the blocks that are boilerplate on ``host``."""
-        return f"{self.p}:boiler:{host}"
+        return f"{self.base}:boiler:{host}"
 
     def headlines(self, host: str, block: str) -> str:
         """SET of the article URLs teased on ``host`` under the headline ``block``."""
-        return f"{self.p}:head:{host}:{block}"
+        return f"{self.base}:head:{host}:{block}"
 
     def block_docs(self, block: str) -> str:
         """SET of the documents (any host) holding ``block``."""
-        return f"{self.p}:bd:{block}"
+        return f"{self.base}:bd:{block}"
 
     def host_block_docs(self, host: str, block: str) -> str:
         """SET of the documents of ``host`` holding ``block``."""
-        return f"{self.p}:hbd:{host}:{block}"
+        return f"{self.base}:hbd:{host}:{block}"
 
     def doc_blocks(self, doc_id: str) -> str:
         """SET of the blocks a document holds (to undo its memberships on change)."""
-        return f"{self.p}:docblocks:{doc_id}"
+        return f"{self.base}:docblocks:{doc_id}"
 
     def content(self, content_hash: str) -> str:
         """SET of the documents with this normalised-body hash."""
-        return f"{self.p}:content:{content_hash}"
+        return f"{self.base}:content:{content_hash}"
 
     def band(self, band: int, value: int) -> str:
         """SET of the documents whose simhash has ``value`` in band ``band``."""
-        return f"{self.p}:band:{band}:{value}"
+        return f"{self.base}:band:{band}:{value}"
 
     def doc_fingerprints(self, doc_id: str) -> str:
         """HASH: a document's current content hash and bands (to undo them on change)."""
-        return f"{self.p}:docfp:{doc_id}"
+        return f"{self.base}:docfp:{doc_id}"
 
     def edges(self, doc_id: str) -> str:
         """SET of a document's verified near-duplicate neighbours."""
-        return f"{self.p}:edges:{doc_id}"
+        return f"{self.base}:edges:{doc_id}"
 
 
 class FrontierKeys:
@@ -95,12 +95,12 @@ class FrontierKeys:
     """
 
     def __init__(self, prefix: str) -> None:
-        self.p = f"{prefix}:frontier"
-        self.url_prefix = f"{self.p}:url:"  # HASH per URL: state, kind, due time, validators, errors
-        self.host_prefix = f"{self.p}:host:"  # HASH per host: politeness state and robots.txt
-        self.queue_prefix = f"{self.p}:q:"  # ZSET per host: due URLs by rank (priority, newest first)
+        self.base = f"{prefix}:frontier"
+        self.url_prefix = f"{self.base}:url:"  # HASH per URL: state, kind, due time, validators, errors
+        self.host_prefix = f"{self.base}:host:"  # HASH per host: politeness state and robots.txt
+        self.queue_prefix = f"{self.base}:q:"  # ZSET per host: due URLs by rank (priority, newest first)
         # HASH per bucket of the seen filter: field = rest of a URL's 64-bit fingerprint.
-        self.seen_prefix = f"{self.p}:seen:"
+        self.seen_prefix = f"{self.base}:seen:"
 
     def seen(self, bucket: int) -> str:
         return f"{self.seen_prefix}{bucket:x}"
@@ -117,57 +117,57 @@ class FrontierKeys:
     @property
     def hosts(self) -> str:
         """ZSET: hosts with queued URLs, scored by the time they may be fetched next."""
-        return f"{self.p}:hosts"
+        return f"{self.base}:hosts"
 
     @property
     def all_hosts(self) -> str:
         """SET of every host ever seen."""
-        return f"{self.p}:all-hosts"
+        return f"{self.base}:all-hosts"
 
     @property
     def delayed(self) -> str:
         """ZSET: queued URLs not due yet (retries, revisits), scored by due time."""
-        return f"{self.p}:delayed"
+        return f"{self.base}:delayed"
 
     @property
     def leased(self) -> str:
         """ZSET: leased URLs, scored by lease time (expired leases are queued again)."""
-        return f"{self.p}:leased"
+        return f"{self.base}:leased"
 
     @property
     def robots_leased(self) -> str:
         """ZSET: hosts whose robots.txt lease is out, scored by lease time (expired ones return)."""
-        return f"{self.p}:robots-leased"
+        return f"{self.base}:robots-leased"
 
     @property
     def unfetched(self) -> str:
         """SET: URLs never fetched successfully and not failed for good."""
-        return f"{self.p}:unfetched"
+        return f"{self.base}:unfetched"
 
     @property
     def ready_revisits(self) -> str:
         """SET: revisits moved into a host queue and not leased yet."""
-        return f"{self.p}:ready-revisits"
+        return f"{self.base}:ready-revisits"
 
     @property
     def robots_in_flight(self) -> str:
         """SET: hosts whose first robots.txt fetch is out."""
-        return f"{self.p}:robots-in-flight"
+        return f"{self.base}:robots-in-flight"
 
     @property
     def states(self) -> str:
         """HASH: URL count by state."""
-        return f"{self.p}:states"
+        return f"{self.base}:states"
 
     @property
     def counters(self) -> str:
         """HASH: fetched, backoffs, failed:<kind> (URLs failed for good, by error kind)."""
-        return f"{self.p}:counters"
+        return f"{self.base}:counters"
 
     @property
     def errors(self) -> str:
         """LIST of the latest JSON error records {url, kind, message, at, final} (capped)."""
-        return f"{self.p}:errors"
+        return f"{self.base}:errors"
 
 
 class StatsKeys:
@@ -177,33 +177,33 @@ class StatsKeys:
     bucket_s = 10
 
     def __init__(self, prefix: str) -> None:
-        self.p = f"{prefix}:stats"
+        self.base = f"{prefix}:stats"
 
     @property
     def counters(self) -> str:
         """HASH: pages_fetched, articles_indexed, error:<kind>, cpu_us:<stage>, ... summed over workers."""
-        return f"{self.p}:counters"
+        return f"{self.base}:counters"
 
     def pages(self, bucket: int) -> str:
         """STRING counter: pages fetched in the ``bucket_s`` window ``bucket`` (expires)."""
-        return f"{self.p}:pages:{bucket}"
+        return f"{self.base}:pages:{bucket}"
 
     @property
     def scheduler(self) -> str:
         """HASH: the scheduler's heartbeat and counters (dispatched tasks and leases)."""
-        return f"{self.p}:scheduler"
+        return f"{self.base}:scheduler"
 
 
 class IndexKeys:
     """Keys of the hand-off from workers to `newscrawl indexer` (indexer/stream.py)."""
 
     def __init__(self, prefix: str) -> None:
-        self.p = f"{prefix}:index"
+        self.base = f"{prefix}:index"
 
     @property
     def stream(self) -> str:
         """STREAM of index operations {op: index|update, id, doc|fields (JSON)}."""
-        return f"{self.p}:stream"
+        return f"{self.base}:stream"
 
     @property
     def group(self) -> str:
@@ -213,9 +213,9 @@ class IndexKeys:
     @property
     def dead_letters(self) -> str:
         """STREAM of operations the engine refused for good {op, id, payload, status, reason}."""
-        return f"{self.p}:dead-letters"
+        return f"{self.base}:dead-letters"
 
     @property
     def counters(self) -> str:
         """HASH: indexed, updated, dead_lettered, retries, bulk_requests."""
-        return f"{self.p}:counters"
+        return f"{self.base}:counters"
