@@ -47,7 +47,7 @@ def run_newscrawl(proxy: str, outlets: str, tmp: Path) -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-m",
-        "newscrawl.app.cli",
+        "newscrawl",
         "--log-level",
         "ERROR",
         "crawl",
