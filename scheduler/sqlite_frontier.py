@@ -70,6 +70,7 @@ class SQLiteFrontier:
         self.policy = policy
         self._robots: dict[str, Robots] = {}
         self._transaction = SQLiteTransaction(db)
+        self._expiry_checked_at = float("-inf")
         # A previous run that died leaves leases behind: they are due again.
         self._db.execute("UPDATE urls SET state='queued', leased_at=NULL WHERE state='leased'")
         self._db.execute("UPDATE hosts SET in_flight=0, robots_leased_at=NULL")
@@ -152,6 +153,11 @@ class SQLiteFrontier:
 
     def _expire_leases(self, now: float) -> None:
         """Leases not reported within the lease timeout (their holder died) are queued again."""
+        # Looked for once a second at most: the engine leases many times a second, and a lease
+        # timeout is never shorter than a task's time limit.
+        if now - self._expiry_checked_at < 1.0:
+            return
+        self._expiry_checked_at = now
         cutoff = now - self.policy.lease_timeout_s
         for row in self._db.execute(
             "SELECT url, host FROM urls WHERE state='leased' AND leased_at<=?", (cutoff,)

@@ -65,7 +65,7 @@ class SQLiteDedupStore:
 
     @classmethod
     def open(cls, path: Path) -> SQLiteDedupStore:
-        return cls(open_sqlite(path))
+        return cls(open_sqlite(path, named_rows=False))
 
     def transaction(self) -> AbstractContextManager[None]:
         return self._transaction
@@ -74,7 +74,9 @@ class SQLiteDedupStore:
 
     def get_doc(self, doc_id: str) -> StoredDoc | None:
         row = self._db.execute(f"SELECT {_DOC_COLUMNS} FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
-        return decode_doc(doc_id, dict(row)) if row is not None else None
+        return (
+            decode_doc(doc_id, dict(zip(("doc_id", *STORED_DOC_FIELDS), row, strict=True))) if row else None
+        )
 
     def put_doc(self, doc: StoredDoc) -> None:
         self._db.execute(

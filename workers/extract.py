@@ -213,7 +213,9 @@ def _related_blocks(body: Any) -> list[Any]:
         doomed.append(container)
         if container is heading:
             # The heading sits in the article itself: what follows goes only if it is link lists.
-            doomed.extend(s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _linked_word_share(s) > 0.5)
+            doomed.extend(
+                s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _linked_word_share(s) > 0.5
+            )
     doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el))
     return doomed
 

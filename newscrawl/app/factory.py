@@ -62,7 +62,7 @@ def _dedup_store_from(settings: Settings, stores: Stores) -> DedupStore:
     if backend == "sqlite":
         from workers.dedup_sqlite import SQLiteDedupStore
 
-        return SQLiteDedupStore(stores.sqlite("dedup.sqlite"))
+        return SQLiteDedupStore(stores.sqlite("dedup.sqlite", named_rows=False))
     if backend == "redis":
         from workers.dedup_redis import RedisDedupStore
 
@@ -109,8 +109,8 @@ class Stores:
     def redis(self, purpose: str, *, decode_responses: bool = False) -> Any:
         return redis_client(self.settings.redis_url, purpose, decode_responses=decode_responses)
 
-    def sqlite(self, filename: str) -> Any:
-        return open_sqlite(self.settings.data_dir / filename)
+    def sqlite(self, filename: str, *, named_rows: bool = True) -> Any:
+        return open_sqlite(self.settings.data_dir / filename, named_rows=named_rows)
 
 
 def build_frontier(settings: Settings, outlets: list[Outlet]) -> Frontier:

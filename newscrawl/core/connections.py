@@ -168,8 +168,11 @@ class MappedSQLite(sqlite3.Connection):
             raise self._fail("executescript", exc) from exc
 
 
-def open_sqlite(path: Path, *, check_same_thread: bool = True) -> MappedSQLite:
-    """A file in autocommit mode (transactions are explicit), WAL, a busy timeout."""
+def open_sqlite(path: Path, *, named_rows: bool = True, check_same_thread: bool = True) -> MappedSQLite:
+    """A file in autocommit mode (transactions are explicit), WAL, a busy timeout.
+
+    ``named_rows``: rows as sqlite3.Row (by name); else plain tuples, cheaper for hot loops.
+    """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(
@@ -182,7 +185,8 @@ def open_sqlite(path: Path, *, check_same_thread: bool = True) -> MappedSQLite:
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"sqlite {path}: cannot open: {exc}") from exc
     db.newscrawl_path = str(path)
-    db.row_factory = sqlite3.Row
+    if named_rows:
+        db.row_factory = sqlite3.Row
     _enable_wal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     return db
