@@ -52,5 +52,6 @@ def host_delay_s(settings: PolitenessSettings, crawl_delay_s: float | None) -> f
 def backoff_s(settings: PolitenessSettings, level: int, retry_after_s: float | None) -> float:
     """How long a host rests after its ``level``-th consecutive 429/503 (level >= 1)."""
     exponential = settings.backoff_base_s * 2.0 ** max(level - 1, 0)
-    wait = max(exponential, retry_after_s or 0.0)
-    return min(wait, max(settings.backoff_max_s, retry_after_s or 0.0))
+    retry_after = min(retry_after_s or 0.0, settings.max_retry_after_s)
+    wait = max(exponential, retry_after)
+    return min(wait, max(settings.backoff_max_s, retry_after))

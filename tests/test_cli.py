@@ -102,6 +102,26 @@ def test_extract_files(corpora: Path, tmp_path: Path) -> None:
     assert result.returncode == 1
 
 
+def test_extract_inflates_saved_gzip_files_within_the_cap(tmp_path: Path) -> None:
+    """A saved .html.gz is read through the bounded inflater: a bomb is one clear error."""
+    page = b"<html><head><title>Hi</title></head><body><article><p>" + b"word " * 400 + b"</p></article>"
+    (tmp_path / "ok.html.gz").write_bytes(gzip.compress(page))
+    (tmp_path / "bomb.html.gz").write_bytes(gzip.compress(b"<html>" + b" " * (64 * 1024 * 1024)))
+    result = run(
+        "extract",
+        str(tmp_path / "ok.html.gz"),
+        str(tmp_path / "bomb.html.gz"),
+        "--url",
+        "http://a.example/story",
+        "--jsonl",
+        env={"NEWSCRAWL_FETCH__MAX_BODY_BYTES": str(1024 * 1024)},
+    )
+    ok, bomb = (json.loads(x) for x in result.stdout.splitlines())
+    assert "word word" in ok["body"]
+    assert bomb["error"]["kind"] == "body_too_large"
+    assert result.returncode == 1
+
+
 def test_crawl_through_http_proxy_variable(tmp_path: Path) -> None:
     web, outlets = build_demo_web(articles_per_outlet=3)
     (tmp_path / "outlets.toml").write_text(outlets)

@@ -94,6 +94,9 @@ def test_politeness_rules() -> None:
     assert host_delay_s(settings, 3600) == 20
     assert [backoff_s(settings, n, None) for n in (1, 2, 3, 5)] == [5, 10, 20, 60]
     assert backoff_s(settings, 1, 120) == 120  # a server's Retry-After wins over our cap
+    # ... up to max_retry_after_s: a header years ahead (or past float's range) parks no host.
+    assert backoff_s(settings, 1, parse_retry_after("9" * 400, 0)) == settings.max_retry_after_s
+    assert backoff_s(settings, 1, 31 * 365 * 86400.0) == 6 * 3600
     assert parse_retry_after("17", 0) == 17
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470) == 10
     assert parse_retry_after("soon", 0) is None
@@ -442,3 +445,28 @@ def test_a_list_of_linked_headlines_without_a_heading_is_not_body() -> None:
     article = extract_article(parse_html(html, "https://a.example/harbour-reopens"))
     assert "harbour reopened" in article.body
     assert "Council votes" not in article.body
+
+
+@pytest.mark.parametrize(
+    "href", ["http://[oops/", "http://a.example:99999/x", "http://[::1/x", "https://[zz]/"]
+)
+def test_malformed_urls_are_invalid_not_crashes(href: str) -> None:
+    with pytest.raises(InvalidURL):
+        normalize_url(href)
+    with pytest.raises(InvalidURL):
+        normalize_url("/x", href)
+
+
+def test_one_malformed_link_costs_only_that_link() -> None:
+    page = parse_html(
+        '<html><body><a href="http://[oops/">broken</a>'
+        '<a href="/2026/11/30/a-first-story-of-the-day">one</a>'
+        '<a href="/2026/11/30/a-second-story-of-the-day">two</a>'
+        '<base href="http://[bad/"></body></html>',
+        "http://a.example/",
+    )
+    links, _ = html_links(page, lambda url: True)
+    assert {link.url for link in links} == {
+        "http://a.example/2026/11/30/a-first-story-of-the-day",
+        "http://a.example/2026/11/30/a-second-story-of-the-day",
+    }

@@ -58,6 +58,9 @@ class PolitenessSettings(BaseModel):
     per_host_concurrency: int = Field(1, gt=0)
     backoff_base_s: float = Field(10.0, ge=0)
     backoff_max_s: float = Field(3600.0, ge=0)
+    # A server's Retry-After is honoured above backoff_max_s, up to this: a hostile or broken
+    # header (years ahead) must not park a host, or keep an until-idle crawl from ending.
+    max_retry_after_s: float = Field(6 * 3600.0, ge=0)
     robots_ttl_s: float = Field(86400.0, gt=0)
 
 

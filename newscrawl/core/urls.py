@@ -25,10 +25,16 @@ def normalize_url(url: str, base: str | None = None) -> str:
     and tracking parameters (utm_*, fbclid, ...); resolves dot segments and sorts the query.
     """
     raw = url.strip()
-    if base is not None:
-        raw = urljoin(base, raw)
-    parts = urlsplit(raw)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        # urllib raises ValueError on what strangers write: "http://[oops/", ports past 65535.
+        if base is not None:
+            raw = urljoin(base, raw)
+        parts = urlsplit(raw)
+        absolute = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError as exc:
+        raise InvalidURL(f"malformed URL: {exc}", url=url) from exc
+    if not absolute:
         raise InvalidURL("not an absolute http(s) URL", url=url)
     try:
         cleaned = _courlan_normalize(raw)
@@ -41,7 +47,10 @@ def host_of(url: str) -> str:
     """The politeness key of a URL: host and non-default port, lower case."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    port = parts.port
+    try:
+        port = parts.port
+    except ValueError:  # a normalised URL never has a bad port; a raw one may
+        return host
     if port and not (parts.scheme == "http" and port == 80) and not (parts.scheme == "https" and port == 443):
         return f"{host}:{port}"
     return host
@@ -51,7 +60,10 @@ def is_fetchable(url: str, max_length: int) -> str | None:
     """Why ``url`` should not enter the frontier, or None when it may."""
     if len(url) > max_length:
         return "url_too_long"
-    path = urlsplit(url).path
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return "invalid_url"
     if _SKIP_EXTENSIONS.search(path):
         return "not_a_document"
     # A path repeating the same segment many times is a classic spider trap.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
 import json
 from datetime import datetime
 from pathlib import Path
@@ -16,13 +15,14 @@ from newscrawl.core.errors import ConfigError, NewscrawlError
 from newscrawl.core.settings import Settings
 
 
-def _extract_one(raw: bytes, url: str, content_type: str | None) -> dict[str, Any]:
+def _extract_one(raw: bytes, url: str, content_type: str | None, max_body_bytes: int) -> dict[str, Any]:
     from workers.charset import decode_body
     from workers.extract import extract_article
+    from workers.links import maybe_gunzip
     from workers.parse import parse_html
 
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+    # A saved .html.gz (or a gzip body sent without Content-Encoding): inflated within the cap.
+    raw = maybe_gunzip(raw, url, max_body_bytes)
     text, _ = decode_body(raw, content_type, url)
     article = extract_article(parse_html(text, url))
     data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in vars(article).items()}
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             if isinstance(body, Exception):
                 raise body
-            result = _extract_one(body, url, ctype)
+            result = _extract_one(body, url, ctype, settings.fetch.max_body_bytes)
         except NewscrawlError as exc:
             result = {"url": url, "error": {"kind": exc.kind, "message": exc.message}}
             status = 1
