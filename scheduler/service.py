@@ -83,6 +83,7 @@ class Scheduler:
         self._last_heartbeat = 0.0
         self._last_gauges = 0.0
         self._throttled = False
+        self.left_for_later: dict[str, Any] | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -140,13 +141,28 @@ class Scheduler:
             else:
                 self._stop.wait(self._idle_sleep_s(now))
         log.info("scheduler_stopped", tasks=self.dispatched_tasks, leases=self.dispatched_leases)
-        return {"tasks_dispatched": self.dispatched_tasks, "leases_dispatched": self.dispatched_leases}
+        summary: dict[str, Any] = {
+            "tasks_dispatched": self.dispatched_tasks,
+            "leases_dispatched": self.dispatched_leases,
+        }
+        if self.left_for_later:
+            summary["left_for_later"] = self.left_for_later
+        return summary
 
     def _idle(self, now: float, fetched_before: float | None) -> bool:
         # Leases out mean work pending: skip the costlier count of everything else.
         if self.frontier.in_flight():
             return False
-        return self.frontier.pending(now, fetched_before=fetched_before) == 0
+        pending = self.frontier.pending(now, fetched_before=fetched_before)
+        if pending == 0:
+            return True
+        # Nothing due before the until-idle bound (a long Retry-After): report it, don't wait.
+        wake = self.frontier.next_wakeup(now)
+        if wake is not None and wake - now <= self.settings.frontier.until_idle_max_wait_s:
+            return False
+        self.left_for_later = {"urls": pending, "next_due_in_s": round(wake - now, 1) if wake else None}
+        log.info("until_idle_stops_with_work_due_later", **self.left_for_later)
+        return True
 
     def _idle_sleep_s(self, now: float) -> float:
         cap = self.settings.scheduler.idle_sleep_ms / 1000.0

@@ -225,3 +225,33 @@ def test_kill_9_mid_crawl_loses_nothing(tmp_path: Path) -> None:
     resumed = index(tmp_path / "d")
     assert len(resumed) >= 24
     assert resumed == index(tmp_path / "whole")
+
+
+def test_a_crawl_that_reaches_no_host_says_so_once(tmp_path: Path) -> None:
+    """No network (here: names that never resolve): one plain warning, not a line per URL."""
+    outlets = "".join(
+        f'[[outlet]]\nname = "o{n}"\nurls = ["http://site{n}.invalid/"]\n'
+        f'feeds = ["http://site{n}.invalid/feed.xml"]\n\n'
+        for n in range(8)
+    )
+    (tmp_path / "outlets.toml").write_text(outlets)
+    data = tmp_path / "data"
+    env = {"NEWSCRAWL_FRONTIER__MAX_ATTEMPTS": "1", "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "0"}
+    result = run(
+        "crawl",
+        "--outlets",
+        str(tmp_path / "outlets.toml"),
+        "--data",
+        str(data),
+        "--until-idle",
+        "--quiet",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["errors"] == {"dns": 16}
+    assert "no host reachable" in summary["diagnosis"]
+    assert result.stderr.count("all_hosts_unreachable") == 1
+    assert result.stderr.count("fetch_failed") < 10  # the rest went to DEBUG once the cause was clear
+    stats = json.loads(run("stats", "--data", str(data)).stdout)
+    assert "no host was ever reached" in stats["diagnosis"]

@@ -15,10 +15,11 @@ from scheduler.discovery import looks_like_article
 from scheduler.outlets import load_outlets, parse_outlets
 from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
 from workers.charset import decode_body
+from workers.compression import gunzip_capped as maybe_gunzip
 from workers.extract import extract_article
 from workers.fetch import parse_retry_after
 from workers.language import decide_language
-from workers.links import feed_links, html_links, maybe_gunzip, sitemap_links
+from workers.links import feed_links, html_links, sitemap_links
 from workers.parse import classify_body, parse_html
 
 
@@ -470,3 +471,59 @@ def test_one_malformed_link_costs_only_that_link() -> None:
         "http://a.example/2026/11/30/a-first-story-of-the-day",
         "http://a.example/2026/11/30/a-second-story-of-the-day",
     }
+
+
+def _entity_feed(declarations: str, body_entity: str) -> bytes:
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n{declarations}\n]>\n'
+        '<rss version="2.0"><channel><title>t</title>'
+        f"<item><title>&{body_entity};</title><link>http://a.example/2026/11/30/one-story-here</link></item>"
+        "</channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "feed",
+    [
+        # quadratic blow-up: one 50 KB entity used 5,000 times (250 MB if expanded)
+        _entity_feed(f'<!ENTITY a "{"x" * 50_000}">\n<!ENTITY b "y">', "a;&a" * 2_500 + ";&a"),
+        # billion laughs
+        _entity_feed(
+            '<!ENTITY l0 "ha">\n'
+            + "".join(f'<!ENTITY l{n} "{("&l" + str(n - 1) + ";") * 10}">\n' for n in range(1, 10)),
+            "l9",
+        ),
+    ],
+    ids=["quadratic", "billion-laughs"],
+)
+def test_feed_entities_are_never_expanded(feed: bytes) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        links = feed_links(feed, "http://a.example/feed.xml")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [link.url for link in links] == ["http://a.example/2026/11/30/one-story-here"]
+    assert len(links[0].title or "") <= len(feed)  # nothing was expanded
+    assert peak < 20 * len(feed) + 5_000_000
+
+
+def test_gzip_inflater_bounds_and_errors() -> None:
+    from newscrawl.core.errors import BodyTooLarge, ParseError
+
+    data = b"<urlset>" + b"y" * 300_000 + b"</urlset>"
+    assert maybe_gunzip(gzip.compress(data), "u", len(data)) == data  # several chunks, exact cap
+    with pytest.raises(BodyTooLarge):
+        maybe_gunzip(gzip.compress(data), "u", len(data) - 1)
+    with pytest.raises(ParseError):
+        maybe_gunzip(gzip.compress(data)[:40] + b"\x00" * 40, "u", len(data))
+    assert maybe_gunzip(b"<html>", "u", 10) == b"<html>"
+
+
+def test_gzipped_sitemap_urls_are_fetchable() -> None:
+    from newscrawl.core.urls import is_fetchable
+
+    assert is_fetchable("https://a.example/sitemap-news.xml.gz", 2048) is None
+    assert is_fetchable("https://a.example/archive.tar.gz", 2048) == "not_a_document"

@@ -24,15 +24,18 @@ from newscrawl.core.errors import (
     BlockedAddress,
     BodyTooLarge,
     ConnectError,
+    DNSError,
     FetchError,
     FetchTimeout,
     HTTPStatusError,
     InvalidURL,
+    ProtocolError,
     TooManyRedirects,
     UnsupportedContent,
 )
 from newscrawl.core.settings import FetchSettings
 from workers.charset import decode_body
+from workers.compression import gunzip_capped
 
 _READ_CHUNK = 64 * 1024
 
@@ -253,20 +256,27 @@ class Fetcher:
             raise
         except aiohttp.InvalidURL as exc:
             raise InvalidURL(f"invalid URL: {exc}", url=origin) from exc
+        except aiohttp.ClientConnectorDNSError as exc:
+            raise DNSError(f"name does not resolve: {exc}", url=origin) from exc
+        except aiohttp.ClientPayloadError as exc:
+            # Corrupt gzip/deflate/brotli/zstd, bad chunk sizes, a body cut short of its length.
+            raise ProtocolError(f"bad body: {exc}", url=origin) from exc
         except (
             aiohttp.ClientConnectorError,
             aiohttp.ServerDisconnectedError,
             aiohttp.ClientOSError,
-            aiohttp.ClientPayloadError,
             aiohttp.ClientHttpProxyError,
         ) as exc:
             raise ConnectError(f"{type(exc).__name__}: {exc}", url=origin) from exc
         except aiohttp.ServerTimeoutError as exc:
             raise FetchTimeout(f"read timed out: {exc}", url=origin) from exc
         except aiohttp.ClientResponseError as exc:
-            raise ConnectError(f"bad response: {exc.message}", url=origin) from exc
+            # Headers too large or malformed, a status line that is not HTTP.
+            raise ProtocolError(f"bad response: {exc.message}", url=origin) from exc
         except aiohttp.ClientError as exc:
             raise ConnectError(f"{type(exc).__name__}: {exc}", url=origin) from exc
+        # A body gzipped without Content-Encoding (a .xml.gz sitemap, a misconfigured server).
+        body = gunzip_capped(body, origin, self._settings.max_body_bytes)
         text, encoding = decode_body(body, resp_headers.get("content-type"), origin)
         return FetchResponse(
             url=origin,

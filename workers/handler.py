@@ -42,6 +42,10 @@ class CrawlStats:
     discovered: int = 0
     stale: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    # Set while every host fails alike (workers/handler.py NetworkWatch).
+    diagnosis: str | None = None
+    # An until-idle run that ended with work due later than it waits for (newscrawl/app/engine.py).
+    left_for_later: dict[str, Any] | None = None
     by_kind: Counter[str] = field(default_factory=Counter)
     # CPU seconds per stage; fetch is what the event loop spent outside the other stages.
     cpu_s: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
@@ -83,7 +87,63 @@ class CrawlStats:
             "pages_by_kind": dict(self.by_kind),
             "errors": dict(self.errors),
             "cpu_s": {k: round(v, 4) for k, v in self.cpu_s.items()},
+            **({"diagnosis": self.diagnosis} if self.diagnosis else {}),
+            **({"left_for_later": self.left_for_later} if self.left_for_later else {}),
         }
+
+
+# Failures that say "this machine reaches nobody" when every host shows them.
+_NETWORK_KINDS = frozenset({"dns", "connect"})
+
+
+@dataclass
+class NetworkWatch:
+    """Notices when every host fails alike (no network, a wrong proxy) and says so once.
+
+    ``streak`` network failures in a row over at least ``min_hosts`` hosts, with no answer from
+    any host in between, turn the watch on: one warning, and the per-URL failure lines drop to
+    DEBUG until any host answers again (one line then too).
+    """
+
+    streak_needed: int = 10
+    min_hosts: int = 5
+    streak: int = 0
+    hosts: set[str] = field(default_factory=set)
+    kinds: Counter[str] = field(default_factory=Counter)
+    down: bool = False
+
+    def answered(self) -> None:
+        if self.down:
+            log.warning("network_back", after_failures=self.streak)
+        self.streak, self.down = 0, False
+        self.hosts.clear()
+        self.kinds.clear()
+
+    def failed(self, host: str, kind: str) -> None:
+        if kind not in _NETWORK_KINDS:
+            self.answered()  # an HTTP error or a bad page: the network itself works
+            return
+        self.streak += 1
+        self.hosts.add(host)
+        self.kinds[kind] += 1
+        if not self.down and self.streak >= self.streak_needed and len(self.hosts) >= self.min_hosts:
+            self.down = True
+            log.warning(
+                "all_hosts_unreachable",
+                hosts=len(self.hosts),
+                failures=self.streak,
+                kinds=dict(self.kinds),
+                hint="every host fails to resolve or connect: is there a network, or is the proxy right?",
+            )
+
+    def diagnosis(self) -> str | None:
+        if not self.down:
+            return None
+        kind = self.kinds.most_common(1)[0][0]
+        return (
+            f"no host reachable: the last {self.streak} fetches over {len(self.hosts)} hosts"
+            f" all failed ({kind})"
+        )
 
 
 @dataclass
@@ -97,6 +157,7 @@ class HandlerParts:
     fetcher: Fetcher
     # Label fetch metrics by host (bounded only by the outlets list: settings.metrics.host_labels).
     host_labels: bool = False
+    network: NetworkWatch = field(default_factory=NetworkWatch)
 
 
 class LeaseHandler:
@@ -146,6 +207,7 @@ class LeaseHandler:
             self._fetch_failed(lease, fetched)
             return
         self._count_fetch(lease, str(fetched.status))
+        self.parts.network.answered()
         metrics.FETCHED_BYTES.inc(len(fetched.body))
         self.stats.bytes += len(fetched.body)
         if lease.kind == "robots":
@@ -164,16 +226,20 @@ class LeaseHandler:
         self._count_fetch(lease, str(exc.status) if isinstance(exc, HTTPStatusError) else exc.kind)
         if isinstance(exc, HTTPStatusError) and exc.status in (429, 503):
             metrics.THROTTLED.labels(host=lease.host if self._host_labels else "-").inc()
+        network = self.parts.network
+        network.failed(lease.host, exc.kind)
+        self.stats.diagnosis = network.diagnosis()
         if lease.kind == "robots":
             self.stats.robots += 1
-            # RFC 9309: 4xx means no robots.txt; 5xx and 429 mean "unreachable, assume disallow".
-            unreachable = isinstance(exc, HTTPStatusError) and (exc.status >= 500 or exc.status == 429)
-            self.parts.frontier.set_robots(lease.host, None, now, reachable=not unreachable)
+            # What a failed robots.txt means (RFC 9309) is the frontier policy's to decide.
+            self.parts.frontier.fail(lease, exc, now)
             return
         self.stats.fetched += 1
         self.stats.errors[exc.kind] += 1
         metrics.PAGE_ERRORS.labels(kind=exc.kind).inc()
-        log.info("fetch_failed", url=lease.url, kind=exc.kind, error=exc.message)
+        (log.debug if network.down else log.info)(
+            "fetch_failed", url=lease.url, kind=exc.kind, error=exc.message
+        )
         self.parts.frontier.fail(lease, exc, now)
 
     def _process(self, lease: Lease, response: FetchResponse) -> None:

@@ -16,9 +16,10 @@ from newscrawl.core.errors import InvalidURL, NewscrawlError, OutOfScope, ParseE
 from newscrawl.core.interfaces import LinkPolicy
 from newscrawl.core.records import FrontierEntry, Lease, Link, Teaser, UrlKind
 from newscrawl.core.urls import host_of, normalize_url
+from workers.compression import gunzip_capped
 from workers.extract import Article, extract_article
 from workers.fetch import FetchResponse
-from workers.links import feed_links, html_links, maybe_gunzip, sitemap_links
+from workers.links import feed_links, html_links, sitemap_links
 from workers.parse import classify_body, classify_html, parse_html
 
 
@@ -93,7 +94,7 @@ class PageProcessor:
 
     def _process(self, lease: Lease, response: FetchResponse, digest: str) -> PageResult:
         final_url = self._final_url(response)
-        body = maybe_gunzip(response.body, lease.url, self._max_body_bytes)
+        body = gunzip_capped(response.body, lease.url, self._max_body_bytes)
         shape = classify_body(body, response.content_type)
         if shape == "feed":
             links = feed_links(body, final_url)

@@ -65,12 +65,7 @@ class CrawlEngine:
                         leased += 1
                         tasks.add(asyncio.create_task(self._handle(lease)))
                 if not tasks and (
-                    self._stop.is_set()
-                    or not budget_left
-                    or (
-                        until_idle
-                        and self.components.frontier.pending(now, fetched_before=fetched_before) == 0
-                    )
+                    self._stop.is_set() or not budget_left or (until_idle and self._idle(now, fetched_before))
                 ):
                     break
                 if self._on_progress and now - last_progress > 0.5:
@@ -86,6 +81,24 @@ class CrawlEngine:
             if self._on_progress:
                 self._on_progress(self.stats)
         return self.stats
+
+    def _idle(self, now: float, fetched_before: float | None) -> bool:
+        """One pass is over: nothing pending, or nothing due before ``until_idle_max_wait_s``
+        (a host resting on a long Retry-After); what is left is reported, not waited for."""
+        frontier = self.components.frontier
+        pending = frontier.pending(now, fetched_before=fetched_before)
+        if pending == 0:
+            return True
+        wake = frontier.next_wakeup(now)
+        max_wait = self.components.settings.frontier.until_idle_max_wait_s
+        if wake is not None and wake - now <= max_wait:
+            return False
+        self.stats.left_for_later = {
+            "urls": pending,
+            "next_due_in_s": round(wake - now, 1) if wake is not None else None,
+        }
+        log.info("until_idle_stops_with_work_due_later", **self.stats.left_for_later)
+        return True
 
     async def _wait(self, tasks: set[asyncio.Task[None]], *, busy: bool) -> None:
         """Until a fetch finishes or the frontier's next due time, whichever comes first."""

@@ -2,7 +2,23 @@
 
 Library errors (aiohttp, lxml, sqlite3, ...) are mapped to these at the boundary that calls the
 library, with the URL attached, so that callers handle one family of errors and every error
-recorded for a URL has a stable ``kind``.
+recorded for a URL has a stable ``kind``::
+
+    NewscrawlError
+    ├── ConfigError                 bad settings or outlets file (exit status 2)
+    ├── FetchError                  one URL could not be fetched
+    │   ├── InvalidURL, BlockedAddress, TooManyRedirects, BodyTooLarge, UnsupportedContent,
+    │   │   RobotsDisallowed, OutOfScope, ProtocolError
+    │   ├── ConnectError (transient)
+    │   │   └── DNSError
+    │   ├── FetchTimeout (transient)
+    │   └── HTTPStatusError         transient for 408, 429 and 5xx
+    ├── ParseError, ExtractionError one page could not be read
+    ├── InternalError               a bug, confined to one URL
+    ├── TaskTimeLimit (transient)
+    └── StoreError (transient)      a store failed or timed out: waited out, never a failed URL
+        └── IndexBackendError
+            └── SearchEngineError
 """
 
 from __future__ import annotations
@@ -52,6 +68,19 @@ class BlockedAddress(FetchError):
 class ConnectError(FetchError):
     kind = "connect"
     transient = True
+
+
+class DNSError(ConnectError):
+    """The host's name does not resolve (NXDOMAIN, no resolver): not a refused connection."""
+
+    kind = "dns"
+
+
+class ProtocolError(FetchError):
+    """The peer broke HTTP (oversized or malformed headers, bad chunking, corrupt encoding, a
+    reply that is not HTTP): retrying will not help, so the URL fails at once."""
+
+    kind = "protocol"
 
 
 class FetchTimeout(FetchError):

@@ -75,6 +75,9 @@ class FrontierSettings(BaseModel):
     max_depth: int = Field(3, ge=0)
     host_page_budget: int = Field(5000, gt=0)
     revisit_interval_s: float = Field(900.0, gt=0)
+    # --until-idle ends once nothing is due sooner than this (a host resting on a long
+    # Retry-After, retries far ahead); the summary lists what was left ("left_for_later").
+    until_idle_max_wait_s: float = Field(300.0, ge=0)
     max_attempts: int = Field(3, gt=0)
     # Redis frontier: the seen filter's buckets (2**bits HASHes); keep URLs/2**bits under Redis's
     # hash-max-listpack-entries (128) for the compact encoding: 17 bits suit up to ~12M URLs.

@@ -64,7 +64,7 @@ def is_fetchable(url: str, max_length: int) -> str | None:
         path = urlsplit(url).path
     except ValueError:
         return "invalid_url"
-    if _SKIP_EXTENSIONS.search(path):
+    if _SKIP_EXTENSIONS.search(path) and not path.lower().endswith(".xml.gz"):  # gzipped sitemaps
         return "not_a_document"
     # A path repeating the same segment many times is a classic spider trap.
     segments = [s for s in path.split("/") if s]

@@ -17,12 +17,12 @@ from newscrawl.core.settings import Settings
 
 def _extract_one(raw: bytes, url: str, content_type: str | None, max_body_bytes: int) -> dict[str, Any]:
     from workers.charset import decode_body
+    from workers.compression import gunzip_capped
     from workers.extract import extract_article
-    from workers.links import maybe_gunzip
     from workers.parse import parse_html
 
     # A saved .html.gz (or a gzip body sent without Content-Encoding): inflated within the cap.
-    raw = maybe_gunzip(raw, url, max_body_bytes)
+    raw = gunzip_capped(raw, url, max_body_bytes)
     text, _ = decode_body(raw, content_type, url)
     article = extract_article(parse_html(text, url))
     data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in vars(article).items()}

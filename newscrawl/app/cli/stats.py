@@ -11,6 +11,18 @@ from newscrawl.app.cluster_stats import cluster_stats, stream_stats
 from newscrawl.app.factory import build_inspection
 
 
+def _diagnosis(frontier: dict[str, Any]) -> str | None:
+    """Say so plainly when nothing was ever fetched and every failure is a network one."""
+    errors: dict[str, int] = frontier.get("errors") or {}
+    network = errors.get("dns", 0) + errors.get("connect", 0)
+    if frontier.get("fetched", 0) or network < 5 or network < sum(errors.values()):
+        return None
+    return (
+        f"no host was ever reached: {network} URLs failed to resolve or connect and none was"
+        " fetched; check the machine's network, DNS and proxy settings"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     stores = build_inspection(settings)
@@ -23,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
         }
     finally:
         stores.close()
+    diagnosis = _diagnosis(out["frontier"])
+    if diagnosis:
+        out["diagnosis"] = diagnosis
     if settings.frontier.backend == "redis":
         out.update(cluster_stats(settings))
     elif settings.index.backend == "elasticsearch":
