@@ -27,10 +27,10 @@ from typing import Any
 
 from indexer.engine import IndexAdmin, detect_flavor, make_client
 from newscrawl.core import metrics
-from newscrawl.core.connections import new_async_redis_client
 from newscrawl.core.document import Document
 from newscrawl.core.errors import SearchEngineError, StoreError
 from newscrawl.core.log import get_logger
+from newscrawl.core.redis_connections import new_async_redis_client
 from newscrawl.core.redis_keys import IndexKeys
 from newscrawl.core.settings import Settings
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from newscrawl.core.connections import redis_client
 from newscrawl.core.errors import StoreError
+from newscrawl.core.redis_connections import redis_client
 from newscrawl.core.redis_keys import IndexKeys, StatsKeys
 from newscrawl.core.settings import Settings
 

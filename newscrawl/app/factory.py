@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from newscrawl.core.connections import open_sqlite, redis_client
+from newscrawl.core.connections import open_sqlite
 from newscrawl.core.interfaces import Frontier, IndexBackend
 from newscrawl.core.loading import load_object
 from newscrawl.core.log import get_logger
@@ -107,6 +107,8 @@ class Stores:
     settings: Settings
 
     def redis(self, purpose: str, *, decode_responses: bool = False) -> Any:
+        from newscrawl.core.redis_connections import redis_client  # the embedded mode never needs redis-py
+
         return redis_client(self.settings.redis_url, purpose, decode_responses=decode_responses)
 
     def sqlite(self, filename: str, *, named_rows: bool = True) -> Any:

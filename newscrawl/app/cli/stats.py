@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from newscrawl.app.cli.common import add_common, settings_from_args
-from newscrawl.app.cluster_stats import cluster_stats, stream_stats
 from newscrawl.app.factory import build_inspection
 
 
@@ -38,9 +37,14 @@ def run(args: argparse.Namespace) -> int:
     diagnosis = _diagnosis(out["frontier"])
     if diagnosis:
         out["diagnosis"] = diagnosis
+    # Only the distributed mode needs redis-py.
     if settings.frontier.backend == "redis":
+        from newscrawl.app.cluster_stats import cluster_stats
+
         out.update(cluster_stats(settings))
     elif settings.index.backend == "elasticsearch":
+        from newscrawl.app.cluster_stats import stream_stats
+
         out["index_stream"] = stream_stats(settings)
     print(json.dumps(out, indent=2))
     return 0
