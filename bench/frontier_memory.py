@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import redis  # noqa: E402
-from scheduler.frontier import FrontierEntry  # noqa: E402
 
 from newscrawl.app.factory import build_frontier  # noqa: E402
+from newscrawl.core.records import FrontierEntry  # noqa: E402
 from newscrawl.core.settings import load_settings  # noqa: E402
 
 

@@ -527,3 +527,16 @@ def test_gzipped_sitemap_urls_are_fetchable() -> None:
 
     assert is_fetchable("https://a.example/sitemap-news.xml.gz", 2048) is None
     assert is_fetchable("https://a.example/archive.tar.gz", 2048) == "not_a_document"
+
+
+def test_allowed_networks_can_name_a_port() -> None:
+    from workers.fetch import AddressPolicy
+
+    policy = AddressPolicy(["127.0.0.1:8080", "[::1]:8081", "10.0.0.0/8"])
+    assert policy.permits("127.0.0.1", 8080) and not policy.permits("127.0.0.1", 8081)
+    assert policy.permits("::1", 8081) and not policy.permits("::1", 8080)
+    assert policy.permits("10.1.2.3", 5)  # a network without a port: any port
+    assert policy.permits("::ffff:127.0.0.1", 8080) and not policy.permits("::ffff:127.0.0.2", 8080)
+    assert policy.permits("93.184.216.34", 1)  # public addresses are not the list's business
+    with pytest.raises(ConfigError, match="port out of range"):
+        load_settings(fetch={"allowed_networks": ["127.0.0.1:99999"]})

@@ -34,6 +34,7 @@ from newscrawl.core.errors import (
     UnsupportedContent,
 )
 from newscrawl.core.settings import FetchSettings
+from newscrawl.core.urls import parse_allowed_target
 from workers.charset import decode_body
 from workers.compression import gunzip_capped
 
@@ -91,23 +92,29 @@ def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 
 
 class AddressPolicy:
-    """Which target addresses a crawl may connect to."""
+    """Which target addresses (and ports) a crawl may connect to."""
 
     def __init__(self, allowed_networks: list[str]) -> None:
-        self._allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+        self._allowed = [parse_allowed_target(n) for n in allowed_networks]
 
-    def permits(self, address: str) -> bool:
+    def permits(self, address: str, port: int | None = None) -> bool:
         ip = ipaddress.ip_address(address.split("%")[0])
-        return _is_public(ip) or any(ip in net for net in self._allowed)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if _is_public(ip):
+            return True
+        return any(ip in net and (allowed is None or allowed == port) for net, allowed in self._allowed)
 
     def check_literal(self, url: str) -> None:
-        host = urlsplit(url).hostname or ""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
         try:
             ipaddress.ip_address(host)
         except ValueError:
             return  # a name: the resolver checks what it resolves to
-        if not self.permits(host):
-            raise BlockedAddress(f"refusing non-public address {host}", url=url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if not self.permits(host, port):
+            raise BlockedAddress(f"refusing non-public address {host}:{port}", url=url)
 
 
 class GuardedResolver(AbstractResolver):
@@ -128,7 +135,7 @@ class GuardedResolver(AbstractResolver):
         results = await self._inner.resolve(host, port, family)
         if host in self._trusted:
             return results
-        allowed = [r for r in results if self._policy.permits(r["host"])]
+        allowed = [r for r in results if self._policy.permits(r["host"], r["port"] or port)]
         if not allowed:
             raise BlockedAddress(f"{host} resolves only to non-public addresses")
         return allowed

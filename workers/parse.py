@@ -6,6 +6,7 @@ extraction and discovery in an :class:`HtmlPage`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -39,7 +40,11 @@ ARTICLE_TYPES = frozenset(
     }
 )
 
-_XML_START = re.compile(rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!DOCTYPE[^>]*>\s*)?<([\w:]+)", re.S)
+# A DOCTYPE may carry an internal subset in brackets, with ">" inside it.
+_XML_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>\s*)?(?:<!--.*?-->\s*)*<([\w:]+)",
+    re.S,
+)
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -95,6 +100,18 @@ def classify_body(body: bytes, content_type: str) -> Literal["feed", "sitemap", 
 # Comments go at parse time: a comment inside a paragraph makes trafilatura drop the text after it
 # (measured: half of one scrapinghub-aeb article), and nothing downstream reads comments.
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
+_DEEP_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True)
+
+
+# A nesting bomb opens the same tag thousands of times; no page nests the very same opening tag
+# 32 times on purpose, so such a run becomes one tag (only for pages past the depth limit).
+_NESTING_BOMB = re.compile(r"(<([a-z][a-z0-9]{0,9})\b[^<>]{0,200}>\s*)\1{31,}", re.IGNORECASE)
+
+
+def _parse_too_deep(text: str) -> Any:
+    """Past libxml2's depth limit everything after is dropped: collapse runs of the same opening
+    tag, then parse without the limit (the body is already capped in bytes)."""
+    return lxml.html.document_fromstring(_NESTING_BOMB.sub(r"\1", text), parser=_DEEP_PARSER)
 
 
 def parse_html(text: str, url: str) -> HtmlPage:
@@ -104,11 +121,14 @@ def parse_html(text: str, url: str) -> HtmlPage:
         raise ParseError("empty HTML document", url=url)
     try:
         tree = lxml.html.document_fromstring(text, parser=_PARSER)
+        if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in _PARSER.error_log):
+            tree = _parse_too_deep(text)
     except (etree.ParserError, ValueError) as exc:
         raise ParseError(f"unparseable HTML: {exc}", url=url) from exc
     base = url
     for href in tree.xpath("//head/base/@href")[:1]:
-        base = urljoin(url, str(href).strip())
+        with contextlib.suppress(ValueError):  # a malformed <base href>: the page's own URL stands
+            base = urljoin(url, str(href).strip())
     page = HtmlPage(url=url, tree=tree, base_url=base)
     _collect_meta(page)
     _collect_jsonld(page)
@@ -124,22 +144,31 @@ def _collect_meta(page: HtmlPage) -> None:
     for el in page.tree.iter("link"):
         rel = (el.get("rel") or "").lower().split()
         if "canonical" in rel and el.get("href") and page.canonical is None:
-            page.canonical = urljoin(page.base_url, el.get("href").strip())
+            try:
+                page.canonical = urljoin(page.base_url, el.get("href").strip())
+            except ValueError:  # "http://[oops/": no canonical, the page's own URL stands
+                continue
     html_lang = page.tree.get("lang") or page.tree.get("{http://www.w3.org/XML/1998/namespace}lang")
     page.lang = html_lang.strip() if html_lang else None
 
 
-def _flatten(obj: Any, out: list[dict[str, Any]]) -> None:
+# Structured data nests a few levels (a @graph, a mainEntity); deeper is not worth reading.
+_JSONLD_MAX_DEPTH = 16
+
+
+def _flatten(obj: Any, out: list[dict[str, Any]], depth: int = 0) -> None:
+    if depth > _JSONLD_MAX_DEPTH:
+        return
     if isinstance(obj, list):
         for item in obj:
-            _flatten(item, out)
+            _flatten(item, out, depth + 1)
     elif isinstance(obj, dict):
         out.append(obj)
         if "@graph" in obj:
-            _flatten(obj["@graph"], out)
+            _flatten(obj["@graph"], out, depth + 1)
         main = obj.get("mainEntity")
         if isinstance(main, dict | list):
-            _flatten(main, out)
+            _flatten(main, out, depth + 1)
 
 
 def _collect_jsonld(page: HtmlPage) -> None:
@@ -151,8 +180,8 @@ def _collect_jsonld(page: HtmlPage) -> None:
         raw = raw.removeprefix("//<![CDATA[").removesuffix("//]]>").strip()
         try:
             data = json.loads(raw, strict=False)
-        except ValueError:
-            continue  # broken structured data is common; the DOM still speaks
+        except (ValueError, RecursionError):
+            continue  # broken (or absurdly nested) structured data is common; the DOM still speaks
         _flatten(data, page.jsonld)
 
 

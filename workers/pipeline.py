@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from newscrawl.core.document import Document, doc_id
-from newscrawl.core.errors import InvalidURL, NewscrawlError, OutOfScope, ParseError
+from newscrawl.core.errors import HOSTILE_INPUT_ERRORS, InvalidURL, NewscrawlError, OutOfScope, ParseError
 from newscrawl.core.interfaces import LinkPolicy
 from newscrawl.core.records import FrontierEntry, Lease, Link, Teaser, UrlKind
 from newscrawl.core.urls import host_of, normalize_url
@@ -86,7 +86,7 @@ class PageProcessor:
             return self._process(lease, response, digest)
         except NewscrawlError as exc:
             return PageResult(kind=None, body_hash=digest, error=exc)
-        except (ValueError, TypeError, LookupError, RecursionError) as exc:
+        except HOSTILE_INPUT_ERRORS as exc:
             # Parsers of hostile input fail in many ways; the page fails, the crawl goes on.
             return PageResult(
                 kind=None, body_hash=digest, error=ParseError(f"{type(exc).__name__}: {exc}", url=lease.url)

@@ -177,3 +177,8 @@ class SearchEngineError(IndexBackendError):
         super().__init__(message, url=url)
         self.status = status
         self.transient = status == 0 or status == 429 or status >= 500
+
+
+# What parsers of hostile input raise besides our own errors (lxml, json, dateutil, urllib):
+# caught where a page is processed and recorded as that page's ParseError.
+HOSTILE_INPUT_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, LookupError, RecursionError)

@@ -7,7 +7,6 @@ or ``NEWSCRAWL_CONFIG``), then the defaults below. Units are in the names.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from pydantic_settings import (
 
 from newscrawl import __version__
 from newscrawl.core.errors import ConfigError
+from newscrawl.core.urls import parse_allowed_target
 
 DEFAULT_USER_AGENT = f"newscrawl/{__version__} (+https://github.com/newscrawl/newscrawl)"
 
@@ -39,14 +39,15 @@ class FetchSettings(BaseModel):
     proxy: str | None = None
     # Honour HTTP_PROXY / HTTPS_PROXY / NO_PROXY when no proxy is set explicitly.
     trust_env: bool = True
-    # Networks a crawl may reach although private, loopback or link-local ("127.0.0.0/8", ...).
+    # Networks a crawl may reach although private, loopback or link-local: "127.0.0.0/8" (any
+    # port), "127.0.0.1:8080" or "[::1]:8080" (that port only).
     allowed_networks: list[str] = Field(default_factory=list)
 
     @field_validator("allowed_networks")
     @classmethod
     def _networks_parse(cls, value: list[str]) -> list[str]:
-        for net in value:
-            ipaddress.ip_network(net, strict=False)
+        for entry in value:
+            parse_allowed_target(entry)  # ValueError names the entry
         return value
 
 

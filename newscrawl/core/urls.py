@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -80,3 +81,20 @@ def registered_domain(host: str) -> str:
     if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in {"co", "com", "net", "org", "ac", "gov"}:
         return ".".join(labels[-3:])
     return ".".join(labels[-2:])
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_allowed_target(entry: str) -> tuple[Network, int | None]:
+    """An allowed target: "CIDR" (any port), "CIDR:port" or "[v6 CIDR]:port"."""
+    text, port = entry.strip(), None
+    if text.startswith("["):
+        net, _, rest = text[1:].partition("]")
+        text, port = net, int(rest.removeprefix(":")) if rest else None
+    elif text.count(":") == 1:
+        text, port_text = text.split(":")
+        port = int(port_text)
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"{entry!r}: port out of range")
+    return ipaddress.ip_network(text, strict=False), port

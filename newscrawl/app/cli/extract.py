@@ -11,7 +11,7 @@ from typing import Any
 
 from newscrawl.app.cli.common import add_common, settings_from_args
 from newscrawl.app.factory import build_fetcher
-from newscrawl.core.errors import ConfigError, NewscrawlError
+from newscrawl.core.errors import HOSTILE_INPUT_ERRORS, ConfigError, NewscrawlError
 from newscrawl.core.settings import Settings
 
 
@@ -66,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
             result = _extract_one(body, url, ctype, settings.fetch.max_body_bytes)
         except NewscrawlError as exc:
             result = {"url": url, "error": {"kind": exc.kind, "message": exc.message}}
+            status = 1
+        except HOSTILE_INPUT_ERRORS as exc:  # the same net as the crawl pipeline's
+            result = {"url": url, "error": {"kind": "parse", "message": f"{type(exc).__name__}: {exc}"}}
             status = 1
         print(json.dumps(result, ensure_ascii=False, indent=None if args.jsonl else 2))
     return status
