@@ -20,6 +20,7 @@ Ids derive from the canonical URL, so loading an entry twice changes nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from newscrawl.core import metrics
 from newscrawl.core.document import Document
 from newscrawl.core.errors import SearchEngineError, StoreError
 from newscrawl.core.log import get_logger
+from newscrawl.core.outage import Outage
 from newscrawl.core.redis_connections import new_async_redis_client
 from newscrawl.core.redis_keys import IndexKeys
 from newscrawl.core.settings import Settings
@@ -117,6 +119,7 @@ class StreamIndexer:
         self.admin = IndexAdmin(settings)
         self.write_alias = self.admin.write_alias
         self.stats = IndexerStats()
+        self.outage = Outage("redis", limit_s=settings.store_outage_limit_s)
         self._stop = asyncio.Event()
         self._last_claim = 0.0
         self._own_pending_done = False
@@ -150,18 +153,30 @@ class StreamIndexer:
                 raise
 
     async def run(self, *, until_drained: bool = False) -> IndexerStats:
-        await self.setup()
+        await self.outage.call_async(self.setup)
         try:
             while not self._stop.is_set():
-                entries = await self._next_entries()
-                if entries:
-                    await self._load(entries)
-                elif until_drained and await self._drained():
-                    break
+                try:
+                    entries = await self._next_entries()
+                    if entries:
+                        await self._load(entries)
+                    elif until_drained and await self._drained():
+                        break
+                except StoreError as exc:
+                    # Redis went away: what this consumer read and did not acknowledge stays
+                    # pending in the stream and is read again first once Redis is back.
+                    self._own_pending_done = False
+                    await self._pause(self.outage.failed(exc))
+                    continue
+                self.outage.recovered()
         finally:
             await self.client.close()
             await self.redis.aclose()
         return self.stats
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
 
     async def _drained(self) -> bool:
         pending = await self.redis.xpending(self.keys.stream, self.keys.group)

@@ -13,9 +13,14 @@ import threading
 import time
 from typing import Any, Protocol
 
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
+
 from newscrawl.core import metrics
+from newscrawl.core.errors import StoreError
 from newscrawl.core.interfaces import Frontier
 from newscrawl.core.log import get_logger
+from newscrawl.core.outage import Outage
 from newscrawl.core.records import Lease, lease_to_json
 from newscrawl.core.redis_keys import StatsKeys
 from newscrawl.core.settings import Settings
@@ -45,12 +50,16 @@ class CeleryDispatcher:
     def dispatch(self, leases: list[Lease]) -> None:
         # What Flower shows for the task; also spares Celery a repr of every lease.
         summary = f"{len(leases)} leases: {leases[0].url}" + (" ..." if len(leases) > 1 else "")
-        self._app.send_task(
-            self._task,
-            args=[[lease_to_json(lease) for lease in leases]],
-            queue=self._queue,
-            argsrepr=summary,
-        )
+        try:
+            self._app.send_task(
+                self._task,
+                args=[[lease_to_json(lease) for lease in leases]],
+                queue=self._queue,
+                argsrepr=summary,
+                retry=False,  # our outage handling retries, without blocking the loop for long
+            )
+        except (OSError, KombuOperationalError, RedisError) as exc:
+            raise StoreError(f"broker: cannot queue a task: {type(exc).__name__}: {exc}") from exc
 
 
 def batches(leases: list[Lease], size: int) -> list[list[Lease]]:
@@ -84,12 +93,19 @@ class Scheduler:
         self._last_gauges = 0.0
         self._throttled = False
         self.left_for_later: dict[str, Any] | None = None
+        self._undispatched: list[list[Lease]] = []
+        self.outage = Outage("redis", limit_s=settings.store_outage_limit_s)
 
     def stop(self) -> None:
         self._stop.set()
 
     def seed(self, now: float) -> int:
         return seed(self.frontier, self.outlets, now)
+
+    def _dispatch_held(self) -> None:
+        while self._undispatched:
+            self.dispatcher.dispatch(self._undispatched[0])
+            self._undispatched.pop(0)
 
     def tick(self, now: float, fetched_before: float | None) -> int:
         """Lease what is due (within the in-flight cap) and queue it; returns the leases queued."""
@@ -105,8 +121,10 @@ class Scheduler:
             if lease.due_at is not None:
                 metrics.POLITENESS_WAIT.observe(max(now - lease.due_at, 0.0))
         tasks = batches(leases, self.settings.workers.batch_size)
-        for batch in tasks:
-            self.dispatcher.dispatch(batch)
+        # Leased before queued: batches the broker refuses are kept and queued after the outage
+        # (they are this scheduler's leases; expiry would hand them out again much later).
+        self._undispatched.extend(tasks)
+        self._dispatch_held()
         if leases:
             metrics.TASKS_DISPATCHED.inc(len(tasks))
             metrics.LEASES_DISPATCHED.inc(len(leases))
@@ -122,24 +140,23 @@ class Scheduler:
         """Run until stopped, or with ``until_idle`` until one pass over the frontier is done."""
         fetched_before = time.time() if until_idle else None
         s = self.settings.scheduler
-        added = self.seed(time.time())
+        added = self.outage.call(lambda: self.seed(time.time()), sleep=self._stop.wait)
         log.info("scheduler_started", seeded=added, until_idle=until_idle)
         last_seed = time.monotonic()
         while not self._stop.is_set():
-            now = time.time()
-            queued = self.tick(now, fetched_before)
-            self._heartbeat(now)
-            if until_idle and not queued and self._idle(now, fetched_before):
+            try:
+                wait_s = self._step(fetched_before, until_idle)
+            except StoreError as exc:
+                # Redis or the broker went away: wait it out; the frontier keeps every lease.
+                self._stop.wait(self.outage.failed(exc))
+                continue
+            self.outage.recovered()
+            if wait_s is None:
                 break
             if time.monotonic() - last_seed > s.reseed_interval_s:
-                self.seed(now)
                 last_seed = time.monotonic()
-            if queued:
-                self._stop.wait(_BUSY_SLEEP_S)
-            elif self._throttled:
-                self._stop.wait(_THROTTLED_SLEEP_S)
-            else:
-                self._stop.wait(self._idle_sleep_s(now))
+                self.seed(time.time())
+            self._stop.wait(wait_s)
         log.info("scheduler_stopped", tasks=self.dispatched_tasks, leases=self.dispatched_leases)
         summary: dict[str, Any] = {
             "tasks_dispatched": self.dispatched_tasks,
@@ -148,6 +165,19 @@ class Scheduler:
         if self.left_for_later:
             summary["left_for_later"] = self.left_for_later
         return summary
+
+    def _step(self, fetched_before: float | None, until_idle: bool) -> float | None:
+        """One round: queue what is due; how long to wait before the next (None: done)."""
+        now = time.time()
+        queued = self.tick(now, fetched_before)
+        self._heartbeat(now)
+        if until_idle and not queued and not self._undispatched and self._idle(now, fetched_before):
+            return None
+        if queued:
+            return _BUSY_SLEEP_S
+        if self._throttled:
+            return _THROTTLED_SLEEP_S
+        return self._idle_sleep_s(now)
 
     def _idle(self, now: float, fetched_before: float | None) -> bool:
         # Leases out mean work pending: skip the costlier count of everything else.

@@ -102,6 +102,18 @@ def test_extract_files(corpora: Path, tmp_path: Path) -> None:
     assert result.returncode == 1
 
 
+def test_extract_a_saved_file_without_its_url(tmp_path: Path) -> None:
+    page = (
+        b"<html><head><title>Hi</title><link rel='canonical' href='/relative/only'></head><body><article><p>"
+    )
+    (tmp_path / "saved.html").write_bytes(page + b"word " * 400 + b"</p></article></body></html>")
+    result = run("extract", str(tmp_path / "saved.html"), "--jsonl")
+    doc = json.loads(result.stdout)
+    assert result.returncode == 0, doc
+    assert doc["canonical_url"] == (tmp_path / "saved.html").resolve().as_uri()
+    assert "word word" in doc["body"]
+
+
 def test_extract_inflates_saved_gzip_files_within_the_cap(tmp_path: Path) -> None:
     """A saved .html.gz is read through the bounded inflater: a bomb is one clear error."""
     page = b"<html><head><title>Hi</title></head><body><article><p>" + b"word " * 400 + b"</p></article>"

@@ -28,7 +28,7 @@ from newscrawl.app.factory import build_components, build_frontier, build_index
 from newscrawl.core.document import Document
 from newscrawl.core.settings import Settings
 from scheduler.outlets import parse_outlets
-from tests.cluster import Cluster, free_port, get_json, settings_env
+from tests.cluster import Cluster, PrivateRedis, free_port, get_json, settings_env
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 from tests.dedup_web import DedupWeb
 
@@ -61,14 +61,16 @@ def _settings(web: DedupWeb, data: Path, outlets: Path, **overrides: Any) -> Set
     )
 
 
-def _distributed(web: DedupWeb, data: Path, outlets: Path, prefix: str, **overrides: Any) -> Settings:
+def _distributed(
+    web: DedupWeb, data: Path, outlets: Path, prefix: str, redis_url: str = REDIS_URL, **overrides: Any
+) -> Settings:
     return _settings(
         web,
         data,
         outlets,
         frontier={"backend": "redis", "lease_timeout_s": 25.0},
         dedup={"backend": "redis"},
-        redis_url=REDIS_URL,
+        redis_url=redis_url,
         redis_prefix=prefix,
         workers={
             "queue": f"{prefix}-tasks",
@@ -265,3 +267,42 @@ def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
     assert _appearances(crawl.docs) == _appearances(embedded.docs)
     _assert_same_index(crawl, embedded)
     _assert_polite(dedup_web, crawl)
+
+
+def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    redis_server = PrivateRedis(tmp_path / "redis")
+    redis_server.start()
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, redis_url=redis_server.url)
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    try:
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.start_scheduler("scheduler")
+        deadline = time.monotonic() + 120
+        while _indexed(settings) < len(embedded.docs) // 4:
+            assert time.monotonic() < deadline, cluster.tail("w1")
+            time.sleep(0.1)
+        redis_server.shutdown()
+        time.sleep(5)
+        before = _indexed(settings)
+        redis_server.start()
+        back = time.monotonic()
+        while _indexed(settings) <= before and _indexed(settings) < len(embedded.docs):
+            assert time.monotonic() - back < 30, cluster.tail("w1") + cluster.tail("scheduler")
+            time.sleep(0.1)
+        recovery_s = time.monotonic() - back
+        assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
+        assert cluster.alive("w1") and cluster.alive("w2"), cluster.tail("w1") + cluster.tail("w2")
+        end = len(dedup_web.web.log)
+        crawl = _result(settings, start, end)
+    finally:
+        cluster.close()
+        redis_server.close()
+    print(f"\nprogress resumed {recovery_s:.1f} s after Redis was back")
+    assert recovery_s <= 30
+    scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
+    assert scheduler_log.count("store_outage_started") == 1 and "Traceback" not in scheduler_log
+    _assert_same_index(crawl, embedded)

@@ -348,6 +348,10 @@ def _listing(links: list[str]) -> bytes:
     ).encode()
 
 
+def _day(n: int) -> str:
+    return f"/c/calendar/2026/01/{n:02d}/the-harbour-calendar-day"
+
+
 def _story(n: int) -> str:
     return f"/c/2026/11/30/the-council-story-number-{n}"
 
@@ -358,6 +362,7 @@ class CrawlCase:
     articles: int  # indexed at the end
     max_urls: int | None = None  # frontier URLs at most (traps and budgets)
     left_for_later: bool = False
+    env: dict[str, str] | None = None
 
 
 CRAWL_CASES: dict[str, CrawlCase] = {
@@ -373,6 +378,13 @@ CRAWL_CASES: dict[str, CrawlCase] = {
     "links-20k": CrawlCase({"urls": ["/c/links-20k"]}, 0, max_urls=BUDGET),
     "session-ids": CrawlCase({"urls": ["/c/sessions"]}, 0, max_urls=BUDGET),
     "retry-after-forever": CrawlCase({"urls": ["/c/throttled-home"]}, 1, left_for_later=True),
+    # every day of a calendar links the next one: with article links followed, depth stops it
+    "calendar-depth": CrawlCase(
+        {"urls": ["/c/calendar"]},
+        3,
+        max_urls=1 + 3,  # the seed and frontier.max_depth (3) levels of days
+        env={"NEWSCRAWL_FRONTIER__FOLLOW_ARTICLE_LINKS": "true"},
+    ),
 }
 
 
@@ -476,7 +488,7 @@ def _crawl(web: HostileWeb, case: CrawlCase, data: Path) -> tuple[Run, dict[str,
             "127.0.0.1/32",
         ],
         # Big listings and sitemaps must meet the budget, not the body cap.
-        {"NEWSCRAWL_FETCH__MAX_BODY_BYTES": str(8 * 1024 * 1024)},
+        {"NEWSCRAWL_FETCH__MAX_BODY_BYTES": str(8 * 1024 * 1024), **(case.env or {})},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result, json.loads(result.stdout)

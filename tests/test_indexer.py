@@ -33,7 +33,7 @@ from newscrawl.core.interfaces import SearchQuery
 from newscrawl.core.redis_keys import IndexKeys
 from newscrawl.core.settings import Settings
 from scheduler.outlets import load_outlets
-from tests.cluster import REPO, settings_env
+from tests.cluster import REPO, PrivateRedis, settings_env
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
 from tests.replay import ReplayWeb
 from tests.search_engine import ElasticProxy
@@ -325,6 +325,41 @@ def test_kill_9_of_the_indexer_mid_bulk_loses_and_duplicates_nothing(
     assert set(ids) == {d.id for d in docs}
     index.close()
     writer.close()
+
+
+def test_a_redis_restart_mid_load_crashes_nothing_and_loses_nothing(
+    osmem: Any, prefix: str, tmp_path: Path
+) -> None:
+    """Redis (AOF on) shut down 5 s mid-load and started again: the indexer waits, then finishes."""
+    redis_server = PrivateRedis(tmp_path / "redis")
+    redis_server.start()
+    try:
+        settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=100)
+        settings = settings.model_copy(update={"redis_url": redis_server.url})
+        IndexAdmin(settings).init()
+        writer = build_stream_writer(settings)
+        docs = make_docs(3000, seed="restart-")
+        for doc in docs:
+            writer.index(doc)
+        log = tmp_path / "indexer.log"
+        proc = indexer_process(settings, "indexer-r", log)
+        deadline = time.monotonic() + 60
+        while counter(settings, "indexed") < 300:
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.02)
+        redis_server.shutdown()
+        time.sleep(5)
+        assert proc.poll() is None, "the indexer exited while Redis was down:\n" + log.read_text()[-3000:]
+        redis_server.start()
+        assert proc.wait(120) == 0, log.read_text()[-3000:]
+        index = refreshed(settings)
+        ids = [d.id for d in index.export()]
+        index.close()
+    finally:
+        redis_server.close()
+    assert len(ids) == len(set(ids)) == len(docs)
+    text = log.read_text()
+    assert text.count("store_outage_started") == 1 and "Traceback" not in text
 
 
 def test_reindex_swaps_the_alias_while_searches_answer(target: Target, prefix: str, tmp_path: Path) -> None:

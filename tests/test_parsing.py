@@ -540,3 +540,18 @@ def test_allowed_networks_can_name_a_port() -> None:
     assert policy.permits("93.184.216.34", 1)  # public addresses are not the list's business
     with pytest.raises(ConfigError, match="port out of range"):
         load_settings(fetch={"allowed_networks": ["127.0.0.1:99999"]})
+
+
+def test_a_malformed_canonical_or_og_url_keeps_the_article() -> None:
+    text = " ".join(
+        ["The council met on Tuesday to discuss the harbour budget and the new ferry timetable."] * 20
+    )
+    page = parse_html(
+        "<html><head><title>Harbour</title><meta property='og:url' content='http://[oops/'>"
+        "<link rel='canonical' href='http://[bad/x'></head>"
+        f"<body><article><h1>Harbour</h1><p>{text}</p></article></body></html>",
+        "http://a.example/2026/11/30/harbour",
+    )
+    article = extract_article(page)
+    assert article.canonical_url == "http://a.example/2026/11/30/harbour"
+    assert "harbour budget" in article.body

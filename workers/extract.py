@@ -730,10 +730,13 @@ def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
     ):
         if raw:
             try:
-                return normalize_url(urljoin(page.base_url, raw))
-            except InvalidURL:
+                return normalize_url(raw, page.base_url)
+            except InvalidURL:  # malformed, or relative to a saved file's URL: try the next one
                 continue
-    return normalize_url(page.url)
+    try:
+        return normalize_url(page.url)
+    except InvalidURL:
+        return page.url  # a saved file (file:// URL) without a canonical of its own
 
 
 def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Article:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from newscrawl.core import metrics
-from newscrawl.core.errors import HTTPStatusError, InternalError, NewscrawlError
+from newscrawl.core.errors import HTTPStatusError, InternalError, NewscrawlError, StoreError
 from newscrawl.core.interfaces import Frontier, IndexBackend
 from newscrawl.core.log import get_logger
+from newscrawl.core.outage import Outage
 from newscrawl.core.records import Lease, Outcome
 from workers.dedup import DedupStage, DocUpdate
 from workers.fetch import Fetcher, FetchResponse
@@ -158,6 +160,8 @@ class HandlerParts:
     # Label fetch metrics by host (bounded only by the outlets list: settings.metrics.host_labels).
     host_labels: bool = False
     network: NetworkWatch = field(default_factory=NetworkWatch)
+    # The stores' availability as this process sees it (newscrawl/core/outage.py).
+    outage: Outage = field(default_factory=lambda: Outage("stores"))
 
 
 class LeaseHandler:
@@ -167,12 +171,14 @@ class LeaseHandler:
         stats: CrawlStats | None = None,
         *,
         abort_on: tuple[type[BaseException], ...] = (),
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.parts = parts
         # Exceptions that end the whole batch (a task's time limit), never one URL's failure.
         self._abort_on = abort_on
         self.stats = stats if stats is not None else CrawlStats()
         self._host_labels = parts.host_labels
+        self._sleep = sleep
 
     def _count_fetch(self, lease: Lease, status: str) -> None:
         metrics.FETCHES.labels(status=status, host=lease.host if self._host_labels else "-").inc()
@@ -189,14 +195,32 @@ class LeaseHandler:
             return InternalError(f"{type(exc).__name__}: {exc}", url=lease.url)
 
     def settle(self, lease: Lease, fetched: Fetched) -> None:
-        """Take a fetch's result through the pipeline; an unexpected bug fails only this URL."""
+        """Take a fetch's result through the pipeline; an unexpected bug fails only this URL.
+
+        A store that fails (Redis gone, a locked or full SQLite file) fails no URL: the page is
+        kept in hand and settled again once the store answers (every write is idempotent).
+        """
+        outage = self.parts.outage
+        while True:
+            try:
+                self._settle_once(lease, fetched)
+            except self._abort_on:
+                raise
+            except StoreError as exc:
+                self._sleep(outage.failed(exc))
+                continue
+            outage.recovered()
+            return
+
+    def _settle_once(self, lease: Lease, fetched: Fetched) -> None:
         try:
             self._settle(lease, fetched)
+        except StoreError:
+            raise
         except self._abort_on:
             raise
         except NewscrawlError as exc:
-            # A store that failed or timed out (transient: the URL is tried again later).
-            log.warning("store_failed", url=lease.url, kind=exc.kind, error=exc.message)
+            log.warning("settle_failed", url=lease.url, kind=exc.kind, error=exc.message)
             self._fetch_failed(lease, exc)
         except Exception as exc:
             log.error("internal_error", url=lease.url, error=repr(exc), exc_info=True)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from newscrawl.core.errors import TaskTimeLimit
+from newscrawl.core.errors import StoreError, TaskTimeLimit
 from newscrawl.core.loading import load_object
 from newscrawl.core.log import get_logger
 from newscrawl.core.records import Lease
@@ -74,7 +74,10 @@ class WorkerRuntime:
         busy = sum(handler.stats.cpu_s.values())
         handler.stats.cpu_s["fetch"] = max(time.process_time() - cpu0 - busy, 0.0)
         counters = handler.stats.counters()
-        self._publish(counters)
+        try:
+            self._publish(counters)
+        except StoreError as exc:  # counters are for watching; the pages themselves are settled
+            log.warning("stats_not_published", error=exc.message)
         return {k: v for k, v in counters.items() if v}
 
     def _give_back(self, lease: Lease) -> None:

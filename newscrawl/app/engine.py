@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from newscrawl.app.factory import Components
+from newscrawl.core.errors import StoreError
 from newscrawl.core.log import get_logger
 from newscrawl.core.records import Lease
 from scheduler.policy import seed
@@ -51,27 +52,37 @@ class CrawlEngine:
         cpu_start = time.process_time()
         # Until idle is one pass: a URL fetched in this run is not leased again by it.
         fetched_before = time.time() if until_idle else None
+        outage = self.handler.parts.outage
         try:
             while True:
-                now = time.time()
-                room = self.components.settings.concurrency - len(tasks)
-                budget_left = max_pages is None or leased_pages < max_pages
-                leased = 0
-                if room > 0 and budget_left and not self._stop.is_set():
-                    if max_pages is not None:
-                        room = min(room, max_pages - leased_pages)
-                    for lease in self.components.frontier.lease(now, room, fetched_before=fetched_before):
-                        leased_pages += lease.kind != "robots"
-                        leased += 1
-                        tasks.add(asyncio.create_task(self._handle(lease)))
-                if not tasks and (
-                    self._stop.is_set() or not budget_left or (until_idle and self._idle(now, fetched_before))
-                ):
-                    break
-                if self._on_progress and now - last_progress > 0.5:
-                    last_progress = now
-                    self._on_progress(self.stats)
-                await self._wait(tasks, busy=leased > 0)
+                try:
+                    now = time.time()
+                    room = self.components.settings.concurrency - len(tasks)
+                    budget_left = max_pages is None or leased_pages < max_pages
+                    leased = 0
+                    if room > 0 and budget_left and not self._stop.is_set():
+                        if max_pages is not None:
+                            room = min(room, max_pages - leased_pages)
+                        for lease in self.components.frontier.lease(now, room, fetched_before=fetched_before):
+                            leased_pages += lease.kind != "robots"
+                            leased += 1
+                            tasks.add(asyncio.create_task(self._handle(lease)))
+                    if not tasks and (
+                        self._stop.is_set()
+                        or not budget_left
+                        or (until_idle and self._idle(now, fetched_before))
+                    ):
+                        break
+                    if self._on_progress and now - last_progress > 0.5:
+                        last_progress = now
+                        self._on_progress(self.stats)
+                    await self._wait(tasks, busy=leased > 0)
+                except StoreError as exc:
+                    # A Redis backend gone, a locked or full SQLite file: wait it out; fetches in
+                    # flight finish and their pages wait in the handler the same way.
+                    await asyncio.sleep(outage.failed(exc))
+                    continue
+                outage.recovered()
         finally:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)

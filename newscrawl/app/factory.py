@@ -24,6 +24,7 @@ from newscrawl.core.connections import open_sqlite
 from newscrawl.core.interfaces import Frontier, IndexBackend
 from newscrawl.core.loading import load_object
 from newscrawl.core.log import get_logger
+from newscrawl.core.outage import Outage
 from newscrawl.core.settings import Settings
 
 # Components are imported where they are built: a process imports only the stack it runs
@@ -180,6 +181,7 @@ class Components:
             processor=self.processor,
             fetcher=self.fetcher,
             host_labels=self.settings.metrics.host_labels,
+            outage=Outage("stores", limit_s=self.settings.store_outage_limit_s),
         )
 
     def close(self) -> None:

@@ -52,6 +52,10 @@ BULK_REJECTIONS = Counter(
     "newscrawl_bulk_rejections_total", "Operations the engine refused, by status", ["status"]
 )
 DEAD_LETTERS = Counter("newscrawl_dead_letters_total", "Operations moved to the dead-letter stream")
+STORE_UP = Gauge(
+    "newscrawl_store_up", "1 while the store answers, 0 during an outage", ["store"], multiprocess_mode="min"
+)
+STORE_OUTAGES = Counter("newscrawl_store_outages_total", "Store outages ridden out, by store", ["store"])
 STREAM_BACKLOG = Gauge(
     "newscrawl_index_stream_backlog", "Entries waiting in the index stream", multiprocess_mode="max"
 )

@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 from redis.exceptions import NoScriptError
 
@@ -99,10 +100,25 @@ def new_redis_client(url: str, *, decode_responses: bool = False, ping: bool = T
     return client
 
 
+class MappedAsyncPipeline(AsyncPipeline):
+    newscrawl_url = ""
+
+    async def execute(self, raise_on_error: bool = True) -> list[Any]:
+        try:
+            return await super().execute(raise_on_error)
+        except redis.RedisError as exc:
+            raise _redis_failure("pipeline", exc, self.newscrawl_url) from exc
+
+
 class MappedAsyncRedis(aioredis.Redis):
     """The asyncio client, its failures mapped like :class:`MappedRedis`."""
 
     newscrawl_url = ""
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> MappedAsyncPipeline:
+        pipe = MappedAsyncPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
+        pipe.newscrawl_url = self.newscrawl_url
+        return pipe
 
     async def execute_command(self, *args: Any, **options: Any) -> Any:
         try:

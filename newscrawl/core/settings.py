@@ -197,6 +197,9 @@ class Settings(BaseSettings):
     # Fetches in flight at once in one process.
     concurrency: int = Field(32, gt=0)
     log_level: str = "INFO"
+    # A store outage (Redis gone, a locked or full SQLite file) is waited out; a process gives up
+    # and exits non-zero only after this long. None: keep trying.
+    store_outage_limit_s: float | None = Field(None, gt=0)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     politeness: PolitenessSettings = Field(default_factory=PolitenessSettings)
     frontier: FrontierSettings = Field(default_factory=FrontierSettings)

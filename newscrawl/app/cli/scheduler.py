@@ -9,12 +9,17 @@ from typing import Any
 
 from newscrawl.app.cli.common import add_common, settings_from_args
 from newscrawl.app.factory import build_scheduler
+from newscrawl.core.outage import Outage
 from scheduler.outlets import load_outlets
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    scheduler = build_scheduler(settings, load_outlets(settings.outlets_file))
+    outlets = load_outlets(settings.outlets_file)
+    # Redis down at start is an outage like any other: waited out (up to store_outage_limit_s).
+    scheduler = Outage("redis", limit_s=settings.store_outage_limit_s).call(
+        lambda: build_scheduler(settings, outlets)
+    )
     from newscrawl.core.metrics import serve
 
     serve(settings.metrics.scheduler_port)
