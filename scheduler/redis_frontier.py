@@ -33,6 +33,10 @@ def _script(name: str, *, helpers: bool = True) -> str:
     return ((_LUA / "helpers.lua").read_text("utf-8") + body) if helpers else body
 
 
+def _same_token(held: float | None, stored: str | None) -> bool:
+    return held is None or (stored is not None and abs(float(stored) - held) < 1e-3)
+
+
 def _s(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -51,6 +55,7 @@ class RedisFrontier:
         self._reject = script(_script("reject"))
         self._set_robots = script(_script("set_robots"))
         self._pending = script(_script("pending", helpers=False))
+        self._renew = script(_script("renew"))
 
     # --- adding -----------------------------------------------------------------------------
 
@@ -306,13 +311,24 @@ class RedisFrontier:
         for lease in leases:
             if lease.kind == "robots":
                 pipe.zscore(self.keys.robots_leased, lease.host)
+                pipe.hget(self.keys.host(lease.host), "robots_token")
             else:
                 pipe.zscore(self.keys.leased, lease.url)
-        scores = pipe.execute() if leases else []
+                pipe.hget(self.keys.url(lease.url), "lease_token")
+        replies = pipe.execute() if leases else []
         return [
-            score is not None and (lease.leased_at is None or abs(float(score) - lease.leased_at) < 1e-3)
-            for lease, score in zip(leases, scores, strict=True)
+            score is not None and _same_token(lease.leased_at, token)
+            for lease, score, token in zip(leases, replies[::2], replies[1::2], strict=True)
         ]
+
+    def renew(self, leases: list[Lease], now: float) -> int:
+        if not leases:
+            return 0
+        args: list[Any] = [now, self.keys.url_prefix, self.keys.host_prefix]
+        for lease in leases:
+            member = lease.host if lease.kind == "robots" else lease.url
+            args += ["robots" if lease.kind == "robots" else "url", member, _s(lease.leased_at)]
+        return int(self._renew(keys=[self.keys.leased, self.keys.robots_leased], args=args))
 
     def in_flight(self) -> int:
         """Leases handed out and not reported back yet."""

@@ -157,6 +157,11 @@ class Scheduler:
                 last_seed = time.monotonic()
                 self.seed(time.time())
             self._stop.wait(wait_s)
+        if self._undispatched:
+            try:  # stopping: queue what this scheduler leased; else it returns at the lease timeout
+                self._dispatch_held()
+            except StoreError as exc:
+                log.warning("leases_left_to_expire", batches=len(self._undispatched), error=exc.message)
         log.info("scheduler_stopped", tasks=self.dispatched_tasks, leases=self.dispatched_leases)
         summary: dict[str, Any] = {
             "tasks_dispatched": self.dispatched_tasks,

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS urls (
     fetched_at REAL, status INTEGER,
     error_kind TEXT, error TEXT,
     discovered_at REAL NOT NULL, referrer TEXT,
-    leased_at REAL
+    leased_at REAL, lease_renewed_at REAL
 );
 CREATE INDEX IF NOT EXISTS urls_pick ON urls (host, state, priority, sort_key);
 CREATE INDEX IF NOT EXISTS urls_state ON urls (state, due_at);
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS hosts (
     robots_attempts INTEGER NOT NULL DEFAULT 0,
     crawl_delay_s REAL,
     enqueued INTEGER NOT NULL DEFAULT 0,
-    robots_leased_at REAL
+    robots_leased_at REAL, robots_renewed_at REAL
 );
 CREATE TABLE IF NOT EXISTS errors (
     url TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL, final INTEGER NOT NULL
@@ -56,7 +56,9 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 # Columns added after the first release: (table, column, type).
 _MIGRATIONS = (
     ("urls", "leased_at", "REAL"),
+    ("urls", "lease_renewed_at", "REAL"),
     ("hosts", "robots_leased_at", "REAL"),
+    ("hosts", "robots_renewed_at", "REAL"),
 )
 
 
@@ -160,12 +162,14 @@ class SQLiteFrontier:
         self._expiry_checked_at = now
         cutoff = now - self.policy.lease_timeout_s
         for row in self._db.execute(
-            "SELECT url, host FROM urls WHERE state='leased' AND leased_at<=?", (cutoff,)
+            "SELECT url, host FROM urls WHERE state='leased' AND COALESCE(lease_renewed_at, leased_at)<=?",
+            (cutoff,),
         ).fetchall():
             self._db.execute("UPDATE urls SET state='queued', leased_at=NULL WHERE url=?", (row["url"],))
             self._db.execute("UPDATE hosts SET in_flight=MAX(in_flight-1,0) WHERE host=?", (row["host"],))
         self._db.execute(
-            "UPDATE hosts SET in_flight=MAX(in_flight-1,0), robots_leased_at=NULL WHERE robots_leased_at<=?",
+            "UPDATE hosts SET in_flight=MAX(in_flight-1,0), robots_leased_at=NULL"
+            " WHERE COALESCE(robots_renewed_at, robots_leased_at)<=?",
             (cutoff,),
         )
 
@@ -175,7 +179,9 @@ class SQLiteFrontier:
             if host["in_flight"]:
                 return None  # the robots.txt fetch is already out
             self._db.execute(
-                "UPDATE hosts SET in_flight=in_flight+1, robots_leased_at=? WHERE host=?", (now, name)
+                "UPDATE hosts SET in_flight=in_flight+1, robots_leased_at=?, robots_renewed_at=NULL"
+                " WHERE host=?",
+                (now, name),
             )
             return robots_lease(name, host["scheme"], now)
         robots = self._robots_for(name)
@@ -195,7 +201,10 @@ class SQLiteFrontier:
                     (row["url"],),
                 )
                 continue
-            self._db.execute("UPDATE urls SET state='leased', leased_at=? WHERE url=?", (now, row["url"]))
+            self._db.execute(
+                "UPDATE urls SET state='leased', leased_at=?, lease_renewed_at=NULL WHERE url=?",
+                (now, row["url"]),
+            )
             self._db.execute(
                 "UPDATE hosts SET in_flight=in_flight+1, next_fetch_at=MAX(next_fetch_at, ?) WHERE host=?",
                 (now + self._host_delay(host), name),
@@ -381,6 +390,19 @@ class SQLiteFrontier:
 
     def holds(self, leases: list[Lease]) -> list[bool]:
         return [self._held(lease) for lease in leases]
+
+    def renew(self, leases: list[Lease], now: float) -> int:
+        renewed = 0
+        with self._transaction:
+            for lease in leases:
+                if not self._held(lease):
+                    continue
+                if lease.kind == "robots":
+                    self._db.execute("UPDATE hosts SET robots_renewed_at=? WHERE host=?", (now, lease.host))
+                else:
+                    self._db.execute("UPDATE urls SET lease_renewed_at=? WHERE url=?", (now, lease.url))
+                renewed += 1
+        return renewed
 
     def errors(self, final_only: bool = True) -> list[dict[str, Any]]:
         sql = "SELECT url, kind, message, at, final FROM errors" + (" WHERE final=1" if final_only else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -188,8 +189,10 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--since" in result.stderr
 
 
-def test_kill_9_mid_crawl_loses_nothing(tmp_path: Path) -> None:
-    """A crawl killed with SIGKILL resumes from its data directory and ends with every article once."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_kill_9_mid_crawl_loses_nothing(tmp_path: Path, sig: signal.Signals) -> None:
+    """A crawl killed with SIGKILL, or stopped with SIGTERM (in-flight fetches finish, exit 0 within
+    seconds), resumes from its data directory and ends with every article once."""
     web, outlets = build_demo_web(articles_per_outlet=6)
     (tmp_path / "outlets.toml").write_text(outlets)
     args = [
@@ -211,8 +214,14 @@ def test_kill_9_mid_crawl_loses_nothing(tmp_path: Path) -> None:
         while sum(1 for r in web.log if "/news/" in r.url or "/business/" in r.url) < 12:
             assert time.monotonic() < deadline and first.poll() is None, "crawl ended before the kill"
             time.sleep(0.05)
-        first.kill()  # SIGKILL: no clean-up, leases left behind
-        first.wait(10)
+        first.send_signal(sig)  # SIGKILL: no clean-up, leases left behind
+        if sig == signal.SIGTERM:
+            stopped = time.monotonic()
+            assert first.wait(10) == 0
+            assert time.monotonic() - stopped < 10
+            assert json.loads(first.stdout.read())["pages_fetched"] > 0  # type: ignore[union-attr]
+        else:
+            first.wait(10)
         second = run(*args[3:], "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "0"})
     assert second.returncode == 0, second.stderr[-2000:]
 

@@ -68,7 +68,7 @@ def _distributed(
         web,
         data,
         outlets,
-        frontier={"backend": "redis", "lease_timeout_s": 25.0},
+        frontier={"backend": "redis", "lease_timeout_s": 25.0, "lease_heartbeat_s": 5.0},
         dedup={"backend": "redis"},
         redis_url=redis_url,
         redis_prefix=prefix,
@@ -269,9 +269,11 @@ def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
     _assert_polite(dedup_web, crawl)
 
 
+@pytest.mark.parametrize("down_s", [5, 30], ids=["restart", "unreachable-30s"])
 def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
-    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path, down_s: int
 ) -> None:
+    """Redis (AOF on) shut down mid-crawl and started again on the same files ``down_s`` later."""
     redis_server = PrivateRedis(tmp_path / "redis")
     redis_server.start()
     settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, redis_url=redis_server.url)
@@ -286,7 +288,8 @@ def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
             assert time.monotonic() < deadline, cluster.tail("w1")
             time.sleep(0.1)
         redis_server.shutdown()
-        time.sleep(5)
+        time.sleep(down_s)
+        assert cluster.alive("scheduler"), cluster.tail("scheduler")
         before = _indexed(settings)
         redis_server.start()
         back = time.monotonic()
@@ -301,8 +304,93 @@ def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
     finally:
         cluster.close()
         redis_server.close()
-    print(f"\nprogress resumed {recovery_s:.1f} s after Redis was back")
+    print(f"\nRedis down {down_s} s: progress resumed {recovery_s:.1f} s after it was back")
     assert recovery_s <= 30
     scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
     assert scheduler_log.count("store_outage_started") == 1 and "Traceback" not in scheduler_log
+    _assert_same_index(crawl, embedded)
+
+
+def _default_leases(web: DedupWeb, data: Path, outlets: Path, prefix: str) -> Settings:
+    """Distributed settings with the default lease timeout, heartbeat and task limits."""
+    return _settings(
+        web,
+        data,
+        outlets,
+        frontier={"backend": "redis"},
+        dedup={"backend": "redis"},
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        workers={"queue": f"{prefix}-tasks", "batch_size": 4},
+    )
+
+
+def _timed_crawl(settings: Settings, logs: Path, kill_at_fraction: float | None, want: int) -> float:
+    cluster = Cluster(settings, logs)
+    started = time.monotonic()
+    try:
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.start_scheduler("scheduler")
+        if kill_at_fraction is not None:
+            deadline = time.monotonic() + 120
+            while _indexed(settings) < want * kill_at_fraction:
+                assert time.monotonic() < deadline, cluster.tail("w1")
+                time.sleep(0.1)
+            cluster.kill9("w1")  # mid-task, leases out: nobody renews them any more
+        assert cluster.wait("scheduler", 300) == 0, cluster.tail("scheduler")
+        return time.monotonic() - started
+    finally:
+        cluster.close()
+
+
+def test_a_killed_worker_costs_at_most_the_lease_timeout_with_default_settings(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    undisturbed = _timed_crawl(
+        _default_leases(dedup_web, tmp_path / "calm", outlets_file, f"{prefix}-calm"),
+        tmp_path / "calm-logs",
+        None,
+        len(embedded.docs),
+    )
+    settings = _default_leases(dedup_web, tmp_path / "kill", outlets_file, prefix)
+    assert settings.frontier.lease_timeout_s <= 60
+    start = len(dedup_web.web.log)
+    disturbed = _timed_crawl(settings, tmp_path / "kill-logs", 1 / 3, len(embedded.docs))
+    crawl = _result(settings, start, len(dedup_web.web.log))
+    print(f"\nundisturbed {undisturbed:.1f} s, one of two workers killed {disturbed:.1f} s")
+    assert disturbed <= undisturbed + 90
+    _assert_same_index(crawl, embedded)
+
+
+def test_sigterm_stops_scheduler_and_worker_cleanly_and_loses_nothing(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix)
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    try:
+        cluster.start_worker("w1")
+        cluster.start_scheduler("scheduler", until_idle=False)
+        deadline = time.monotonic() + 120
+        while _indexed(settings) < len(embedded.docs) // 4:
+            assert time.monotonic() < deadline, cluster.tail("w1")
+            time.sleep(0.1)
+        proc = cluster.procs["scheduler"]
+        stopped = time.monotonic()
+        proc.terminate()
+        assert proc.wait(10) == 0, cluster.tail("scheduler")
+        scheduler_stop_s = time.monotonic() - stopped
+        worker = cluster.procs["w1"]
+        stopped = time.monotonic()
+        worker.terminate()  # Celery's warm shutdown: the task in hand finishes first
+        assert worker.wait(settings.workers.task_time_limit_s + 10) == 0, cluster.tail("w1")
+        worker_stop_s = time.monotonic() - stopped
+        cluster.start_worker("w2")
+        cluster.start_scheduler("scheduler-2")
+        assert cluster.wait("scheduler-2", 240) == 0, cluster.tail("scheduler-2")
+        crawl = _result(settings, start, len(dedup_web.web.log))
+    finally:
+        cluster.close()
+    print(f"\nscheduler stopped in {scheduler_stop_s:.2f} s, worker in {worker_stop_s:.2f} s")
     _assert_same_index(crawl, embedded)

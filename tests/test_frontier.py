@@ -339,3 +339,22 @@ def test_both_backends_decide_alike(tmp_path: Any) -> None:
     assert host_state[2] == 1  # back-off level 1
     assert host_state[0] >= 30 + throttled_at(sqlite_trace)  # the Retry-After is honoured
     assert url_state[1] >= host_state[0]  # the URL waits for its host
+
+
+def test_a_renewed_lease_outlives_the_timeout_and_a_dead_one_does_not(
+    backend_settings: SettingsFactory,
+) -> None:
+    f = frontier(backend_settings, **SHORT_LEASES)
+    f.add([FrontierEntry("http://a.example/2026/11/30/a-long-story-to-fetch", "article", "x", 1)], T0)
+    (lease,) = f.lease(T0, 10)
+    assert f.renew([lease], T0 + 50) == 1  # the holder's heartbeat
+    assert f.lease(T0 + 100, 10) == []  # 50 s after the renewal: still held
+    assert f.holds([lease]) == [True]
+    (again,) = f.lease(T0 + 111, 10)  # no heartbeat for 61 s: the holder is taken for dead
+    assert again.url == lease.url
+    assert f.holds([lease, again]) == [False, True]
+    assert f.renew([lease], T0 + 112) == 0  # the dead holder's heartbeat renews nothing
+    f.complete(lease, Outcome(status=200), T0 + 113)  # nor does its late report count
+    assert f.url_view(lease.url) is not None
+    f.complete(again, Outcome(status=200), T0 + 114)
+    assert f.url_view(lease.url) is None

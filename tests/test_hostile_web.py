@@ -391,6 +391,11 @@ CRAWL_CASES: dict[str, CrawlCase] = {
 def _add_crawl_routes(web: HostileWeb, decoy: HostileWeb) -> None:
     story = web.url(_story(1))
     web.add(_story(1), fixed(body=ARTICLE))
+    web.add("/c/calendar", fixed(body=_listing([_day(1)])))
+    for day in range(1, 40):
+        page = ARTICLE.replace(b"Harbour budget", f"Day {day} of the harbour".encode())
+        link = f"<a href='{_day(day + 1)}'>next day</a></article>".encode()
+        web.add(_day(day), fixed(body=page.replace(b"</article>", link)))
     web.add(
         "/c/feed-quadratic.xml",
         fixed(

@@ -436,3 +436,36 @@ def test_search_hides_duplicates_and_takes_later_corrections(
     assert json.loads(line)["id"] == original.id
     index.close()
     writer.close()
+
+
+def test_sigterm_stops_the_indexer_cleanly_and_loses_nothing(osmem: Any, prefix: str, tmp_path: Path) -> None:
+    """SIGTERM mid-load: the bulk in hand finishes or stays pending, exit 0; the next indexer ends it."""
+    settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=100)
+    IndexAdmin(settings).init()
+    writer = build_stream_writer(settings)
+    docs = make_docs(2000, seed="sigterm-")
+    for doc in docs:
+        writer.index(doc)
+    log = tmp_path / "indexer.log"
+    env = {**os.environ, **settings_env(settings)}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "newscrawl", "indexer", "--name", "indexer-t"],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while counter(settings, "indexed") < 200:
+        assert time.monotonic() < deadline and first.poll() is None, log.read_text()
+        time.sleep(0.02)
+    first.terminate()
+    stopped = time.monotonic()
+    assert first.wait(settings.index.request_timeout_s + 5) == 0, log.read_text()[-3000:]
+    print(f"\nindexer stopped {time.monotonic() - stopped:.2f} s after SIGTERM")
+    second = indexer_process(settings, "indexer-t", log)  # the same name: its pending entries first
+    assert second.wait(120) == 0, log.read_text()[-3000:]
+    index = refreshed(settings)
+    ids = [d.id for d in index.export()]
+    index.close()
+    assert len(ids) == len(set(ids)) == len(docs)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from newscrawl.core.errors import StoreError, TaskTimeLimit
+from newscrawl.core.interfaces import Frontier
 from newscrawl.core.loading import load_object
 from newscrawl.core.log import get_logger
 from newscrawl.core.records import Lease
@@ -34,9 +35,16 @@ class WorkerRuntime:
     """Built by the composition root (``settings.workers.runtime_factory``) after the fork."""
 
     def __init__(
-        self, parts: HandlerParts, *, stats_client: Any, prefix: str, close_stores: Callable[[], None]
+        self,
+        parts: HandlerParts,
+        *,
+        stats_client: Any,
+        prefix: str,
+        close_stores: Callable[[], None],
+        heartbeat_s: float,
     ) -> None:
         self.pid = os.getpid()
+        self.heartbeat_s = heartbeat_s
         self.parts = parts
         self.frontier = parts.frontier
         self._redis = stats_client
@@ -60,9 +68,12 @@ class WorkerRuntime:
         live = [lease for lease, held in zip(leases, self.frontier.holds(leases), strict=True) if held]
         handler.stats.stale = len(leases) - len(live)
         pending = {asyncio.run_coroutine_threadsafe(handler.fetch(lease), self.loop): lease for lease in live}
+        heartbeat = _Heartbeat(self.frontier, live, self.heartbeat_s)
         try:
             for future in concurrent.futures.as_completed(pending):
-                handler.settle(pending[future], future.result())
+                lease = pending[future]
+                handler.settle(lease, future.result())
+                heartbeat.done(lease)
         except SoftTimeLimitExceeded:
             # Out of time (a slow store, a stalled lock): every lease of the batch goes back to
             # the frontier as a transient failure; those already reported are no longer held,
@@ -71,6 +82,8 @@ class WorkerRuntime:
                 future.cancel()
                 self._give_back(lease)
             log.warning("task_time_limit", leases=len(live))
+        finally:
+            heartbeat.stop()
         busy = sum(handler.stats.cpu_s.values())
         handler.stats.cpu_s["fetch"] = max(time.process_time() - cpu0 - busy, 0.0)
         counters = handler.stats.counters()
@@ -105,6 +118,37 @@ class WorkerRuntime:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(timeout=5)
             self._close_stores()
+
+
+class _Heartbeat:
+    """Renews a batch's unsettled leases every ``interval_s`` from a thread of its own, so a
+    long batch keeps its URLs while a dead worker's come back within the lease timeout."""
+
+    def __init__(self, frontier: Frontier, leases: list[Lease], interval_s: float) -> None:
+        self._frontier = frontier
+        self._unsettled = {id(lease): lease for lease in leases}
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval_s,), name="newscrawl-heartbeat")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def done(self, lease: Lease) -> None:
+        with self._lock:
+            self._unsettled.pop(id(lease), None)
+
+    def _run(self, interval_s: float) -> None:
+        while not self._stopped.wait(interval_s):
+            with self._lock:
+                leases = list(self._unsettled.values())
+            try:
+                self._frontier.renew(leases, time.time())
+            except StoreError as exc:  # the store is down: the leases' own timeout is the net
+                log.warning("lease_heartbeat_failed", leases=len(leases), error=exc.message)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
 
 
 _runtime: WorkerRuntime | None = None

@@ -35,6 +35,8 @@ class CrawlEngine:
         self.stats: CrawlStats = self.handler.stats
         self._on_progress = on_progress
         self._stop = asyncio.Event()
+        self._held: dict[asyncio.Task[None], Lease] = {}
+        self._last_beat = time.time()
 
     def stop(self) -> None:
         """Stop leasing; in-flight fetches finish and are recorded."""
@@ -66,7 +68,10 @@ class CrawlEngine:
                         for lease in self.components.frontier.lease(now, room, fetched_before=fetched_before):
                             leased_pages += lease.kind != "robots"
                             leased += 1
-                            tasks.add(asyncio.create_task(self._handle(lease)))
+                            task = asyncio.create_task(self._handle(lease))
+                            self._held[task] = lease
+                            tasks.add(task)
+                    self._heartbeat(now)
                     if not tasks and (
                         self._stop.is_set()
                         or not budget_left
@@ -92,6 +97,15 @@ class CrawlEngine:
             if self._on_progress:
                 self._on_progress(self.stats)
         return self.stats
+
+    def _heartbeat(self, now: float) -> None:
+        """Renew the leases of fetches in flight: a slow page (or a store outage) never lets one
+        expire and go to another process while this one still works on it."""
+        for task in [t for t in self._held if t.done()]:
+            del self._held[task]
+        if self._held and now - self._last_beat >= self.components.settings.frontier.lease_heartbeat_s:
+            self._last_beat = now
+            self.components.frontier.renew(list(self._held.values()), now)
 
     def _idle(self, now: float, fetched_before: float | None) -> bool:
         """One pass is over: nothing pending, or nothing due before ``until_idle_max_wait_s``

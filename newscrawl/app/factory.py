@@ -235,6 +235,7 @@ def build_worker_runtime(settings: Settings) -> WorkerRuntime:
         stats_client=Stores(settings).redis("stats"),
         prefix=settings.redis_prefix,
         close_stores=components.close,
+        heartbeat_s=settings.frontier.lease_heartbeat_s,
     )
 
 

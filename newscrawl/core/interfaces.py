@@ -109,6 +109,9 @@ class Frontier(Protocol):
     def holds(self, leases: list[Lease]) -> list[bool]:
         """Whether each lease is still its holder's (not expired and handed to someone else)."""
 
+    def renew(self, leases: list[Lease], now: float) -> int:
+        """Heartbeat: each lease still held gets ``lease_timeout_s`` from ``now``; returns how many."""
+
     def errors(self, final_only: bool = True) -> list[dict[str, Any]]:
         """Error records {url, kind, message, at, final}, oldest first."""
 

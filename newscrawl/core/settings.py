@@ -71,7 +71,10 @@ class FrontierSettings(BaseModel):
     backend: str = "sqlite"
     # A lease not reported back within this long (its worker died) is queued again (redis backend;
     # the embedded frontier re-queues its leases when it is opened again).
-    lease_timeout_s: float = Field(900.0, gt=0)
+    lease_timeout_s: float = Field(60.0, gt=0)
+    # Holders renew their leases this often (a heartbeat), so live work never expires while a
+    # dead worker's URLs return within lease_timeout_s.
+    lease_heartbeat_s: float = Field(15.0, gt=0)
     max_url_length: int = Field(2048, gt=0)
     max_depth: int = Field(3, ge=0)
     host_page_budget: int = Field(5000, gt=0)
@@ -212,11 +215,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _timeouts_nest(self) -> Settings:
-        # A lease or an unacknowledged task must outlive the longest task, or a slow task's
-        # URLs would be handed out a second time while it still works on them.
+        # Leases are renewed while their task runs: two heartbeats must fit in a lease's life, or
+        # a live task's URLs would be handed out again. An unacknowledged task, which nothing
+        # renews, must outlive the longest task.
+        beat = self.frontier.lease_heartbeat_s
+        if self.frontier.lease_timeout_s <= 2 * beat:
+            raise ValueError(
+                f"frontier.lease_timeout_s must exceed twice frontier.lease_heartbeat_s ({beat})"
+            )
         limit = self.workers.task_time_limit_s
-        if self.frontier.lease_timeout_s <= limit:
-            raise ValueError(f"frontier.lease_timeout_s must exceed workers.task_time_limit_s ({limit})")
         if self.workers.visibility_timeout_s <= limit:
             raise ValueError(f"workers.visibility_timeout_s must exceed workers.task_time_limit_s ({limit})")
         return self

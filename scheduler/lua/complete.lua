@@ -1,5 +1,5 @@
 local now = tonumber(ARGV[3])
-if not lease_held(KEYS[5], ARGV[1], ARGV[13]) then return -1 end
+if not lease_held(KEYS[5], ARGV[1], ARGV[13], KEYS[1], 'lease_token') then return -1 end
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
 redis.call('HSET', KEYS[1], 'kind', ARGV[4], 'priority', ARGV[5], 'status', ARGV[6], 'fetched_at', ARGV[3],

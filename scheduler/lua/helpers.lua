@@ -10,10 +10,13 @@ local function host_delay(hk, default)
   if d and d ~= '' then return tonumber(d) end
   return default
 end
-local function lease_held(leased, member, leased_at)
-  local s = redis.call('ZSCORE', leased, member)
-  if not s then return false end
-  return leased_at == '' or math.abs(tonumber(s) - tonumber(leased_at)) < 1e-3
+-- A lease is its holder's while it is in the leased set (scored by its last renewal) and the
+-- token the holder got (the lease time) is still the one stored: not expired and handed on.
+local function lease_held(leased, member, token, hk, field)
+  if not redis.call('ZSCORE', leased, member) then return false end
+  if token == '' then return true end
+  local t = redis.call('HGET', hk, field)
+  return t ~= false and math.abs(tonumber(t) - tonumber(token)) < 1e-3
 end
 local function record_error(errors, counters, keep, url, kind, message, now, final)
   redis.call('RPUSH', errors,

@@ -55,6 +55,7 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT',
         redis.call('ZADD', KEYS[1], now + 3600, host)
         if not rf then redis.call('SADD', KEYS[5], host) end
         redis.call('ZADD', KEYS[7], now, host)
+        redis.call('HSET', hk, 'robots_token', now)
         table.insert(out, {'robots', host, redis.call('HGET', hk, 'scheme') or 'http'})
       end
     else
@@ -68,6 +69,7 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT',
         redis.call('SREM', KEYS[4], url)
         set_state(uk, KEYS[6], 'leased')
         redis.call('ZADD', KEYS[3], now, url)
+        redis.call('HSET', uk, 'lease_token', now)
         redis.call('HINCRBY', hk, 'in_flight', 1)
         local nf = tonumber(redis.call('HGET', hk, 'next_fetch_at') or '0')
         local d = host_delay(hk, tonumber(ARGV[7]))

@@ -8,6 +8,8 @@ from typing import Any
 
 from newscrawl.app.cli.common import add_common, settings_from_args
 from newscrawl.app.factory import build_inspection
+from newscrawl.core.outage import Outage
+from newscrawl.core.settings import Settings
 
 
 def _diagnosis(frontier: dict[str, Any]) -> str | None:
@@ -22,11 +24,10 @@ def _diagnosis(frontier: dict[str, Any]) -> str | None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
+def _counts(settings: Settings) -> dict[str, Any]:
     stores = build_inspection(settings)
     try:
-        out: dict[str, Any] = {
+        return {
             "frontier": stores.frontier.stats(),
             "dedup": stores.dedup_store.stats(),
             "index_documents": stores.index.count(),
@@ -34,6 +35,12 @@ def run(args: argparse.Namespace) -> int:
         }
     finally:
         stores.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    # A store that is away is waited for like anywhere else (up to store_outage_limit_s).
+    out = Outage("stores", limit_s=settings.store_outage_limit_s).call(lambda: _counts(settings))
     diagnosis = _diagnosis(out["frontier"])
     if diagnosis:
         out["diagnosis"] = diagnosis
