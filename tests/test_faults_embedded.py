@@ -87,6 +87,15 @@ def _wait_for_documents(proc: subprocess.Popen[str], data: Path, count: int) -> 
         time.sleep(0.05)
 
 
+def _report_recovery(event: str, proc: subprocess.Popen[str], data: Path, before: int) -> None:
+    """Time from the fault's end to the next document indexed (or the crawl's end)."""
+    back = time.monotonic()
+    while _documents(data) <= before and proc.poll() is None:
+        assert time.monotonic() - back < 30, f"no progress within 30 s of: {event}"
+        time.sleep(0.05)
+    print(f"\n{event}: progress {time.monotonic() - back:.1f} s later")
+
+
 def test_a_locked_sqlite_file_is_waited_out(
     demo: tuple[LocalWeb, str], undisturbed: set[tuple[str, str, str | None]], tmp_path: Path
 ) -> None:
@@ -100,8 +109,10 @@ def test_a_locked_sqlite_file_is_waited_out(
     locker.execute("BEGIN EXCLUSIVE")
     time.sleep(14)
     assert proc.poll() is None, "the crawl gave up on a locked file"
+    before = _documents(data)
     locker.execute("COMMIT")
     locker.close()
+    _report_recovery("lock released", proc, data, before)
     _, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, err[-3000:]
     assert "store_outage_started" in err and "index.sqlite" in err and "store_outage_ended" in err
@@ -136,7 +147,9 @@ def test_a_full_disk_is_waited_out(
                 pass
         time.sleep(5)
         assert proc.poll() is None, "the crawl gave up on a full disk"
+        before = _documents(data)
         filler.unlink()
+        _report_recovery("space freed", proc, data, before)
         _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err[-3000:]
         assert "store_outage_started" in err and "store_outage_ended" in err, err[-3000:]

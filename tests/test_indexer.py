@@ -224,6 +224,12 @@ def test_a_frozen_engine_loses_nothing(prefix: str, tmp_path: Path) -> None:
                 assert counter(settings, "retries") > 0
             finally:
                 os.kill(own.pid, signal.SIGCONT)
+            back = time.monotonic()
+            frozen_end = counter(settings, "indexed")
+            while counter(settings, "indexed") <= frozen_end and proc.poll() is None:
+                assert time.monotonic() - back < 30, "no progress within 30 s of the engine's return"
+                time.sleep(0.05)
+            print(f"\nengine frozen 30 s: loading resumed {time.monotonic() - back:.1f} s after SIGCONT")
             assert proc.wait(120) == 0, (tmp_path / "indexer.log").read_text()[-3000:]
         finally:
             if proc.poll() is None:
@@ -253,8 +259,14 @@ def test_429s_and_refused_connections_are_retried(prefix: str, tmp_path: Path, o
             assert time.monotonic() < deadline
             time.sleep(0.02)
         proxy.refuse_connections()
-        time.sleep(5)
+        time.sleep(30)  # the fault matrix's row: the engine refusing connections for 30 s
+        refused = counter(settings, "indexed")
         proxy.accept_connections()
+        back = time.monotonic()
+        while counter(settings, "indexed") <= refused and thread.is_alive():
+            assert time.monotonic() - back < 30, "no progress within 30 s of the engine's return"
+            time.sleep(0.05)
+        print(f"\nengine refused 30 s: loading resumed {time.monotonic() - back:.1f} s after it was back")
         thread.join(120)
         assert not thread.is_alive()
         assert not proxy.bulk_failures  # every injected 429/503 was answered
