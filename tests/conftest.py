@@ -118,3 +118,44 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     if backend == "redis":
         for prefix in set(prefixes):
             drop_redis_prefix(f"{prefix}:")
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    """A Redis key prefix of the test's own, removed afterwards."""
+    name = f"nctest-{uuid.uuid4().hex[:12]}"
+    yield name
+    drop_redis_prefix(name)
+
+
+@pytest.fixture(scope="session")
+def osmem() -> Iterator[Any]:
+    """osmem-server, the in-memory OpenSearch-compatible engine (the test extra installs it)."""
+    osmem_server = pytest.importorskip("osmem_server")
+    with osmem_server.OsmemServer.start(japanese=False) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def outlets_file(dedup_web: DedupWeb, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("outlets") / "outlets.toml"
+    path.write_text(dedup_web.outlets_first + "\n\n" + dedup_web.outlets_second, "utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def embedded(dedup_web: DedupWeb, outlets_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The dedup web crawled by the embedded mode: what every distributed crawl must equal."""
+    import asyncio
+
+    from newscrawl.app.engine import CrawlEngine
+    from newscrawl.app.factory import build_components
+    from scheduler.outlets import parse_outlets
+    from tests.distributed_support import _result, _settings  # not at the top: it imports this module
+
+    settings = _settings(dedup_web, tmp_path_factory.mktemp("embedded"), outlets_file)
+    components = build_components(settings, parse_outlets(outlets_file.read_text("utf-8")))
+    start = len(dedup_web.web.log)
+    asyncio.run(CrawlEngine(components).run(until_idle=True))
+    components.close()
+    return _result(settings, start, len(dedup_web.web.log))

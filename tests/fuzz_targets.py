@@ -24,7 +24,23 @@ from workers.links import feed_links, sitemap_links
 from workers.parse import parse_html
 
 URL_CHARS = st.sampled_from([*"abc:/?#[]@!$&'()*+,;=%.-_~0123456789 \\\t\n\x00é中", "://", "http", "[::1]"])
-url_text = st.one_of(st.text(max_size=80), st.lists(URL_CHARS, max_size=40).map("".join))
+_hosts = st.one_of(
+    st.sampled_from(["a.example", "xn--caf-dma.example", "[::1]", "127.0.0.1", "a.example.", "A.EXAMPLE"]),
+    st.from_regex(r"[a-z0-9-]{1,12}(\.[a-z0-9-]{1,12}){1,3}", fullmatch=True),
+)
+_paths = st.lists(
+    st.sampled_from(["/", "a", "..", ".", "%2e", "%", "é", "?", "&", "=", "#", "utm_source=x", ";", " "]),
+    max_size=12,
+).map("".join)
+# Mostly well-formed http(s) URLs with hostile parts, so the success path is fuzzed too.
+absolute_urls = st.builds(
+    lambda scheme, host, port, path: f"{scheme}://{host}{port}/{path}",
+    st.sampled_from(["http", "https", "HTTP", "ftp", ""]),
+    _hosts,
+    st.sampled_from(["", ":80", ":443", ":8080", ":0", ":99999", ":x"]),
+    _paths,
+)
+url_text = st.one_of(st.text(max_size=80), st.lists(URL_CHARS, max_size=40).map("".join), absolute_urls)
 xml_chunks = st.sampled_from(
     [
         "<?xml version='1.0'?>",
@@ -187,7 +203,7 @@ json_values = st.recursive(
 )
 
 TARGETS: dict[str, tuple[Callable[[Any], Any], Any]] = {
-    "normalize_url": (target_normalize, st.tuples(url_text, st.none() | url_text)),
+    "normalize_url": (target_normalize, st.tuples(url_text, st.none() | absolute_urls)),
     "robots": (target_robots, st.tuples(st.text(max_size=300), url_text)),
     "feed": (target_feed, xml_bytes),
     "sitemap": (target_sitemap, xml_bytes),

@@ -1,0 +1,584 @@
+"""The fault matrix: every process rides out a restart of what it depends on (README "Faults").
+
+Real processes throughout: redis-server (a private one with AOF, stopped and started again),
+Celery workers, the scheduler, the indexer, osmem-server, the installed command for the embedded
+crawl, a SQLite lock taken by another connection, a tmpfs filled to its last byte. For every row:
+the crawl or the load ends with exactly the index of an undisturbed run (same ids and canonical
+documents, nothing twice), no process crashed (exit codes checked), and the time from the fault's
+end to the next progress is measured (printed with ``-s``; README quotes it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from indexer.engine import IndexAdmin
+from newscrawl.app.demo import build_demo_web
+from newscrawl.app.factory import build_frontier, build_stream_writer
+from newscrawl.app.localweb import LocalWeb
+from tests.cluster import REPO, Cluster, PrivateRedis, settings_env
+from tests.conftest import REDIS_URL, redis_available
+from tests.dedup_web import DedupWeb
+from tests.distributed_support import (
+    Crawl,
+    _appearances,
+    _assert_polite,
+    _assert_same_index,
+    _default_leases,
+    _distributed,
+    _indexed,
+    _result,
+    _timed_crawl,
+)
+from tests.indexer_support import (
+    Target,
+    counter,
+    engine_settings,
+    indexer_process,
+    load,
+    make_docs,
+    refreshed,
+)
+from tests.search_engine import ElasticProxy
+
+osmem_server = pytest.importorskip("osmem_server")
+CLI = [sys.executable, "-m", "newscrawl"]
+ENV = {**os.environ, "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "100"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_redis() -> None:
+    if not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+
+
+# --- the distributed crawl ----------------------------------------------------------------
+
+
+def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix)
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    try:
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.start_scheduler("scheduler")
+        deadline = time.monotonic() + 120
+        while _indexed(settings) < len(embedded.docs) // 3:
+            assert time.monotonic() < deadline, cluster.tail("w1")
+            assert cluster.alive("scheduler"), cluster.tail("scheduler")
+            time.sleep(0.1)
+        cluster.kill9("w1")  # mid-task: its leases and its unacknowledged task are left behind
+        cluster.kill9("scheduler")
+        frontier = build_frontier(settings, [])
+        assert frontier.in_flight() > 0, "no lease was out when the worker died"
+        frontier.close()
+        assert _indexed(settings) < len(embedded.docs), "the crawl ended before the faults"
+        cluster.start_scheduler("scheduler-2")
+        cluster.start_worker("w3")
+        assert cluster.wait("scheduler-2", 240) == 0, cluster.tail("scheduler-2")
+        end = len(dedup_web.web.log)
+    finally:
+        cluster.close()
+    crawl = _result(settings, start, end)
+    # Every page is one document's URL at most once, and appears as often as in the embedded index.
+    urls = [d.url for d in crawl.docs.values()]
+    assert len(urls) == len(set(urls))
+    assert _appearances(crawl.docs) == _appearances(embedded.docs)
+    _assert_same_index(crawl, embedded)
+    _assert_polite(dedup_web, crawl)
+
+
+@pytest.mark.parametrize("down_s", [5, 30], ids=["restart", "unreachable-30s"])
+def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path, down_s: int
+) -> None:
+    """Redis (AOF on) shut down mid-crawl and started again on the same files ``down_s`` later."""
+    redis_server = PrivateRedis(tmp_path / "redis")
+    redis_server.start()
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, redis_url=redis_server.url)
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    try:
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.start_scheduler("scheduler")
+        deadline = time.monotonic() + 120
+        while _indexed(settings) < len(embedded.docs) // 4:
+            assert time.monotonic() < deadline, cluster.tail("w1")
+            time.sleep(0.1)
+        redis_server.shutdown()
+        time.sleep(down_s)
+        assert cluster.alive("scheduler"), cluster.tail("scheduler")
+        before = _indexed(settings)
+        redis_server.start()
+        back = time.monotonic()
+        while _indexed(settings) <= before and _indexed(settings) < len(embedded.docs):
+            assert time.monotonic() - back < 30, cluster.tail("w1") + cluster.tail("scheduler")
+            time.sleep(0.1)
+        recovery_s = time.monotonic() - back
+        assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
+        assert cluster.alive("w1") and cluster.alive("w2"), cluster.tail("w1") + cluster.tail("w2")
+        end = len(dedup_web.web.log)
+        crawl = _result(settings, start, end)
+    finally:
+        cluster.close()
+        redis_server.close()
+    print(f"\nRedis down {down_s} s: progress resumed {recovery_s:.1f} s after it was back")
+    assert recovery_s <= 30
+    scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
+    assert scheduler_log.count("store_outage_started") == 1 and "Traceback" not in scheduler_log
+    _assert_same_index(crawl, embedded)
+
+
+def test_a_killed_worker_costs_at_most_the_lease_timeout_with_default_settings(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    undisturbed = _timed_crawl(
+        _default_leases(dedup_web, tmp_path / "calm", outlets_file, f"{prefix}-calm"),
+        tmp_path / "calm-logs",
+        None,
+        len(embedded.docs),
+    )
+    settings = _default_leases(dedup_web, tmp_path / "kill", outlets_file, prefix)
+    assert settings.frontier.lease_timeout_s <= 60
+    start = len(dedup_web.web.log)
+    disturbed = _timed_crawl(settings, tmp_path / "kill-logs", 1 / 3, len(embedded.docs))
+    crawl = _result(settings, start, len(dedup_web.web.log))
+    print(f"\nundisturbed {undisturbed:.1f} s, one of two workers killed {disturbed:.1f} s")
+    assert disturbed <= undisturbed + 90
+    _assert_same_index(crawl, embedded)
+
+
+def test_sigterm_stops_scheduler_and_worker_cleanly_and_loses_nothing(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix)
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    try:
+        cluster.start_worker("w1")
+        cluster.start_scheduler("scheduler", until_idle=False)
+        deadline = time.monotonic() + 120
+        while _indexed(settings) < len(embedded.docs) // 4:
+            assert time.monotonic() < deadline, cluster.tail("w1")
+            time.sleep(0.1)
+        proc = cluster.procs["scheduler"]
+        stopped = time.monotonic()
+        proc.terminate()
+        assert proc.wait(10) == 0, cluster.tail("scheduler")
+        scheduler_stop_s = time.monotonic() - stopped
+        worker = cluster.procs["w1"]
+        stopped = time.monotonic()
+        worker.terminate()  # Celery's warm shutdown: the task in hand finishes first
+        assert worker.wait(settings.workers.task_time_limit_s + 10) == 0, cluster.tail("w1")
+        worker_stop_s = time.monotonic() - stopped
+        cluster.start_worker("w2")
+        cluster.start_scheduler("scheduler-2")
+        assert cluster.wait("scheduler-2", 240) == 0, cluster.tail("scheduler-2")
+        crawl = _result(settings, start, len(dedup_web.web.log))
+    finally:
+        cluster.close()
+    print(f"\nscheduler stopped in {scheduler_stop_s:.2f} s, worker in {worker_stop_s:.2f} s")
+    _assert_same_index(crawl, embedded)
+
+
+# --- the index stream and the search engine --------------------------------------------------
+
+
+def test_a_frozen_engine_loses_nothing(prefix: str, tmp_path: Path) -> None:
+    """The engine stops answering for 30 s (SIGSTOP) in the middle of a load."""
+    with osmem_server.OsmemServer.start(japanese=False) as own:
+        target = Target("opensearch", own.url)
+        settings = engine_settings(tmp_path, target, prefix, bulk_max_docs=50)
+        IndexAdmin(settings).init()
+        writer = build_stream_writer(settings)
+        docs = make_docs(3000)
+        for doc in docs:
+            writer.index(doc)
+        proc = indexer_process(settings, "frozen", tmp_path / "indexer.log")
+        try:
+            deadline = time.monotonic() + 60
+            while counter(settings, "indexed") < 300:
+                assert time.monotonic() < deadline and proc.poll() is None, (
+                    tmp_path / "indexer.log"
+                ).read_text()
+                time.sleep(0.05)
+            os.kill(own.pid, signal.SIGSTOP)
+            try:
+                frozen_at = counter(settings, "indexed")
+                time.sleep(30)
+                assert proc.poll() is None, "the indexer gave up while the engine was frozen"
+                assert counter(settings, "indexed") <= frozen_at + 50
+                assert counter(settings, "retries") > 0
+            finally:
+                os.kill(own.pid, signal.SIGCONT)
+            back = time.monotonic()
+            frozen_end = counter(settings, "indexed")
+            while counter(settings, "indexed") <= frozen_end and proc.poll() is None:
+                assert time.monotonic() - back < 30, "no progress within 30 s of the engine's return"
+                time.sleep(0.05)
+            print(f"\nengine frozen 30 s: loading resumed {time.monotonic() - back:.1f} s after SIGCONT")
+            assert proc.wait(120) == 0, (tmp_path / "indexer.log").read_text()[-3000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        index = refreshed(settings)
+        assert sorted(d.id for d in index.export()) == sorted(d.id for d in docs)
+        index.close()
+        writer.close()
+
+
+def test_429s_and_refused_connections_are_retried(prefix: str, tmp_path: Path, osmem: Any) -> None:
+    proxy = ElasticProxy(os.environ.get("ELASTICSEARCH_URL") or osmem.url).start()
+    try:
+        target = Target("elasticsearch", proxy.url, proxy)
+        settings = engine_settings(tmp_path, target, prefix, bulk_max_docs=100)
+        IndexAdmin(settings).init()
+        writer = build_stream_writer(settings)
+        docs = make_docs(1000)
+        for doc in docs:
+            writer.index(doc)
+        proxy.bulk_failures = [429, 429, 503, 429]
+        result: dict[str, Any] = {}
+        thread = threading.Thread(target=lambda: result.update(load(settings)))
+        thread.start()
+        deadline = time.monotonic() + 30
+        while counter(settings, "indexed") < 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proxy.refuse_connections()
+        time.sleep(30)  # the fault matrix's row: the engine refusing connections for 30 s
+        refused = counter(settings, "indexed")
+        proxy.accept_connections()
+        back = time.monotonic()
+        while counter(settings, "indexed") <= refused and thread.is_alive():
+            assert time.monotonic() - back < 30, "no progress within 30 s of the engine's return"
+            time.sleep(0.05)
+        print(f"\nengine refused 30 s: loading resumed {time.monotonic() - back:.1f} s after it was back")
+        thread.join(120)
+        assert not thread.is_alive()
+        assert not proxy.bulk_failures  # every injected 429/503 was answered
+        assert result["retries"] >= 4 and result["dead_lettered"] == 0
+        index = refreshed(settings)
+        assert sorted(d.id for d in index.export()) == sorted(d.id for d in docs)
+        index.close()
+        writer.close()
+    finally:
+        proxy.stop()
+
+
+def test_kill_9_of_the_indexer_mid_bulk_loses_and_duplicates_nothing(
+    osmem: Any, prefix: str, tmp_path: Path
+) -> None:
+    settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=200)
+    IndexAdmin(settings).init()
+    writer = build_stream_writer(settings)
+    docs = make_docs(4000)
+    for doc in docs:
+        writer.index(doc)
+    log = tmp_path / "indexer.log"
+    first = indexer_process(settings, "indexer-a", log)
+    deadline = time.monotonic() + 60
+    while counter(settings, "indexed") < 400:
+        assert time.monotonic() < deadline and first.poll() is None, log.read_text()
+        time.sleep(0.01)
+    first.kill()
+    first.wait(10)
+    assert counter(settings, "indexed") < len(docs), "the load ended before the kill"
+    # Another indexer takes over the dead one's entries once they have been idle long enough.
+    second = indexer_process(settings, "indexer-b", log)
+    assert second.wait(120) == 0, log.read_text()[-3000:]
+    index = refreshed(settings)
+    ids = [d.id for d in index.export()]
+    assert len(ids) == len(set(ids)) == len(docs)
+    assert set(ids) == {d.id for d in docs}
+    index.close()
+    writer.close()
+
+
+def test_a_redis_restart_mid_load_crashes_nothing_and_loses_nothing(
+    osmem: Any, prefix: str, tmp_path: Path
+) -> None:
+    """Redis (AOF on) shut down 5 s mid-load and started again: the indexer waits, then finishes."""
+    redis_server = PrivateRedis(tmp_path / "redis")
+    redis_server.start()
+    try:
+        settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=100)
+        settings = settings.model_copy(update={"redis_url": redis_server.url})
+        IndexAdmin(settings).init()
+        writer = build_stream_writer(settings)
+        docs = make_docs(3000, seed="restart-")
+        for doc in docs:
+            writer.index(doc)
+        log = tmp_path / "indexer.log"
+        proc = indexer_process(settings, "indexer-r", log)
+        deadline = time.monotonic() + 60
+        while counter(settings, "indexed") < 300:
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.02)
+        redis_server.shutdown()
+        time.sleep(5)
+        assert proc.poll() is None, "the indexer exited while Redis was down:\n" + log.read_text()[-3000:]
+        redis_server.start()
+        assert proc.wait(120) == 0, log.read_text()[-3000:]
+        index = refreshed(settings)
+        ids = [d.id for d in index.export()]
+        index.close()
+    finally:
+        redis_server.close()
+    assert len(ids) == len(set(ids)) == len(docs)
+    text = log.read_text()
+    assert text.count("store_outage_started") == 1 and "Traceback" not in text
+
+
+def test_sigterm_stops_the_indexer_cleanly_and_loses_nothing(osmem: Any, prefix: str, tmp_path: Path) -> None:
+    """SIGTERM mid-load: the bulk in hand finishes or stays pending, exit 0; the next indexer ends it."""
+    settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=100)
+    IndexAdmin(settings).init()
+    writer = build_stream_writer(settings)
+    docs = make_docs(2000, seed="sigterm-")
+    for doc in docs:
+        writer.index(doc)
+    log = tmp_path / "indexer.log"
+    env = {**os.environ, **settings_env(settings)}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "newscrawl", "indexer", "--name", "indexer-t"],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while counter(settings, "indexed") < 200:
+        assert time.monotonic() < deadline and first.poll() is None, log.read_text()
+        time.sleep(0.02)
+    first.terminate()
+    stopped = time.monotonic()
+    assert first.wait(settings.index.request_timeout_s + 5) == 0, log.read_text()[-3000:]
+    print(f"\nindexer stopped {time.monotonic() - stopped:.2f} s after SIGTERM")
+    second = indexer_process(settings, "indexer-t", log)  # the same name: its pending entries first
+    assert second.wait(120) == 0, log.read_text()[-3000:]
+    index = refreshed(settings)
+    ids = [d.id for d in index.export()]
+    index.close()
+    assert len(ids) == len(set(ids)) == len(docs)
+
+
+# --- the embedded crawl -------------------------------------------------------------------
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_kill_9_mid_crawl_loses_nothing(tmp_path: Path, sig: signal.Signals) -> None:
+    """A crawl killed with SIGKILL, or stopped with SIGTERM (in-flight fetches finish, exit 0 within
+    seconds), resumes from its data directory and ends with every article once."""
+    web, outlets = build_demo_web(articles_per_outlet=6)
+    (tmp_path / "outlets.toml").write_text(outlets)
+    args = [
+        *CLI,
+        "crawl",
+        "--outlets",
+        str(tmp_path / "outlets.toml"),
+        "--data",
+        str(tmp_path / "d"),
+        "--until-idle",
+        "--quiet",
+    ]
+    env = {**os.environ, "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "150"}
+    with web:
+        first = subprocess.Popen(
+            [*args, "--proxy", web.proxy_url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while sum(1 for r in web.log if "/news/" in r.url or "/business/" in r.url) < 12:
+            assert time.monotonic() < deadline and first.poll() is None, "crawl ended before the kill"
+            time.sleep(0.05)
+        first.send_signal(sig)  # SIGKILL: no clean-up, leases left behind
+        if sig == signal.SIGTERM:
+            stopped = time.monotonic()
+            assert first.wait(10) == 0
+            assert time.monotonic() - stopped < 10
+            assert json.loads(first.stdout.read())["pages_fetched"] > 0  # type: ignore[union-attr]
+        else:
+            first.wait(10)
+        second = run(*args[3:], "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "0"})
+    assert second.returncode == 0, second.stderr[-2000:]
+
+    def index(data: Path) -> set[tuple[str, str, str | None]]:
+        lines = run("export", "--data", str(data)).stdout.splitlines()
+        return {(d["id"], d["url"], d["duplicate_of"]) for d in map(json.loads, lines)}
+
+    with web:  # the same web, crawled without interruption
+        whole = run(
+            "crawl",
+            "--outlets",
+            str(tmp_path / "outlets.toml"),
+            "--data",
+            str(tmp_path / "whole"),
+            "--until-idle",
+            "--quiet",
+            "--proxy",
+            web.proxy_url,
+            env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "0"},
+        )
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    resumed = index(tmp_path / "d")
+    assert len(resumed) >= 24
+    assert resumed == index(tmp_path / "whole")
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[tuple[LocalWeb, str]]:
+    web, outlets = build_demo_web(articles_per_outlet=5)
+    with web:
+        yield web, outlets
+
+
+def _start(web: LocalWeb, outlets: Path, data: Path) -> subprocess.Popen[str]:
+    args = [*CLI, "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet"]
+    return subprocess.Popen(
+        [*args, "--proxy", web.proxy_url], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _index(data: Path) -> set[tuple[str, str, str | None]]:
+    out = subprocess.run([*CLI, "export", "--data", str(data)], capture_output=True, text=True, check=True)
+    return {(d["id"], d["url"], d["duplicate_of"]) for d in map(json.loads, out.stdout.splitlines())}
+
+
+def _documents(data: Path) -> int:
+    path = data / "index.sqlite"
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(path, timeout=30)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        db.close()
+
+
+def _intact(data: Path) -> None:
+    for name in ("frontier.sqlite", "dedup.sqlite", "index.sqlite"):
+        db = sqlite3.connect(data / name)
+        try:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", name
+        finally:
+            db.close()
+
+
+@pytest.fixture(scope="module")
+def undisturbed(
+    demo: tuple[LocalWeb, str], tmp_path_factory: pytest.TempPathFactory
+) -> set[tuple[str, str, str | None]]:
+    web, outlets = demo
+    tmp = tmp_path_factory.mktemp("undisturbed")
+    (tmp / "outlets.toml").write_text(outlets)
+    proc = _start(web, tmp / "outlets.toml", tmp / "d")
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-2000:]
+    return _index(tmp / "d")
+
+
+def _wait_for_documents(proc: subprocess.Popen[str], data: Path, count: int) -> None:
+    deadline = time.monotonic() + 120
+    while _documents(data) < count:
+        assert proc.poll() is None and time.monotonic() < deadline, "the crawl ended before the fault"
+        time.sleep(0.05)
+
+
+def _report_recovery(event: str, proc: subprocess.Popen[str], data: Path, before: int) -> None:
+    """Time from the fault's end to the next document indexed (or the crawl's end)."""
+    back = time.monotonic()
+    while _documents(data) <= before and proc.poll() is None:
+        assert time.monotonic() - back < 30, f"no progress within 30 s of: {event}"
+        time.sleep(0.05)
+    print(f"\n{event}: progress {time.monotonic() - back:.1f} s later")
+
+
+def test_a_locked_sqlite_file_is_waited_out(
+    demo: tuple[LocalWeb, str], undisturbed: set[tuple[str, str, str | None]], tmp_path: Path
+) -> None:
+    web, outlets = demo
+    (tmp_path / "outlets.toml").write_text(outlets)
+    data = tmp_path / "d"
+    proc = _start(web, tmp_path / "outlets.toml", data)
+    _wait_for_documents(proc, data, 3)
+    # Another process takes the index's write lock for longer than the busy timeout (10 s).
+    locker = sqlite3.connect(data / "index.sqlite", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    time.sleep(14)
+    assert proc.poll() is None, "the crawl gave up on a locked file"
+    before = _documents(data)
+    locker.execute("COMMIT")
+    locker.close()
+    _report_recovery("lock released", proc, data, before)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-3000:]
+    assert "store_outage_started" in err and "index.sqlite" in err and "store_outage_ended" in err
+    assert "Traceback" not in err
+    _intact(data)
+    assert _index(data) == undisturbed
+
+
+def test_a_full_disk_is_waited_out(
+    demo: tuple[LocalWeb, str], undisturbed: set[tuple[str, str, str | None]], tmp_path: Path
+) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.decode()[:200]}")
+    try:
+        web, outlets = demo
+        (tmp_path / "outlets.toml").write_text(outlets)
+        data = disk / "d"
+        proc = _start(web, tmp_path / "outlets.toml", data)
+        _wait_for_documents(proc, data, 3)
+        filler = disk / "filler"
+        with filler.open("wb") as out:  # every last byte
+            try:
+                while True:
+                    out.write(b"\0" * 65536)
+                    out.flush()
+            except OSError:
+                pass
+        time.sleep(5)
+        assert proc.poll() is None, "the crawl gave up on a full disk"
+        before = _documents(data)
+        filler.unlink()
+        _report_recovery("space freed", proc, data, before)
+        _, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err[-3000:]
+        assert "store_outage_started" in err and "store_outage_ended" in err, err[-3000:]
+        assert "Traceback" not in err
+        _intact(data)
+        assert _index(data) == undisturbed
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
