@@ -105,17 +105,28 @@ def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
     _assert_polite(dedup_web, crawl)
 
 
-@pytest.mark.parametrize("down_s", [5, 30], ids=["restart", "unreachable-30s"])
+@pytest.mark.parametrize(
+    ("fault", "down_s"),
+    [("restart", 5), ("restart", 30), ("freeze", 15)],
+    ids=["restart", "unreachable-30s", "frozen-15s"],
+)
 def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
-    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path, down_s: int
+    dedup_web: DedupWeb,
+    outlets_file: Path,
+    embedded: Crawl,
+    prefix: str,
+    tmp_path: Path,
+    fault: str,
+    down_s: int,
 ) -> None:
-    """Redis (AOF on) shut down mid-crawl and started again on the same files ``down_s`` later."""
+    """Redis (AOF on) shut down mid-crawl and started again on the same files ``down_s`` later,
+    or frozen (SIGSTOP: connections hang rather than fail) for ``down_s``."""
     redis_server = PrivateRedis(tmp_path / "redis")
-    redis_server.start()
     settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, redis_url=redis_server.url)
     cluster = Cluster(settings, tmp_path / "logs")
     start = len(dedup_web.web.log)
     try:
+        redis_server.start()
         cluster.start_worker("w1")
         cluster.start_worker("w2")
         cluster.start_scheduler("scheduler")
@@ -123,11 +134,18 @@ def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
         while _indexed(settings) < len(embedded.docs) // 4:
             assert time.monotonic() < deadline, cluster.tail("w1")
             time.sleep(0.1)
-        redis_server.shutdown()
+        if fault == "freeze":
+            assert redis_server.proc is not None
+            os.kill(redis_server.proc.pid, signal.SIGSTOP)
+        else:
+            redis_server.shutdown()
         time.sleep(down_s)
         assert cluster.alive("scheduler"), cluster.tail("scheduler")
         before = _indexed(settings)
-        redis_server.start()
+        if fault == "freeze":
+            os.kill(redis_server.proc.pid, signal.SIGCONT)  # type: ignore[union-attr]
+        else:
+            redis_server.start()
         back = time.monotonic()
         while _indexed(settings) <= before and _indexed(settings) < len(embedded.docs):
             assert time.monotonic() - back < 30, cluster.tail("w1") + cluster.tail("scheduler")
@@ -140,7 +158,7 @@ def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
     finally:
         cluster.close()
         redis_server.close()
-    print(f"\nRedis down {down_s} s: progress resumed {recovery_s:.1f} s after it was back")
+    print(f"\nRedis {fault} {down_s} s: progress resumed {recovery_s:.1f} s after it was back")
     assert recovery_s <= 30
     scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
     assert scheduler_log.count("store_outage_started") == 1 and "Traceback" not in scheduler_log
@@ -318,8 +336,8 @@ def test_a_redis_restart_mid_load_crashes_nothing_and_loses_nothing(
 ) -> None:
     """Redis (AOF on) shut down 5 s mid-load and started again: the indexer waits, then finishes."""
     redis_server = PrivateRedis(tmp_path / "redis")
-    redis_server.start()
     try:
+        redis_server.start()
         settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=100)
         settings = settings.model_copy(update={"redis_url": redis_server.url})
         IndexAdmin(settings).init()

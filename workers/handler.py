@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from newscrawl.core import metrics
+from newscrawl.core.document import Document
 from newscrawl.core.errors import HTTPStatusError, InternalError, NewscrawlError, StoreError
 from newscrawl.core.interfaces import Frontier, IndexBackend
 from newscrawl.core.log import get_logger
 from newscrawl.core.outage import Outage
 from newscrawl.core.records import Lease, Outcome
+from workers.archive import WarcArchive
 from workers.dedup import DedupStage, DocUpdate
 from workers.fetch import Fetcher, FetchResponse
-from workers.pipeline import PageProcessor, PageResult
+from workers.pipeline import PageProcessor, PageResult, body_hash
 
 log = get_logger("newscrawl.handler")
 
@@ -162,6 +164,7 @@ class HandlerParts:
     network: NetworkWatch = field(default_factory=NetworkWatch)
     # The stores' availability as this process sees it (newscrawl/core/outage.py).
     outage: Outage = field(default_factory=lambda: Outage("stores"))
+    archive: WarcArchive | None = None
 
 
 class LeaseHandler:
@@ -179,6 +182,7 @@ class LeaseHandler:
         self.stats = stats if stats is not None else CrawlStats()
         self._host_labels = parts.host_labels
         self._sleep = sleep
+        self._record_id: str | None = None
 
     def _count_fetch(self, lease: Lease, status: str) -> None:
         metrics.FETCHES.labels(status=status, host=lease.host if self._host_labels else "-").inc()
@@ -201,6 +205,7 @@ class LeaseHandler:
         kept in hand and settled again once the store answers (every write is idempotent).
         """
         outage = self.parts.outage
+        self._record_id = self._archive(lease, fetched)
         while True:
             try:
                 self._settle_once(lease, fetched)
@@ -211,6 +216,18 @@ class LeaseHandler:
                 continue
             outage.recovered()
             return
+
+    def _archive(self, lease: Lease, fetched: Fetched) -> str | None:
+        """Write the fetch to the WARC archive, once (a store outage may settle a page twice)."""
+        archive = self.parts.archive
+        if archive is None or isinstance(fetched, NewscrawlError):
+            return None
+        if fetched.not_modified or (lease.kind != "article" and lease.body_hash == body_hash(fetched.body)):
+            archive.revisit(lease, url=fetched.final_url, status=fetched.status, headers=fetched.headers)
+            return None
+        return archive.fetched(
+            lease, url=fetched.final_url, status=fetched.status, headers=fetched.headers, body=fetched.body
+        )
 
     def _settle_once(self, lease: Lease, fetched: Fetched) -> None:
         try:
@@ -321,7 +338,24 @@ class LeaseHandler:
                 self.stats.aliases += 1
                 metrics.DEDUP.labels(outcome="url_alias").inc()
             updates += outcome.updates
+            if self.parts.archive is not None:
+                self.parts.archive.metadata(doc.url, _metadata(doc, outcome.action), self._record_id)
         for update in updates:
             self.parts.index.update(update.doc_id, update.fields)
         self.stats.corrections += len(updates)
         self.stats.cpu_s["index"] += time.process_time() - t2
+
+
+def _metadata(doc: Document, action: str) -> dict[str, Any]:
+    """What the archive keeps of an article beside its response: key fields, the dedup decision."""
+    return {
+        "id": doc.id,
+        "url": doc.url,
+        "canonical_url": doc.canonical_url,
+        "title": doc.title,
+        "authors": doc.authors,
+        "published_at": doc.published_at.isoformat() if doc.published_at else None,
+        "language": doc.language,
+        "body_chars": len(doc.body),
+        "dedup": {"action": action, "duplicate_of": doc.duplicate_of},
+    }

@@ -15,9 +15,10 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from newscrawl.core.errors import StoreError, TaskTimeLimit
+from newscrawl.core.errors import ConfigError, StoreError, TaskTimeLimit
 from newscrawl.core.interfaces import Frontier
 from newscrawl.core.loading import load_object
 from newscrawl.core.log import get_logger
@@ -42,8 +43,10 @@ class WorkerRuntime:
         prefix: str,
         close_stores: Callable[[], None],
         heartbeat_s: float,
+        checkpoints: Path | None = None,
     ) -> None:
         self.pid = os.getpid()
+        self.checkpoints = checkpoints
         self.heartbeat_s = heartbeat_s
         self.parts = parts
         self.frontier = parts.frontier
@@ -92,6 +95,24 @@ class WorkerRuntime:
         except StoreError as exc:  # counters are for watching; the pages themselves are settled
             log.warning("stats_not_published", error=exc.message)
         return {k: v for k, v in counters.items() if v}
+
+    def reprocess(self, path: str, *, hosts: list[str] | None, since: str | None) -> dict[str, Any]:
+        """One WARC file through this process's pipeline, dedup stage and index."""
+        from datetime import datetime
+
+        from workers.reprocess import Reprocessor
+
+        if self.checkpoints is None:
+            raise ConfigError("this worker has no reprocess checkpoint directory")
+        reprocessor = Reprocessor(
+            self.parts.processor,
+            self.parts.dedup,
+            self.parts.index,
+            self.checkpoints,
+            hosts=set(hosts) if hosts else None,
+            since=datetime.fromisoformat(since) if since else None,
+        )
+        return reprocessor.run([Path(path)]).as_dict()
 
     def _give_back(self, lease: Lease) -> None:
         try:

@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     from indexer.stream import StreamIndexer, StreamWriter
     from scheduler.outlets import Outlet
     from scheduler.service import Scheduler
+    from workers.archive import WarcArchive
     from workers.dedup import DedupStage, DedupStore
     from workers.fetch import Fetcher
     from workers.handler import HandlerParts
     from workers.pipeline import PageProcessor
+    from workers.reprocess import Reprocessor
     from workers.runtime import WorkerRuntime
 
 log = get_logger("newscrawl.factory")
@@ -170,6 +172,7 @@ class Components:
     index: IndexBackend
     processor: PageProcessor
     fetcher: Fetcher
+    archive: WarcArchive | None = None
 
     def handler_parts(self) -> HandlerParts:
         from workers.handler import HandlerParts
@@ -182,12 +185,61 @@ class Components:
             fetcher=self.fetcher,
             host_labels=self.settings.metrics.host_labels,
             outage=Outage("stores", limit_s=self.settings.store_outage_limit_s),
+            archive=self.archive,
         )
 
     def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
         self.frontier.close()
         self.dedup_store.close()
         self.index.close()
+
+
+def build_archive(settings: Settings) -> WarcArchive | None:
+    archive = settings.archive
+    if archive.warc_dir is None:
+        return None
+    from workers.archive import WarcArchive
+
+    return WarcArchive(
+        archive.warc_dir,
+        max_file_bytes=archive.max_file_bytes,
+        max_file_age_s=archive.max_file_age_s,
+        user_agent=settings.fetch.user_agent,
+    )
+
+
+def build_reprocessor(
+    settings: Settings,
+    *,
+    hosts: set[str] | None,
+    since: Any,
+    on_progress: Callable[..., None] | None,
+) -> tuple[Reprocessor, Callable[[], None]]:
+    """``newscrawl reprocess``: the page pipeline, the dedup stage and the index; no frontier, no
+    fetcher. The checkpoint lives in the data directory."""
+    from workers.reprocess import Reprocessor
+
+    stores = Stores(settings)
+    store = _dedup_store_from(settings, stores)
+    index = _index_from(settings, stores)
+    reprocessor = Reprocessor(
+        build_processor(settings, []),
+        build_dedup_stage(settings, store),
+        index,
+        settings.data_dir / "reprocess-checkpoints",
+        hosts=hosts,
+        since=since,
+        on_progress=on_progress,
+    )
+    _built("reprocess", dedup_store=store, index=index)
+
+    def close() -> None:
+        store.close()
+        index.close()
+
+    return reprocessor, close
 
 
 def _built(process: str, **parts: object) -> None:
@@ -207,6 +259,7 @@ def build_components(settings: Settings, outlets: list[Outlet]) -> Components:
         index=_index_from(settings, stores),
         processor=build_processor(settings, outlets),
         fetcher=build_fetcher(settings),
+        archive=build_archive(settings),
     )
     _built(
         "crawl",
@@ -236,6 +289,7 @@ def build_worker_runtime(settings: Settings) -> WorkerRuntime:
         prefix=settings.redis_prefix,
         close_stores=components.close,
         heartbeat_s=settings.frontier.lease_heartbeat_s,
+        checkpoints=settings.data_dir / "reprocess-checkpoints",
     )
 
 

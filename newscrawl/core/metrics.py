@@ -56,6 +56,8 @@ STORE_UP = Gauge(
     "newscrawl_store_up", "1 while the store answers, 0 during an outage", ["store"], multiprocess_mode="min"
 )
 STORE_OUTAGES = Counter("newscrawl_store_outages_total", "Store outages ridden out, by store", ["store"])
+WARC_RECORDS = Counter("newscrawl_warc_records_total", "WARC records written to the archive")
+WARC_FAILURES = Counter("newscrawl_warc_failures_total", "Archive writes that failed (archiving paused)")
 STREAM_BACKLOG = Gauge(
     "newscrawl_index_stream_backlog", "Entries waiting in the index stream", multiprocess_mode="max"
 )

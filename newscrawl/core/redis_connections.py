@@ -20,6 +20,11 @@ from redis.exceptions import NoScriptError
 
 from newscrawl.core.errors import StoreError
 
+# A Redis that stops answering (paused, partitioned) must become an outage, not a hang: every
+# command gives up after this long. Our longest command (XREADGROUP) blocks for 0.5 s.
+SOCKET_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 5.0
+
 
 def _redis_failure(operation: str, exc: redis.RedisError, url: str) -> StoreError:
     return StoreError(f"redis {operation} at {_safe_url(url)}: {type(exc).__name__}: {exc}")
@@ -91,7 +96,13 @@ def redis_client(url: str, purpose: str, *, decode_responses: bool = False, ping
 def new_redis_client(url: str, *, decode_responses: bool = False, ping: bool = True) -> Any:
     """A client of its own (not shared in the process): for a connection that blocks."""
     try:
-        client: Any = MappedRedis.from_url(url, decode_responses=decode_responses, health_check_interval=30)
+        client: Any = MappedRedis.from_url(
+            url,
+            decode_responses=decode_responses,
+            health_check_interval=30,
+            socket_timeout=SOCKET_TIMEOUT_S,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+        )
     except ValueError as exc:
         raise StoreError(f"bad Redis URL {_safe_url(url)}: {exc}") from exc
     client.newscrawl_url = url
@@ -132,7 +143,12 @@ class MappedAsyncRedis(aioredis.Redis):
 def new_async_redis_client(url: str) -> Any:
     """An asyncio client (one per event loop: the indexer's)."""
     try:
-        client: Any = MappedAsyncRedis.from_url(url, health_check_interval=30)
+        client: Any = MappedAsyncRedis.from_url(
+            url,
+            health_check_interval=30,
+            socket_timeout=SOCKET_TIMEOUT_S,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+        )
     except ValueError as exc:
         raise StoreError(f"bad Redis URL {_safe_url(url)}: {exc}") from exc
     client.newscrawl_url = url

@@ -140,6 +140,14 @@ class WorkerSettings(BaseModel):
     runtime_factory: str = "newscrawl.app.factory:build_worker_runtime"
 
 
+class ArchiveSettings(BaseModel):
+    """The WARC archive of every fetch (workers/archive.py); off unless warc_dir is set."""
+
+    warc_dir: Path | None = None
+    max_file_bytes: int = Field(1024 * 1024 * 1024, gt=0)
+    max_file_age_s: float = Field(3600.0, gt=0)
+
+
 class SchedulerSettings(BaseModel):
     # Leases out at once (queued as tasks or being fetched): bounds the Celery queue.
     max_in_flight: int = Field(256, gt=0)
@@ -211,6 +219,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     workers: WorkerSettings = Field(default_factory=WorkerSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @model_validator(mode="after")

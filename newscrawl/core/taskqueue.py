@@ -13,6 +13,8 @@ from celery import Celery
 from newscrawl.core.settings import Settings
 
 CRAWL_TASK = "newscrawl.crawl"
+# One WARC file through the page pipeline into the index (``newscrawl reprocess --celery``).
+REPROCESS_TASK = "newscrawl.reprocess_file"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

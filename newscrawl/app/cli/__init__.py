@@ -6,12 +6,23 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from newscrawl.app.cli import crawl, demo, export, extract, index, indexer, scheduler, search, stats
+from newscrawl.app.cli import (
+    crawl,
+    demo,
+    export,
+    extract,
+    index,
+    indexer,
+    reprocess,
+    scheduler,
+    search,
+    stats,
+)
 from newscrawl.core.errors import ConfigError, NewscrawlError
 from newscrawl.core.log import configure_logging
 from newscrawl.core.settings import load_settings
 
-COMMANDS = (crawl, search, export, extract, stats, scheduler, index, indexer, demo)
+COMMANDS = (crawl, search, export, extract, reprocess, stats, scheduler, index, indexer, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,6 +35,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         fetch["allowed_networks"] = args.allow_network
     if fetch:
         overrides["fetch"] = fetch
+    if getattr(args, "warc", None):
+        overrides["archive"] = {"warc_dir": args.warc}
     return load_settings(getattr(args, "config", None), **overrides)
 
 

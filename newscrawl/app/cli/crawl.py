@@ -29,5 +29,8 @@ def register(sub: Any) -> None:
         metavar="CIDR",
         help="allow fetching from this private network, e.g. 127.0.0.0/8 (repeatable)",
     )
+    p.add_argument(
+        "--warc", metavar="DIR", help="archive every fetch as WARC files in DIR (archive.warc_dir)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=run)
