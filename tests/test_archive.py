@@ -257,3 +257,28 @@ def test_reprocess_as_celery_tasks_one_per_file(
             got = index(tmp_path / "data")
     finally:
         cluster.close()
+
+
+def test_the_replay_webs_index_is_rebuilt_from_its_archive(replay: Any, tmp_path: Path) -> None:
+    """Real pages (many charsets, feeds, sitemaps, client-rendered ones): crawl with the archive
+    on, reprocess into an empty data directory, the same index."""
+    (tmp_path / "outlets.toml").write_text(replay.outlets_toml, "utf-8")
+    crawl = cli(
+        "crawl",
+        "--outlets",
+        str(tmp_path / "outlets.toml"),
+        "--data",
+        str(tmp_path / "crawl"),
+        "--until-idle",
+        "--quiet",
+        "--proxy",
+        replay.web.proxy_url,
+        "--warc",
+        str(tmp_path / "warcs"),
+    )
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    result = cli("reprocess", str(tmp_path / "warcs"), "--data", str(tmp_path / "re"), "--quiet")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rebuilt = index(tmp_path / "re")
+    assert len(rebuilt) > 250
+    assert rebuilt == index(tmp_path / "crawl")

@@ -90,8 +90,14 @@ def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
         assert frontier.in_flight() > 0, "no lease was out when the worker died"
         frontier.close()
         assert _indexed(settings) < len(embedded.docs), "the crawl ended before the faults"
+        before = _indexed(settings)
         cluster.start_scheduler("scheduler-2")
         cluster.start_worker("w3")
+        back = time.monotonic()
+        while _indexed(settings) <= before and cluster.alive("scheduler-2"):
+            assert time.monotonic() - back < 60, cluster.tail("scheduler-2")
+            time.sleep(0.1)
+        print(f"\nscheduler and worker replaced: progress {time.monotonic() - back:.1f} s after their start")
         assert cluster.wait("scheduler-2", 240) == 0, cluster.tail("scheduler-2")
         end = len(dedup_web.web.log)
     finally:
@@ -321,7 +327,13 @@ def test_kill_9_of_the_indexer_mid_bulk_loses_and_duplicates_nothing(
     first.wait(10)
     assert counter(settings, "indexed") < len(docs), "the load ended before the kill"
     # Another indexer takes over the dead one's entries once they have been idle long enough.
+    before = counter(settings, "indexed")
     second = indexer_process(settings, "indexer-b", log)
+    back = time.monotonic()
+    while counter(settings, "indexed") <= before and second.poll() is None:
+        assert time.monotonic() - back < 60, log.read_text()[-3000:]
+        time.sleep(0.02)
+    print(f"\nindexer replaced: loading resumed {time.monotonic() - back:.1f} s after its start")
     assert second.wait(120) == 0, log.read_text()[-3000:]
     index = refreshed(settings)
     ids = [d.id for d in index.export()]

@@ -113,7 +113,7 @@ class DedupSettings(BaseModel):
     repeated_block_min_pages: int = Field(3, ge=2)
     # Redis store: decisions run under one lock. Its expiry frees it when its holder died (a
     # decision takes milliseconds); a worker waits this long for it before the page is retried.
-    lock_ttl_ms: int = Field(10_000, gt=0)
+    lock_ttl_ms: int = Field(5_000, gt=0)
     lock_wait_s: float = Field(60.0, gt=0)
 
 
