@@ -75,6 +75,14 @@ def redis_available() -> bool:
         return False
 
 
+def require_redis() -> None:
+    """Skip without Redis, except under CI=true, where .ci/run must have started it."""
+    if not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+
+
 def drop_redis_prefix(prefix: str) -> None:
     """Delete every key a test wrote under ``prefix``."""
     import redis

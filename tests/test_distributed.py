@@ -20,7 +20,7 @@ import pytest
 
 from newscrawl.core.settings import Settings
 from tests.cluster import Cluster, free_port, get_json, settings_env
-from tests.conftest import REDIS_URL, redis_available
+from tests.conftest import require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
@@ -33,10 +33,7 @@ from tests.distributed_support import (
 
 @pytest.fixture(scope="module", autouse=True)
 def _needs_redis() -> None:
-    if not redis_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    require_redis()
 
 
 def _cli_stats(settings: Settings) -> dict[str, Any]:

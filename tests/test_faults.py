@@ -29,7 +29,7 @@ from newscrawl.app.demo import build_demo_web
 from newscrawl.app.factory import build_frontier, build_stream_writer
 from newscrawl.app.localweb import LocalWeb
 from tests.cluster import REPO, Cluster, PrivateRedis, settings_env
-from tests.conftest import REDIS_URL, redis_available
+from tests.conftest import require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
@@ -60,10 +60,7 @@ ENV = {**os.environ, "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "100"}
 
 @pytest.fixture(scope="module", autouse=True)
 def _needs_redis() -> None:
-    if not redis_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    require_redis()
 
 
 # --- the distributed crawl ----------------------------------------------------------------

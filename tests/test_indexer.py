@@ -27,7 +27,7 @@ from newscrawl.core.interfaces import SearchQuery
 from newscrawl.core.redis_keys import IndexKeys
 from scheduler.outlets import load_outlets
 from tests.cluster import REPO, settings_env
-from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, redis_available
+from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, require_redis
 from tests.indexer_support import (
     Target,
     engine_settings,
@@ -43,10 +43,7 @@ osmem_server = pytest.importorskip("osmem_server")
 
 @pytest.fixture(scope="module", autouse=True)
 def _needs_redis() -> None:
-    if not redis_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis not reachable at {REDIS_URL}")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    require_redis()
 
 
 @pytest.fixture(params=["opensearch", "elasticsearch"])

@@ -114,15 +114,7 @@ class WarcArchive:
             self.records += len(records)
             metrics.WARC_RECORDS.inc(len(records))
         except OSError as exc:
-            # A full disk must not stop the crawl: archiving pauses, the index work goes on.
-            self._paused_until = time.monotonic() + _RETRY_AFTER_FAILURE_S
-            metrics.WARC_FAILURES.inc()
-            log.error(
-                "warc_write_failed",
-                file=str(self._path),
-                error=str(exc),
-                paused_s=_RETRY_AFTER_FAILURE_S,
-            )
+            self._write_failed(exc)
 
     # --- records ------------------------------------------------------------------------------
 
@@ -133,19 +125,22 @@ class WarcArchive:
         http = StatusAndHeaders(f"GET {path} HTTP/1.1", list(headers.items()), is_http_request=True)
         return writer.create_warc_record(url, "request", http_headers=http)
 
-    def _writer_for(self) -> WARCWriter:
-        return self._open()
+    def _writer_or_none(self) -> WARCWriter | None:
+        """The current file's writer, or None while archiving is paused (or just failed)."""
+        if time.monotonic() < self._paused_until:
+            return None
+        try:
+            return self._open()
+        except OSError as exc:
+            self._write_failed(exc)
+            return None
 
     def fetched(
         self, lease: Lease, *, url: str, status: int, headers: dict[str, str], body: bytes
     ) -> str | None:
         """A request and a response record; returns the response record's id."""
-        if time.monotonic() < self._paused_until:
-            return None
-        try:
-            writer = self._writer_for()
-        except OSError as exc:
-            self._write_failed(exc)
+        writer = self._writer_or_none()
+        if writer is None:
             return None
         request = self._request(writer, url, self._request_headers(lease))
         kept = [(k, v) for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS]
@@ -162,12 +157,8 @@ class WarcArchive:
 
     def revisit(self, lease: Lease, *, url: str, status: int, headers: dict[str, str]) -> None:
         """A 304, or a body unchanged since the last visit: a revisit record, no payload."""
-        if time.monotonic() < self._paused_until:
-            return
-        try:
-            writer = self._writer_for()
-        except OSError as exc:
-            self._write_failed(exc)
+        writer = self._writer_or_none()
+        if writer is None:
             return
         request = self._request(writer, url, self._request_headers(lease))
         kept = [(k, v) for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS]
@@ -184,12 +175,8 @@ class WarcArchive:
 
     def metadata(self, url: str, fields: dict[str, Any], concurrent_to: str | None) -> None:
         """The extraction's key fields and the dedup decision, for the response record ``concurrent_to``."""
-        if time.monotonic() < self._paused_until:
-            return
-        try:
-            writer = self._writer_for()
-        except OSError as exc:
-            self._write_failed(exc)
+        writer = self._writer_or_none()
+        if writer is None:
             return
         payload = json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8")
         record = writer.create_warc_record(
@@ -200,6 +187,7 @@ class WarcArchive:
         self._write(record)
 
     def _write_failed(self, exc: OSError) -> None:
+        """A full disk must not stop the crawl: archiving pauses, the index work goes on."""
         self._paused_until = time.monotonic() + _RETRY_AFTER_FAILURE_S
         metrics.WARC_FAILURES.inc()
         log.error("warc_write_failed", file=str(self._path), error=str(exc), paused_s=_RETRY_AFTER_FAILURE_S)

@@ -95,17 +95,7 @@ def redis_client(url: str, purpose: str, *, decode_responses: bool = False, ping
 
 def new_redis_client(url: str, *, decode_responses: bool = False, ping: bool = True) -> Any:
     """A client of its own (not shared in the process): for a connection that blocks."""
-    try:
-        client: Any = MappedRedis.from_url(
-            url,
-            decode_responses=decode_responses,
-            health_check_interval=30,
-            socket_timeout=SOCKET_TIMEOUT_S,
-            socket_connect_timeout=CONNECT_TIMEOUT_S,
-        )
-    except ValueError as exc:
-        raise StoreError(f"bad Redis URL {_safe_url(url)}: {exc}") from exc
-    client.newscrawl_url = url
+    client = _from_url(MappedRedis, url, decode_responses=decode_responses)
     if ping:
         client.ping()
     return client
@@ -142,12 +132,18 @@ class MappedAsyncRedis(aioredis.Redis):
 
 def new_async_redis_client(url: str) -> Any:
     """An asyncio client (one per event loop: the indexer's)."""
+    return _from_url(MappedAsyncRedis, url)
+
+
+def _from_url(cls: Any, url: str, **options: Any) -> Any:
+    """A client of ``cls`` with our timeouts; a malformed URL is a StoreError naming it."""
     try:
-        client: Any = MappedAsyncRedis.from_url(
+        client = cls.from_url(
             url,
             health_check_interval=30,
             socket_timeout=SOCKET_TIMEOUT_S,
             socket_connect_timeout=CONNECT_TIMEOUT_S,
+            **options,
         )
     except ValueError as exc:
         raise StoreError(f"bad Redis URL {_safe_url(url)}: {exc}") from exc
