@@ -65,7 +65,7 @@ class Discovery:
         outlet = self._outlet(outlet_name)
         seeds = set(outlet.urls) if outlet else set()
         out: list[FrontierEntry] = []
-        for link in links:
+        for position, link in enumerate(links):
             if outlet is not None and not outlet.allows(link.url):
                 continue
             kind: UrlKind
@@ -86,6 +86,7 @@ class Discovery:
                     depth=depth + 1,
                     published_ts=link.published_ts,
                     referrer=referrer,
+                    position=position,
                 )
             )
         return out

@@ -7,7 +7,8 @@ nothing themselves. What they need to apply a decision inside one transaction or
 Decisions:
 
 - which entries may enter at all (trap limits), their priority and order (newest first);
-- after a fetch: revisit (feeds, sitemaps, listings) or retire;
+- after a fetch: revisit (feeds, sitemaps, listings) or retire, and when: a source's interval
+  adapts to the new article links it yields (:class:`RevisitSchedule`);
 - after a failure: retry (transient, attempts left), revisit (a revisited source that worked
   before), or fail for good; a 429/503 also rests the host on an exponential schedule;
 - robots.txt: how long it is trusted, how many failed fetches before the host is crawled as if it
@@ -17,6 +18,7 @@ Decisions:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -24,7 +26,7 @@ from typing import Literal
 from newscrawl.core.errors import HTTPStatusError, NewscrawlError, StoreError, TaskTimeLimit
 from newscrawl.core.interfaces import Frontier
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome, UrlKind
-from newscrawl.core.settings import Settings
+from newscrawl.core.settings import FrontierSettings, Settings
 from newscrawl.core.urls import is_fetchable
 from scheduler.outlets import Outlet
 from scheduler.politeness import backoff_s, host_delay_s, robots_agent
@@ -44,11 +46,99 @@ FailureMode = Literal["retry", "revisit", "final"]
 
 
 @dataclass(frozen=True)
+class SourceState:
+    """What a revisited source's schedule keeps between visits."""
+
+    interval_s: float
+    last_new_at: float
+    new_ewma: float = 0.0
+    span_ewma: float = 0.0
+
+
+@dataclass(frozen=True)
 class AfterSuccess:
     kind: UrlKind
     priority: int
     revisit: bool
     due_at: float  # the revisit's due time (now when the URL is retired)
+    source: SourceState | None = None  # a revisited source's schedule from now on
+
+
+class RevisitSchedule:
+    """When a source (listing page, feed, sitemap) is visited next, from what it yielded.
+
+    Only *new* article links count: links no source of any outlet had found before (the
+    frontier's seen filter says so). A feed that names an article first is no reason to poll the
+    sitemap sooner, and the source that finds an outlet's news first is the one polled most.
+
+    - The source's rate of new links is a decayed count over a decayed span (time constant
+      ``memory_s``), and the interval aims at ``target_new`` new links per visit: a source that
+      publishes every two minutes is visited every minute, a quiet one rarely.
+    - A visit that brings (1/shrink)**k times more new links than the rate so far expected (k up
+      to 4) also shrinks the interval by ``shrink**k``: a quiet source that starts a burst is
+      followed within a visit or two, a steady one keeps its pace.
+    - An empty visit (a 304, an unchanged body, only known links) grows it by ``grow``, up to what
+      the rate asks for; and a source silent for T seconds waits at least T / ``silence_ratio``.
+    - Intervals stay within [min_s, max_s]. Politeness is not decided here: a due source still
+      waits for its host's turn (delay, Crawl-delay, back-off).
+    """
+
+    _MAX_SHRINK_STEPS = 4
+
+    def __init__(self, limits: FrontierSettings) -> None:
+        self.adaptive = limits.revisit == "adaptive"
+        self.first_s = limits.revisit_interval_s
+        self.min_s = limits.revisit_min_s
+        self.max_s = limits.revisit_max_s
+        self.target_new = limits.revisit_target_new
+        self.memory_s = limits.revisit_memory_s
+        self.shrink = limits.revisit_shrink
+        self.grow = limits.revisit_grow
+        self.silence_ratio = limits.revisit_silence_ratio
+
+    def after_visit(self, lease: Lease, outcome: Outcome, now: float) -> SourceState:
+        new = outcome.new_articles if outcome.changed else 0
+        last_new = now if new else (lease.last_new_at if lease.last_new_at is not None else now)
+        if not self.adaptive:
+            return SourceState(self.first_s, last_new)
+        if lease.interval_s is None or lease.fetched_at is None:
+            return self._first_visit(outcome, now, last_new)
+        elapsed = max(now - lease.fetched_at, 1.0)
+        keep = math.exp(-elapsed / self.memory_s)
+        before_count, before_span = (lease.new_ewma or 0.0) * keep, (lease.span_ewma or 0.0) * keep
+        count, span = before_count + new, before_span + elapsed
+        by_rate = self.target_new * span / count if count > 0 else math.inf
+        if new:
+            interval = min(
+                by_rate,
+                lease.interval_s * self.shrink ** self._surprise(new, before_count, before_span, elapsed),
+            )
+        else:
+            interval = max(min(by_rate, lease.interval_s * self.grow), (now - last_new) / self.silence_ratio)
+        return SourceState(self._bounded(interval), last_new, count, span)
+
+    def _surprise(self, new: int, count: float, span: float, elapsed: float) -> int:
+        """How many times 1/shrink more new links came than the rate so far expected (a burst)."""
+        expected = count / span * elapsed if span > 0 else 0.0
+        if expected <= 0:
+            return self._MAX_SHRINK_STEPS
+        steps = math.floor(math.log(new / expected) / math.log(1 / self.shrink))
+        return min(max(steps, 0), self._MAX_SHRINK_STEPS)
+
+    def _bounded(self, interval_s: float) -> float:
+        return min(max(interval_s, self.min_s), self.max_s)
+
+    def _first_visit(self, outcome: Outcome, now: float, last_new: float) -> SourceState:
+        """A first visit finds everything new: that says nothing of a rate, but dates do.
+
+        A feed or sitemap that lists n dated articles, the oldest from T seconds ago, has been
+        publishing about n per T: the starting rate. Other sources start at ``first_s``.
+        """
+        if outcome.dated_links < 2 or outcome.oldest_dated_ts is None:
+            return SourceState(self.first_s, last_new)
+        span = max(now - outcome.oldest_dated_ts, self.min_s)
+        count = float(outcome.dated_links)
+        return SourceState(self._bounded(self.target_new * span / count), last_new, count, span)
 
 
 @dataclass(frozen=True)
@@ -82,6 +172,7 @@ class FrontierPolicy:
         self.limits = settings.frontier
         self.politeness = settings.politeness
         self._revisit = revisit_intervals or {}
+        self.schedule = RevisitSchedule(self.limits)
         self.robots_agent = robots_agent(settings.fetch.user_agent)
         # Numbers the backends apply inside their transactions and scripts.
         self.respect_robots = self.politeness.respect_robots
@@ -120,8 +211,14 @@ class FrontierPolicy:
 
     @staticmethod
     def sort_key(entry: FrontierEntry, now: float) -> float:
-        """Within a priority, the larger runs first: announced publication time, else discovery."""
-        return entry.published_ts if entry.published_ts is not None else now
+        """Within a priority, the larger runs first (newest first).
+
+        The publication time a feed or sitemap announced, else the time of discovery, less a
+        millisecond per place down the page (a listing's top teaser is its newest).
+        """
+        if entry.published_ts is not None:
+            return entry.published_ts
+        return now - entry.position * 1e-3
 
     # --- delays -------------------------------------------------------------------------------
 
@@ -142,15 +239,22 @@ class FrontierPolicy:
         return tuple(waits)
 
     def revisit_interval_s(self, outlet: str | None) -> float:
+        """A source's interval before anything is known of it (or the outlet's fixed one)."""
         return self._revisit.get(outlet or "", self.limits.revisit_interval_s)
+
+    def _next_visit(self, lease: Lease, outcome: Outcome, now: float) -> SourceState:
+        state = self.schedule.after_visit(lease, outcome, now)
+        pinned = self._revisit.get(lease.outlet or "")
+        return state if pinned is None else SourceState(pinned, state.last_new_at)
 
     # --- reports ------------------------------------------------------------------------------
 
     def after_success(self, lease: Lease, outcome: Outcome, now: float) -> AfterSuccess:
         kind = outcome.kind or lease.kind
-        revisit = kind in REVISITED_KINDS
-        due = now + self.revisit_interval_s(lease.outlet) if revisit else now
-        return AfterSuccess(kind, PRIORITY[kind], revisit, due)
+        if kind not in REVISITED_KINDS:
+            return AfterSuccess(kind, PRIORITY[kind], False, now)
+        state = self._next_visit(lease, outcome, now)
+        return AfterSuccess(kind, PRIORITY[kind], True, now + state.interval_s, state)
 
     def after_failure(
         self, lease: Lease, error: NewscrawlError, now: float, *, fetched_before: bool
@@ -164,7 +268,8 @@ class FrontierPolicy:
             mode, due = "retry", now + self.politeness.backoff_base_s * attempts
         elif lease.kind in REVISITED_KINDS and fetched_before:
             # A feed that fails today is still worth a visit on its next interval.
-            mode, attempts, due = "revisit", 0, now + self.revisit_interval_s(lease.outlet)
+            interval = lease.interval_s or self.revisit_interval_s(lease.outlet)
+            mode, attempts, due = "revisit", 0, now + interval
         else:
             mode, due = "final", now
         return AfterFailure(

@@ -22,7 +22,7 @@ from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.redis_keys import FrontierKeys
 from newscrawl.core.urls import host_of
-from scheduler.policy import FrontierPolicy, robots_lease
+from scheduler.policy import AfterSuccess, FrontierPolicy, robots_lease
 from scheduler.politeness import Robots
 
 _LUA = resources.files("scheduler") / "lua"
@@ -75,7 +75,8 @@ class RedisFrontier:
         result = AddResult()
         # One round trip for the whole page's links; each script still runs atomically.
         pipe = self._redis.pipeline(transaction=False)
-        for entry in self.policy.admissible(entries, result):
+        admitted = list(self.policy.admissible(entries, result))
+        for entry in admitted:
             host = host_of(entry.url)
             seen_key, seen_field = self._seen_slot(entry.url)
             sort_key = self.policy.sort_key(entry, now)
@@ -106,9 +107,10 @@ class RedisFrontier:
                     seen_field,
                 ],
             )
-        for outcome in pipe.execute() if len(pipe) else []:
+        for entry, outcome in zip(admitted, pipe.execute() if len(pipe) else [], strict=True):
             if outcome == 1:
                 result.added += 1
+                result.new_articles += entry.kind == "article"
             elif outcome == 0:
                 result.known += 1
             else:
@@ -149,9 +151,8 @@ class RedisFrontier:
                 _, host, scheme = reply
                 leases.append(robots_lease(host, scheme, now))
                 continue
-            _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash, robots_at, due = (
-                reply
-            )
+            _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash = reply[:10]
+            robots_at, due, interval, fetched_at, last_new, new_ewma, span_ewma = reply[10:17]
             lease = Lease(
                 url=url,
                 host=host,
@@ -164,6 +165,11 @@ class RedisFrontier:
                 body_hash=body_hash or None,
                 leased_at=now,
                 due_at=float(due) if due else None,
+                interval_s=float(interval) if interval else None,
+                fetched_at=float(fetched_at) if fetched_at else None,
+                last_new_at=float(last_new) if last_new else None,
+                new_ewma=float(new_ewma) if new_ewma else None,
+                span_ewma=float(span_ewma) if span_ewma else None,
             )
             robots = self._robots_for(host, robots_at)
             if robots is not None and not robots.allowed(url):
@@ -253,8 +259,16 @@ class RedisFrontier:
                 decision.due_at,
                 self.policy.default_delay_s,
                 _s(lease.leased_at),
+                *self._source_args(decision),
             ],
         )
+
+    @staticmethod
+    def _source_args(decision: AfterSuccess) -> list[str]:
+        source = decision.source
+        if source is None:
+            return ["", "", "", ""]
+        return [_s(source.interval_s), _s(source.last_new_at), _s(source.new_ewma), _s(source.span_ewma)]
 
     def fail(self, lease: Lease, error: NewscrawlError, now: float) -> None:
         if lease.kind == "robots":

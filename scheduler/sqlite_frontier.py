@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,8 @@ CREATE TABLE IF NOT EXISTS urls (
     fetched_at REAL, status INTEGER,
     error_kind TEXT, error TEXT,
     discovered_at REAL NOT NULL, referrer TEXT,
-    leased_at REAL, lease_renewed_at REAL
+    leased_at REAL, lease_renewed_at REAL,
+    interval_s REAL, last_new_at REAL, new_ewma REAL, span_ewma REAL
 );
 CREATE INDEX IF NOT EXISTS urls_pick ON urls (host, state, priority, sort_key);
 CREATE INDEX IF NOT EXISTS urls_state ON urls (state, due_at);
@@ -51,6 +53,8 @@ CREATE TABLE IF NOT EXISTS errors (
     url TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL, final INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+-- The seen filter: a URL that is done or failed for good leaves its row and keeps only this.
+CREATE TABLE IF NOT EXISTS seen (fp INTEGER PRIMARY KEY) WITHOUT ROWID;
 """
 
 # Columns added after the first release: (table, column, type).
@@ -59,7 +63,16 @@ _MIGRATIONS = (
     ("urls", "lease_renewed_at", "REAL"),
     ("hosts", "robots_leased_at", "REAL"),
     ("hosts", "robots_renewed_at", "REAL"),
+    ("urls", "interval_s", "REAL"),
+    ("urls", "last_new_at", "REAL"),
+    ("urls", "new_ewma", "REAL"),
+    ("urls", "span_ewma", "REAL"),
 )
+
+
+def _fingerprint(url: str) -> int:
+    """A signed 64-bit fingerprint of ``url`` (SQLite's INTEGER)."""
+    return int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 class SQLiteFrontier:
@@ -95,6 +108,9 @@ class SQLiteFrontier:
             for entry in self.policy.admissible(entries, result):
                 host = host_of(entry.url)
                 self._ensure_host(host, entry.url)
+                if self._retired(entry.url):
+                    result.known += 1
+                    continue
                 row = self._db.execute("SELECT enqueued FROM hosts WHERE host=?", (host,)).fetchone()
                 if row["enqueued"] >= self.policy.host_page_budget:
                     if self._known(entry.url):
@@ -120,13 +136,24 @@ class SQLiteFrontier:
                 )
                 if cur.rowcount:
                     result.added += 1
+                    result.new_articles += entry.kind == "article"
                     self._db.execute("UPDATE hosts SET enqueued=enqueued+1 WHERE host=?", (host,))
                 else:
                     result.known += 1
         return result
 
     def _known(self, url: str) -> bool:
-        return self._db.execute("SELECT 1 FROM urls WHERE url=?", (url,)).fetchone() is not None
+        found = self._db.execute("SELECT 1 FROM urls WHERE url=?", (url,)).fetchone() is not None
+        return found or self._retired(url)
+
+    def _retired(self, url: str) -> bool:
+        return self._db.execute("SELECT 1 FROM seen WHERE fp=?", (_fingerprint(url),)).fetchone() is not None
+
+    def _retire(self, url: str, state: str) -> None:
+        """A URL done or failed for good: its row goes (the frontier does not grow with it)."""
+        self._db.execute("DELETE FROM urls WHERE url=?", (url,))
+        self._db.execute("INSERT OR IGNORE INTO seen (fp) VALUES (?)", (_fingerprint(url),))
+        self._bump(f"state:{state}")
 
     def _ensure_host(self, host: str, url: str) -> None:
         scheme = url.split(":", 1)[0]
@@ -144,7 +171,7 @@ class SQLiteFrontier:
                 "SELECT h.* FROM hosts h WHERE h.next_fetch_at<=? AND h.in_flight<? AND EXISTS"
                 " (SELECT 1 FROM urls u WHERE u.host=h.host AND u.state='queued' AND u.due_at<=?"
                 "  AND (u.fetched_at IS NULL OR u.fetched_at<?))"
-                " ORDER BY h.next_fetch_at LIMIT ?",
+                " ORDER BY h.next_fetch_at, h.host LIMIT ?",
                 (now, cap, now, before, limit),
             ).fetchall()
             for host in hosts:
@@ -188,18 +215,14 @@ class SQLiteFrontier:
         while True:
             row = self._db.execute(
                 "SELECT * FROM urls WHERE host=? AND state='queued' AND due_at<=?"
-                " AND (fetched_at IS NULL OR fetched_at<?) ORDER BY priority, sort_key DESC LIMIT 1",
+                " AND (fetched_at IS NULL OR fetched_at<?) ORDER BY priority, sort_key DESC, url LIMIT 1",
                 (name, now, before),
             ).fetchone()
             if row is None:
                 return None
             if robots is not None and not robots.allowed(row["url"]):
                 self._record_error(row["url"], "robots", "disallowed by robots.txt", now, final=True)
-                self._db.execute(
-                    "UPDATE urls SET state='failed', error_kind='robots',"
-                    " error='disallowed by robots.txt' WHERE url=?",
-                    (row["url"],),
-                )
+                self._retire(row["url"], "failed")
                 continue
             self._db.execute(
                 "UPDATE urls SET state='leased', leased_at=?, lease_renewed_at=NULL WHERE url=?",
@@ -221,6 +244,11 @@ class SQLiteFrontier:
                 body_hash=row["body_hash"],
                 leased_at=now,
                 due_at=row["due_at"],
+                interval_s=row["interval_s"],
+                fetched_at=row["fetched_at"],
+                last_new_at=row["last_new_at"],
+                new_ewma=row["new_ewma"],
+                span_ewma=row["span_ewma"],
             )
 
     def _robots_stale(self, host: sqlite3.Row, now: float) -> bool:
@@ -286,23 +314,31 @@ class SQLiteFrontier:
             if not self._held(lease):
                 return
             decision = self.policy.after_success(lease, outcome, now)
-            self._db.execute(
-                "UPDATE urls SET state=?, due_at=?, kind=?, priority=?, attempts=0, status=?, fetched_at=?,"
-                " etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
-                " body_hash=COALESCE(?, body_hash), error_kind=NULL, error=NULL, leased_at=NULL WHERE url=?",
-                (
-                    "queued" if decision.revisit else "done",
-                    decision.due_at,
-                    decision.kind,
-                    decision.priority,
-                    outcome.status,
-                    now,
-                    outcome.etag,
-                    outcome.last_modified,
-                    outcome.body_hash,
-                    lease.url,
-                ),
-            )
+            source = decision.source
+            if source is not None:
+                self._db.execute(
+                    "UPDATE urls SET state='queued', due_at=?, kind=?, priority=?, attempts=0, status=?,"
+                    " fetched_at=?, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
+                    " body_hash=COALESCE(?, body_hash), error_kind=NULL, error=NULL, leased_at=NULL,"
+                    " interval_s=?, last_new_at=?, new_ewma=?, span_ewma=? WHERE url=?",
+                    (
+                        decision.due_at,
+                        decision.kind,
+                        decision.priority,
+                        outcome.status,
+                        now,
+                        outcome.etag,
+                        outcome.last_modified,
+                        outcome.body_hash,
+                        source.interval_s,
+                        source.last_new_at,
+                        source.new_ewma,
+                        source.span_ewma,
+                        lease.url,
+                    ),
+                )
+            else:
+                self._retire(lease.url, "done")
             self._db.execute("UPDATE hosts SET backoff_level=0 WHERE host=?", (lease.host,))
             self._release_host(lease.host, now, self._host_delay(self._host(lease.host)))
             self._bump("fetched")
@@ -327,13 +363,16 @@ class SQLiteFrontier:
             due = decision.due_at
             if decision.mode == "retry":
                 due = max(due, now + host_wait)
-            state = "failed" if decision.mode == "final" else "queued"
-            self._db.execute(
-                "UPDATE urls SET state=?, due_at=?, attempts=?, status=?, error_kind=?, error=?,"
-                " leased_at=NULL WHERE url=?",
-                (state, due, decision.attempts, decision.status, error.kind, error.message, lease.url),
-            )
-            self._record_error(lease.url, error.kind, error.message, now, final=state == "failed")
+            final = decision.mode == "final"
+            if final:
+                self._retire(lease.url, "failed")
+            else:
+                self._db.execute(
+                    "UPDATE urls SET state='queued', due_at=?, attempts=?, status=?, error_kind=?, error=?,"
+                    " leased_at=NULL WHERE url=?",
+                    (due, decision.attempts, decision.status, error.kind, error.message, lease.url),
+                )
+            self._record_error(lease.url, error.kind, error.message, now, final=final)
             self._release_host(lease.host, now, host_wait)
 
     def _was_fetched(self, url: str) -> bool:
@@ -348,10 +387,15 @@ class SQLiteFrontier:
         )
 
     def _record_error(self, url: str, kind: str, message: str, now: float, *, final: bool) -> None:
-        self._db.execute(
+        cur = self._db.execute(
             "INSERT INTO errors (url, kind, message, at, final) VALUES (?,?,?,?,?)",
             (url, kind, message, now, int(final)),
         )
+        if final:
+            self._bump(f"failed:{kind}")
+        # The list keeps the latest errors_kept records; the counts by kind stay whole.
+        oldest_kept = (cur.lastrowid or 0) - self.policy.errors_kept
+        self._db.execute("DELETE FROM errors WHERE rowid<=?", (oldest_kept,))
 
     def _bump(self, name: str, by: int = 1) -> None:
         self._db.execute(
@@ -426,11 +470,17 @@ class SQLiteFrontier:
         )
 
     def stats(self) -> dict[str, object]:
-        states = dict(self._db.execute("SELECT state, COUNT(*) FROM urls GROUP BY state").fetchall())
-        errors = dict(
-            self._db.execute("SELECT kind, COUNT(*) FROM errors WHERE final=1 GROUP BY kind").fetchall()
-        )
-        counters = dict(self._db.execute("SELECT name, value FROM counters").fetchall())
+        rows = self._db.execute("SELECT state, COUNT(*) FROM urls GROUP BY state").fetchall()
+        states: dict[str, int] = dict(rows)
+        errors: dict[str, int] = {}
+        counters: dict[str, int] = {}
+        for name, value in self._db.execute("SELECT name, value FROM counters").fetchall():
+            if name.startswith("state:"):
+                states[name.removeprefix("state:")] = states.get(name.removeprefix("state:"), 0) + value
+            elif name.startswith("failed:"):
+                errors[name.removeprefix("failed:")] = value
+            else:
+                counters[name] = value
         hosts = self._db.execute("SELECT COUNT(*) FROM hosts").fetchone()[0]
         return {"urls": states, "hosts": hosts, "errors": errors, **counters}
 

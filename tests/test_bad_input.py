@@ -244,7 +244,7 @@ def test_unchanged_page_without_validators_is_not_reextracted(tmp_path: Path) ->
                 tmp_path,
                 fetch={"allowed_networks": ["127.0.0.0/8"]},
                 politeness={"min_delay_ms": 0},
-                frontier={"revisit_interval_s": interval},
+                frontier={"revisit": "fixed", "revisit_interval_s": interval},
             )
             components = build_components(settings, outlets)
             runs.append(asyncio.run(CrawlEngine(components).run(until_idle=True)))

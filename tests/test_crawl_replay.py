@@ -50,7 +50,7 @@ def first_run(replay: ReplayWeb, tmp_path_factory: pytest.TempPathFactory) -> Cr
     tmp = tmp_path_factory.mktemp("replay")
     outlets = tmp / "outlets.toml"
     outlets.write_text(replay.outlets_toml, "utf-8")
-    return crawl(replay, tmp / "data", outlets, frontier={"revisit_interval_s": 2.0})
+    return crawl(replay, tmp / "data", outlets, frontier={"revisit": "fixed", "revisit_interval_s": 2.0})
 
 
 def _appearances(docs: list[Document]) -> dict[str, int]:
@@ -134,9 +134,8 @@ def test_robots_disallow_obeyed(first_run: CrawlRun, replay: ReplayWeb) -> None:
 
 def test_revisit_gets_304_and_reextracts_nothing(first_run: CrawlRun, replay: ReplayWeb) -> None:
     time.sleep(2.1)  # the revisit interval of the first run
-    second = crawl(
-        replay, first_run.data_dir, first_run.outlets_file, frontier={"revisit_interval_s": 3600.0}
-    )
+    fixed = {"revisit": "fixed", "revisit_interval_s": 3600.0}
+    second = crawl(replay, first_run.data_dir, first_run.outlets_file, frontier=fixed)
     revisits = [e for e in second.log if not e.url.endswith("/robots.txt")]
     listing_urls = {
         f"http://{host}{path}"

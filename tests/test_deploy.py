@@ -166,6 +166,12 @@ def test_dashboard_queries_only_metrics_that_exist() -> None:
     dashboard = json.loads((DEPLOY / "grafana" / "newscrawl.json").read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
     assert len(exprs) >= 10
+    names = _metric_names(exprs)
+    assert any(n.startswith("flower_") for n in names)
+
+
+def _metric_names(exprs: list[str]) -> set[str]:
+    """The metric names ``exprs`` use; each must be one of ours (or Flower's)."""
     ours = {m._name for m in vars(metrics).values() if hasattr(m, "_name") and hasattr(m, "_type")}
     names = {n for e in exprs for n in re.findall(r"\b(newscrawl_[a-z_]+|flower_[a-z_]+)", e)}
     known_suffixes = ("_total", "_bucket", "_count", "_sum")
@@ -178,7 +184,35 @@ def test_dashboard_queries_only_metrics_that_exist() -> None:
             if base.endswith(suffix) and base.removesuffix(suffix) in ours:
                 base = base.removesuffix(suffix)
         assert base in ours, name
-    assert any(n.startswith("flower_") for n in names)
+    return names
+
+
+ALERTS = DEPLOY / "prometheus" / "alerts.yaml"
+
+
+def test_alert_rules_use_only_metrics_that_exist() -> None:
+    rules = [r for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]]
+    assert {r["alert"] for r in rules} >= {
+        "NewscrawlOutletSilent",
+        "NewscrawlOutletExtractionFailing",
+        "NewscrawlOutletBodiesShrank",
+    }
+    _metric_names([r["expr"] for r in rules])
+
+
+def test_alert_rules_fire_on_a_broken_source_and_not_on_a_healthy_one() -> None:
+    """promtool (Debian's prometheus package) evaluates the rules on synthetic series:
+    deploy/prometheus/alerts.test.yaml says which outlets must alert when."""
+    tool = shutil.which("promtool")
+    if tool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("promtool missing: .ci/run installs it (Debian's prometheus package)")
+        pytest.skip("promtool not installed")
+    for argv in (["check", "rules", ALERTS.name], ["test", "rules", "alerts.test.yaml"]):
+        result = subprocess.run(
+            [tool, *argv], cwd=ALERTS.parent, capture_output=True, text=True, check=False, timeout=120
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 # What Flower 2 exports at /metrics (documented in docs/runbook.md).

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from typing import Any
 
-from celery.signals import worker_init, worker_process_shutdown
+from celery.signals import after_setup_logger, worker_init, worker_process_shutdown
 
 from newscrawl.core.log import configure_logging
 from newscrawl.core.settings import load_settings
@@ -58,5 +58,19 @@ def _serve_metrics(**_: Any) -> None:
     serve(settings.metrics.worker_port, multiprocess=True)
 
 
+# Celery logs every task at INFO ("received", "succeeded in"). A crawl that runs for weeks sends a
+# task per batch of revisits, mostly unchanged feeds: those lines would grow the logs without
+# saying anything. They stay at DEBUG; failures, retries and newscrawl's own lines stay.
+PER_TASK_LOGGERS = ("celery.app.trace", "celery.worker.strategy")
+
+
+def _quiet_per_task_logs(**_: Any) -> None:
+    import logging
+
+    for name in PER_TASK_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+after_setup_logger.connect(_quiet_per_task_logs, weak=False)
 worker_init.connect(_serve_metrics, weak=False)
 worker_process_shutdown.connect(_close_runtime, weak=False)

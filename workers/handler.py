@@ -24,6 +24,7 @@ from newscrawl.core.records import Lease, Outcome
 from workers.archive import WarcArchive
 from workers.dedup import DedupStage, DocUpdate
 from workers.fetch import Fetcher, FetchResponse
+from workers.health import HealthStore
 from workers.pipeline import PageProcessor, PageResult, body_hash
 
 log = get_logger("newscrawl.handler")
@@ -165,6 +166,9 @@ class HandlerParts:
     # The stores' availability as this process sees it (newscrawl/core/outage.py).
     outage: Outage = field(default_factory=lambda: Outage("stores"))
     archive: WarcArchive | None = None
+    health: HealthStore | None = None
+    # Label the source-health metrics by outlet (outlets come from the outlets file: bounded).
+    outlet_labels: bool = True
 
 
 class LeaseHandler:
@@ -258,7 +262,7 @@ class LeaseHandler:
         self.stats.fetched += 1
         if fetched.not_modified:
             self.stats.not_modified += 1
-            self.parts.frontier.complete(lease, Outcome(status=304), time.time())
+            self.parts.frontier.complete(lease, Outcome(status=304, changed=False), time.time())
             return
         self._process(lease, fetched)
 
@@ -293,15 +297,19 @@ class LeaseHandler:
         if result.error is not None:
             self.stats.errors[result.error.kind] += 1
             metrics.PAGE_ERRORS.labels(kind=result.error.kind).inc()
+            if lease.kind == "article" and lease.outlet:
+                self._extraction_failed(lease.outlet, now)
             log.info("page_failed", url=lease.url, kind=result.error.kind, error=result.error.message)
             self.parts.frontier.fail(lease, result.error, now)
             return
+        new_articles = 0
+        dated = [e.published_ts for e in result.entries if e.kind == "article" and e.published_ts is not None]
         if result.unchanged:
             self.stats.unchanged += 1
         else:
             self.stats.by_kind[result.kind or "other"] += 1
             metrics.PAGES.labels(kind=result.kind or "other").inc()
-            self._store(lease, result, now)
+            new_articles = self._store(lease, result, now)
         self.parts.frontier.complete(
             lease,
             Outcome(
@@ -311,14 +319,22 @@ class LeaseHandler:
                 etag=response.headers.get("etag"),
                 last_modified=response.headers.get("last-modified"),
                 body_hash=result.body_hash,
+                new_articles=new_articles,
+                changed=not result.unchanged,
+                dated_links=len(dated),
+                oldest_dated_ts=min(dated, default=None),
             ),
             now,
         )
 
-    def _store(self, lease: Lease, result: PageResult, now: float) -> None:
+    def _store(self, lease: Lease, result: PageResult, now: float) -> int:
+        """Write what the page yielded; returns how many article links were new to the frontier."""
         t0 = time.process_time()
+        new_articles = 0
         if result.entries:
-            self.stats.discovered += self.parts.frontier.add(result.entries, now).added
+            added = self.parts.frontier.add(result.entries, now)
+            self.stats.discovered += added.added
+            new_articles = added.new_articles
         t1 = time.process_time()
         self.stats.cpu_s["frontier"] += t1 - t0
         updates: list[DocUpdate] = []
@@ -331,6 +347,7 @@ class LeaseHandler:
         if doc is not None and outcome is not None:
             if outcome.action == "index":
                 self.parts.index.upsert(doc)
+                self._new_article(doc, now)
                 self.stats.articles += 1
                 self.stats.duplicates += doc.duplicate_of is not None
                 metrics.DEDUP.labels(outcome="duplicate" if doc.duplicate_of else "story").inc()
@@ -344,6 +361,29 @@ class LeaseHandler:
             self.parts.index.update(update.doc_id, update.fields)
         self.stats.corrections += len(updates)
         self.stats.cpu_s["index"] += time.process_time() - t2
+        return new_articles
+
+    # --- source health ------------------------------------------------------------------------
+
+    def _outlet_label(self, outlet: str) -> str:
+        return outlet if self.parts.outlet_labels else "-"
+
+    def _new_article(self, doc: Document, now: float) -> None:
+        if doc.published_at is not None:
+            metrics.TIME_TO_INDEX.observe(max(now - doc.published_at.timestamp(), 0.0))
+        if not doc.outlet:
+            return
+        label = self._outlet_label(doc.outlet)
+        metrics.OUTLET_ARTICLES.labels(outlet=label).inc()
+        metrics.OUTLET_BODY_CHARS.labels(outlet=label).observe(len(doc.body))
+        metrics.OUTLET_LAST_ARTICLE.labels(outlet=label).set(now)
+        if self.parts.health is not None:
+            self.parts.health.article(doc.outlet, len(doc.body), now)
+
+    def _extraction_failed(self, outlet: str, now: float) -> None:
+        metrics.OUTLET_FAILURES.labels(outlet=self._outlet_label(outlet)).inc()
+        if self.parts.health is not None:
+            self.parts.health.failed(outlet, now)
 
 
 def _metadata(doc: Document, action: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from workers.dedup import DedupStage, DedupStore
     from workers.fetch import Fetcher
     from workers.handler import HandlerParts
+    from workers.health import HealthStore
     from workers.pipeline import PageProcessor
     from workers.reprocess import Reprocessor
     from workers.runtime import WorkerRuntime
@@ -90,6 +91,17 @@ def _index_from(settings: Settings, stores: Stores) -> IndexBackend:
 
         return SearchEngineIndex(settings, StreamWriter(stores.redis("stream"), settings.redis_prefix))
     return _third_party(backend, "index.backend")(settings, stores)  # type: ignore[no-any-return]
+
+
+def _health_from(settings: Settings, stores: Stores) -> HealthStore:
+    """Source health lives beside the frontier: in Redis when the frontier is shared."""
+    if settings.frontier.backend == "redis":
+        from workers.health import RedisHealth
+
+        return RedisHealth(stores.redis("health", decode_responses=True), settings.redis_prefix)
+    from workers.health import SQLiteHealth
+
+    return SQLiteHealth(stores.sqlite("health.sqlite", named_rows=False))
 
 
 def _third_party(path: str, setting: str) -> Callable[..., Any]:
@@ -172,11 +184,15 @@ class Components:
     index: IndexBackend
     processor: PageProcessor
     fetcher: Fetcher
+    health: HealthStore
     archive: WarcArchive | None = None
 
     def handler_parts(self) -> HandlerParts:
+        from newscrawl.core.metrics import init_outlets
         from workers.handler import HandlerParts
 
+        if self.settings.metrics.outlet_labels:
+            init_outlets([o.name for o in self.outlets])
         return HandlerParts(
             frontier=self.frontier,
             dedup=self.dedup,
@@ -184,13 +200,16 @@ class Components:
             processor=self.processor,
             fetcher=self.fetcher,
             host_labels=self.settings.metrics.host_labels,
+            outlet_labels=self.settings.metrics.outlet_labels,
             outage=Outage("stores", limit_s=self.settings.store_outage_limit_s),
             archive=self.archive,
+            health=self.health,
         )
 
     def close(self) -> None:
         if self.archive is not None:
             self.archive.close()
+        self.health.close()
         self.frontier.close()
         self.dedup_store.close()
         self.index.close()
@@ -259,6 +278,7 @@ def build_components(settings: Settings, outlets: list[Outlet]) -> Components:
         index=_index_from(settings, stores),
         processor=build_processor(settings, outlets),
         fetcher=build_fetcher(settings),
+        health=_health_from(settings, stores),
         archive=build_archive(settings),
     )
     _built(
@@ -328,11 +348,13 @@ class Inspection:
     frontier: Frontier
     dedup_store: DedupStore
     index: IndexBackend
+    health: HealthStore
 
     def close(self) -> None:
         self.frontier.close()
         self.dedup_store.close()
         self.index.close()
+        self.health.close()
 
 
 def build_inspection(settings: Settings) -> Inspection:
@@ -341,4 +363,5 @@ def build_inspection(settings: Settings) -> Inspection:
         frontier=_frontier_from(settings, stores, []),
         dedup_store=_dedup_store_from(settings, stores),
         index=_index_from(settings, stores),
+        health=_health_from(settings, stores),
     )

@@ -71,7 +71,13 @@ def open_sqlite(path: Path, *, named_rows: bool = True, check_same_thread: bool 
         db.row_factory = sqlite3.Row
     _enable_wal(db)
     db.execute("PRAGMA synchronous=NORMAL")
+    # A crawl runs for weeks: after each checkpoint the WAL is cut back to this size, so a burst of
+    # writes (or a reader that held a checkpoint back for a while) does not leave a huge file.
+    db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
     return db
+
+
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def _enable_wal(db: MappedSQLite) -> None:

@@ -58,9 +58,41 @@ STORE_UP = Gauge(
 STORE_OUTAGES = Counter("newscrawl_store_outages_total", "Store outages ridden out, by store", ["store"])
 WARC_RECORDS = Counter("newscrawl_warc_records_total", "WARC records written to the archive")
 WARC_FAILURES = Counter("newscrawl_warc_failures_total", "Archive writes that failed (archiving paused)")
+# Per outlet (the outlets file bounds the label; "-" with metrics.outlet_labels = false).
+OUTLET_ARTICLES = Counter("newscrawl_outlet_articles_total", "New articles indexed, by outlet", ["outlet"])
+OUTLET_FAILURES = Counter(
+    "newscrawl_outlet_extraction_failures_total",
+    "Article pages that failed to extract, by outlet",
+    ["outlet"],
+)
+OUTLET_BODY_CHARS = Histogram(
+    "newscrawl_outlet_body_chars",
+    "Body length of new articles, by outlet",
+    ["outlet"],
+    buckets=(100, 300, 600, 1000, 1500, 2500, 4000, 6000, 10000, 20000),
+)
+OUTLET_LAST_ARTICLE = Gauge(
+    "newscrawl_outlet_last_article_timestamp_seconds",
+    "When the outlet last had a new article indexed (Unix time)",
+    ["outlet"],
+    multiprocess_mode="max",
+)
+TIME_TO_INDEX = Histogram(
+    "newscrawl_time_to_index_seconds",
+    "From an article's publication (published_at) to its indexing (first_seen_at)",
+    buckets=(15, 30, 60, 120, 300, 600, 1800, 3600, 6 * 3600, 86400, 7 * 86400),
+)
 STREAM_BACKLOG = Gauge(
     "newscrawl_index_stream_backlog", "Entries waiting in the index stream", multiprocess_mode="max"
 )
+
+
+def init_outlets(names: list[str]) -> None:
+    """Create every configured outlet's counters at 0, so an outlet that never publishes after a
+    worker's start still has series (and the "silent outlet" alert sees its silence)."""
+    for name in names:
+        OUTLET_ARTICLES.labels(outlet=name)
+        OUTLET_FAILURES.labels(outlet=name)
 
 
 def serve(port: int, *, multiprocess: bool = False) -> bool:

@@ -25,6 +25,8 @@ class FrontierEntry:
     # Publication time announced by a feed or sitemap: articles run newest first.
     published_ts: float | None = None
     referrer: str | None = None
+    # Place among the links of a page without dates (a listing's teasers): the top one runs first.
+    position: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,13 @@ class Lease:
     leased_at: float | None = None
     # When it became due (its host's turn came later: the politeness wait).
     due_at: float | None = None
+    # A revisited source's schedule so far: the policy adapts the next interval from it.
+    interval_s: float | None = None
+    fetched_at: float | None = None  # the previous fetch
+    last_new_at: float | None = None  # the last visit that yielded a new article link
+    # The source's rate of new links: a decayed count of them over a decayed span of seconds.
+    new_ewma: float | None = None
+    span_ewma: float | None = None
 
 
 def lease_to_json(lease: Lease) -> dict[str, Any]:
@@ -63,12 +72,21 @@ class Outcome:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
+    # Article URLs this visit added to the frontier for the first time (found by no other source
+    # before), and whether the page changed at all (a 304 or the same body: no).
+    new_articles: int = 0
+    changed: bool = True
+    # The article links the page listed with a publication date, and the oldest date: on a
+    # first visit, the rate a feed or sitemap has been publishing at.
+    dated_links: int = 0
+    oldest_dated_ts: float | None = None
 
 
 @dataclass
 class AddResult:
     added: int = 0
     known: int = 0
+    new_articles: int = 0  # of ``added``, those of kind "article"
     rejected: dict[str, int] = field(default_factory=dict)
 
     def reject(self, reason: str) -> None:

@@ -194,6 +194,27 @@ class StatsKeys:
         return f"{self.base}:scheduler"
 
 
+class HealthKeys:
+    """Keys of the per-outlet source health (workers/health.py)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.base = f"{prefix}:health"
+
+    @property
+    def last_article(self) -> str:
+        """ZSET: outlet -> when it last had a new article indexed (ZADD GT: the latest wins)."""
+        return f"{self.base}:last-article"
+
+    @property
+    def outlets(self) -> str:
+        """SET: every outlet with health figures."""
+        return f"{self.base}:outlets"
+
+    def hour(self, outlet: str, hour: int) -> str:
+        """HASH of one outlet's hour (expires after a week): articles, failed, len:<bucket>."""
+        return f"{self.base}:{outlet}:{hour}"
+
+
 class IndexKeys:
     """Keys of the hand-off from workers to `newscrawl indexer` (indexer/stream.py)."""
 

@@ -78,7 +78,34 @@ class FrontierSettings(BaseModel):
     max_url_length: int = Field(2048, gt=0)
     max_depth: int = Field(3, ge=0)
     host_page_budget: int = Field(5000, gt=0)
-    revisit_interval_s: float = Field(900.0, gt=0)
+    # How listing pages, feeds and sitemaps are revisited. adaptive: each source's interval follows
+    # the rate of new article links it yields (scheduler/policy.py RevisitSchedule), between
+    # revisit_min_s and revisit_max_s; fixed: every source every revisit_interval_s. An outlet's
+    # own revisit_interval_s pins that outlet to a fixed interval in either mode.
+    revisit: Literal["adaptive", "fixed"] = "adaptive"
+    # fixed: the interval; adaptive: a new source's first interval (nothing is known of it yet).
+    revisit_interval_s: float = Field(120.0, gt=0)
+    revisit_min_s: float = Field(60.0, gt=0)
+    revisit_max_s: float = Field(86400.0, gt=0)
+    # Each source's rate of new article links is estimated over about revisit_memory_s, and its
+    # interval aims at revisit_target_new new links per visit. A visit that yields n new links
+    # also multiplies the interval by shrink**n (n up to 4: a burst is followed at once); an
+    # empty visit (a 304, an unchanged body, only known links) multiplies it by grow, up to what
+    # the rate asks for.
+    revisit_target_new: float = Field(0.5, gt=0)
+    revisit_memory_s: float = Field(3 * 3600.0, gt=0)
+    revisit_shrink: float = Field(0.25, gt=0, lt=1)
+    revisit_grow: float = Field(1.5, gt=1)
+    # A source silent for T seconds waits at least T / this before its next visit (an hour's
+    # silence: at least 10 minutes between visits).
+    revisit_silence_ratio: float = Field(6.0, gt=0)
+
+    @model_validator(mode="after")
+    def _revisit_bounds(self) -> FrontierSettings:
+        if self.revisit_min_s > self.revisit_max_s:
+            raise ValueError("revisit_min_s must not exceed revisit_max_s")
+        return self
+
     # --until-idle ends once nothing is due sooner than this (a host resting on a long
     # Retry-After, retries far ahead); the summary lists what was left ("left_for_later").
     until_idle_max_wait_s: float = Field(300.0, ge=0)
@@ -165,6 +192,8 @@ class MetricsSettings(BaseModel):
     indexer_port: int = Field(9103, ge=0, le=65535)
     # Per-host labels on fetch metrics: useful per outlet, costly for crawls of many thousands of hosts.
     host_labels: bool = True
+    # Label the per-outlet source-health metrics by outlet (bounded by the outlets file).
+    outlet_labels: bool = True
 
 
 class IndexSettings(BaseModel):

@@ -9,7 +9,8 @@ if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'last_modified', ARGV[8]) end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'body_hash', ARGV[9]) end
 if ARGV[10] == '1' then
   set_state(KEYS[1], KEYS[8], 'queued')
-  redis.call('HSET', KEYS[1], 'due_at', ARGV[11])
+  redis.call('HSET', KEYS[1], 'due_at', ARGV[11], 'interval_s', ARGV[14], 'last_new_at', ARGV[15],
+    'new_ewma', ARGV[16], 'span_ewma', ARGV[17])
   redis.call('ZADD', KEYS[7], tonumber(ARGV[11]), ARGV[1])
 else
   set_state(KEYS[1], KEYS[8], 'done')

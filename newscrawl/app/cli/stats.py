@@ -1,4 +1,5 @@
-"""``newscrawl stats``: frontier, dedup and index counts (and the cluster's, in distributed mode)."""
+"""``newscrawl stats``: frontier, dedup and index counts, source health per outlet (and the cluster's
+figures in distributed mode)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ def _counts(settings: Settings) -> dict[str, Any]:
             "dedup": stores.dedup_store.stats(),
             "index_documents": stores.index.count(),
             "canonical_documents": stores.index.count(include_duplicates=False),
+            # Per outlet: new articles per hour, time since the last one, extraction failures,
+            # median body length (workers/health.py).
+            "outlets": stores.health.report(),
         }
     finally:
         stores.close()

@@ -1,0 +1,272 @@
+"""Adaptive revisits, on a virtual clock: intervals follow what sources yield, politeness holds.
+
+The schedule itself (scheduler/policy.py RevisitSchedule) is checked on its own; then through
+both frontiers, built by the production factory; then on a crawl of the live web's schedule
+(tests/virtual_crawl.py), where the SQLite and the Redis frontier must lease the same URLs at the
+same times, and where adaptive revisits must beat fixed ones at the same number of requests.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newscrawl.app.factory import build_frontier
+from newscrawl.core.errors import HTTPStatusError
+from newscrawl.core.interfaces import Frontier
+from newscrawl.core.records import FrontierEntry, Lease, Outcome
+from newscrawl.core.settings import FrontierSettings
+from scheduler.outlets import parse_outlets
+from scheduler.policy import RevisitSchedule
+from tests.conftest import SettingsFactory, make_settings
+from tests.live_web import LiveSchedule, corpus_texts
+from tests.virtual_crawl import FETCH_S, VirtualCrawl, outlets_of, run
+
+T0 = 1_800_000_000.0
+FEED = "http://a.example/feed.xml"
+OUTLETS = parse_outlets(
+    '[[outlet]]\nname = "x"\nurls = ["http://a.example/"]\nfeeds = ["http://a.example/feed.xml"]\n'
+)
+
+
+def visit(schedule: RevisitSchedule, lease: Lease, now: float, new: int, *, changed: bool = True) -> Lease:
+    """The lease of the source's next visit, after one that yielded ``new`` links at ``now``."""
+    state = schedule.after_visit(lease, Outcome(200, new_articles=new, changed=changed), now)
+    return Lease(
+        url=lease.url,
+        host=lease.host,
+        kind=lease.kind,
+        outlet=None,
+        depth=0,
+        interval_s=state.interval_s,
+        fetched_at=now,
+        last_new_at=state.last_new_at,
+        new_ewma=state.new_ewma,
+        span_ewma=state.span_ewma,
+    )
+
+
+def test_the_interval_shrinks_in_a_burst_grows_in_silence_and_keeps_its_bounds() -> None:
+    schedule = RevisitSchedule(FrontierSettings())
+    lease = visit(schedule, Lease(FEED, "a.example", "feed", None, 0), T0, 20)
+    assert lease.interval_s == 120  # a first visit finds everything new: no rate from it
+    now = T0
+    gaps = []
+    while now - T0 < 3600:  # an hour of silence
+        assert lease.interval_s is not None
+        now += lease.interval_s
+        lease = visit(schedule, lease, now, 0, changed=False)
+        gaps.append(lease.interval_s)
+    assert gaps == sorted(gaps) and gaps[:3] == [180, 270, 405]  # grows by 1.5 per empty visit
+    assert gaps[-1] >= 600 and len(gaps) <= 8  # an hour without news: 10 minutes at least
+    quiet_interval = lease.interval_s
+    assert quiet_interval is not None
+    now += quiet_interval
+    lease = visit(schedule, lease, now, 1)  # a burst starts
+    assert lease.interval_s is not None and lease.interval_s <= quiet_interval / 4
+    now += lease.interval_s
+    lease = visit(schedule, lease, now, 3)
+    assert lease.interval_s == 60  # the minimum, within two visits
+    for _ in range(50):  # a fire hose stays at the minimum; a long silence stops at the maximum
+        now += 60
+        lease = visit(schedule, lease, now, 10)
+    assert lease.interval_s == 60
+    for _ in range(200):
+        assert lease.interval_s is not None
+        now += lease.interval_s
+        lease = visit(schedule, lease, now, 0, changed=False)
+    assert lease.interval_s == 86400
+
+
+def test_a_steady_source_settles_where_it_yields_about_half_a_link_per_visit() -> None:
+    schedule = RevisitSchedule(FrontierSettings(revisit_min_s=10))
+    lease = visit(schedule, Lease(FEED, "a.example", "feed", None, 0), T0, 20)
+    now, published, seen = T0, T0, 0
+    intervals = []
+    for _ in range(300):  # one story every 200 s
+        assert lease.interval_s is not None
+        now += lease.interval_s
+        out = int((now - T0) // 200)
+        new, seen = out - seen, out
+        published = now
+        lease = visit(schedule, lease, published, new, changed=new > 0)
+        intervals.append(lease.interval_s)
+    settled = sorted(intervals[100:])
+    assert 60 <= settled[len(settled) // 2] <= 160  # target: 0.5 new per visit = every ~100 s
+
+
+def test_a_feed_s_dates_give_its_first_rate() -> None:
+    schedule = RevisitSchedule(FrontierSettings())
+    busy = Outcome(200, new_articles=20, dated_links=20, oldest_dated_ts=T0 - 20 * 300)
+    rare = Outcome(200, new_articles=5, dated_links=5, oldest_dated_ts=T0 - 30 * 86400)
+    lease = Lease(FEED, "a.example", "feed", None, 0)
+    assert schedule.after_visit(lease, busy, T0).interval_s == 150  # 20 in 100 min: half of 5 min
+    assert schedule.after_visit(lease, rare, T0).interval_s == 86400  # five a month: the maximum
+
+
+# --- through the frontiers ---------------------------------------------------------------------
+
+
+def adaptive_frontier(backend_settings: SettingsFactory, **frontier: Any) -> Frontier:
+    return build_frontier(
+        backend_settings(politeness={"respect_robots": False, "min_delay_ms": 1000}, frontier=frontier),
+        OUTLETS,
+    )
+
+
+def test_both_frontiers_store_and_follow_the_schedule(backend_settings: SettingsFactory) -> None:
+    f = adaptive_frontier(backend_settings)
+    f.add([FrontierEntry(FEED, "feed", "x")], T0)
+    now = T0
+    due_gaps = []
+    yields = [20, 0, 0, 0, 2, 3, 0]
+    for new in yields:
+        (lease,) = f.lease(now, 10)
+        assert lease.url == FEED
+        f.complete(lease, Outcome(200, new_articles=new, changed=new > 0), now)
+        view = f.url_view(FEED)
+        assert view is not None
+        due_gaps.append(round(view.due_at - now, 6))
+        assert f.lease(view.due_at - 0.01, 10) == []  # not before it is due
+        now = view.due_at
+    assert due_gaps[:4] == [120, 180, 270, 405]
+    assert due_gaps[4] < 405 / 4 and due_gaps[5] == 60
+    assert due_gaps[6] == 90
+
+
+def test_a_due_source_still_waits_for_its_host(backend_settings: SettingsFactory) -> None:
+    """Revisits never break politeness: the host's delay and its back-off after a 429."""
+    f = adaptive_frontier(backend_settings)
+    home = "http://a.example/"
+    f.add([FrontierEntry(FEED, "feed", "x"), FrontierEntry(home, "listing", "x")], T0)
+    (first,) = f.lease(T0, 10)
+    f.complete(first, Outcome(200, new_articles=0), T0 + 0.1)
+    assert f.lease(T0 + 1.0, 10) == []  # the same host: one second after the first fetch ended
+    (second,) = f.lease(T0 + 1.1, 10)
+    f.fail(second, HTTPStatusError("429", url=second.url, status=429, retry_after_s=900), T0 + 1.2)
+    # The feed's revisit falls due (120 s) while the host rests for the Retry-After (900 s).
+    assert f.lease(T0 + 300, 10) == []
+    assert f.lease(T0 + 900, 10) == []
+    assert [lease.url for lease in f.lease(T0 + 901.3, 10)] in ([FEED], [home])
+
+
+def test_newest_first_among_due_articles(backend_settings: SettingsFactory) -> None:
+    f = adaptive_frontier(backend_settings)
+    listing = [
+        FrontierEntry(
+            f"http://a.example/news/teaser-number-{i}-of-the-home-page", "article", "x", 1, position=i
+        )
+        for i in range(3)
+    ]
+    dated = [
+        FrontierEntry(
+            "http://a.example/news/yesterdays-story-from-the-feed", "article", "x", 1, published_ts=T0 - 86400
+        ),
+        FrontierEntry(
+            "http://a.example/news/this-mornings-story-from-the-feed", "article", "x", 1, published_ts=T0 - 60
+        ),
+    ]
+    f.add(listing[::-1] + dated, T0 - 30)
+    order = []
+    now = T0
+    for _ in range(5):
+        (lease,) = f.lease(now, 10)
+        order.append(lease.url.rsplit("/", 1)[1])
+        f.complete(lease, Outcome(200), now)
+        now += 1.0
+    assert order == [
+        "teaser-number-0-of-the-home-page",  # found 30 s ago, top of the page
+        "teaser-number-1-of-the-home-page",
+        "teaser-number-2-of-the-home-page",
+        "this-mornings-story-from-the-feed",  # published 60 s ago
+        "yesterdays-story-from-the-feed",
+    ]
+
+
+# --- a crawl of the live web on the virtual clock ---------------------------------------------
+
+
+@pytest.fixture
+def live_schedule(corpora: Path) -> LiveSchedule:
+    return LiveSchedule.build(corpus_texts(corpora))
+
+
+def virtual_crawl(tmp: Path, schedule: LiveSchedule, until_s: float, **frontier: Any) -> VirtualCrawl:
+    settings = make_settings(
+        tmp, politeness={"respect_robots": False, "min_delay_ms": 1000}, frontier=frontier
+    )
+    return run(build_frontier(settings, outlets_of(schedule)), schedule, t0=T0, until_s=until_s)
+
+
+def test_adaptive_revisits_beat_fixed_ones_at_the_same_number_of_requests(
+    tmp_path: Path, live_schedule: LiveSchedule
+) -> None:
+    run_s = live_schedule.duration_s + 300
+    adaptive = virtual_crawl(tmp_path / "adaptive", live_schedule, run_s)
+    requests = sum(adaptive.source_requests.values())
+    sources = len(live_schedule.source_urls())
+    fixed = virtual_crawl(
+        tmp_path / "fixed",
+        live_schedule,
+        run_s,
+        revisit="fixed",
+        revisit_interval_s=sources * run_s / requests,
+    )
+    assert abs(sum(fixed.source_requests.values()) - requests) <= 0.1 * requests
+    p95 = {name: VirtualCrawl.p(c.delays(live_schedule), 95) for name, c in (("a", adaptive), ("f", fixed))}
+    assert p95["a"] <= 0.6 * p95["f"], p95
+    for cls in ("bursty", "steady"):  # the target with default settings
+        assert VirtualCrawl.p(adaptive.delays(live_schedule, cls), 95) <= 120
+    # Requests went where the news is: quiet outlets cost a fraction of what a fixed schedule spends.
+    assert adaptive.source_requests["quiet"] <= 0.4 * fixed.source_requests["quiet"]
+    delays = adaptive.delays(live_schedule)
+    assert sum(d < float("inf") for d in delays) >= 0.98 * len(delays)
+
+
+def test_sources_silent_for_an_hour_are_polled_at_most_every_ten_minutes(
+    tmp_path: Path, live_schedule: LiveSchedule
+) -> None:
+    crawl = virtual_crawl(tmp_path, live_schedule, 4 * 3600)
+    released = {o.home: o for o in live_schedule.outlets}
+    checked = 0
+    for o in live_schedule.outlets:
+        for url, _ in o.sources():
+            yields = [0.0, *crawl.source_yields.get(url, [])]
+            for before, after in itertools.pairwise(crawl.source_visits[url]):
+                silent_s = before + FETCH_S - max(y for y in yields if y <= before + FETCH_S)
+                if silent_s >= 3600:
+                    assert after - before >= 600, (url, before, after)
+                    checked += 1
+    assert checked > 50 and released
+
+
+def test_both_frontiers_crawl_the_live_web_alike(tmp_path: Path, live_schedule: LiveSchedule) -> None:
+    from tests.conftest import REDIS_URL, drop_redis_prefix, redis_available
+
+    if not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    prefix = f"nctest-live-{uuid.uuid4().hex[:8]}"
+    crawls = []
+    try:
+        for backend in ("sqlite", "redis"):
+            settings = make_settings(
+                tmp_path / backend,
+                politeness={"respect_robots": False, "min_delay_ms": 1000},
+                frontier={"backend": backend},
+                redis_url=REDIS_URL,
+                redis_prefix=prefix,
+            )
+            frontier = build_frontier(settings, outlets_of(live_schedule))
+            crawls.append(run(frontier, live_schedule, t0=T0, until_s=900, tick_s=FETCH_S))
+    finally:
+        drop_redis_prefix(f"{prefix}:")
+    sqlite_crawl, redis_crawl = crawls
+    assert len(sqlite_crawl.leases) > 500
+    assert sqlite_crawl.leases == redis_crawl.leases
