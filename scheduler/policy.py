@@ -249,12 +249,30 @@ class FrontierPolicy:
 
     # --- reports ------------------------------------------------------------------------------
 
-    def after_success(self, lease: Lease, outcome: Outcome, now: float) -> AfterSuccess:
+    @property
+    def budgeted(self) -> bool:
+        """Whether the backend must tell ``after_success`` the sources' demand."""
+        return self.limits.source_budget_per_min is not None
+
+    def budget_stretch(self, demand_per_s: float) -> float:
+        """How much longer every source waits so that all of them keep to the budget.
+
+        ``demand_per_s``: the visits a second the sources ask for (the sum of 1/interval).
+        """
+        budget = self.limits.source_budget_per_min
+        if budget is None:
+            return 1.0
+        return max(1.0, demand_per_s / (budget / 60.0))
+
+    def after_success(
+        self, lease: Lease, outcome: Outcome, now: float, *, source_demand_per_s: float = 0.0
+    ) -> AfterSuccess:
         kind = outcome.kind or lease.kind
         if kind not in REVISITED_KINDS:
             return AfterSuccess(kind, PRIORITY[kind], False, now)
         state = self._next_visit(lease, outcome, now)
-        return AfterSuccess(kind, PRIORITY[kind], True, now + state.interval_s, state)
+        wait = state.interval_s * self.budget_stretch(source_demand_per_s)
+        return AfterSuccess(kind, PRIORITY[kind], True, now + wait, state)
 
     def after_failure(
         self, lease: Lease, error: NewscrawlError, now: float, *, fetched_before: bool

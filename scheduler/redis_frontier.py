@@ -22,7 +22,7 @@ from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.redis_keys import FrontierKeys
 from newscrawl.core.urls import host_of
-from scheduler.policy import AfterSuccess, FrontierPolicy, robots_lease
+from scheduler.policy import REVISITED_KINDS, AfterSuccess, FrontierPolicy, robots_lease
 from scheduler.politeness import Robots
 
 _LUA = resources.files("scheduler") / "lua"
@@ -242,7 +242,10 @@ class RedisFrontier:
         ]
 
     def complete(self, lease: Lease, outcome: Outcome, now: float) -> None:
-        decision = self.policy.after_success(lease, outcome, now)
+        demand = 0.0
+        if self.policy.budgeted and lease.kind in REVISITED_KINDS:
+            demand = float(self._redis.hget(self.keys.counters, "source_demand") or 0.0)
+        decision = self.policy.after_success(lease, outcome, now, source_demand_per_s=demand)
         self._complete(
             keys=self._report_keys(lease),
             args=[
@@ -374,14 +377,18 @@ class RedisFrontier:
         states = {k: int(v) for k, v in self._redis.hgetall(self.keys.states).items() if int(v)}
         errors: dict[str, int] = {}
         counters: dict[str, int] = {}
+        demand = 0.0
         for key, value in self._redis.hgetall(self.keys.counters).items():
-            if key.startswith("failed:"):
+            if key == "source_demand":
+                demand = float(value)
+            elif key.startswith("failed:"):
                 errors[key.removeprefix("failed:")] = int(value)
             else:
                 counters[key] = int(value)
         now = time.time()
         return {
             "urls": states,
+            "source_visits_per_min": round(demand * 60, 2),
             "hosts": int(self._redis.scard(self.keys.all_hosts)),
             "hosts_queued": int(self._redis.zcard(self.keys.hosts)),
             "hosts_due": int(self._redis.zcount(self.keys.hosts, "-inf", now)),

@@ -86,6 +86,7 @@ class SQLiteFrontier:
         self._robots: dict[str, Robots] = {}
         self._transaction = SQLiteTransaction(db)
         self._expiry_checked_at = float("-inf")
+        self._demand = (float("-inf"), 0.0)
         # A previous run that died leaves leases behind: they are due again.
         self._db.execute("UPDATE urls SET state='queued', leased_at=NULL WHERE state='leased'")
         self._db.execute("UPDATE hosts SET in_flight=0, robots_leased_at=NULL")
@@ -313,7 +314,9 @@ class SQLiteFrontier:
         with self._transaction:
             if not self._held(lease):
                 return
-            decision = self.policy.after_success(lease, outcome, now)
+            decision = self.policy.after_success(
+                lease, outcome, now, source_demand_per_s=self._source_demand(now)
+            )
             source = decision.source
             if source is not None:
                 self._db.execute(
@@ -374,6 +377,15 @@ class SQLiteFrontier:
                 )
             self._record_error(lease.url, error.kind, error.message, now, final=final)
             self._release_host(lease.host, now, host_wait)
+
+    def _source_demand(self, now: float) -> float:
+        """Visits a second the sources ask for (only read under a source budget; cached 5 s)."""
+        if not self.policy.budgeted:
+            return 0.0
+        if now - self._demand[0] >= 5.0:
+            row = self._db.execute("SELECT SUM(1.0 / interval_s) FROM urls WHERE interval_s > 0").fetchone()
+            self._demand = (now, float(row[0] or 0.0))
+        return self._demand[1]
 
     def _was_fetched(self, url: str) -> bool:
         row = self._db.execute("SELECT fetched_at FROM urls WHERE url=?", (url,)).fetchone()
@@ -482,7 +494,15 @@ class SQLiteFrontier:
             else:
                 counters[name] = value
         hosts = self._db.execute("SELECT COUNT(*) FROM hosts").fetchone()[0]
-        return {"urls": states, "hosts": hosts, "errors": errors, **counters}
+        demand = self._db.execute("SELECT SUM(1.0 / interval_s) FROM urls WHERE interval_s > 0").fetchone()[0]
+        return {
+            "urls": states,
+            # What the sources' intervals ask for (before any source budget stretches them).
+            "source_visits_per_min": round(float(demand or 0.0) * 60, 2),
+            "hosts": hosts,
+            "errors": errors,
+            **counters,
+        }
 
     def close(self) -> None:
         self._db.close()

@@ -270,3 +270,41 @@ def test_both_frontiers_crawl_the_live_web_alike(tmp_path: Path, live_schedule: 
     sqlite_crawl, redis_crawl = crawls
     assert len(sqlite_crawl.leases) > 500
     assert sqlite_crawl.leases == redis_crawl.leases
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_a_source_budget_is_kept_and_spent_where_the_news_is(
+    tmp_path: Path, live_schedule: LiveSchedule, backend: str
+) -> None:
+    from tests.conftest import REDIS_URL, drop_redis_prefix, redis_available
+
+    if backend == "redis" and not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    prefix = f"nctest-budget-{uuid.uuid4().hex[:8]}"
+    budget_per_min = 20.0  # a third of what the sources ask for unbudgeted
+    run_s = live_schedule.duration_s + 300
+    try:
+        settings = make_settings(
+            tmp_path,
+            politeness={"respect_robots": False, "min_delay_ms": 1000},
+            frontier={"backend": backend, "source_budget_per_min": budget_per_min},
+            redis_url=REDIS_URL,
+            redis_prefix=prefix,
+        )
+        crawl = run(build_frontier(settings, outlets_of(live_schedule)), live_schedule, t0=T0, until_s=run_s)
+    finally:
+        drop_redis_prefix(f"{prefix}:")
+    # After the first pass over every source (the seeds), visits keep to the budget.
+    sources = set(live_schedule.source_urls())
+    revisits = sorted(t for t, url in crawl.leases if url in sources)[len(sources) :]
+    per_min = len(revisits) / ((run_s - revisits[0]) / 60)
+    assert per_min <= budget_per_min * 1.1
+    assert per_min >= budget_per_min * 0.6  # and the budget is used, not wasted
+    # Busy outlets get the visits: per source, steady ones far more often than quiet ones.
+    visits = {cls: 0 for cls in ("bursty", "steady", "quiet")}
+    for _, url in ((t, u) for t, u in crawl.leases if u in sources):
+        visits[live_schedule.source_urls()[url]] += 1
+    n_sources = {c: sum(1 for v in live_schedule.source_urls().values() if v == c) for c in visits}
+    assert visits["steady"] / n_sources["steady"] >= 3 * visits["quiet"] / n_sources["quiet"]

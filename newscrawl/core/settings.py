@@ -99,6 +99,10 @@ class FrontierSettings(BaseModel):
     # A source silent for T seconds waits at least T / this before its next visit (an hour's
     # silence: at least 10 minutes between visits).
     revisit_silence_ratio: float = Field(6.0, gt=0)
+    # Optional: at most this many source visits a minute over the whole crawl. When the sources
+    # together ask for more, every interval is stretched alike, so the sources with the most new
+    # links (the shortest intervals) keep the largest share.
+    source_budget_per_min: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _revisit_bounds(self) -> FrontierSettings:

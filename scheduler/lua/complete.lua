@@ -8,6 +8,11 @@ if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'etag', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'last_modified', ARGV[8]) end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'body_hash', ARGV[9]) end
 if ARGV[10] == '1' then
+  -- the sources' demand (visits a second, the sum of 1/interval) for a source budget
+  local old = tonumber(redis.call('HGET', KEYS[1], 'interval_s') or '')
+  local new = tonumber(ARGV[14])
+  local delta = (new and 1 / new or 0) - (old and 1 / old or 0)
+  if delta ~= 0 then redis.call('HINCRBYFLOAT', KEYS[9], 'source_demand', delta) end
   set_state(KEYS[1], KEYS[8], 'queued')
   redis.call('HSET', KEYS[1], 'due_at', ARGV[11], 'interval_s', ARGV[14], 'last_new_at', ARGV[15],
     'new_ewma', ARGV[16], 'span_ewma', ARGV[17])
