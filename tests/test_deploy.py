@@ -49,6 +49,14 @@ def test_compose_file_is_valid() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    # And with the override bench/compose_stack.py runs (it needs the proxy and the outlets).
+    proxy = "http://172.29.0.1:8080"
+    env = {**os.environ, "NEWSCRAWL_TEST_PROXY": proxy, "NEWSCRAWL_TEST_OUTLETS": "/o.toml"}
+    files = ["-f", str(DEPLOY / "compose.yaml"), "-f", str(DEPLOY / "compose.test.yaml")]
+    result = subprocess.run([tool, *files, "config"], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert config["services"]["worker"]["environment"]["NEWSCRAWL_FETCH__PROXY"] == proxy
 
 
 def test_kubernetes_manifests_are_valid() -> None:
@@ -226,3 +234,30 @@ FLOWER_METRICS = {
     "flower_worker_online",
     "flower_worker_number_of_currently_executing_tasks",
 }
+
+
+@pytest.mark.timeout(1800)
+def test_the_compose_stack_runs_a_crawl_end_to_end() -> None:
+    """Opt-in (NEWSCRAWL_DOCKER_TESTS=1; needs root, Debian's docker.io, docker-compose and
+    debootstrap; minutes): bench/compose_stack.py builds the images, brings the stack up, crawls
+    the replay web, scales the workers, restarts the stack and removes what it made."""
+    if os.environ.get("NEWSCRAWL_DOCKER_TESTS") != "1":
+        pytest.skip("set NEWSCRAWL_DOCKER_TESTS=1 to build the images and run the Compose stack")
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, str(DEPLOY.parent / "bench" / "compose_stack.py")],
+        capture_output=True,
+        text=True,
+        timeout=1700,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    out = json.loads(result.stdout)
+    crawl = out["crawl"]
+    assert crawl["indexed"] == crawl["replay_articles"] == crawl["articles_indexed_counter"]
+    assert len(crawl["workers_tasks"]) == 4 and min(crawl["workers_tasks"].values()) > 0
+    assert out["after_down_up"]["new_story_indexed"] and out["after_down_up"]["articles_fetched_again"] == 0
+    assert out["left_behind"] == {"containers": 0, "networks": 0}
+    if out["dockerd_started_here"]:
+        assert out["dockerd_stopped"]

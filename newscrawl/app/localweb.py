@@ -56,7 +56,9 @@ def resource_key(url: str) -> str:
 
 
 class LocalWeb:
-    def __init__(self, resources: dict[str, Resource] | None = None) -> None:
+    def __init__(self, resources: dict[str, Resource] | None = None, *, bind: str = "127.0.0.1") -> None:
+        # Loopback by default; bench/compose_stack.py serves containers on their network's gateway.
+        self.bind = bind
         self.resources: dict[str, Resource] = {}
         for url, res in (resources or {}).items():
             self.add(url, res)
@@ -73,10 +75,10 @@ class LocalWeb:
 
     @property
     def proxy_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.bind}:{self.port}"
 
     def direct_url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.bind}:{self.port}{path}"
 
     # --- serving ----------------------------------------------------------------------------
 
@@ -148,7 +150,7 @@ class LocalWeb:
             # A short shutdown timeout: fault tests leave handlers that never finish on purpose.
             self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
             loop.run_until_complete(self._runner.setup())
-            site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+            site = web.TCPSite(self._runner, self.bind, self.port)
             loop.run_until_complete(site.start())
             server = getattr(site, "_server", None)
             sockets = getattr(server, "sockets", None) or []
