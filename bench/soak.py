@@ -33,7 +33,7 @@ import redis  # noqa: E402
 from newscrawl.app.factory import build_frontier  # noqa: E402
 from newscrawl.core.settings import load_settings  # noqa: E402
 from tests.live_web import LiveSchedule, corpus_texts  # noqa: E402
-from tests.virtual_crawl import outlets_of, run  # noqa: E402
+from tests.virtual_crawl import VirtualCrawl, outlets_of, run  # noqa: E402
 
 REDIS_URL = os.environ.get("NEWSCRAWL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 T0 = 1_800_000_000.0
@@ -66,10 +66,10 @@ def soak(backend: str, schedule: LiveSchedule, hours: float, tmp: Path) -> dict[
     frontier = build_frontier(settings, outlets_of(schedule))
     client = redis.Redis.from_url(REDIS_URL)
     samples: list[dict[str, Any]] = []
-    fetched = [0]
 
-    def sample(rel: float) -> None:
-        row: dict[str, Any] = {"hour": round(rel / 3600, 2), "rss_bytes": rss_bytes(), "articles": fetched[0]}
+    def sample(rel: float, crawl: VirtualCrawl) -> None:
+        row: dict[str, Any] = {"hour": round(rel / 3600, 2), "rss_bytes": rss_bytes()}
+        row["articles"] = crawl.articles_fetched
         if backend == "sqlite":
             files = list((tmp / backend).glob("frontier.sqlite*"))
             row["frontier_bytes"] = sum(p.stat().st_size for p in files)
@@ -88,19 +88,16 @@ def soak(backend: str, schedule: LiveSchedule, hours: float, tmp: Path) -> dict[
 
     started = time.monotonic()
     try:
-        crawl = run(frontier, schedule, t0=T0, until_s=hours * 3600, on_sample=sample, every_s=3600)
-        fetched[0] = len(crawl.fetched)
-        sample(hours * 3600)
+        crawl = run(
+            frontier, schedule, t0=T0, until_s=hours * 3600, on_sample=sample, every_s=3600, keep_log=False
+        )
+        sample(hours * 3600, crawl)
     finally:
         if backend == "redis":
             keys = list(client.scan_iter(f"{prefix}:*", count=1000))
             for i in range(0, len(keys), 500):
                 client.delete(*keys[i : i + 500])
         frontier.close()
-    # The sampler cannot see the crawl's counters while it runs: articles per sample from the log.
-    fetch_times = sorted(crawl.fetched.values())
-    for row in samples:
-        row["articles"] = sum(1 for t in fetch_times if t <= row["hour"] * 3600)
     half = samples[len(samples) // 2 :]
     hours_x = [r["hour"] for r in half]
     articles_x = [r["articles"] for r in half]
@@ -116,7 +113,7 @@ def soak(backend: str, schedule: LiveSchedule, hours: float, tmp: Path) -> dict[
     return {
         "wall_s": round(time.monotonic() - started, 1),
         "virtual_hours": hours,
-        "articles_fetched": len(crawl.fetched),
+        "articles_fetched": crawl.articles_fetched,
         "source_requests": sum(crawl.source_requests.values()),
         "not_modified": crawl.not_modified,
         "samples": samples,

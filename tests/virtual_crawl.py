@@ -29,6 +29,7 @@ class VirtualCrawl:
     fetched: dict[str, float] = field(default_factory=dict)  # article URL -> relative fetch time
     source_requests: Counter[str] = field(default_factory=Counter)  # by outlet class
     not_modified: int = 0
+    articles_fetched: int = 0
     source_visits: dict[str, list[float]] = field(default_factory=dict)  # lease times
     source_yields: dict[str, list[float]] = field(default_factory=dict)  # reports with new links
 
@@ -41,7 +42,7 @@ class VirtualCrawl:
         return out
 
     @staticmethod
-    def p(values: list[float], q: float) -> float:
+    def p(values: list[float], q: int) -> float:
         if len(values) < 2:
             return values[0] if values else 0.0
         return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
@@ -61,11 +62,14 @@ def run(
     until_s: float,
     tick_s: float | None = None,
     every_s: float = 3600.0,
-    on_sample: Callable[[float], None] | None = None,
+    on_sample: Callable[[float, VirtualCrawl], None] | None = None,
+    keep_log: bool = True,
 ) -> VirtualCrawl:
     """Crawl until ``until_s``; the clock jumps to the frontier's next wake-up, or by ``tick_s``.
 
-    ``on_sample(relative time)`` is called every ``every_s`` of virtual time (a soak's readings).
+    ``on_sample(relative time, crawl so far)`` is called every ``every_s`` of virtual time (a
+    soak's readings);
+    ``keep_log=False`` keeps no per-lease record (a soak measures the frontier's memory, not this).
     """
     next_sample = 0.0
     crawl = VirtualCrawl()
@@ -77,16 +81,18 @@ def run(
     while now - t0 <= until_s:
         rel = now - t0
         if on_sample is not None and rel >= next_sample:
-            on_sample(rel)
+            on_sample(rel, crawl)
             next_sample += every_s
         leases = frontier.lease(now, 256)
         report_at = now + FETCH_S
         for lease in leases:
-            crawl.leases.append((round(rel, 3), lease.url))
+            if keep_log:
+                crawl.leases.append((round(rel, 3), lease.url))
             if lease.url in sources:
                 outlet, kind = sources[lease.url]
                 crawl.source_requests[outlet.cls] += 1
-                crawl.source_visits.setdefault(lease.url, []).append(rel)
+                if keep_log:
+                    crawl.source_visits.setdefault(lease.url, []).append(rel)
                 items = schedule.listed(outlet, kind, rel)
                 listing = tuple(a.url for a in items)
                 changed = listing != listed_before.get(lease.url)
@@ -94,14 +100,14 @@ def run(
                 added = AddResult()
                 entries: list[FrontierEntry] = []
                 if changed:
-                    dated = kind in ("feed", "sitemap")
+                    has_dates = kind in ("feed", "sitemap")
                     entries = [
                         FrontierEntry(
                             a.url,
                             "article",
                             outlet.name,
                             1,
-                            published_ts=t0 + a.released_at if dated else None,
+                            published_ts=t0 + a.released_at if has_dates else None,
                             position=i,
                         )
                         for i, a in enumerate(items)
@@ -118,11 +124,13 @@ def run(
                     oldest_dated_ts=min(dated, default=None),
                 )
                 frontier.complete(lease, outcome, report_at)
-                if added.new_articles:
+                if added.new_articles and keep_log:
                     crawl.source_yields.setdefault(lease.url, []).append(report_at - t0)
             else:
                 assert articles[lease.url].released_at <= rel, "an article was leased before its release"
-                crawl.fetched.setdefault(lease.url, rel + FETCH_S)
+                crawl.articles_fetched += 1
+                if keep_log:
+                    crawl.fetched.setdefault(lease.url, rel + FETCH_S)
                 frontier.complete(lease, Outcome(status=200), report_at)
         if tick_s is not None:
             now = round(now + tick_s, 6)
