@@ -113,6 +113,16 @@ def test_extract_a_saved_file_without_its_url(tmp_path: Path) -> None:
     assert "word word" in doc["body"]
 
 
+def test_extract_a_saved_file_keeps_a_protocol_relative_canonical(tmp_path: Path) -> None:
+    head = b"<html><head><link rel='canonical' href='//www.example.com/news/a-story'></head>"
+    page = head + b"<body><article><p>"
+    (tmp_path / "saved.html").write_bytes(page + b"word " * 400 + b"</p></article></body></html>")
+    result = run("extract", str(tmp_path / "saved.html"), "--jsonl")
+    doc = json.loads(result.stdout)
+    assert result.returncode == 0, doc
+    assert doc["canonical_url"] == "https://www.example.com/news/a-story"
+
+
 def test_extract_inflates_saved_gzip_files_within_the_cap(tmp_path: Path) -> None:
     """A saved .html.gz is read through the bounded inflater: a bomb is one clear error."""
     page = b"<html><head><title>Hi</title></head><body><article><p>" + b"word " * 400 + b"</p></article>"

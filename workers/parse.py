@@ -17,6 +17,7 @@ import lxml.html
 from lxml import etree
 
 from newscrawl.core.errors import ParseError
+from newscrawl.core.urls import join_url
 
 HtmlKind = Literal["article", "listing"]
 
@@ -145,7 +146,7 @@ def _collect_meta(page: HtmlPage) -> None:
         rel = (el.get("rel") or "").lower().split()
         if "canonical" in rel and el.get("href") and page.canonical is None:
             try:
-                page.canonical = urljoin(page.base_url, el.get("href").strip())
+                page.canonical = join_url(page.base_url, el.get("href").strip())
             except ValueError:  # "http://[oops/": no canonical, the page's own URL stands
                 continue
     html_lang = page.tree.get("lang") or page.tree.get("{http://www.w3.org/XML/1998/namespace}lang")

@@ -19,6 +19,15 @@ _SKIP_EXTENSIONS = re.compile(
 )
 
 
+def join_url(base: str, href: str) -> str:
+    """``href`` resolved against ``base``; a protocol-relative ``//host/path`` in a page read from
+    a file takes https (the file's own scheme would turn it into a local path). Raises ValueError
+    on what urllib cannot parse, as urljoin does."""
+    if href.startswith("//") and not base.startswith(("http://", "https://")):
+        return "https:" + href
+    return urljoin(base, href)
+
+
 def normalize_url(url: str, base: str | None = None) -> str:
     """Return the normal form of ``url``: the key of the seen-URL filter.
 
@@ -29,7 +38,7 @@ def normalize_url(url: str, base: str | None = None) -> str:
     try:
         # urllib raises ValueError on what strangers write: "http://[oops/", ports past 65535.
         if base is not None:
-            raw = urljoin(base, raw)
+            raw = join_url(base, raw)
         parts = urlsplit(raw)
         absolute = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
         parts.port  # noqa: B018 - validates the port
