@@ -1,6 +1,7 @@
 """Serve the replay web in its own process (so its CPU is not counted as the crawler's).
 
 Prints one JSON line {"proxy": ..., "outlets": PATH, "pages": N} and serves until stdin closes.
+Usage: serve_replay.py OUTLETS_PATH [MIX]   (MIX: rich, the default, or lean; tests/replay.py)
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from tests.replay import build_replay_web
 
 def main() -> None:
     out = Path(sys.argv[1])
-    replay = build_replay_web(corpora_path(), crawl_delay_every=10_000)  # no Crawl-delay: measure CPU
+    mix = sys.argv[2] if len(sys.argv) > 2 else "rich"
+    replay = build_replay_web(corpora_path(), crawl_delay_every=10_000, mix=mix)  # no Crawl-delay: CPU
     out.write_text(replay.outlets_toml, "utf-8")
     replay.web.start()
     print(

@@ -7,14 +7,17 @@ import importlib
 import pytest
 
 BENCHES = [
+    "compose_stack",
     "crawl",
     "dedup",
     "distributed",
     "extraction",
+    "freshness",
     "frontier_memory",
     "fuzz",
     "indexer",
     "serve_replay",
+    "soak",
 ]
 
 

@@ -9,7 +9,6 @@ same times, and where adaptive revisits must beat fixed ones at the same number 
 from __future__ import annotations
 
 import itertools
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -246,12 +245,9 @@ def test_sources_silent_for_an_hour_are_polled_at_most_every_ten_minutes(
 
 
 def test_both_frontiers_crawl_the_live_web_alike(tmp_path: Path, live_schedule: LiveSchedule) -> None:
-    from tests.conftest import REDIS_URL, drop_redis_prefix, redis_available
+    from tests.conftest import REDIS_URL, drop_redis_prefix, require_redis
 
-    if not redis_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    require_redis()
     prefix = f"nctest-live-{uuid.uuid4().hex[:8]}"
     crawls = []
     try:
@@ -276,12 +272,10 @@ def test_both_frontiers_crawl_the_live_web_alike(tmp_path: Path, live_schedule: 
 def test_a_source_budget_is_kept_and_spent_where_the_news_is(
     tmp_path: Path, live_schedule: LiveSchedule, backend: str
 ) -> None:
-    from tests.conftest import REDIS_URL, drop_redis_prefix, redis_available
+    from tests.conftest import REDIS_URL, drop_redis_prefix, require_redis
 
-    if backend == "redis" and not redis_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
-        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    if backend == "redis":
+        require_redis()
     prefix = f"nctest-budget-{uuid.uuid4().hex[:8]}"
     budget_per_min = 20.0  # a third of what the sources ask for unbudgeted
     run_s = live_schedule.duration_s + 300
