@@ -26,6 +26,8 @@ from scheduler.policy import REVISITED_KINDS, AfterSuccess, FrontierPolicy, robo
 from scheduler.politeness import Robots
 
 _LUA = resources.files("scheduler") / "lua"
+# How many of the earliest retries and revisits next_wakeup looks at to find one still to make.
+_WAKEUP_SCAN = 64
 
 
 def _script(name: str, *, helpers: bool = True) -> str:
@@ -315,11 +317,24 @@ class RedisFrontier:
             )
         )
 
-    def next_wakeup(self, now: float) -> float | None:
+    def next_wakeup(self, now: float, *, fetched_before: float | None = None) -> float | None:
         pipe = self._redis.pipeline(transaction=False)
-        for key in (self.keys.hosts, self.keys.delayed):
-            pipe.zrange(key, 0, 0, withscores=True)
-        times = [float(score) for reply in pipe.execute() for _, score in reply]
+        pipe.zrange(self.keys.hosts, 0, 0, withscores=True)
+        pipe.zrange(self.keys.delayed, 0, _WAKEUP_SCAN - 1, withscores=True)
+        hosts, delayed = pipe.execute()
+        times = [float(score) for _, score in hosts]
+        if fetched_before is not None and delayed:
+            # A one-pass run does not wait for revisits it made already (lease skips them too).
+            pipe = self._redis.pipeline(transaction=False)
+            for url, _ in delayed:
+                pipe.hget(self.keys.url(url if isinstance(url, str) else url.decode()), "fetched_at")
+            fetched = pipe.execute()
+            delayed = [
+                (u, s)
+                for (u, s), f in zip(delayed, fetched, strict=True)
+                if not f or float(f) < fetched_before
+            ]
+        times += [float(score) for _, score in delayed[:1]]
         return min(times) if times else None
 
     def holds(self, leases: list[Lease]) -> list[bool]:

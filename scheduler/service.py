@@ -182,7 +182,7 @@ class Scheduler:
             return _BUSY_SLEEP_S
         if self._throttled:
             return _THROTTLED_SLEEP_S
-        return self._idle_sleep_s(now)
+        return self._idle_sleep_s(now, fetched_before)
 
     def _idle(self, now: float, fetched_before: float | None) -> bool:
         # Leases out mean work pending: skip the costlier count of everything else.
@@ -192,16 +192,16 @@ class Scheduler:
         if pending == 0:
             return True
         # Nothing due before the until-idle bound (a long Retry-After): report it, don't wait.
-        wake = self.frontier.next_wakeup(now)
+        wake = self.frontier.next_wakeup(now, fetched_before=fetched_before)
         if wake is not None and wake - now <= self.settings.frontier.until_idle_max_wait_s:
             return False
         self.left_for_later = {"urls": pending, "next_due_in_s": round(wake - now, 1) if wake else None}
         log.info("until_idle_stops_with_work_due_later", **self.left_for_later)
         return True
 
-    def _idle_sleep_s(self, now: float) -> float:
+    def _idle_sleep_s(self, now: float, fetched_before: float | None) -> float:
         cap = self.settings.scheduler.idle_sleep_ms / 1000.0
-        wake = self.frontier.next_wakeup(now)
+        wake = self.frontier.next_wakeup(now, fetched_before=fetched_before)
         return cap if wake is None else min(max(wake - now, _BUSY_SLEEP_S), cap)
 
     def _heartbeat(self, now: float) -> None:

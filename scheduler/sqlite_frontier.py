@@ -430,10 +430,12 @@ class SQLiteFrontier:
         ).fetchone()
         return int(row[0]) + int(robots[0])
 
-    def next_wakeup(self, now: float) -> float | None:
+    def next_wakeup(self, now: float, *, fetched_before: float | None = None) -> float | None:
+        before = fetched_before if fetched_before is not None else float("inf")
         row = self._db.execute(
             "SELECT MIN(MAX(h.next_fetch_at, u.due_at)) FROM urls u JOIN hosts h ON h.host=u.host"
-            " WHERE u.state='queued'"
+            " WHERE u.state='queued' AND (u.fetched_at IS NULL OR u.fetched_at<?)",
+            (before,),
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
 

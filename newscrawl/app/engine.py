@@ -81,7 +81,7 @@ class CrawlEngine:
                     if self._on_progress and now - last_progress > 0.5:
                         last_progress = now
                         self._on_progress(self.stats)
-                    await self._wait(tasks, busy=leased > 0)
+                    await self._wait(tasks, busy=leased > 0, fetched_before=fetched_before)
                 except StoreError as exc:
                     # A Redis backend gone, a locked or full SQLite file: wait it out; fetches in
                     # flight finish and their pages wait in the handler the same way.
@@ -114,7 +114,7 @@ class CrawlEngine:
         pending = frontier.pending(now, fetched_before=fetched_before)
         if pending == 0:
             return True
-        wake = frontier.next_wakeup(now)
+        wake = frontier.next_wakeup(now, fetched_before=fetched_before)
         max_wait = self.components.settings.frontier.until_idle_max_wait_s
         if wake is not None and wake - now <= max_wait:
             return False
@@ -125,14 +125,16 @@ class CrawlEngine:
         log.info("until_idle_stops_with_work_due_later", **self.stats.left_for_later)
         return True
 
-    async def _wait(self, tasks: set[asyncio.Task[None]], *, busy: bool) -> None:
+    async def _wait(
+        self, tasks: set[asyncio.Task[None]], *, busy: bool, fetched_before: float | None = None
+    ) -> None:
         """Until a fetch finishes or the frontier's next due time, whichever comes first."""
         now = time.time()
         if busy:
             # Leases were just handed out: more may be due at once, so look again soon.
             timeout = 0.005
         else:
-            wake = self.components.frontier.next_wakeup(now)
+            wake = self.components.frontier.next_wakeup(now, fetched_before=fetched_before)
             timeout = _MAX_IDLE_SLEEP_S if wake is None else min(max(wake - now, 0.005), _MAX_IDLE_SLEEP_S)
         if tasks:
             done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

@@ -100,8 +100,9 @@ class Frontier(Protocol):
         """URLs in flight, never fetched (new or retrying), or due for a revisit not yet made
         since ``fetched_before``."""
 
-    def next_wakeup(self, now: float) -> float | None:
-        """When the next lease may become possible (None: nothing is queued)."""
+    def next_wakeup(self, now: float, *, fetched_before: float | None = None) -> float | None:
+        """When the next lease may become possible (None: nothing is queued); with
+        ``fetched_before``, as ``lease`` sees it then (revisits made since do not count)."""
 
     def in_flight(self) -> int:
         """Leases handed out and not reported back yet."""
