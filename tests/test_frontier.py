@@ -358,3 +358,20 @@ def test_a_renewed_lease_outlives_the_timeout_and_a_dead_one_does_not(
     assert f.url_view(lease.url) is not None
     f.complete(again, Outcome(status=200), T0 + 114)
     assert f.url_view(lease.url) is None
+
+
+def test_a_one_pass_run_does_not_wait_for_revisits_it_made(backend_settings: SettingsFactory) -> None:
+    """--until-idle: a source fetched in this pass is due again later, but the pass's wake-up
+    ignores it (as its leases do); a URL still to fetch keeps its own wake-up."""
+    f = frontier(backend_settings)
+    start = T0
+    f.add([FrontierEntry("http://a.example/", "listing", "x")], start)
+    (lease,) = f.lease(start, 10)
+    f.complete(lease, Outcome(status=200), start + 1)
+    assert f.next_wakeup(start + 2) == pytest.approx(start + 61)  # its revisit (60 s, the outlet's)
+    assert f.next_wakeup(start + 2, fetched_before=start) is None
+    f.add([FrontierEntry("http://b.example/a-story-still-to-fetch-today", "article")], start + 2)
+    (later,) = f.lease(start + 2, 10)
+    f.fail(later, ConnectError("refused", url=later.url), start + 3)  # retried after a back-off
+    wake = f.next_wakeup(start + 4, fetched_before=start)
+    assert wake is not None and start + 4 < wake < start + 61
