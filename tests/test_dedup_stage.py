@@ -90,6 +90,23 @@ def test_exact_and_near_duplicates_collapse_onto_the_earliest(backend_settings: 
     assert index[original.id].also_seen_at == ["http://edit.example/e", "http://wire.example/copy"]
 
 
+def test_a_correction_lost_before_the_index_is_made_again_on_refetch(
+    backend_settings: SettingsFactory,
+) -> None:
+    """A process that dies between the dedup decision and the index write loses the correction
+    it carried; the page's next fetch (its lease expired) must carry it again."""
+    s, index = stage(backend_settings()), {}
+    copy = doc("http://wire.example/copy", STORY, published=T0 + timedelta(hours=2))
+    original = doc("http://herald.example/story", STORY)
+    apply(index, copy, s)
+    s.process(original)  # decided and committed in the dedup store, then the process died
+    index[original.id] = original = doc("http://herald.example/story", STORY)
+    apply(index, original, s)  # the refetch
+    assert index[copy.id].duplicate_of == original.id
+    assert index[original.id].duplicate_of is None
+    assert index[original.id].also_seen_at == ["http://wire.example/copy"]
+
+
 def test_cross_host_canonical_wins_and_original_page_replaces_copy(backend_settings: SettingsFactory) -> None:
     s, index = stage(backend_settings()), {}
     original_url = "http://herald.example/story"

@@ -10,6 +10,7 @@ end to the next progress is measured (printed with ``-s``; README quotes it).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -26,10 +27,12 @@ import pytest
 
 from indexer.engine import IndexAdmin
 from newscrawl.app.demo import build_demo_web
-from newscrawl.app.factory import build_frontier, build_stream_writer
+from newscrawl.app.engine import CrawlEngine
+from newscrawl.app.factory import build_components, build_frontier, build_stream_writer
 from newscrawl.app.localweb import LocalWeb
+from scheduler.outlets import parse_outlets
 from tests.cluster import REPO, Cluster, PrivateRedis, settings_env
-from tests.conftest import require_redis
+from tests.conftest import make_settings, require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
@@ -569,6 +572,29 @@ def test_a_locked_sqlite_file_is_waited_out(
     assert "store_outage_started" in err and "index.sqlite" in err and "store_outage_ended" in err
     assert "Traceback" not in err
     _intact(data)
+    assert _index(data) == undisturbed
+
+
+def test_index_writes_that_fail_after_the_dedup_decision_lose_no_correction(
+    demo: tuple[LocalWeb, str], undisturbed: set[tuple[str, str, str | None]], tmp_path: Path
+) -> None:
+    """Every document's first upsert and first update fail: the corrections the dedup stage
+    decided with them (a republished copy re-pointed at the original) still reach the index."""
+    web, outlets = demo
+    (tmp_path / "outlets.toml").write_text(outlets)
+    data = tmp_path / "d"
+    settings = make_settings(
+        data,
+        outlets_file=tmp_path / "outlets.toml",
+        fetch={"proxy": web.proxy_url},
+        politeness={"min_delay_ms": 100},
+        index={"backend": "tests.flaky_index:FlakyIndex"},
+    )
+    components = build_components(settings, parse_outlets(outlets))
+    stats = asyncio.run(CrawlEngine(components).run(until_idle=True))
+    faults = components.index.faults  # type: ignore[attr-defined]
+    components.close()
+    assert faults >= len(undisturbed) and stats.corrections > 0
     assert _index(data) == undisturbed
 
 

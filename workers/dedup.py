@@ -392,12 +392,14 @@ class ContentDeduplicator:
                 if member.duplicate_of != target:
                     member.duplicate_of = target
                     self._store.put_doc(member)
-                    updates.append(DocUpdate(member.doc_id, {"duplicate_of": target}))
+            # Every member's whole cluster state, changed or not: a correction that was decided
+            # but never reached the index (a crash between the two) is made again next time.
             updates.append(self._appearances_update(canonical, members))
             for member in members:
                 if member is not canonical:
                     own = sorted(set(self._store.aliases(member.doc_id)) - {member.url})
-                    updates.append(DocUpdate(member.doc_id, {"also_seen_at": own}))
+                    fields = {"duplicate_of": canonical.doc_id, "also_seen_at": own}
+                    updates.append(DocUpdate(member.doc_id, fields))
         return updates
 
     def _appearances_update(self, canonical: StoredDoc, members: list[StoredDoc]) -> DocUpdate:
@@ -407,7 +409,7 @@ class ContentDeduplicator:
                 urls.add(member.url)
                 urls |= set(self._store.aliases(member.doc_id))
         urls.discard(canonical.url)
-        return DocUpdate(canonical.doc_id, {"also_seen_at": sorted(urls)})
+        return DocUpdate(canonical.doc_id, {"duplicate_of": None, "also_seen_at": sorted(urls)})
 
     def _fill(self, document: Document, doc: StoredDoc) -> None:
         document.body = doc.cleaned_body

@@ -12,6 +12,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from newscrawl.core import metrics
@@ -221,6 +222,11 @@ class LeaseHandler:
             outage.recovered()
             return
 
+    def _until_stored(self, write: Callable[[], object]) -> None:
+        """An index write once the dedup stage has committed: tried again here, through the
+        outage, because settling the page anew would not decide all its corrections again."""
+        self.parts.outage.call(write, sleep=self._sleep)
+
     def _archive(self, lease: Lease, fetched: Fetched) -> str | None:
         """Write the fetch to the WARC archive, once (a store outage may settle a page twice)."""
         archive = self.parts.archive
@@ -346,7 +352,7 @@ class LeaseHandler:
         self.stats.cpu_s["dedup"] += t2 - t1
         if doc is not None and outcome is not None:
             if outcome.action == "index":
-                self.parts.index.upsert(doc)
+                self._until_stored(lambda: self.parts.index.upsert(doc))
                 self._new_article(doc, now)
                 self.stats.articles += 1
                 self.stats.duplicates += doc.duplicate_of is not None
@@ -358,7 +364,7 @@ class LeaseHandler:
             if self.parts.archive is not None:
                 self.parts.archive.metadata(doc.url, _metadata(doc, outcome.action), self._record_id)
         for update in updates:
-            self.parts.index.update(update.doc_id, update.fields)
+            self._until_stored(partial(self.parts.index.update, update.doc_id, update.fields))
         self.stats.corrections += len(updates)
         self.stats.cpu_s["index"] += time.process_time() - t2
         return new_articles
