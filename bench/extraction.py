@@ -14,7 +14,9 @@
   the two interleaved page by page (three passes).
 
 newscrawl has no per-outlet overrides yet, so the figures are with overrides off.
-Usage: python bench/extraction.py [--no-cpu] [--tables]
+With ``--cv``, every rule of the extractor is cross-validated instead (``bench/crossval.py``):
+train and cross-validated figures per field, side by side, and each rule's delta.
+Usage: python bench/extraction.py [--no-cpu] [--tables] | --cv [--processes N]
 """
 
 from __future__ import annotations
@@ -257,7 +259,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--no-cpu", action="store_true")
     parser.add_argument("--tables", action="store_true", help="per-language and per-country tables")
+    parser.add_argument("--cv", action="store_true", help="cross-validate every rule (bench/crossval.py)")
+    parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
+    if args.cv:
+        from bench.crossval import run
+
+        print(json.dumps(run(args.processes), indent=2, ensure_ascii=False))
+        return
     aeb, fundus = load_pages("scrapinghub-aeb"), load_pages("fundus")
     report: dict[str, Any] = {
         "per_outlet_overrides": "none exist; figures are without overrides",

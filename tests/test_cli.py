@@ -113,6 +113,17 @@ def test_extract_a_saved_file_without_its_url(tmp_path: Path) -> None:
     assert "word word" in doc["body"]
 
 
+def test_extract_every_saved_benchmark_page_without_its_url(corpora: Path) -> None:
+    """``newscrawl extract FILE`` as a user runs it on saved pages: no URL-dependent step may fail one."""
+    files = sorted(str(p) for p in (corpora / "scrapinghub-aeb" / "html").glob("*.html.gz"))
+    result = run("extract", *files, "--jsonl", timeout=300)
+    docs = [json.loads(x) for x in result.stdout.splitlines()]
+    failed = [(d["url"], d["error"]) for d in docs if "error" in d]
+    assert len(docs) == len(files) and not failed, failed
+    assert result.returncode == 0
+    assert all(d["body"] for d in docs)
+
+
 def test_extract_a_saved_file_keeps_a_protocol_relative_canonical(tmp_path: Path) -> None:
     head = b"<html><head><link rel='canonical' href='//www.example.com/news/a-story'></head>"
     page = head + b"<body><article><p>"

@@ -244,6 +244,23 @@ def test_related_blocks_and_referral_lines_are_not_body() -> None:
     assert "Read more" not in article.body and "Photo: AFP" not in article.body
 
 
+def test_a_block_holding_most_of_the_page_is_never_dropped_as_related() -> None:
+    """A "You may also like" heading at the top of the wrapper that holds the article: the
+    wrapper is the story (most of the page's text), so only the teasers go."""
+    prose = "".join(
+        f"<p>Paragraph {i}: the harbour reopened on Monday after repairs to the old pier were done.</p>"
+        for i in range(8)
+    )
+    html = (
+        "<html><head><title>Harbour</title></head><body><div class='page'>"
+        "<h3>You may also like</h3><p><a href='/a'>Another headline about the league</a></p>"
+        f"<div class='story'><h2>Harbour reopens</h2>{prose}</div></div></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/harbour-reopens"))
+    assert "Paragraph 0: the harbour reopened" in article.body
+    assert "Paragraph 7: the harbour reopened" in article.body
+
+
 def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:
     paragraphs = "".join(
         f"<p class='editor-p'>Paragraph {i} of the council story tells how the budget vote went.</p>"

@@ -5,6 +5,7 @@ Body text comes from trafilatura run on the already parsed tree; dates fall back
 
 from __future__ import annotations
 
+import copy
 import html
 import itertools
 import json
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
+import lxml.html
 import trafilatura
 from courlan import extract_domain
 from dateutil import parser as dateparser
@@ -27,6 +29,48 @@ from workers.language import decide_language
 from workers.parse import HtmlPage
 
 _WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class ExtractionRules:
+    """The extractor's choices a corpus could tune: each rule can be switched off and each
+    threshold moved, so that ``bench/extraction.py`` can choose them on training folds and score
+    them on held-out publishers (README "Extraction quality"). The defaults are what runs."""
+
+    # Body: what goes before trafilatura sees the page.
+    strip_hidden: bool = True
+    strip_related_classes: bool = True
+    strip_related_headings: bool = True
+    strip_teaser_lists: bool = True
+    # A block holding more than this share of the page's text is the article, whatever its markup
+    # or heading says: it is never dropped as boilerplate.
+    max_dropped_share: float = 0.5
+    # Body: lines dropped after extraction (referrals, picture credits, bare URLs, the headline).
+    drop_referral_lines: bool = True
+    # Body: trafilatura reads only the article's container (itemprop=articleBody, <article>) when
+    # one holds this share of the page's paragraph text; the whole page otherwise.
+    localise: bool = True
+    localise_min_share: float = 0.6
+    # Body: trafilatura's slower comparison when the fast pass looks wrong.
+    second_opinion: bool = True
+    menu_line_chars: float = 50.0
+    second_opinion_paragraph_share: float = 0.35
+    recall_fallback: bool = True
+    script_body: bool = True
+    # Tables: data in an article (results, figures) or page furniture laid out in a grid.
+    include_tables: bool = False
+    # JSON-LD articleBody replaces the DOM's text when it is this many times longer.
+    structured_body_ratio: float = 1.2
+    # Authors.
+    byline_elements: bool = True
+    outlet_is_not_author: bool = True
+    split_joined_names: bool = True
+    # Published time: the printed time beside a date-only stamp; the update time on the same day.
+    shown_time: bool = True
+    modified_same_day: bool = True
+
+
+DEFAULT_RULES = ExtractionRules()
 _PERSON_NOISE = re.compile(r"^(?:by|von|par|di|de|por|door|av|af)\s+", re.I)
 # Zone abbreviations seen in news markup; dateutil knows none of them by itself.
 _TZ_ABBREVIATIONS = {
@@ -152,7 +196,7 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _MARKED = etree.XPath(".//*[@class or @id or @style or @hidden]")
 
 
-def strip_boilerplate(tree: Any) -> int:
+def strip_boilerplate(tree: Any, rules: ExtractionRules = DEFAULT_RULES) -> int:
     """Remove what is not the story; returns how many blocks went.
 
     First what a reader never sees (hidden elements, pop-up cards, screen-reader-only text), then
@@ -165,23 +209,26 @@ def strip_boilerplate(tree: Any) -> int:
     related: list[Any] = []
     for el in _MARKED(body):
         classes = el.get("class", "")
-        if (
+        if rules.strip_hidden and (
             el.get("hidden") is not None
             or _HIDDEN_STYLE.search(el.get("style", ""))
             or _HIDDEN_CLASS.search(classes)
         ):
             hidden.append(el)
-        elif _RELATED_CLASS.search(f"{classes} {el.get('id', '')}"):
+        elif rules.strip_related_classes and _RELATED_CLASS.search(f"{classes} {el.get('id', '')}"):
             related.append(el)
-    removed = _drop(hidden)
-    return removed + _drop(_related_blocks(body) + related)
+    limit = rules.max_dropped_share * len(body.text_content())
+    removed = _drop(hidden, limit)
+    return removed + _drop(_related_blocks(body, rules) + related, limit)
 
 
-def _drop(doomed: list[Any]) -> int:
+def _drop(doomed: list[Any], max_chars: float) -> int:
     """Remove the elements (with their text, keeping what follows them); never the article itself."""
     removed = 0
     for el in doomed:
         if el.getparent() is None or el.tag in _KEEP_TAGS or _is_dropped(el) or _is_main_content(el):
+            continue
+        if len(el.text_content()) > max_chars:
             continue
         el.drop_tree()
         removed += 1
@@ -191,7 +238,7 @@ def _drop(doomed: list[Any]) -> int:
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
 
 
-def _related_blocks(body: Any) -> list[Any]:
+def _related_blocks(body: Any, rules: ExtractionRules) -> list[Any]:
     """Blocks that carry other stories: a section headed "Related articles", a teaser list.
 
     Such blocks hold other articles' headlines and often their text; left in, they would make
@@ -199,7 +246,8 @@ def _related_blocks(body: Any) -> list[Any]:
     removed: it is the article, whatever its markup says.
     """
     doomed: list[Any] = []
-    for heading in body.iter("h2", "h3", "h4", "h5", "h6"):
+    headings = body.iter("h2", "h3", "h4", "h5", "h6") if rules.strip_related_headings else ()
+    for heading in headings:
         text = _WS.sub(" ", heading.text_content()).strip()
         if not text or len(text) > 80 or not _RELATED_HEADING.match(text):
             continue
@@ -216,7 +264,8 @@ def _related_blocks(body: Any) -> list[Any]:
             doomed.extend(
                 s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _linked_word_share(s) > 0.5
             )
-    doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el))
+    if rules.strip_teaser_lists:
+        doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el))
     return doomed
 
 
@@ -353,7 +402,7 @@ def _plausible_name(name: str) -> bool:
     )
 
 
-def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
+def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules = DEFAULT_RULES) -> list[str]:
     """People first: JSON-LD authors, else meta bylines, else the page's byline elements.
 
     A name that is the outlet itself (og:site_name) is an organisation: people named elsewhere
@@ -363,6 +412,8 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
     label = _host_label(page.url)
 
     def is_outlet(name: str) -> bool:
+        if not rules.outlet_is_not_author:
+            return False
         folded = name.casefold()
         if site and (folded in site or site in folded):
             return True
@@ -380,7 +431,9 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
 
     ld_people, ld_orgs = _names(obj.get("author")) if obj else ([], [])
     # One JSON-LD name holding two people ("A and B") is two authors; commas may be "Last, First".
-    found = tidy([part for n in ld_people for part in _CONJUNCTION.split(n)])
+    found = tidy(
+        [part for n in ld_people for part in (_CONJUNCTION.split(n) if rules.split_joined_names else [n])]
+    )
     if found and not all(is_outlet(n) for n in found):
         return found
     # An organisation as the author is the outlet's fallback: people in the byline come first.
@@ -391,7 +444,8 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None) -> list[str]:
         for key in keys:
             for value in page.meta.get(key, ()):
                 yield tidy(_split_byline(value))
-        yield tidy(_dom_byline(page))  # searched only when no meta byline names a person
+        if rules.byline_elements:
+            yield tidy(_dom_byline(page))  # searched only when no meta byline names a person
 
     abbreviations: list[str] = []
     for names in bylines():
@@ -542,7 +596,9 @@ _PUBLISHED_META = (
 _MODIFIED_META = ("article:modified_time", "og:updated_time", "article:modified:time")
 
 
-def _published(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
+def _published(
+    page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules = DEFAULT_RULES
+) -> datetime | None:
     """Structured data first, then meta tags, <time>, and htmldate's date from the page.
 
     A stamp without an offset takes the offset of another source that gives the same wall-clock
@@ -565,10 +621,10 @@ def _published(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
     day = parse_datetime(found) if found else None
     if day is None:
         return None
-    shown = _shown_time(page, day)
+    shown = _shown_time(page, day) if rules.shown_time else None
     if shown is not None:
         return shown
-    modified = _modified(page, obj)
+    modified = _modified(page, obj) if rules.modified_same_day else None
     if modified is not None and modified.date() == day.date():
         # Only a date, and the page was last updated that day: the update time is the closer guess.
         return modified
@@ -635,14 +691,16 @@ def _modified(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
     )
 
 
-def _trafilatura_text(page: HtmlPage, *, fast: bool, recall: bool = False, document: Any = None) -> str:
+def _trafilatura_text(
+    page: HtmlPage, rules: ExtractionRules, *, fast: bool, recall: bool = False, document: Any = None
+) -> str:
     """trafilatura's body text of ``document`` (default: the page's tree)."""
     result = trafilatura.bare_extraction(
         page.tree if document is None else document,
         url=page.url,
         with_metadata=False,
         include_comments=False,
-        include_tables=False,
+        include_tables=rules.include_tables,
         deduplicate=False,
         fast=fast,
         favor_recall=recall,
@@ -652,8 +710,6 @@ def _trafilatura_text(page: HtmlPage, *, fast: bool, recall: bool = False, docum
 
 # Below this many characters the DOM's text may be a shell around a client-rendered article.
 _SHORT_BODY_CHARS = 200
-# Mean line length below which extracted text reads like navigation rather than prose.
-_MENU_LINE_CHARS = 50
 
 
 def _mean_line(text: str) -> float:
@@ -661,12 +717,12 @@ def _mean_line(text: str) -> float:
     return sum(map(len, lines)) / len(lines) if lines else 0.0
 
 
-def _needs_second_opinion(text: str, page: HtmlPage) -> bool:
+def _needs_second_opinion(text: str, page: HtmlPage, rules: ExtractionRules) -> bool:
     """The fast pass looks wrong: menu-like short lines, or far less than the page's paragraphs."""
-    if _mean_line(text) < _MENU_LINE_CHARS:
+    if _mean_line(text) < rules.menu_line_chars:
         return True
     paragraphs = sum(len(p.text_content()) for p in page.tree.iter("p"))
-    return len(text) < 0.35 * paragraphs
+    return len(text) < rules.second_opinion_paragraph_share * paragraphs
 
 
 # A client-rendered page (Next.js and the like) ships its article as an HTML string inside the
@@ -678,7 +734,7 @@ _SCRIPT_HTML_FIELD = re.compile(
 _SCRIPT_SCAN_CHARS = 2_000_000
 
 
-def _script_body(page: HtmlPage) -> str:
+def _script_body(page: HtmlPage, rules: ExtractionRules) -> str:
     """Text of the longest article-like HTML string in the page's scripts, or ""."""
     best = ""
     scanned = 0
@@ -696,27 +752,65 @@ def _script_body(page: HtmlPage) -> str:
                 best = fragment
     if not best:
         return ""
-    return _trafilatura_text(page, fast=True, document=f"<html><body><article>{best}</article></body></html>")
+    return _trafilatura_text(
+        page, rules, fast=True, document=f"<html><body><article>{best}</article></body></html>"
+    )
 
 
-def _body(page: HtmlPage, obj: dict[str, Any] | None, compare: bool) -> str:
-    text = _trafilatura_text(page, fast=not compare)
-    if not compare and text and _needs_second_opinion(text, page):
+# Containers that hold an article by markup.
+_CONTAINERS = etree.XPath("//*[@itemprop='articleBody'] | //article")
+_MIN_PARAGRAPH_CHARS = 500
+
+
+def _paragraph_chars(el: Any) -> int:
+    return sum(len(p.text_content()) for p in el.iter("p"))
+
+
+def _localised(page: HtmlPage, rules: ExtractionRules) -> Any | None:
+    """The article's container as a document of its own, when one holds most of the page's
+    paragraph text: trafilatura then cleans and scores a fraction of the tree (the cost of its
+    pass grows with the tree), and what lies outside cannot leak in."""
+    body = page.tree.find("body")
+    if not rules.localise or body is None:
+        return None
+    total = _paragraph_chars(body)
+    if total < _MIN_PARAGRAPH_CHARS:
+        return None
+    best, best_chars = None, 0
+    for candidate in _CONTAINERS(page.tree):
+        chars = _paragraph_chars(candidate)
+        if chars > best_chars:
+            best, best_chars = candidate, chars
+    if best is None or best_chars < rules.localise_min_share * total:
+        return None
+    document = lxml.html.Element("html")  # trafilatura reads HtmlElement trees only
+    etree.SubElement(document, "body").append(copy.deepcopy(best))
+    return document
+
+
+def _body(page: HtmlPage, obj: dict[str, Any] | None, compare: bool, rules: ExtractionRules) -> str:
+    container = None if compare else _localised(page, rules)
+    text = (
+        _trafilatura_text(page, rules, fast=not compare, document=container) if container is not None else ""
+    )
+    if not text:
+        text = _trafilatura_text(page, rules, fast=not compare)
+    if not compare and rules.second_opinion and text and _needs_second_opinion(text, page, rules):
         # trafilatura's comparison with readability and jusText: costly, so only when in doubt.
-        second = _trafilatura_text(page, fast=False)
-        menu_like = _mean_line(text) < _MENU_LINE_CHARS
-        if _mean_line(second) >= _MENU_LINE_CHARS and (len(second) > len(text) or menu_like):
+        second = _trafilatura_text(page, rules, fast=False)
+        menu_like = _mean_line(text) < rules.menu_line_chars
+        if _mean_line(second) >= rules.menu_line_chars and (len(second) > len(text) or menu_like):
             # A menu-like fast pass loses to prose even when the prose is shorter.
             text = second
-    if not text:
+    if not text and rules.recall_fallback:
         # A short or unusual page: trafilatura's recall mode keeps what precision mode discards.
-        text = _trafilatura_text(page, fast=False, recall=True)
-    if len(text) < _SHORT_BODY_CHARS:
-        embedded = _script_body(page)
+        text = _trafilatura_text(page, rules, fast=False, recall=True)
+    if rules.script_body and len(text) < _SHORT_BODY_CHARS:
+        embedded = _script_body(page, rules)
         if len(embedded) > len(text):
             text = embedded
     structured = _clean(obj.get("articleBody")) if obj else None
-    if structured and len(structured) > 1.2 * len(_WS.sub(" ", text)):
+    if structured and len(structured) > rules.structured_body_ratio * len(_WS.sub(" ", text)):
         return structured
     return text.strip()
 
@@ -739,7 +833,9 @@ def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
         return page.url  # a saved file (file:// URL) without a canonical of its own
 
 
-def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Article:
+def extract_article(
+    page: HtmlPage, *, compare_extractors: bool = False, rules: ExtractionRules = DEFAULT_RULES
+) -> Article:
     """Every field of the article on ``page``; raises ExtractionError when it has no body.
 
     ``compare_extractors`` runs trafilatura's readability/jusText comparison on every page rather
@@ -747,15 +843,16 @@ def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Arti
     """
     obj = page.article_object()
     title = _title(page, obj)
-    strip_boilerplate(page.tree)
-    body = visible_text(_body(page, obj, compare_extractors))
-    body = drop_referral_lines(body, title)
+    strip_boilerplate(page.tree, rules)
+    body = visible_text(_body(page, obj, compare_extractors, rules))
+    if rules.drop_referral_lines:
+        body = drop_referral_lines(body, title)
     if title and body.startswith(title):
         # trafilatura keeps a headline that sits inside the article element: it is not body text.
         body = body[len(title) :].lstrip()
     if not body:
         raise ExtractionError("no article text found", url=page.url)
-    authors = _authors(page, obj)
+    authors = _authors(page, obj, rules)
     section = (_first_str(obj.get("articleSection")) if obj else None) or page.first_meta("article:section")
     tags = (
         (_keywords(obj.get("keywords")) if obj else [])
@@ -768,7 +865,7 @@ def extract_article(page: HtmlPage, *, compare_extractors: bool = False) -> Arti
         canonical_url=canonical_of(page, obj),
         title=title,
         authors=list(dict.fromkeys(authors)),
-        published_at=_published(page, obj),
+        published_at=_published(page, obj, rules),
         modified_at=_modified(page, obj),
         language=_language(page, obj, body),
         section=section,

@@ -100,8 +100,19 @@ def classify_body(body: bytes, content_type: str) -> Literal["feed", "sitemap", 
 
 # Comments go at parse time: a comment inside a paragraph makes trafilatura drop the text after it
 # (measured: half of one scrapinghub-aeb article), and nothing downstream reads comments.
-_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
-_DEEP_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True)
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
+_DEEP_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True)
+# Every element an lxml.html HtmlElement, chosen in C: lxml.html's own lookup calls a Python
+# method for each element Python touches (a tenth of the extraction's CPU, measured).
+for _parser in (_PARSER, _DEEP_PARSER):
+    _parser.set_element_class_lookup(
+        etree.ElementDefaultClassLookup(
+            element=lxml.html.HtmlElement,
+            comment=lxml.html.HtmlComment,
+            pi=lxml.html.HtmlProcessingInstruction,
+            entity=lxml.html.HtmlEntity,
+        )
+    )
 
 
 # A nesting bomb opens the same tag thousands of times; no page nests the very same opening tag
