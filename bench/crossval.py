@@ -102,7 +102,6 @@ def variants() -> dict[str, ExtractionRules]:
     moved: dict[str, Iterable[float]] = {
         "menu_line_chars": (30.0, 40.0, 65.0, 80.0),
         "second_opinion_paragraph_share": (0.2, 0.5, 0.7),
-        "structured_body_ratio": (1.0, 1.5, 2.0, math.inf),
         "max_dropped_share": (0.3, 0.7, math.inf),
         "localise_min_share": (0.4, 0.8),
     }

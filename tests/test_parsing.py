@@ -390,15 +390,6 @@ def test_publication_time_from_structured_data(
     assert article.published_at is not None and article.published_at.isoformat() == expected
 
 
-def test_a_page_with_only_a_date_takes_the_time_of_its_same_day_update() -> None:
-    html = _dated_page({}, {"og:updated_time": "2026-05-13T15:44:29+02:00"}).replace(
-        "<article>", "<article><p class='date'>13 May 2026</p>"
-    )
-    article = extract_article(parse_html(html, "https://a.example/news/storm"))
-    assert article.published_at is not None
-    assert article.published_at.isoformat() == "2026-05-13T15:44:29+02:00"
-
-
 @pytest.mark.parametrize(
     "shown, expected",
     [

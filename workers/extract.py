@@ -55,19 +55,15 @@ class ExtractionRules:
     second_opinion: bool = True
     menu_line_chars: float = 50.0
     second_opinion_paragraph_share: float = 0.35
-    recall_fallback: bool = True
     script_body: bool = True
     # Tables: data in an article (results, figures) or page furniture laid out in a grid.
     include_tables: bool = False
-    # JSON-LD articleBody replaces the DOM's text when it is this many times longer.
-    structured_body_ratio: float = 1.2
     # Authors.
     byline_elements: bool = True
     outlet_is_not_author: bool = True
     split_joined_names: bool = True
-    # Published time: the printed time beside a date-only stamp; the update time on the same day.
+    # Published time: the printed time beside a date-only stamp.
     shown_time: bool = True
-    modified_same_day: bool = True
 
 
 DEFAULT_RULES = ExtractionRules()
@@ -622,13 +618,7 @@ def _published(
     if day is None:
         return None
     shown = _shown_time(page, day) if rules.shown_time else None
-    if shown is not None:
-        return shown
-    modified = _modified(page, obj) if rules.modified_same_day else None
-    if modified is not None and modified.date() == day.date():
-        # Only a date, and the page was last updated that day: the update time is the closer guess.
-        return modified
-    return day
+    return shown or day
 
 
 _TIME_AFTER_DATE = (
@@ -691,9 +681,7 @@ def _modified(page: HtmlPage, obj: dict[str, Any] | None) -> datetime | None:
     )
 
 
-def _trafilatura_text(
-    page: HtmlPage, rules: ExtractionRules, *, fast: bool, recall: bool = False, document: Any = None
-) -> str:
+def _trafilatura_text(page: HtmlPage, rules: ExtractionRules, *, fast: bool, document: Any = None) -> str:
     """trafilatura's body text of ``document`` (default: the page's tree)."""
     result = trafilatura.bare_extraction(
         page.tree if document is None else document,
@@ -703,7 +691,6 @@ def _trafilatura_text(
         include_tables=rules.include_tables,
         deduplicate=False,
         fast=fast,
-        favor_recall=recall,
     )
     return str(getattr(result, "text", None) or "")
 
@@ -788,30 +775,25 @@ def _localised(page: HtmlPage, rules: ExtractionRules) -> Any | None:
     return document
 
 
-def _body(page: HtmlPage, obj: dict[str, Any] | None, compare: bool, rules: ExtractionRules) -> str:
+def _body(page: HtmlPage, compare: bool, rules: ExtractionRules) -> str:
     container = None if compare else _localised(page, rules)
     text = (
         _trafilatura_text(page, rules, fast=not compare, document=container) if container is not None else ""
     )
     if not text:
         text = _trafilatura_text(page, rules, fast=not compare)
-    if not compare and rules.second_opinion and text and _needs_second_opinion(text, page, rules):
+    if not compare and rules.second_opinion and _needs_second_opinion(text, page, rules):
         # trafilatura's comparison with readability and jusText: costly, so only when in doubt.
         second = _trafilatura_text(page, rules, fast=False)
         menu_like = _mean_line(text) < rules.menu_line_chars
-        if _mean_line(second) >= rules.menu_line_chars and (len(second) > len(text) or menu_like):
-            # A menu-like fast pass loses to prose even when the prose is shorter.
+        prose = _mean_line(second) >= rules.menu_line_chars
+        # A menu-like fast pass loses to prose even when the prose is shorter; nothing loses to anything.
+        if not text or (prose and (len(second) > len(text) or menu_like)):
             text = second
-    if not text and rules.recall_fallback:
-        # A short or unusual page: trafilatura's recall mode keeps what precision mode discards.
-        text = _trafilatura_text(page, rules, fast=False, recall=True)
     if rules.script_body and len(text) < _SHORT_BODY_CHARS:
         embedded = _script_body(page, rules)
         if len(embedded) > len(text):
             text = embedded
-    structured = _clean(obj.get("articleBody")) if obj else None
-    if structured and len(structured) > rules.structured_body_ratio * len(_WS.sub(" ", text)):
-        return structured
     return text.strip()
 
 
@@ -844,7 +826,7 @@ def extract_article(
     obj = page.article_object()
     title = _title(page, obj)
     strip_boilerplate(page.tree, rules)
-    body = visible_text(_body(page, obj, compare_extractors, rules))
+    body = visible_text(_body(page, compare_extractors, rules))
     if rules.drop_referral_lines:
         body = drop_referral_lines(body, title)
     if title and body.startswith(title):
