@@ -775,16 +775,27 @@ def _localised(page: HtmlPage, rules: ExtractionRules) -> Any | None:
     return document
 
 
-def _body(page: HtmlPage, compare: bool, rules: ExtractionRules) -> str:
-    container = None if compare else _localised(page, rules)
-    text = (
-        _trafilatura_text(page, rules, fast=not compare, document=container) if container is not None else ""
-    )
+def _body(page: HtmlPage, container: Any | None, compare: bool, rules: ExtractionRules) -> str:
+    """The article's text: from its container when one was found, else (or when that gave
+    nothing, or looks wrong) from the whole page, which is stripped of boilerplate only then."""
+    stripped = False
+
+    def whole_page(*, fast: bool) -> str:
+        nonlocal stripped
+        if not stripped:
+            strip_boilerplate(page.tree, rules)
+            stripped = True
+        return _trafilatura_text(page, rules, fast=fast)
+
+    text = ""
+    if container is not None:
+        strip_boilerplate(container, rules)
+        text = _trafilatura_text(page, rules, fast=not compare, document=container)
     if not text:
-        text = _trafilatura_text(page, rules, fast=not compare)
+        text = whole_page(fast=not compare)
     if not compare and rules.second_opinion and _needs_second_opinion(text, page, rules):
         # trafilatura's comparison with readability and jusText: costly, so only when in doubt.
-        second = _trafilatura_text(page, rules, fast=False)
+        second = whole_page(fast=False)
         menu_like = _mean_line(text) < rules.menu_line_chars
         prose = _mean_line(second) >= rules.menu_line_chars
         # A menu-like fast pass loses to prose even when the prose is shorter; nothing loses to anything.
@@ -825,8 +836,9 @@ def extract_article(
     """
     obj = page.article_object()
     title = _title(page, obj)
-    strip_boilerplate(page.tree, rules)
-    body = visible_text(_body(page, compare_extractors, rules))
+    # The container is found before any boilerplate goes: then only the container is stripped.
+    container = None if compare_extractors else _localised(page, rules)
+    body = visible_text(_body(page, container, compare_extractors, rules))
     if rules.drop_referral_lines:
         body = drop_referral_lines(body, title)
     if title and body.startswith(title):
