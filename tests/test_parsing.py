@@ -244,21 +244,23 @@ def test_related_blocks_and_referral_lines_are_not_body() -> None:
     assert "Read more" not in article.body and "Photo: AFP" not in article.body
 
 
-def test_a_block_holding_most_of_the_page_is_never_dropped_as_related() -> None:
-    """A "You may also like" heading at the top of the wrapper that holds the article: the
-    wrapper is the story (most of the page's text), so only the teasers go."""
+def test_a_related_heading_takes_its_own_section_not_the_page_around_it() -> None:
+    """A "You may also like" block (heading and teasers) at the top of the wrapper that holds the
+    article: the wrapper's text starts with the heading, but it is the page, not the section."""
     prose = "".join(
         f"<p>Paragraph {i}: the harbour reopened on Monday after repairs to the old pier were done.</p>"
         for i in range(8)
     )
     html = (
         "<html><head><title>Harbour</title></head><body><div class='page'>"
-        "<h3>You may also like</h3><p><a href='/a'>Another headline about the league</a></p>"
+        "<header><h3>You may also like</h3><ul><li><a href='/a'>Another headline about the league</a></li>"
+        "<li><a href='/b'>A second headline about the market</a></li></ul></header>"
         f"<div class='story'><h2>Harbour reopens</h2>{prose}</div></div></body></html>"
     )
     article = extract_article(parse_html(html, "https://a.example/harbour-reopens"))
     assert "Paragraph 0: the harbour reopened" in article.body
     assert "Paragraph 7: the harbour reopened" in article.body
+    assert "league" not in article.body
 
 
 def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:

@@ -42,9 +42,8 @@ class ExtractionRules:
     strip_related_classes: bool = True
     strip_related_headings: bool = True
     strip_teaser_lists: bool = True
-    # A block holding more than this share of the page's text is the article, whatever its markup
-    # or heading says: it is never dropped as boilerplate.
-    max_dropped_share: float = 0.5
+    # A related section ends where a wider block adds more than this factor of text.
+    related_wrapper_growth: float = 1.5
     # Body: lines dropped after extraction (referrals, picture credits, bare URLs, the headline).
     drop_referral_lines: bool = True
     # Body: trafilatura reads only the article's container (itemprop=articleBody, <article>) when
@@ -62,6 +61,8 @@ class ExtractionRules:
     byline_elements: bool = True
     outlet_is_not_author: bool = True
     split_joined_names: bool = True
+    # Byline elements: only the first byline block (off: the first dozen anywhere on the page).
+    first_byline_block: bool = True
     # Published time: the printed time beside a date-only stamp.
     shown_time: bool = True
 
@@ -97,6 +98,8 @@ _TZ_ABBREVIATIONS = {
 }
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\band\b|\bund\b|\bet\b|\by\b|\be\b|\bog\b|\boch\b|\ben\b|&)\s*")
 # "Jane Doe (jd)": newsroom initials after a name.
+# A separator left at either end of a name ("Jane Doe —", "| Jane Doe").
+_DANGLING = re.compile(r"^[\s\-–—|:,;·•/]+|[\s\-–—|:,;·•/]+$")
 _INITIALS_SUFFIX = re.compile(r"\s*\([a-zà-ÿ]{1,5}\.?\)$")
 # A role written after a name in Korean, Japanese and Chinese bylines ("신현주 기자": reporter Shin).
 _ROLE_SUFFIX = re.compile(r"\s*(?:기자|특파원|논설위원|記者|特派員|编辑|編集委員)$")
@@ -213,18 +216,15 @@ def strip_boilerplate(tree: Any, rules: ExtractionRules = DEFAULT_RULES) -> int:
             hidden.append(el)
         elif rules.strip_related_classes and _RELATED_CLASS.search(f"{classes} {el.get('id', '')}"):
             related.append(el)
-    limit = rules.max_dropped_share * len(body.text_content())
-    removed = _drop(hidden, limit)
-    return removed + _drop(_related_blocks(body, rules) + related, limit)
+    removed = _drop(hidden)
+    return removed + _drop(_related_blocks(body, rules) + related)
 
 
-def _drop(doomed: list[Any], max_chars: float) -> int:
+def _drop(doomed: list[Any]) -> int:
     """Remove the elements (with their text, keeping what follows them); never the article itself."""
     removed = 0
     for el in doomed:
         if el.getparent() is None or el.tag in _KEEP_TAGS or _is_dropped(el) or _is_main_content(el):
-            continue
-        if len(el.text_content()) > max_chars:
             continue
         el.drop_tree()
         removed += 1
@@ -247,13 +247,17 @@ def _related_blocks(body: Any, rules: ExtractionRules) -> list[Any]:
         text = _WS.sub(" ", heading.text_content()).strip()
         if not text or len(text) > 80 or not _RELATED_HEADING.match(text):
             continue
-        container = heading
+        container, size = heading, len(text)
         parent = heading.getparent()
         while parent is not None and parent.tag not in _KEEP_TAGS:
             leading = _WS.sub(" ", parent.text_content()).strip()
             if not leading.startswith(text):
                 break
-            container, parent = parent, parent.getparent()
+            # The section is the smallest block that holds the heading and what it introduces;
+            # past it only wrappers that add little: a much wider block is the page around it.
+            if size > len(text) and len(leading) > rules.related_wrapper_growth * size:
+                break
+            container, parent, size = parent, parent.getparent(), len(leading)
         doomed.append(container)
         if container is heading:
             # The heading sits in the article itself: what follows goes only if it is link lists.
@@ -422,7 +426,10 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         return False
 
     def tidy(names: list[str]) -> list[str]:
-        cleaned = (_ROLE_SUFFIX.sub("", _INITIALS_SUFFIX.sub("", html.unescape(n)).strip()) for n in names)
+        cleaned = (
+            _DANGLING.sub("", _ROLE_SUFFIX.sub("", _INITIALS_SUFFIX.sub("", html.unescape(n)).strip()))
+            for n in names
+        )
         return list(dict.fromkeys(n for n in cleaned if _plausible_name(n)))
 
     ld_people, ld_orgs = _names(obj.get("author")) if obj else ([], [])
@@ -441,7 +448,7 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
             for value in page.meta.get(key, ()):
                 yield tidy(_split_byline(value))
         if rules.byline_elements:
-            yield tidy(_dom_byline(page))  # searched only when no meta byline names a person
+            yield tidy(_dom_byline(page, rules))  # searched only when no meta byline names a person
 
     abbreviations: list[str] = []
     for names in bylines():
@@ -474,18 +481,41 @@ _AUTHOR_META = (
 )
 
 
-def _dom_byline(page: HtmlPage) -> list[str]:
+# Elements that hold a byline by markup or by name.
+_BYLINE_ELEMENTS = etree.XPath(
+    "//*[@rel='author'] | //*[@itemprop='author'] | "
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')"
+    " or contains(@class, 'author-name') or contains(@class, 'authorname')"
+    " or contains(@class, '__author') or contains(@class, 'byline')]"
+)
+_BYLINE_CANDIDATES = 12
+
+
+def _dom_byline(page: HtmlPage, rules: ExtractionRules = DEFAULT_RULES) -> list[str]:
+    """Names in the page's first byline block: the first byline element that names somebody and
+    the others inside its parent (several authors linked one by one). Byline elements further
+    down belong to other stories (teasers, comments, "more from"), not to this article."""
     names: list[str] = []
-    for el in page.tree.xpath(
-        "//*[@rel='author'] | //*[@itemprop='author'] | "
-        "//*[contains(concat(' ', normalize-space(@class), ' '), ' author ')"
-        " or contains(@class, 'author-name') or contains(@class, 'authorname')"
-        " or contains(@class, '__author') or contains(@class, 'byline')]"
-    )[:6]:
+    block = None
+    for el in _BYLINE_ELEMENTS(page.tree)[:_BYLINE_CANDIDATES]:
+        if block is not None and rules.first_byline_block and not _within(el, block):
+            continue
         text = _clean(" ".join(el.itertext()))
-        if text and len(text) <= 80 and not any(ch.isdigit() for ch in text):
-            names.extend(_split_byline(text))
+        if not text or len(text) > 80 or any(ch.isdigit() for ch in text):
+            continue
+        found = _split_byline(text)
+        if found and block is None:
+            block = el.getparent() if el.getparent() is not None else el
+        names.extend(found)
     return names
+
+
+def _within(el: Any, ancestor: Any) -> bool:
+    while el is not None:
+        if el is ancestor:
+            return True
+        el = el.getparent()
+    return False
 
 
 def _first_str(value: Any) -> str | None:
