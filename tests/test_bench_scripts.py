@@ -25,3 +25,23 @@ BENCHES = [
 def test_bench_script_imports(name: str) -> None:
     module = importlib.import_module(f"bench.{name}")
     assert callable(module.main)
+
+
+def test_cross_validation_scores_a_rule_on_the_folds_it_was_not_chosen_on() -> None:
+    """A variant that helps one publisher only wins in sample, but not under cross-validation:
+    held out, that publisher is scored with what the others chose."""
+    from bench.crossval import Page, cross_validate
+
+    pages = [Page("fundus", group, b"", "") for group in ("a", "a", "b", "c")]
+    table = {
+        "default": [{"title": 0.0}, {"title": 1.0}, {"title": 1.0}, {"title": 1.0}],
+        "fits-a": [{"title": 1.0}, {"title": 1.0}, {"title": 0.0}, {"title": 1.0}],
+    }
+    result = cross_validate(pages, table, "fundus", "title")
+    assert result["default"] == 0.75
+    assert result["in_sample_best"]["score"] == 0.75  # ties go to the default
+    # Holding out a: b and c prefer the default (fits-a loses b), which scores 0 and 1 on a;
+    # holding out b: a and c prefer fits-a, which scores 0 on b; holding out c: a tie, so the
+    # default, which scores 1 on c.
+    assert result["chosen_in_folds"] == {"default": 2, "fits-a": 1}
+    assert result["cross_validated"] == 0.5
