@@ -348,6 +348,25 @@ def test_bylines_name_people_before_organisations(
     assert article.authors == expected
 
 
+def test_the_byline_is_the_first_byline_block_and_its_links_are_the_names() -> None:
+    """The article's byline names its authors by their author-page links ("Games Editor" and the
+    time around them are not names); bylines further down belong to other stories."""
+    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+    teasers = "".join(
+        f"<div class='card'><h3><a href='/s/{i}'>Other story {i}</a></h3>"
+        f"<div class='byline'>By {name} Writer</div></div>"
+        for i, name in enumerate(("Ann", "Bob", "Cid"))
+    )
+    html = (
+        "<html><head><title>Storm</title></head><body><article><h1>Storm hits the coast</h1>"
+        "<div class='byline'>By <a href='/author/ben'>Ben Silverman</a> and "
+        "<a href='/author/ana'>Ana Lind</a>, Games Editor — Updated 3 pm</div>"
+        f"{prose}</article><aside>{teasers}</aside></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/storm"))
+    assert article.authors == ["Ben Silverman", "Ana Lind"]
+
+
 def test_a_comment_inside_a_paragraph_loses_no_text() -> None:
     prose = "The harbour reopened on Monday after repairs to the old pier were finished. " * 3
     html = (
