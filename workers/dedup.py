@@ -199,6 +199,10 @@ class DedupStore(Protocol):
 
 
 class DedupStage(Protocol):
+    def decision(self) -> AbstractContextManager[None]:
+        """Hold the decision lock (reentrant): what is written to the index inside it lands in the
+        order the decisions were made, whatever other workers decide meanwhile."""
+
     def process(self, document: Document) -> DedupOutcome:
         """Decide on ``document`` (its fields are set in place) and return corrections to others."""
 
@@ -212,6 +216,9 @@ class ContentDeduplicator:
         self._s = settings
 
     # --- entry points -----------------------------------------------------------------------
+
+    def decision(self) -> AbstractContextManager[None]:
+        return self._store.transaction()
 
     def process(self, document: Document) -> DedupOutcome:
         with self._store.transaction():

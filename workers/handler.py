@@ -343,16 +343,24 @@ class LeaseHandler:
             new_articles = added.new_articles
         t1 = time.process_time()
         self.stats.cpu_s["frontier"] += t1 - t0
-        updates: list[DocUpdate] = []
-        if result.teasers:
-            updates += self.parts.dedup.observe_listing(lease.host, result.teasers)
         doc = result.document
-        outcome = self.parts.dedup.process(doc) if doc is not None else None
-        t2 = time.process_time()
-        self.stats.cpu_s["dedup"] += t2 - t1
+        # Decisions and the index writes they imply under one lock: a worker that decided later
+        # cannot have its corrections overwritten by an earlier decision's slower writes.
+        with self.parts.dedup.decision():
+            updates: list[DocUpdate] = []
+            if result.teasers:
+                updates += self.parts.dedup.observe_listing(lease.host, result.teasers)
+            outcome = self.parts.dedup.process(doc) if doc is not None else None
+            t2 = time.process_time()
+            self.stats.cpu_s["dedup"] += t2 - t1
+            if doc is not None and outcome is not None:
+                if outcome.action == "index":
+                    self._until_stored(lambda: self.parts.index.upsert(doc))
+                updates += outcome.updates
+            for update in updates:
+                self._until_stored(partial(self.parts.index.update, update.doc_id, update.fields))
         if doc is not None and outcome is not None:
             if outcome.action == "index":
-                self._until_stored(lambda: self.parts.index.upsert(doc))
                 self._new_article(doc, now)
                 self.stats.articles += 1
                 self.stats.duplicates += doc.duplicate_of is not None
@@ -360,11 +368,8 @@ class LeaseHandler:
             else:
                 self.stats.aliases += 1
                 metrics.DEDUP.labels(outcome="url_alias").inc()
-            updates += outcome.updates
             if self.parts.archive is not None:
                 self.parts.archive.metadata(doc.url, _metadata(doc, outcome.action), self._record_id)
-        for update in updates:
-            self._until_stored(partial(self.parts.index.update, update.doc_id, update.fields))
         self.stats.corrections += len(updates)
         self.stats.cpu_s["index"] += time.process_time() - t2
         return new_articles
