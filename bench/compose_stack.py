@@ -243,7 +243,7 @@ def main() -> None:
             out["containers"] = stack.health()
 
             # Scale while the crawl runs: the new workers must take tasks.
-            while engine_count() < 50:
+            while engine_count() < 20:
                 time.sleep(1.0)
             stack.dc("up", "-d", "--no-build", "--no-recreate", "--scale", "worker=4")
             out["seconds_to_healthy_after_scaling"] = stack.wait_healthy()

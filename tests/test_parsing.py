@@ -367,6 +367,40 @@ def test_the_byline_is_the_first_byline_block_and_its_links_are_the_names() -> N
     assert article.authors == ["Ben Silverman", "Ana Lind"]
 
 
+def test_a_byline_laid_out_as_a_list_of_author_links_is_read_before_boilerplate_goes() -> None:
+    """Three authors linked in a list look like a teaser list to the body's clean-up; the byline
+    is read from the page as served, so they are still its authors."""
+    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+    byline = "".join(f"<li><a href='/author/{n}'>{n} Lee</a></li>" for n in ("Ann", "Bo", "Cy"))
+    html = (
+        "<html><head><title>Storm</title></head><body><article><h1>Storm hits the coast</h1>"
+        f"<ul class='byline'>{byline}</ul>{prose}</article></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/storm"))
+    assert article.authors == ["Ann Lee", "Bo Lee", "Cy Lee"]
+    assert "Ann Lee" not in article.body
+
+
+@pytest.mark.parametrize(
+    "label, expected",
+    [("Written by", ["Anna Sleegers", "Tom Berg"]), ("Verfasst von", ["Anna Sleegers", "Tom Berg"]),
+     ("Est. reading time", [])],
+)  # fmt: skip
+def test_a_labelled_meta_pair_names_the_authors(label: str, expected: list[str]) -> None:
+    """SEO plugins put the byline in twitter:labelN/dataN pairs (the meta author being an email
+    address); the pair counts only when its label says it names who wrote the page."""
+    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+    html = (
+        "<html><head><title>Storm</title><meta name='author' content='a.sleegers@example.com'>"
+        "<meta name='twitter:label2' content='Est. reading time'><meta name='twitter:data2' content='4'>"
+        f"<meta name='twitter:label1' content='{label}'>"
+        "<meta name='twitter:data1' content='Anna Sleegers, Tom Berg'>"
+        f"</head><body><article><h1>Storm hits the coast</h1>{prose}</article></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/storm"))
+    assert article.authors == expected
+
+
 def test_a_comment_inside_a_paragraph_loses_no_text() -> None:
     prose = "The harbour reopened on Monday after repairs to the old pier were finished. " * 3
     html = (

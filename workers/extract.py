@@ -65,6 +65,8 @@ class ExtractionRules:
     first_byline_block: bool = True
     # Byline elements that link: the links' texts are the names.
     byline_link_names: bool = True
+    # Labelled meta pairs (twitter:labelN "Written by" + twitter:dataN, as SEO plugins write them).
+    labelled_meta_bylines: bool = True
     # Published time: the printed time beside a date-only stamp.
     shown_time: bool = True
 
@@ -449,6 +451,8 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         for key in keys:
             for value in page.meta.get(key, ()):
                 yield tidy(_split_byline(value))
+        if rules.labelled_meta_bylines:
+            yield tidy([n for value in _labelled_bylines(page) for n in _split_byline(value)])
         if rules.byline_elements:
             yield tidy(_dom_byline(page, rules))  # searched only when no meta byline names a person
 
@@ -463,6 +467,25 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
 
 
 _NON_ALNUM = re.compile(r"[\W_]+")
+
+# What SEO plugins (Yoast and its translations) label a twitter:dataN that names the author.
+_WRITTEN_BY_LABELS = frozenset(
+    {
+        "written by", "author", "authors", "by", "verfasst von", "geschrieben von", "autor",
+        "autorin", "von", "écrit par", "auteur", "escrito por", "scritto da", "autore",
+        "geschreven door", "skrevet av", "skrivet av", "napisane przez", "autor(a)",
+    }
+)  # fmt: skip
+
+
+def _labelled_bylines(page: HtmlPage) -> Iterator[str]:
+    """twitter:dataN values whose twitter:labelN says they name who wrote the page."""
+    for n in range(1, 5):
+        label = page.first_meta(f"twitter:label{n}")
+        if label and label.casefold().rstrip(":") in _WRITTEN_BY_LABELS:
+            value = page.first_meta(f"twitter:data{n}")
+            if value:
+                yield value
 
 
 def _host_label(url: str) -> str:
@@ -879,6 +902,9 @@ def extract_article(
     """
     obj = page.article_object()
     title = _title(page, obj)
+    # Bylines are read from the page as served: boilerplate removal below edits the tree, and a
+    # byline sitting in a list of links is not a teaser.
+    authors = _authors(page, obj, rules)
     # The container is found before any boilerplate goes: then only the container is stripped.
     container = None if compare_extractors else _localised(page, rules)
     body = visible_text(_body(page, container, compare_extractors, rules))
@@ -889,7 +915,6 @@ def extract_article(
         body = body[len(title) :].lstrip()
     if not body:
         raise ExtractionError("no article text found", url=page.url)
-    authors = _authors(page, obj, rules)
     section = (_first_str(obj.get("articleSection")) if obj else None) or page.first_meta("article:section")
     tags = (
         (_keywords(obj.get("keywords")) if obj else [])
