@@ -401,6 +401,26 @@ def test_a_labelled_meta_pair_names_the_authors(label: str, expected: list[str])
     assert article.authors == expected
 
 
+def test_a_json_ld_author_given_by_reference_is_the_node_it_names() -> None:
+    """SEO plugins write the author as a reference into the page's @graph; the Person node
+    it names is the author (the meta author and the page's text name nobody here)."""
+    graph = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "NewsArticle", "headline": "Storm", "author": {"@id": "https://a.example/#/p/1"}},
+            {"@type": "Person", "@id": "https://a.example/#/p/1", "name": "Jane Roe"},
+            {"@type": "WebSite", "@id": "https://a.example/#website", "name": "A Example"},
+        ],
+    }
+    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+    html = (
+        f"<html><head><script type='application/ld+json'>{json.dumps(graph)}</script></head>"
+        f"<body><article><h1>Storm</h1>{prose}</article></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/storm"))
+    assert article.authors == ["Jane Roe"]
+
+
 def test_a_comment_inside_a_paragraph_loses_no_text() -> None:
     prose = "The harbour reopened on Monday after repairs to the old pier were finished. " * 3
     html = (

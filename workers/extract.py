@@ -65,6 +65,8 @@ class ExtractionRules:
     first_byline_block: bool = True
     # Byline elements that link: the links' texts are the names.
     byline_link_names: bool = True
+    # JSON-LD authors given as references to other nodes of the page's graph are resolved.
+    resolve_ld_references: bool = True
     # Labelled meta pairs (twitter:labelN "Written by" + twitter:dataN, as SEO plugins write them).
     labelled_meta_bylines: bool = True
     # Published time: the printed time beside a date-only stamp.
@@ -361,8 +363,9 @@ def parse_datetime(value: Any) -> datetime | None:
     return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
 
 
-def _names(value: Any) -> tuple[list[str], list[str]]:
-    """(people, organisations) named by a JSON-LD author value."""
+def _names(value: Any, nodes: dict[str, dict[str, Any]] | None = None) -> tuple[list[str], list[str]]:
+    """(people, organisations) named by a JSON-LD author value; a reference to a node of the
+    page's graph (``{"@id": ...}``, as SEO plugins write it) is that node."""
     items = value if isinstance(value, list) else [value]
     people: list[str] = []
     orgs: list[str] = []
@@ -370,6 +373,8 @@ def _names(value: Any) -> tuple[list[str], list[str]]:
         if isinstance(item, str):
             people.extend(_split_byline(item))
         elif isinstance(item, dict):
+            if nodes and not item.get("name") and isinstance(item.get("@id"), str):
+                item = nodes.get(item["@id"], item)
             name = _clean(item.get("name"))
             if not name:
                 continue
@@ -436,7 +441,8 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         )
         return list(dict.fromkeys(n for n in cleaned if _plausible_name(n)))
 
-    ld_people, ld_orgs = _names(obj.get("author")) if obj else ([], [])
+    nodes = _graph_nodes(page) if rules.resolve_ld_references else None
+    ld_people, ld_orgs = _names(obj.get("author"), nodes) if obj else ([], [])
     # One JSON-LD name holding two people ("A and B") is two authors; commas may be "Last, First".
     found = tidy(
         [part for n in ld_people for part in (_CONJUNCTION.split(n) if rules.split_joined_names else [n])]
@@ -467,6 +473,12 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
 
 
 _NON_ALNUM = re.compile(r"[\W_]+")
+
+
+def _graph_nodes(page: HtmlPage) -> dict[str, dict[str, Any]]:
+    """The page's JSON-LD nodes by their ``@id`` (those that say more than their id)."""
+    return {node["@id"]: node for node in page.jsonld if isinstance(node.get("@id"), str) and len(node) > 1}
+
 
 # What SEO plugins (Yoast and its translations) label a twitter:dataN that names the author.
 _WRITTEN_BY_LABELS = frozenset(
