@@ -10,11 +10,13 @@ the index; the index is the real SQLite index with a hook that stalls A's first 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from indexer.sqlite import SQLiteIndex
 from newscrawl.app.factory import build_components
+from newscrawl.core.errors import IndexBackendError
 from newscrawl.core.records import Lease
 from newscrawl.core.settings import Settings
 from tests.conftest import SettingsFactory
@@ -98,5 +100,52 @@ def test_a_slow_workers_stale_correction_does_not_overwrite_a_later_one(
     assert set(docs) == {ORIGINAL, *COPIES.values()}
     story = docs[ORIGINAL]
     assert story.duplicate_of is None
+    assert sorted(story.also_seen_at) == sorted(COPIES.values())
+    assert all(docs[url].duplicate_of == story.id for url in COPIES.values())
+
+
+class OutageIndex(SQLiteIndex):
+    """Worker A's index is away for a few seconds from its first correction on (worker B's is
+    not): A waits the outage out inside its decision, for longer than the lock's expiry."""
+
+    outage_s = 3.0
+    a_waiting = threading.Event()
+    _ends_at: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, stores: Any) -> OutageIndex:
+        return cls(stores.sqlite("index.sqlite"))
+
+    def update(self, doc_id: str, fields: dict[str, Any]) -> None:
+        if threading.current_thread().name == "A" and "also_seen_at" in fields:
+            if OutageIndex._ends_at is None:
+                OutageIndex._ends_at = time.monotonic() + self.outage_s
+                self.a_waiting.set()
+            if time.monotonic() < OutageIndex._ends_at:
+                raise IndexBackendError("injected: index unreachable")
+        super().update(doc_id, fields)
+
+
+def test_a_worker_waiting_out_an_index_outage_keeps_its_decision_lock(
+    backend_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """The Redis decision lock expires after ``dedup.lock_ttl_ms`` (here 0.6 s) so that a dead
+    holder cannot stall the cluster; a live holder waiting for the index keeps renewing it, so
+    worker B decides only after A's corrections are written."""
+    OutageIndex.a_waiting.clear()
+    OutageIndex._ends_at = None
+    settings = backend_settings(
+        index={"backend": "tests.test_dedup_order:OutageIndex"}, dedup={"lock_ttl_ms": 600}
+    )
+    _settle(settings, ORIGINAL, "2026-05-01T08:00:00Z")
+    a = threading.Thread(target=_settle, args=(settings, COPIES["A"], "2026-05-01T09:00:00Z"), name="A")
+    b = threading.Thread(target=_settle, args=(settings, COPIES["B"], "2026-05-01T10:00:00Z"), name="B")
+    a.start()
+    assert OutageIndex.a_waiting.wait(timeout=30)
+    b.start()
+    a.join(timeout=60)
+    b.join(timeout=60)
+    docs = {d.url: d for d in build_components(settings, []).index.export()}
+    story = docs[ORIGINAL]
     assert sorted(story.also_seen_at) == sorted(COPIES.values())
     assert all(docs[url].duplicate_of == story.id for url in COPIES.values())

@@ -174,6 +174,9 @@ class DedupStore(Protocol):
     """Storage primitives of the deduplicator; every call runs inside ``transaction()``."""
 
     def transaction(self) -> AbstractContextManager[None]: ...
+    def keep_alive(self) -> None:
+        """Inside a transaction that expires (a lock with a TTL): push its expiry back."""
+
     def get_doc(self, doc_id: str) -> StoredDoc | None: ...
     def put_doc(self, doc: StoredDoc) -> None: ...
     def add_alias(self, doc_id: str, url: str) -> bool: ...
@@ -203,6 +206,9 @@ class DedupStage(Protocol):
         """Hold the decision lock (reentrant): what is written to the index inside it lands in the
         order the decisions were made, whatever other workers decide meanwhile."""
 
+    def keep_alive(self) -> None:
+        """Inside :meth:`decision`, while waiting: keep the lock from expiring."""
+
     def process(self, document: Document) -> DedupOutcome:
         """Decide on ``document`` (its fields are set in place) and return corrections to others."""
 
@@ -219,6 +225,9 @@ class ContentDeduplicator:
 
     def decision(self) -> AbstractContextManager[None]:
         return self._store.transaction()
+
+    def keep_alive(self) -> None:
+        self._store.keep_alive()
 
     def process(self, document: Document) -> DedupOutcome:
         with self._store.transaction():

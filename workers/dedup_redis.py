@@ -8,6 +8,7 @@ reach any document, so finer locks would have to be taken in a consistent order 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -24,6 +25,10 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 
 
 class _DecisionLock(ReentrantTransaction):
@@ -36,6 +41,7 @@ class _DecisionLock(ReentrantTransaction):
         self._timeout_s = timeout_s
         self._ttl_ms = ttl_ms
         self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(_RENEW)
 
     def _begin(self) -> str:
         token = uuid.uuid4().hex
@@ -49,6 +55,15 @@ class _DecisionLock(ReentrantTransaction):
     def _end(self, token: Any, *, ok: bool) -> None:
         self._release(keys=[self._key], args=[token])
 
+    def renew(self) -> None:
+        """Push the expiry back while this process still holds the lock (it waits out an index
+        outage inside it); a lock that expired or went with Redis is not taken back."""
+        if self._token is None:
+            return
+        # Redis itself away: the wait goes on, and what becomes of the lock is Redis's to say.
+        with contextlib.suppress(StoreError):
+            self._renew(keys=[self._key], args=[self._token, self._ttl_ms])
+
 
 class RedisDedupStore:
     def __init__(self, client: Any, prefix: str, *, lock_timeout_s: float, lock_ttl_ms: int) -> None:
@@ -60,6 +75,9 @@ class RedisDedupStore:
 
     def transaction(self) -> AbstractContextManager[None]:
         return self._lock
+
+    def keep_alive(self) -> None:
+        self._lock.renew()
 
     # --- documents --------------------------------------------------------------------------
 

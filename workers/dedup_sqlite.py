@@ -70,6 +70,9 @@ class SQLiteDedupStore:
     def transaction(self) -> AbstractContextManager[None]:
         return self._transaction
 
+    def keep_alive(self) -> None:
+        """A SQLite transaction does not expire."""
+
     # --- documents --------------------------------------------------------------------------
 
     def get_doc(self, doc_id: str) -> StoredDoc | None:

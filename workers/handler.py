@@ -30,6 +30,9 @@ from workers.pipeline import PageProcessor, PageResult, body_hash
 
 log = get_logger("newscrawl.handler")
 
+# How often a worker waiting inside the dedup decision renews its lock (its expiry is longer).
+_LOCK_RENEW_S = 0.5
+
 Fetched = FetchResponse | NewscrawlError
 
 
@@ -223,9 +226,16 @@ class LeaseHandler:
             return
 
     def _until_stored(self, write: Callable[[], object]) -> None:
-        """An index write once the dedup stage has committed: tried again here, through the
-        outage, because settling the page anew would not decide all its corrections again."""
-        self.parts.outage.call(write, sleep=self._sleep)
+        """An index write once the dedup stage has decided: tried again here, through the
+        outage, because settling the page anew would not decide all its corrections again. The
+        decision lock is kept meanwhile, so no later decision overtakes these writes."""
+        self.parts.outage.call(write, sleep=self._sleep_in_decision)
+
+    def _sleep_in_decision(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.parts.dedup.keep_alive()
+            self._sleep(min(left, _LOCK_RENEW_S))
 
     def _archive(self, lease: Lease, fetched: Fetched) -> str | None:
         """Write the fetch to the WARC archive, once (a store outage may settle a page twice)."""
