@@ -16,6 +16,7 @@ from typing import Any
 
 from indexer.sqlite import SQLiteIndex
 from newscrawl.app.factory import build_components
+from newscrawl.core.document import Document
 from newscrawl.core.errors import IndexBackendError
 from newscrawl.core.records import Lease
 from newscrawl.core.settings import Settings
@@ -81,22 +82,27 @@ def _settle(settings: Settings, url: str, published: str) -> None:
         components.close()
 
 
+def _race(settings: Settings, a_is_writing: threading.Event) -> dict[str, Document]:
+    """The story indexed, then worker A settles one copy and, once A is writing its
+    corrections, worker B another; the index's documents by URL at the end."""
+    _settle(settings, ORIGINAL, "2026-05-01T08:00:00Z")
+    a = threading.Thread(target=_settle, args=(settings, COPIES["A"], "2026-05-01T09:00:00Z"), name="A")
+    b = threading.Thread(target=_settle, args=(settings, COPIES["B"], "2026-05-01T10:00:00Z"), name="B")
+    a.start()
+    assert a_is_writing.wait(timeout=30)
+    b.start()
+    a.join(timeout=60)
+    b.join(timeout=60)
+    return {d.url: d for d in build_components(settings, []).index.export()}
+
+
 def test_a_slow_workers_stale_correction_does_not_overwrite_a_later_one(
     backend_settings: SettingsFactory, tmp_path: Path
 ) -> None:
     StallingIndex.a_stalled.clear()
     StallingIndex.b_wrote.clear()
     settings = backend_settings(index={"backend": "tests.test_dedup_order:StallingIndex"})
-    _settle(settings, ORIGINAL, "2026-05-01T08:00:00Z")
-    a = threading.Thread(target=_settle, args=(settings, COPIES["A"], "2026-05-01T09:00:00Z"), name="A")
-    b = threading.Thread(target=_settle, args=(settings, COPIES["B"], "2026-05-01T10:00:00Z"), name="B")
-    a.start()
-    assert StallingIndex.a_stalled.wait(timeout=30)
-    b.start()
-    a.join(timeout=60)
-    b.join(timeout=60)
-    index = build_components(settings, []).index
-    docs = {d.url: d for d in index.export()}
+    docs = _race(settings, StallingIndex.a_stalled)
     assert set(docs) == {ORIGINAL, *COPIES.values()}
     story = docs[ORIGINAL]
     assert story.duplicate_of is None
@@ -137,15 +143,7 @@ def test_a_worker_waiting_out_an_index_outage_keeps_its_decision_lock(
     settings = backend_settings(
         index={"backend": "tests.test_dedup_order:OutageIndex"}, dedup={"lock_ttl_ms": 600}
     )
-    _settle(settings, ORIGINAL, "2026-05-01T08:00:00Z")
-    a = threading.Thread(target=_settle, args=(settings, COPIES["A"], "2026-05-01T09:00:00Z"), name="A")
-    b = threading.Thread(target=_settle, args=(settings, COPIES["B"], "2026-05-01T10:00:00Z"), name="B")
-    a.start()
-    assert OutageIndex.a_waiting.wait(timeout=30)
-    b.start()
-    a.join(timeout=60)
-    b.join(timeout=60)
-    docs = {d.url: d for d in build_components(settings, []).index.export()}
+    docs = _race(settings, OutageIndex.a_waiting)
     story = docs[ORIGINAL]
     assert sorted(story.also_seen_at) == sorted(COPIES.values())
     assert all(docs[url].duplicate_of == story.id for url in COPIES.values())
