@@ -206,6 +206,9 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "not found" in result.stderr
     result = run("search", "x", "--since", "yesterday", "--data", str(tmp_path / "d"))
     assert result.returncode == 2 and "--since" in result.stderr
+    # A decision lock shorter than its holder's renewal interval would expire under a live holder.
+    result = run("stats", "--data", str(tmp_path / "d"), env={"NEWSCRAWL_DEDUP__LOCK_TTL_MS": "500"})
+    assert result.returncode == 2 and "dedup.lock_ttl_ms" in result.stderr
 
 
 def test_a_crawl_that_reaches_no_host_says_so_once(tmp_path: Path) -> None:

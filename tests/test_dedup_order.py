@@ -135,13 +135,13 @@ class OutageIndex(SQLiteIndex):
 def test_a_worker_waiting_out_an_index_outage_keeps_its_decision_lock(
     backend_settings: SettingsFactory, tmp_path: Path
 ) -> None:
-    """The Redis decision lock expires after ``dedup.lock_ttl_ms`` (here 0.6 s) so that a dead
+    """The Redis decision lock expires after ``dedup.lock_ttl_ms`` (here 1 s) so that a dead
     holder cannot stall the cluster; a live holder waiting for the index keeps renewing it, so
     worker B decides only after A's corrections are written."""
     OutageIndex.a_waiting.clear()
     OutageIndex._ends_at = None
     settings = backend_settings(
-        index={"backend": "tests.test_dedup_order:OutageIndex"}, dedup={"lock_ttl_ms": 600}
+        index={"backend": "tests.test_dedup_order:OutageIndex"}, dedup={"lock_ttl_ms": 1000}
     )
     docs = _race(settings, OutageIndex.a_waiting)
     story = docs[ORIGINAL]

@@ -232,10 +232,11 @@ class LeaseHandler:
         self.parts.outage.call(write, sleep=self._sleep_in_decision)
 
     def _sleep_in_decision(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
+        while seconds > 0:
             self.parts.dedup.keep_alive()
-            self._sleep(min(left, _LOCK_RENEW_S))
+            step = min(seconds, _LOCK_RENEW_S)
+            self._sleep(step)
+            seconds -= step
 
     def _archive(self, lease: Lease, fetched: Fetched) -> str | None:
         """Write the fetch to the WARC archive, once (a store outage may settle a page twice)."""

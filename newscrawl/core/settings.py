@@ -143,8 +143,9 @@ class DedupSettings(BaseModel):
     # A block on this many distinct pages of one host is boilerplate or a teaser.
     repeated_block_min_pages: int = Field(3, ge=2)
     # Redis store: decisions run under one lock. Its expiry frees it when its holder died (a
-    # decision takes milliseconds); a worker waits this long for it before the page is retried.
-    lock_ttl_ms: int = Field(5_000, gt=0)
+    # decision takes milliseconds; a holder waiting out an index outage renews it every 0.5 s,
+    # hence at least 1 s); a worker waits lock_wait_s for it before the page is retried.
+    lock_ttl_ms: int = Field(5_000, ge=1_000)
     lock_wait_s: float = Field(60.0, gt=0)
 
 
