@@ -401,6 +401,26 @@ def test_a_labelled_meta_pair_names_the_authors(label: str, expected: list[str])
     assert article.authors == expected
 
 
+@pytest.mark.parametrize(
+    "meta, expected",
+    [("<li><strong>Autorin/Autor</strong> Roman Goncharenko</li>", ["Roman Goncharenko"]),
+     ("<dl><dt>Author:</dt><dd>Jane Roe and Tom Berg</dd></dl>", ["Jane Roe", "Tom Berg"]),
+     ("<p>von</p><div>APA</div>", []),
+     ("<li><strong>Datum</strong> Anna Berg</li>", [])],
+)  # fmt: skip
+def test_a_visible_label_names_the_authors(meta: str, expected: list[str]) -> None:
+    """A byline laid out as a label and its value, with no byline class or markup: the names
+    after a "who wrote it" label are the authors when they look like people (an agency
+    credited after "von" is not a person; a label that says something else names nobody)."""
+    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+    html = (
+        "<html><head><title>Storm</title></head><body><article><h1>Storm hits the coast</h1>"
+        f"{prose}</article><aside><ul>{meta}</ul></aside></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/storm"))
+    assert article.authors == expected
+
+
 def test_a_json_ld_author_given_by_reference_is_the_node_it_names() -> None:
     """SEO plugins write the author as a reference into the page's @graph; the Person node
     it names is the author (the meta author and the page's text name nobody here)."""

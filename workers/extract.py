@@ -69,6 +69,8 @@ class ExtractionRules:
     resolve_ld_references: bool = True
     # Labelled meta pairs (twitter:labelN "Written by" + twitter:dataN, as SEO plugins write them).
     labelled_meta_bylines: bool = True
+    # Labelled bylines in the page's text ("<strong>Autor</strong> Jane Doe", <dt>/<dd> pairs).
+    labelled_text_bylines: bool = True
     # Published time: the printed time beside a date-only stamp.
     shown_time: bool = True
 
@@ -461,6 +463,9 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
             yield tidy([n for value in _labelled_bylines(page) for n in _split_byline(value)])
         if rules.byline_elements:
             yield tidy(_dom_byline(page, rules))  # searched only when no meta byline names a person
+        if rules.labelled_text_bylines:
+            # A label's names count when they look like people: "von APA" credits an agency.
+            yield [n for n in tidy(_split_byline(_labelled_text_byline(page) or "")) if len(n.split()) > 1]
 
     abbreviations: list[str] = []
     for names in bylines():
@@ -498,6 +503,29 @@ def _labelled_bylines(page: HtmlPage) -> Iterator[str]:
             value = page.first_meta(f"twitter:data{n}")
             if value:
                 yield value
+
+
+# Short leaf elements: where a visible label ("Autor:", "Written by") may sit.
+_SHORT_LEAVES = etree.XPath(
+    "//body//*[not(*)][not(self::a or self::script or self::style or self::option)]"
+    "[string-length(normalize-space(text())) > 1][string-length(normalize-space(text())) < 26]"
+)
+
+
+def _labelled_text_byline(page: HtmlPage) -> str | None:
+    """The names after the page's first visible "who wrote it" label: the label's own tail
+    ("<strong>Autor</strong> Jane Doe") or the element after it (<dt>Author</dt><dd>...)."""
+    for el in _SHORT_LEAVES(page.tree):
+        label = " ".join((el.text or "").split()).casefold().rstrip(":： ")
+        if label not in _WRITTEN_BY_LABELS and not set(label.split("/")) <= _WRITTEN_BY_LABELS:
+            continue
+        after = _clean(el.tail)
+        if not after:
+            following = el.getnext()
+            after = _clean(" ".join(following.itertext())) if following is not None else None
+        if after and len(after) <= 80 and not any(ch.isdigit() for ch in after):
+            return after
+    return None
 
 
 def _host_label(url: str) -> str:
