@@ -641,10 +641,11 @@ def _strip_site(title: str, site: str | None) -> str:
 
 
 def _title(page: HtmlPage, obj: dict[str, Any] | None) -> str | None:
-    """The headline: og:title, JSON-LD headline, <h1>, <title>, each without a glued site name.
+    """The headline: JSON-LD headline, og:title, twitter:title, <h1>, <title>, each without a
+    glued site name.
 
-    og:title comes first: it is what the outlet shares as the headline, where JSON-LD often
-    carries a longer search headline and <h1> a kicker (measured on the fundus corpus).
+    JSON-LD comes first: where it and og:title differ, the fundus truth follows JSON-LD on 37
+    pages and og:title on 21 (0.8415 against 0.8049); <h1> often carries a kicker.
     """
     site = _unescaped(page.first_meta("og:site_name", "application-name"))
     h1 = page.tree.xpath("//h1")
