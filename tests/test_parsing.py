@@ -16,7 +16,7 @@ from scheduler.outlets import load_outlets, parse_outlets
 from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
 from workers.charset import decode_body
 from workers.compression import gunzip_capped as maybe_gunzip
-from workers.extract import extract_article
+from workers.extract import ExtractionRules, extract_article
 from workers.fetch import parse_retry_after
 from workers.language import decide_language
 from workers.links import feed_links, html_links, sitemap_links
@@ -212,6 +212,46 @@ def test_structured_fields_and_paywall() -> None:
     assert article.image_url == "https://a.example/img/storm.jpg"
     assert article.canonical_url == "https://a.example/storm-hits-coast"
     assert "closed the harbour" in article.body
+
+
+def _titled_page(headline: str, og_title: str, first_line: str = "") -> str:
+    ld = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle", "headline": headline})
+    return (
+        f"<html><head><script type='application/ld+json'>{ld}</script>"
+        f"<meta property='og:title' content='{og_title} | The Daily'><meta property='og:site_name' "
+        f"content='The Daily'><title>{og_title} | The Daily</title></head><body><article>{first_line}"
+        + "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+        + "</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "headline, og_title, expected",
+    [
+        # A kicker before the headline in one version, not in the other.
+        ("Olympics: Storm hits coast", "Storm hits coast", "Storm hits coast"),
+        # An SEO tail or a subheading in one version.
+        ("Storm hits coast", "Storm hits coast as ferries stop for the day", "Storm hits coast"),
+    ],
+)
+def test_the_headline_is_the_shorter_of_the_structured_ones(
+    headline: str, og_title: str, expected: str
+) -> None:
+    page = _titled_page(headline, og_title)
+    assert extract_article(parse_html(page, "https://a.example/storm")).title == expected
+    ld_first = extract_article(
+        parse_html(page, "https://a.example/storm"), rules=ExtractionRules(shorter_headline=False)
+    )
+    assert ld_first.title == headline
+
+
+def test_no_version_of_the_headline_is_body_text() -> None:
+    page = _titled_page(
+        "Olympics: Storm hits coast", "Storm hits coast", "<h2>Olympics: Storm hits coast</h2>"
+    )
+    article = extract_article(parse_html(page, "https://a.example/storm"))
+    assert article.title == "Storm hits coast"
+    assert "Olympics" not in article.body and article.body.startswith("The storm reached the coast")
 
 
 def test_extraction_on_real_pages(corpora: Path) -> None:
@@ -497,6 +537,47 @@ def test_the_time_printed_next_to_the_date_when_nothing_else_gives_one(shown: st
     html = _dated_page({}, {}).replace("<article>", f"<article><p class='meta'>{shown}</p>")
     article = extract_article(parse_html(html, "https://a.example/news/storm"))
     assert article.published_at is not None and article.published_at.isoformat() == expected
+
+
+@pytest.mark.parametrize(
+    "url, lang, stamp, expected",
+    [
+        # A Swiss page's naive time is Swiss time, winter and summer alike.
+        ("https://www.srf.ch/news/storm", None, "2025-01-05 15:23", "2025-01-05T15:23:00+01:00"),
+        ("https://www.srf.ch/news/storm", None, "2025-07-05 15:23", "2025-07-05T15:23:00+02:00"),
+        # The region of a declared locale names the country where the domain does not.
+        ("https://news.example.com/storm", "en-GB", "2025-07-05 15:23", "2025-07-05T15:23:00+01:00"),
+        ("https://news.example.com/storm", "ja", "2025-07-05 15:23", "2025-07-05T15:23:00+09:00"),
+        # A domain sold worldwide, English without a region, or a country of many zones: UTC.
+        ("https://news.example.tv/storm", None, "2025-07-05 15:23", "2025-07-05T15:23:00+00:00"),
+        ("https://news.example.com/storm", "en", "2025-07-05 15:23", "2025-07-05T15:23:00+00:00"),
+        ("https://news.example.com/storm", "en-US", "2025-07-05 15:23", "2025-07-05T15:23:00+00:00"),
+        # A stamp with an offset keeps it, wherever the page comes from.
+        ("https://www.srf.ch/news/storm", None, "2025-07-05T15:23:00-04:00", "2025-07-05T15:23:00-04:00"),
+    ],
+)
+def test_a_time_without_an_offset_is_the_pages_local_time(
+    url: str, lang: str | None, stamp: str, expected: str
+) -> None:
+    html = _dated_page({"datePublished": stamp, "dateModified": stamp}, {})
+    if lang:
+        html = html.replace("<html>", f"<html lang='{lang}'>")
+    article = extract_article(parse_html(html, url))
+    assert article.published_at is not None and article.published_at.isoformat() == expected
+    assert article.modified_at == article.published_at
+    utc = extract_article(parse_html(html, url), rules=ExtractionRules(local_time_zone=False))
+    assert utc.published_at is not None and utc.published_at.isoformat()[:16] == expected[:16]
+
+
+def test_a_printed_time_and_a_bare_date_are_the_pages_local_time() -> None:
+    html = _dated_page({}, {}).replace("<article>", "<article><p class='meta'>Do 25.04.24 | 14:07 Uhr</p>")
+    article = extract_article(parse_html(html, "https://www.rbb24.example.de/kultur/storm"))
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == "2024-04-25T14:07:00+02:00"
+    dated = _dated_page({}, {"date": "2024-04-25"})
+    article = extract_article(parse_html(dated, "https://www.tageblatt.example.lu/storm"))
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == "2024-04-25T00:00:00+02:00"
 
 
 GERMAN = "Der Bundestag hat ein neues Gesetz beschlossen, das die Rechte von Mietern stärkt. " * 4
