@@ -51,8 +51,9 @@ class SourceState:
 
     interval_s: float
     last_new_at: float
-    new_ewma: float = 0.0
-    span_ewma: float = 0.0
+    # The decayed count of new links and the decayed span; None while the source has shown no rate.
+    new_ewma: float | None = None
+    span_ewma: float | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,16 @@ class RevisitSchedule:
       to 4) also shrinks the interval by ``shrink**k``: a quiet source that starts a burst is
       followed within a visit or two, a steady one keeps its pace.
     - An empty visit (a 304, an unchanged body, only known links) grows it by ``grow``, up to what
-      the rate asks for; and a source silent for T seconds waits at least T / ``silence_ratio``.
+      the rate asks for. A source silent for ``silence_after_s`` (an hour) waits at least
+      T / ``silence_ratio`` from then on (T its silence: 10 minutes after an hour); a shorter lull
+      is the rate's to judge, so an outlet that publishes in bursts is still looked at at its
+      pace when the next burst comes.
+    - A source that has not yet shown a rate (only a first visit without dates, then nothing
+      new) holds its interval while its body does not change, and waits at least
+      T / ``silence_ratio`` from the start: with no news the expected rate falls as 1/T, so the
+      interval grows with the silence, not by a factor per visit, which would put a quiet outlet
+      that wakes up 10 minutes later out of sight for as long. One whose body changes but only
+      repeats what other sources found (a feed's sitemap) grows by ``grow`` as before.
     - Intervals stay within [min_s, max_s]. Politeness is not decided here: a due source still
       waits for its host's turn (delay, Crawl-delay, back-off).
     """
@@ -95,6 +105,7 @@ class RevisitSchedule:
         self.shrink = limits.revisit_shrink
         self.grow = limits.revisit_grow
         self.silence_ratio = limits.revisit_silence_ratio
+        self.silence_after_s = limits.revisit_silence_after_s
 
     def after_visit(self, lease: Lease, outcome: Outcome, now: float) -> SourceState:
         new = outcome.new_articles if outcome.changed else 0
@@ -103,9 +114,16 @@ class RevisitSchedule:
             return SourceState(self.first_s, last_new)
         if lease.interval_s is None or lease.fetched_at is None:
             return self._first_visit(outcome, now, last_new)
+        if lease.new_ewma is None and not new:
+            # Still no rate shown: the interval grows with the silence (see the class docstring).
+            held = lease.interval_s * (self.grow if outcome.changed else 1.0)
+            return SourceState(self._bounded(max(held, (now - last_new) / self.silence_ratio)), last_new)
         elapsed = max(now - lease.fetched_at, 1.0)
         keep = math.exp(-elapsed / self.memory_s)
         before_count, before_span = (lease.new_ewma or 0.0) * keep, (lease.span_ewma or 0.0) * keep
+        if lease.new_ewma is None and lease.last_new_at is not None:
+            # The first news of a source that had shown no rate: it came over all the time watched.
+            before_span = max(lease.fetched_at - lease.last_new_at, 0.0)
         count, span = before_count + new, before_span + elapsed
         by_rate = self.target_new * span / count if count > 0 else math.inf
         if new:
@@ -114,7 +132,9 @@ class RevisitSchedule:
                 lease.interval_s * self.shrink ** self._surprise(new, before_count, before_span, elapsed),
             )
         else:
-            interval = max(min(by_rate, lease.interval_s * self.grow), (now - last_new) / self.silence_ratio)
+            interval = min(by_rate, lease.interval_s * self.grow)
+            if now - last_new >= self.silence_after_s:
+                interval = max(interval, (now - last_new) / self.silence_ratio)
         return SourceState(self._bounded(interval), last_new, count, span)
 
     def _surprise(self, new: int, count: float, span: float, elapsed: float) -> int:
@@ -132,9 +152,13 @@ class RevisitSchedule:
         """A first visit finds everything new: that says nothing of a rate, but dates do.
 
         A feed or sitemap that lists n dated articles, the oldest from T seconds ago, has been
-        publishing about n per T: the starting rate. Other sources start at ``first_s``.
+        publishing about n per T: the starting rate. Other sources start at ``first_s``, with no
+        rate shown (``new_ewma`` None), unless all they list was known: then a rate of none so far.
         """
         if outcome.dated_links < 2 or outcome.oldest_dated_ts is None:
+            if outcome.changed and not outcome.new_articles:
+                # Everything it lists another source had found: its rate so far is none.
+                return SourceState(self.first_s, last_new, 0.0, 0.0)
             return SourceState(self.first_s, last_new)
         span = max(now - outcome.oldest_dated_ts, self.min_s)
         count = float(outcome.dated_links)

@@ -97,8 +97,10 @@ class FrontierSettings(BaseModel):
     revisit_shrink: float = Field(0.25, gt=0, lt=1)
     revisit_grow: float = Field(1.5, gt=1)
     # A source silent for T seconds waits at least T / this before its next visit (an hour's
-    # silence: at least 10 minutes between visits).
+    # silence: at least 10 minutes between visits), once T reaches revisit_silence_after_s; before
+    # that its rate decides (a source that has shown no rate yet: from the start).
     revisit_silence_ratio: float = Field(6.0, gt=0)
+    revisit_silence_after_s: float = Field(3600.0, ge=0)
     # Optional: at most this many source visits a minute over the whole crawl. When the sources
     # together ask for more, every interval is stretched alike, so the sources with the most new
     # links (the shortest intervals) keep the largest share.
