@@ -682,7 +682,7 @@ def _headlines(
         return _Headlines(None, ())
     best = found[0]
     if rules.shorter_headline and headline and og_title:
-        best = min(found[:2], key=len)  # both present: they are the first two
+        best = _shorter_headline(found[0], found[1], site)  # both present: they are the first two
     # "Headline | Site" where another candidate is just "Headline": the site name is glued on.
     for other in found:
         if best != other and best.startswith(other) and len(best) - len(other) < 40:
@@ -692,6 +692,16 @@ def _headlines(
                 break
     # <title> counts as a version only where it is the headline: it usually carries the site name.
     return _Headlines(best, tuple(dict.fromkeys([*versions, best])))
+
+
+def _shorter_headline(first: str, second: str, site: str | None) -> str:
+    """The shorter of two versions of a headline, unless it is cut off ("Storm hits the…") or is
+    only the site's name: then the other."""
+    short, long = sorted((first, second), key=len)
+    stem = short.rstrip(".… ")
+    cut = stem != short and long.startswith(stem)
+    only_site = bool(site) and short.casefold() == (site or "").casefold()
+    return long if cut or only_site or not stem else short
 
 
 def _is_false(value: Any) -> bool:
