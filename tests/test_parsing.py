@@ -382,6 +382,15 @@ def _byline_page(url: str, ld_author: object, meta: str, byline: str) -> str:
         # Roles after Korean names and newsroom initials after names are not part of the name.
         ("https://www.k.example/a/1", {"@type": "Person", "name": "신현주 기자"}, "", "", ["신현주"]),
         ("https://c.example/a", [{"@type": "Person", "name": "Corina Gall (cog.)"}], "", "", ["Corina Gall"]),
+        # A degree after a name is split off at its comma, and names nobody.
+        (
+            "https://h.example/a",
+            None,
+            "Brenda Goodman, MA and Tom Reyes, M.D.",
+            "",
+            ["Brenda Goodman", "Tom Reyes"],
+        ),
+        ("https://h.example/b", None, "", "By Ana Lind, PhD, and Ed Moss Jr.", ["Ana Lind", "Ed Moss Jr."]),
     ],
 )
 def test_bylines_name_people_before_organisations(

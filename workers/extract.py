@@ -408,6 +408,21 @@ def _initials(name: str) -> bool:
     return len(name) <= 4 and name.isalpha() and name.islower()
 
 
+# Degrees and suffixes written after a name ("Jane Doe, MD"): split off at the comma, they are
+# nobody.
+_CREDENTIALS = frozenset(
+    {"ma", "ms", "msc", "mba", "mfa", "mph", "msn", "ba", "bs", "bsc", "md", "do", "phd", "drph"}
+    | {"edd", "pharmd", "dds", "dvm", "jd", "llm", "esq", "rn", "np", "rd", "lcsw", "cfa", "cpa"}
+    | {"facp", "jr", "sr", "ii", "iii", "iv"}
+)
+_CREDENTIAL_TOKEN = re.compile(r"[^\W\d_][\w.]*")
+
+
+def _only_credentials(name: str) -> bool:
+    tokens = _CREDENTIAL_TOKEN.findall(name)
+    return bool(tokens) and all(t.replace(".", "").casefold() in _CREDENTIALS for t in tokens)
+
+
 def _plausible_name(name: str) -> bool:
     return (
         bool(name)
@@ -416,6 +431,7 @@ def _plausible_name(name: str) -> bool:
         and not name.isdigit()
         and "://" not in name
         and name.casefold() not in _BYLINE_WORDS
+        and not _only_credentials(name)
     )
 
 
