@@ -400,6 +400,60 @@ def test_bylines_name_people_before_organisations(
     assert article.authors == expected
 
 
+@pytest.mark.parametrize(
+    "ld_author, meta, byline, expected",
+    [
+        # What qualifies a person in the same string is not a second author.
+        ({"@type": "Person", "name": "Evan Orris, NBA.com"}, "", "", ["Evan Orris"]),
+        ({"@type": "Person", "name": "Margaret Schmidt | The Jersey Journal"}, "", "", ["Margaret Schmidt"]),
+        ({"@type": "Person", "name": "Dan Tann | Sponsored"}, "", "", ["Dan Tann"]),
+        # Two people in one string are two authors; "Last, First" is one.
+        ({"@type": "Person", "name": "Carla Gomez, Jo B. Lagare"}, "", "", ["Carla Gomez", "Jo B. Lagare"]),
+        ({"@type": "Person", "name": "Doe, Jane"}, "", "", ["Doe, Jane"]),
+        # A name given as a list of names.
+        ({"@type": "Person", "name": ["Dave Epstein"]}, "", "", ["Dave Epstein"]),
+        # An organisation listed on its own beside a person is an author too (fundus's guidelines).
+        ([{"@type": "Person", "name": "Ada Vi"}, {"name": "AP"}], "", "", ["Ada Vi", "AP"]),
+        # A job title beside the person is nobody; a date in the byline is no reason to skip it.
+        (None, "", "By Noah Eastwood, Money Reporter", ["Noah Eastwood"]),
+        (None, "", "By Nick Levine | March 9, 2023", ["Nick Levine"]),
+        # "View all posts by" is a link's label, not part of the name.
+        (None, "View all posts by Will Macmaster", "", ["Will Macmaster"]),
+        (None, "Written by Rob Ewa Edited by Bet Bey", "", ["Written by Rob Ewa Edited by Bet Bey"]),
+    ],
+)  # fmt: skip
+def test_names_come_without_what_qualifies_them(
+    ld_author: object, meta: str, byline: str, expected: list[str]
+) -> None:
+    url = "https://www.example.com/a/1"
+    article = extract_article(parse_html(_byline_page(url, ld_author, meta, byline), url))
+    assert article.authors == expected
+
+
+def test_icons_in_a_byline_are_not_names() -> None:
+    """Share buttons drawn as <svg><title>Share on Facebook</title> inside the byline block: their
+    titles are never shown as text, so they name nobody."""
+    icon = "<a href='https://facebook.com/sharer.php?u=x'><svg><title>Share on Facebook</title></svg></a>"
+    byline = f"By <a href='/author/dave'>Dave Epstein</a> {icon}"
+    url = "https://www.example.com/a/1"
+    article = extract_article(parse_html(_byline_page(url, None, "", byline), url))
+    assert article.authors == ["Dave Epstein"]
+
+
+def test_links_to_author_pages_name_the_authors_when_nothing_else_does() -> None:
+    """No byline markup, no meta, no JSON-LD: the first links to author pages that read as names
+    (and those beside them), not an author linked further down in another block."""
+    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+    html = (
+        "<html><head><title>Storm</title></head><body><article><h1>Storm hits the coast</h1>"
+        "<p class='e-date'><a href='/author/all/'>All authors</a> <a href='/author/texh/'>Tex Hollywood</a>"
+        " and <a href='/author/ann/'>Ann Lee</a> - December 3</p>"
+        f"{prose}</article><aside><p><a href='/author/bob/'>Bob Rae</a></p></aside></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/storm"))
+    assert article.authors == ["Tex Hollywood", "Ann Lee"]
+
+
 def test_the_byline_is_the_first_byline_block_and_its_links_are_the_names() -> None:
     """The article's byline names its authors by their author-page links ("Games Editor" and the
     time around them are not names); bylines further down belong to other stories."""

@@ -72,6 +72,11 @@ class ExtractionRules:
     labelled_meta_bylines: bool = True
     # Labelled bylines in the page's text ("<strong>Autor</strong> Jane Doe", <dt>/<dd> pairs).
     labelled_text_bylines: bool = True
+    # Names without what qualifies them: "Jane Doe, NBA.com" and "View all posts by Jane Doe" are
+    # Jane Doe; a job title beside a person ("Money Reporter") is nobody.
+    names_without_qualifiers: bool = True
+    # The last resort: the first links to author pages ("/author/jane-doe/") that read as names.
+    author_page_links: bool = True
     # Title: the shorter of the JSON-LD headline and og:title (off: the JSON-LD headline).
     shorter_headline: bool = True
     # Published time: the printed time beside a date-only stamp.
@@ -383,12 +388,11 @@ def _names(value: Any, nodes: dict[str, dict[str, Any]] | None = None) -> tuple[
         elif isinstance(item, dict):
             if nodes and not item.get("name") and isinstance(item.get("@id"), str):
                 item = nodes.get(item["@id"], item)
-            name = _clean(item.get("name"))
-            if not name:
-                continue
+            value = item.get("name")
+            names = [n for n in map(_clean, value if isinstance(value, list) else [value]) if n]
             kinds = item.get("@type")
             kinds = {k.lower() for k in (kinds if isinstance(kinds, list) else [kinds]) if isinstance(k, str)}
-            (orgs if kinds & _ORGANIZATION_TYPES else people).append(name)
+            (orgs if kinds & _ORGANIZATION_TYPES else people).extend(names)
     return people, orgs
 
 
@@ -421,6 +425,83 @@ _CREDENTIAL_TOKEN = re.compile(r"[^\W\d_][\w.]*")
 def _only_credentials(name: str) -> bool:
     tokens = _CREDENTIAL_TOKEN.findall(name)
     return bool(tokens) and all(t.replace(".", "").casefold() in _CREDENTIALS for t in tokens)
+
+
+# Words that make a byline part an organisation ("Associated Press", "Bleacher Report",
+# "Redaktion") or a role ("Money Reporter", "Chief Technology Officer", "Sponsored").
+_ORGANISATION_WORDS = frozenset(
+    {"press", "news", "times", "post", "journal", "herald", "tribune", "gazette", "telegraph"}
+    | {"report", "daily", "weekly", "media", "agency", "wire", "newsroom", "bureau", "desk"}
+    | {"staff", "team", "redaktion", "rédaction", "redacción", "redazione", "redação", "redactie"}
+    | {"agentur", "agence", "agencia", "zeitung", "nachrichten"}
+)  # fmt: skip
+_ROLE_WORDS = frozenset(
+    {"reporter", "editor", "correspondent", "writer", "contributor", "contributing", "columnist"}
+    | {"officer", "head", "director", "producer", "photographer", "analyst", "critic", "chief"}
+    | {"senior", "manager", "president", "journalist", "redakteur", "redakteurin", "korrespondent"}
+    | {"korrespondentin", "sponsored", "freelance", "intern", "anchor", "host", "of", "for"}
+    | {"edited", "updated", "published"}
+)  # fmt: skip
+_DOMAIN_NAME = re.compile(r"[^\W\d_]\.[a-z]{2,}\b")
+_ACRONYM_CHARS = 6
+_QUALIFIER_SEPARATORS = re.compile(r"\s*[|,]\s*")
+_POSTS_BY = re.compile(r"^\S.*?\bby\s+(?=\S)", re.IGNORECASE)
+
+
+def _words(name: str) -> set[str]:
+    return {t.casefold().strip(".,:()") for t in name.split()}
+
+
+def _role(name: str) -> bool:
+    """A job ("Money Reporter"), not somebody."""
+    return bool(_words(name) & _ROLE_WORDS)
+
+
+def _affiliation(name: str) -> bool:
+    """An organisation, a role or a web address: what a byline adds to a person's name."""
+    tokens = name.split()
+    return (
+        name.casefold().startswith("the ")
+        or bool(_words(name) & _ORGANISATION_WORDS)
+        or _role(name)
+        or bool(_DOMAIN_NAME.search(name))
+        or (len(tokens) == 1 and name.isupper() and len(name) <= _ACRONYM_CHARS)
+        or _only_credentials(name)
+    )
+
+
+def _person_like(name: str) -> bool:
+    """Two to five words, two of them capitalised, and no affiliation: a person's name."""
+    tokens = name.split()
+    return (
+        2 <= len(tokens) <= 5
+        and sum(t[:1].isupper() for t in tokens) >= 2
+        and not any(ch.isdigit() for ch in name)
+        and not _affiliation(name)
+    )
+
+
+def _people_apart(name: str) -> list[str]:
+    """The people one string names: "Jane Doe, John Roe" is two; "Jane Doe, NBA.com" and "Jane
+    Doe | The Jersey Journal" are Jane Doe (the rest qualifies her); "Doe, Jane" stays whole."""
+    parts = [p for p in _QUALIFIER_SEPARATORS.split(name) if p]
+    if len(parts) > 1 and _person_like(parts[0]) and all(_person_like(p) or _affiliation(p) for p in parts):
+        return [p for p in parts if _person_like(p)]
+    return [name]
+
+
+def _name_after_by(text: str) -> str:
+    """ "View all posts by Jane Doe" -> "Jane Doe"; kept whole when what follows is no name."""
+    name = _POSTS_BY.sub("", text)
+    return name if name != text and _person_like(name) else text
+
+
+def _without_roles(names: list[str]) -> list[str]:
+    """A byline's names without its job titles, when it names a person at all. An organisation
+    listed on its own ("Jane Doe", "AP") stays: it is an author too (fundus's guidelines)."""
+    if any(_person_like(n) for n in names):
+        return [n for n in names if not _role(n)]
+    return names
 
 
 def _plausible_name(name: str) -> bool:
@@ -459,10 +540,14 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         return False
 
     def tidy(names: list[str]) -> list[str]:
-        cleaned = (
+        cleaned = [
             _DANGLING.sub("", _ROLE_SUFFIX.sub("", _INITIALS_SUFFIX.sub("", html.unescape(n)).strip()))
             for n in names
-        )
+        ]
+        if rules.names_without_qualifiers:
+            # "View all posts by Jane Doe": the name is what follows "by".
+            cleaned = [_name_after_by(n) for n in cleaned]
+            cleaned = _without_roles([p for n in cleaned for p in _people_apart(n)])
         return list(dict.fromkeys(n for n in cleaned if _plausible_name(n)))
 
     nodes = _graph_nodes(page) if rules.resolve_ld_references else None
@@ -488,6 +573,8 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         if rules.labelled_text_bylines:
             # A label's names count when they look like people: "von APA" credits an agency.
             yield [n for n in tidy(_split_byline(_labelled_text_byline(page) or "")) if len(n.split()) > 1]
+        if rules.author_page_links:
+            yield tidy(_author_page_links(page))
 
     abbreviations: list[str] = []
     for names in bylines():
@@ -588,6 +675,8 @@ def _dom_byline(page: HtmlPage, rules: ExtractionRules = DEFAULT_RULES) -> list[
         if block is not None and rules.first_byline_block and not _within(el, block):
             continue
         text = _byline_text(el, rules)
+        if text and rules.names_without_qualifiers:
+            text = _undated(text)
         if not text or len(text) > 80 or any(ch.isdigit() for ch in text):
             continue
         found = _split_byline(text)
@@ -597,15 +686,68 @@ def _dom_byline(page: HtmlPage, rules: ExtractionRules = DEFAULT_RULES) -> list[
     return names
 
 
+_BYLINE_PARTS = re.compile(r"\s*[|•·]\s*")
+
+
+def _undated(byline: str) -> str:
+    """ "By Jane Doe | March 9, 2023" -> "By Jane Doe": the parts of a byline with no digits."""
+    if not any(ch.isdigit() for ch in byline):
+        return byline
+    return " | ".join(p for p in _BYLINE_PARTS.split(byline) if p and not any(ch.isdigit() for ch in p))
+
+
+# Links to an author's page ("/author/jane-doe/", "/writer/1218/Jane_Doe/"): their texts are names.
+_AUTHOR_PAGE_LINKS = etree.XPath(
+    "//body//a[contains(@href, '/author/') or contains(@href, '/authors/') or contains(@href, '/writer/')"
+    " or contains(@href, '/writers/') or contains(@href, '/autor/') or contains(@href, '/autoren/')"
+    " or contains(@href, '/auteur/') or contains(@href, '/autore/') or contains(@href, '/journalist/')]"
+)
+
+
+def _author_page_links(page: HtmlPage) -> list[str]:
+    """The people named by the page's first links to author pages (and the others beside it)."""
+    names: list[str] = []
+    block = None
+    for link in _AUTHOR_PAGE_LINKS(page.tree)[:_BYLINE_CANDIDATES]:
+        if block is not None and not _within(link, block):
+            continue
+        text = _clean(_shown_text(link))
+        if not text or not _person_like(text):
+            continue
+        if block is None:
+            block = link.getparent() if link.getparent() is not None else link
+        names.append(text)
+    return names
+
+
 def _byline_text(el: Any, rules: ExtractionRules) -> str | None:
     """A byline element's names: its links' texts when it links somewhere (author pages: "Jane
     Doe" without the "Games Editor" or "Updated 3 pm" around it), else its whole text."""
     if rules.byline_link_names:
-        links = [_clean(" ".join(a.itertext())) for a in el.iter("a")]
+        links = [_clean(_shown_text(a)) for a in el.iter("a")]
         names = [t for t in links if t and len(t) <= 80 and not any(ch.isdigit() for ch in t)]
         if names:
             return ", ".join(names)
-    return _clean(" ".join(el.itertext()))
+    return _clean(_shown_text(el))
+
+
+# Elements whose text a reader never sees as text: an icon's <svg><title>Share on Facebook</title>.
+_UNSHOWN_TAGS = frozenset({"svg", "script", "style", "noscript", "template", "title"})
+
+
+def _shown_text(el: Any) -> str:
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node.tag, str) or node.tag in _UNSHOWN_TAGS:
+            return
+        parts.append(node.text or "")
+        for child in node:
+            walk(child)
+            parts.append(child.tail or "")
+
+    walk(el)
+    return " ".join(parts)
 
 
 def _within(el: Any, ancestor: Any) -> bool:
