@@ -321,6 +321,29 @@ def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:
     assert "Paragraph 5 of the council story" in article.body
 
 
+def test_paragraphs_a_paywall_hides_are_the_article_and_a_subscribe_box_is_not() -> None:
+    """A metered site ships the whole story and hides all but the first paragraphs until the
+    reader subscribes ("subscriber-only", display: none): that text is the article. A box
+    asking the reader to subscribe is not."""
+    shown = "The mill on the river closed in 1990 and has stood empty ever since, neighbours say. " * 2
+    paywalled = "".join(
+        f"<div class='subscriber-only' style='display: none'><p>Paragraph {i}: the council voted on"
+        " whether to demolish the mill or to turn it into flats, and the vote was close.</p></div>"
+        for i in range(6)
+    )
+    html = (
+        "<html><head><title>Mill</title></head><body><article><h1>The old mill</h1>"
+        f"<div class='subscriber-preview'><p>{shown}</p></div>{paywalled}"
+        "<div class='subscribe-box'><p>Subscribe now for unlimited access to every story, every day,"
+        " on every device, for less than the price of a coffee a week.</p></div></article></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/news/mill"))
+    assert "closed in 1990" in article.body
+    assert "Paragraph 0: the council voted" in article.body
+    assert "Paragraph 5: the council voted" in article.body
+    assert "unlimited access" not in article.body
+
+
 def test_hidden_popups_newsletter_and_fact_boxes_and_invisible_characters_are_not_body() -> None:
     prose = "The harbour reopened on Monday after repairs to the old pier were finished. " * 3
     html = (

@@ -140,8 +140,9 @@ _RELATED_HEADING = re.compile(
     r"|czytaj (?:też|także)|zobacz (?:też|także)|читайте также|по теме|관련 기사|関連記事|相关阅读)\s*:?$",
     re.IGNORECASE,
 )
-# Class or id tokens of blocks that carry other stories. Whole tokens, by prefix: a substring
-# match would also hit wrappers such as "entry-content-read-more" that hold the article itself.
+# Class or id tokens of blocks that carry other stories (regular expressions). Whole tokens, by
+# prefix: a substring match would also hit wrappers such as "entry-content-read-more" that hold
+# the article itself.
 _RELATED_TOKEN_PREFIXES = (
     "related",
     "recommend",
@@ -157,7 +158,7 @@ _RELATED_TOKEN_PREFIXES = (
     "mostread",
     "latest-news",
     "newsletter",
-    "subscribe",
+    "subscribe(?!r)",  # "subscriber-only", "subscriber-preview": the article's paywalled text
     "signup",
     "sign-up",
     "factbox",
@@ -207,6 +208,8 @@ _HIDDEN_CLASS = re.compile(
     r"|sr[-_]only|visually[-_]hidden|screen[-_]reader[-_]text)(?:\s|$)",
     re.IGNORECASE,
 )
+# Text a paywall hides until the reader subscribes is the article's all the same.
+_PAYWALLED_CLASS = re.compile(r"subscriber|premium|paywall", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
 
@@ -227,10 +230,14 @@ def strip_boilerplate(tree: Any, rules: ExtractionRules = DEFAULT_RULES) -> int:
     related: list[Any] = []
     for el in _MARKED(body):
         classes = el.get("class", "")
-        if rules.strip_hidden and (
-            el.get("hidden") is not None
-            or _HIDDEN_STYLE.search(el.get("style", ""))
-            or _HIDDEN_CLASS.search(classes)
+        if (
+            rules.strip_hidden
+            and (
+                el.get("hidden") is not None
+                or _HIDDEN_STYLE.search(el.get("style", ""))
+                or _HIDDEN_CLASS.search(classes)
+            )
+            and not _PAYWALLED_CLASS.search(classes)
         ):
             hidden.append(el)
         elif rules.strip_related_classes and _RELATED_CLASS.search(f"{classes} {el.get('id', '')}"):
