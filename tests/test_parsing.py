@@ -306,6 +306,57 @@ def test_a_related_heading_takes_its_own_section_not_the_page_around_it() -> Non
     assert "league" not in article.body
 
 
+def test_a_list_of_links_to_other_sites_is_the_article_and_one_to_the_outlets_stories_is_not() -> None:
+    """A shopping or sources list (every item a link, to shops or documents elsewhere) is what
+    the article says; the same shape linking to the outlet's own stories is a teaser list. A
+    saved file (no URL) knows its outlet from the canonical URL it declares."""
+    prose = "".join(
+        f"<p>Paragraph {i}: the sales start on Boxing Day and the best offers go within hours.</p>"
+        for i in range(6)
+    )
+    deals = "".join(
+        f"<li><b><a href='https://shop{i}.example/item' rel='sponsored'>{i}0 per cent off the robot vacuum"
+        f" cleaner with the self-emptying base station and the mop, now ${i}99</a></b></li>"
+        for i in range(1, 5)
+    )
+    teasers = "".join(
+        f"<li><a href='https://www.news.example/story-{i}'>Headline of another story number {i}</a></li>"
+        for i in range(1, 5)
+    )
+    html = (
+        "<html><head><title>Deals</title><link rel='canonical' href='https://www.news.example/deals'>"
+        f"</head><body><article><h1>Boxing Day deals</h1>{prose}<ul>{deals}</ul>{prose}<ul>{teasers}</ul>"
+        "</article></body></html>"
+    )
+    for url in ("https://news.example/deals", "file:///tmp/deals.html"):
+        article = extract_article(parse_html(html, url))
+        assert "40 per cent off the robot vacuum cleaner" in article.body
+        assert "another story" not in article.body
+
+
+def test_a_second_opinion_about_another_block_does_not_replace_the_article() -> None:
+    """Where the fast pass finds a short article on a page of many paragraphs (a cookie list, a
+    pitch for donations), the slower comparison may find the longer block instead: it replaces
+    the article only when it holds most of the same text."""
+    story = "".join(
+        f"<p>Sentence {i} of the interview: the chief executive explains why the two acquisitions closed"
+        f" so quickly and what the firm wants to lead in.</p>"
+        for i in range(4)
+    )
+    cookies = "".join(
+        f"<p>Cookie {i}: a small piece of data that a website asks your browser to store on your device"
+        f" in order to remember information about you, such as your language preference.</p>"
+        for i in range(30)
+    )
+    html = (
+        "<html><head><title>WT 360</title></head><body><article><h1>WT 360</h1>"
+        f"{story}</article><div id='consent'>{cookies}</div></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://a.example/podcasts/wt-360"))
+    assert "Sentence 0 of the interview" in article.body
+    assert "Cookie 0" not in article.body
+
+
 def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:
     paragraphs = "".join(
         f"<p class='editor-p'>Paragraph {i} of the council story tells how the budget vote went.</p>"
@@ -475,6 +526,28 @@ def test_links_to_author_pages_name_the_authors_when_nothing_else_does() -> None
     )
     article = extract_article(parse_html(html, "https://a.example/storm"))
     assert article.authors == ["Tex Hollywood", "Ann Lee"]
+
+
+def test_staff_and_bio_pages_are_author_pages_and_a_blank_person_credits_the_paper() -> None:
+    """A network of papers writes ", The Daily Paper" as the JSON-LD person when the template's
+    name is blank: that credits the paper, and the byline's link to the reporter's staff page
+    names the author. A bio page link names the author the same way."""
+    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+    ld = {
+        "@type": "NewsArticle",
+        "headline": "Storm",
+        "author": {"@type": "Person", "name": ", The Daily Paper"},
+    }
+    for link in ("https://www.paper.example/staff/71569320007/ann-lee/", "/bios/news/2018-10-25-ann-lee"):
+        html = (
+            f"<html><head><title>Storm</title><script type='application/ld+json'>{json.dumps(ld)}</script>"
+            "</head><body><article><h1>Storm hits the coast</h1>"
+            f"<div class='attribution'><span><a href='{link}'>Ann Lee</a></span></div>{prose}"
+            "</article></body></html>"
+        )
+        assert extract_article(parse_html(html, "https://www.paper.example/storm")).authors == ["Ann Lee"]
+    html = html.replace("<a href", "<span data-href").replace("</a>", "</span>")
+    assert extract_article(parse_html(html, "https://www.paper.example/storm")).authors == ["The Daily Paper"]
 
 
 def test_the_byline_is_the_first_byline_block_and_its_links_are_the_names() -> None:

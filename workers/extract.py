@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import trafilatura
@@ -43,6 +43,9 @@ class ExtractionRules:
     strip_related_classes: bool = True
     strip_related_headings: bool = True
     strip_teaser_lists: bool = True
+    # A teaser list links to the outlet's own stories; a list of links elsewhere (shops, sources,
+    # documents) is part of what the article says.
+    teasers_link_home: bool = True
     # A related section ends where a wider block adds more than this factor of text.
     related_wrapper_growth: float = 1.5
     # Body: lines dropped after extraction (referrals, picture credits, bare URLs, the headline).
@@ -55,6 +58,9 @@ class ExtractionRules:
     second_opinion: bool = True
     menu_line_chars: float = 50.0
     second_opinion_paragraph_share: float = 0.35
+    # A longer second opinion replaces a fast pass of prose only when it tells the same text
+    # (holds most of it); otherwise it found another block: a cookie notice, a pitch, comments.
+    second_opinion_same_text: bool = True
     script_body: bool = True
     # Tables: data in an article (results, figures) or page furniture laid out in a grid.
     include_tables: bool = False
@@ -217,11 +223,12 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _MARKED = etree.XPath(".//*[@class or @id or @style or @hidden]")
 
 
-def strip_boilerplate(tree: Any, rules: ExtractionRules = DEFAULT_RULES) -> int:
+def strip_boilerplate(tree: Any, rules: ExtractionRules = DEFAULT_RULES, site: str | None = None) -> int:
     """Remove what is not the story; returns how many blocks went.
 
     First what a reader never sees (hidden elements, pop-up cards, screen-reader-only text), then
-    blocks that carry other stories (see :func:`_related_blocks`).
+    blocks that carry other stories (see :func:`_related_blocks`). ``site`` is the page's
+    registered domain, where known: the outlet whose stories a teaser list links to.
     """
     body = tree.find("body")
     if body is None:
@@ -243,7 +250,7 @@ def strip_boilerplate(tree: Any, rules: ExtractionRules = DEFAULT_RULES) -> int:
         elif rules.strip_related_classes and _RELATED_CLASS.search(f"{classes} {el.get('id', '')}"):
             related.append(el)
     removed = _drop(hidden)
-    return removed + _drop(_related_blocks(body, rules) + related)
+    return removed + _drop(_related_blocks(body, rules, site) + related)
 
 
 def _drop(doomed: list[Any]) -> int:
@@ -260,7 +267,7 @@ def _drop(doomed: list[Any]) -> int:
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
 
 
-def _related_blocks(body: Any, rules: ExtractionRules) -> list[Any]:
+def _related_blocks(body: Any, rules: ExtractionRules, site: str | None = None) -> list[Any]:
     """Blocks that carry other stories: a section headed "Related articles", a teaser list.
 
     Such blocks hold other articles' headlines and often their text; left in, they would make
@@ -291,7 +298,8 @@ def _related_blocks(body: Any, rules: ExtractionRules) -> list[Any]:
                 s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _linked_word_share(s) > 0.5
             )
     if rules.strip_teaser_lists:
-        doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el))
+        home = site if rules.teasers_link_home else None
+        doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el, home))
     return doomed
 
 
@@ -304,9 +312,36 @@ _LINK_LISTS = etree.XPath(
 )
 
 
-def _is_teaser_list(el: Any) -> bool:
-    """A list whose every item is mostly link text: headlines of other stories."""
-    return all(_linked_word_share(li) > 0.7 for li in el.iterchildren("li"))
+def _is_teaser_list(el: Any, site: str | None) -> bool:
+    """A list whose every item is mostly link text: headlines of other stories, which are the
+    outlet's own (``site``, where known) at least half of the time."""
+    if not all(_linked_word_share(li) > 0.7 for li in el.iterchildren("li")):
+        return False
+    if site is None:
+        return True
+    hrefs = [a.get("href", "") for a in el.iter("a")]
+    home = sum(1 for href in hrefs if _links_home(href, site))
+    return 2 * home >= len(hrefs)
+
+
+_ABSOLUTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+
+
+def _links_home(href: str, site: str) -> bool:
+    """Whether a link stays on the site: relative links do, absolute ones to the same domain."""
+    href = href.strip()
+    if not _ABSOLUTE.match(href):
+        return True
+    return _site_of(href if "://" in href else f"https:{href}") == site
+
+
+def _site_of(url: str) -> str | None:
+    """The registered domain of the URL's host; the host itself where it has none (an address,
+    a name under a reserved suffix such as ``.example``)."""
+    try:
+        return extract_domain(url) or (urlsplit(url).hostname or "").removeprefix("www.") or None
+    except ValueError:  # a malformed address (an unclosed IPv6 bracket): no site to match
+        return None
 
 
 def _linked_word_share(el: Any) -> float:
@@ -559,6 +594,12 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
 
     nodes = _graph_nodes(page) if rules.resolve_ld_references else None
     ld_people, ld_orgs = _names(obj.get("author"), nodes) if obj else ([], [])
+    if rules.names_without_qualifiers:
+        # A template that left the person blank (", The Worcester Telegram & Gazette") credits
+        # the publication: an organisation, which people in the byline come before.
+        blank = [n for n in ld_people if _BLANK_PERSON.match(n)]
+        ld_people = [n for n in ld_people if n not in blank]
+        ld_orgs = [*ld_orgs, *(_BLANK_PERSON.sub("", n) for n in blank)]
     # One JSON-LD name holding two people ("A and B") is two authors; commas may be "Last, First".
     found = tidy(
         [part for n in ld_people for part in (_CONJUNCTION.split(n) if rules.split_joined_names else [n])]
@@ -594,6 +635,7 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
 
 
 _NON_ALNUM = re.compile(r"[\W_]+")
+_BLANK_PERSON = re.compile(r"^\s*[,|;/]\s*(?=\S)")
 
 
 def _graph_nodes(page: HtmlPage) -> dict[str, dict[str, Any]]:
@@ -703,11 +745,15 @@ def _undated(byline: str) -> str:
     return " | ".join(p for p in _BYLINE_PARTS.split(byline) if p and not any(ch.isdigit() for ch in p))
 
 
-# Links to an author's page ("/author/jane-doe/", "/writer/1218/Jane_Doe/"): their texts are names.
+# Links to an author's page ("/author/jane-doe/", "/writer/1218/Jane_Doe/", "/staff/71569320007/jane-doe/",
+# "/bios/news/jane-doe"): their texts are names.
 _AUTHOR_PAGE_LINKS = etree.XPath(
     "//body//a[contains(@href, '/author/') or contains(@href, '/authors/') or contains(@href, '/writer/')"
     " or contains(@href, '/writers/') or contains(@href, '/autor/') or contains(@href, '/autoren/')"
-    " or contains(@href, '/auteur/') or contains(@href, '/autore/') or contains(@href, '/journalist/')]"
+    " or contains(@href, '/auteur/') or contains(@href, '/autore/') or contains(@href, '/journalist/')"
+    " or contains(@href, '/staff/') or contains(@href, '/bio/') or contains(@href, '/bios/')"
+    " or contains(@href, '/reporter/') or contains(@href, '/reporters/') or contains(@href, '/contributor/')"
+    " or contains(@href, '/contributors/')]"
 )
 
 
@@ -1020,6 +1066,17 @@ def _mean_line(text: str) -> float:
     return sum(map(len, lines)) / len(lines) if lines else 0.0
 
 
+def _holds_most_of(text: str, part: str) -> bool:
+    """Whether most of ``part``'s word trigrams occur in ``text``."""
+    wanted = _trigrams(part)
+    return not wanted or len(wanted & _trigrams(text)) * 2 > len(wanted)
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = text.casefold().split()
+    return set(zip(words, words[1:], words[2:], strict=False))
+
+
 def _needs_second_opinion(text: str, page: HtmlPage, rules: ExtractionRules) -> bool:
     """The fast pass looks wrong: menu-like short lines, or far less than the page's paragraphs."""
     if _mean_line(text) < rules.menu_line_chars:
@@ -1091,7 +1148,9 @@ def _localised(page: HtmlPage, rules: ExtractionRules) -> Any | None:
     return document
 
 
-def _body(page: HtmlPage, container: Any | None, compare: bool, rules: ExtractionRules) -> str:
+def _body(
+    page: HtmlPage, container: Any | None, compare: bool, rules: ExtractionRules, site: str | None
+) -> str:
     """The article's text: from its container when one was found, else (or when that gave
     nothing, or looks wrong) from the whole page, which is stripped of boilerplate only then."""
     stripped = False
@@ -1099,13 +1158,13 @@ def _body(page: HtmlPage, container: Any | None, compare: bool, rules: Extractio
     def whole_page(*, fast: bool) -> str:
         nonlocal stripped
         if not stripped:
-            strip_boilerplate(page.tree, rules)
+            strip_boilerplate(page.tree, rules, site)
             stripped = True
         return _trafilatura_text(page, rules, fast=fast)
 
     text = ""
     if container is not None:
-        strip_boilerplate(container, rules)
+        strip_boilerplate(container, rules, site)
         text = _trafilatura_text(page, rules, fast=not compare, document=container)
     if not text:
         text = whole_page(fast=not compare)
@@ -1115,7 +1174,10 @@ def _body(page: HtmlPage, container: Any | None, compare: bool, rules: Extractio
         menu_like = _mean_line(text) < rules.menu_line_chars
         prose = _mean_line(second) >= rules.menu_line_chars
         # A menu-like fast pass loses to prose even when the prose is shorter; nothing loses to anything.
-        if not text or (prose and (len(second) > len(text) or menu_like)):
+        longer = len(second) > len(text) and (
+            not rules.second_opinion_same_text or _holds_most_of(second, text)
+        )
+        if not text or (prose and (longer or menu_like)):
             text = second
     if rules.script_body and len(text) < _SHORT_BODY_CHARS:
         embedded = _script_body(page, rules)
@@ -1142,6 +1204,15 @@ def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
         return page.url  # a saved file (file:// URL) without a canonical of its own
 
 
+def _site(url: str, canonical_url: str) -> str | None:
+    """The outlet's registered domain: from the URL the page came from, else (a saved file) from
+    the canonical URL the page declares; None when neither is a web address."""
+    for candidate in (url, canonical_url):
+        if candidate.startswith(("http://", "https://")):
+            return _site_of(candidate)
+    return None
+
+
 def extract_article(
     page: HtmlPage, *, compare_extractors: bool = False, rules: ExtractionRules = DEFAULT_RULES
 ) -> Article:
@@ -1158,7 +1229,8 @@ def extract_article(
     authors = _authors(page, obj, rules)
     # The container is found before any boilerplate goes: then only the container is stripped.
     container = None if compare_extractors else _localised(page, rules)
-    body = visible_text(_body(page, container, compare_extractors, rules))
+    canonical_url = canonical_of(page, obj)
+    body = visible_text(_body(page, container, compare_extractors, rules, _site(page.url, canonical_url)))
     if rules.drop_referral_lines:
         body = drop_referral_lines(body, headlines.versions)
     for version in sorted(headlines.versions, key=len, reverse=True):
@@ -1177,7 +1249,7 @@ def extract_article(
     image = (_first_str(obj.get("image")) if obj else None) or page.first_meta("og:image", "twitter:image")
     return Article(
         url=page.url,
-        canonical_url=canonical_of(page, obj),
+        canonical_url=canonical_url,
         title=title,
         authors=list(dict.fromkeys(authors)),
         published_at=_published(page, obj, rules),
