@@ -494,6 +494,10 @@ def test_bylines_name_people_before_organisations(
         # "View all posts by" is a link's label, not part of the name.
         (None, "View all posts by Will Macmaster", "", ["Will Macmaster"]),
         (None, "Written by Rob Ewa Edited by Bet Bey", "", ["Written by Rob Ewa Edited by Bet Bey"]),
+        # Degrees written after the name, with or without a comma; surnames spelt like one stay.
+        ({"@type": "Person", "name": "Lauren Manaker MS, RDN, LD"}, "", "", ["Lauren Manaker"]),
+        ({"@type": "Person", "name": "Anh Do"}, "", "", ["Anh Do"]),
+        ({"@type": "Person", "name": "Tom Roe Jr."}, "", "", ["Tom Roe Jr."]),
     ],
 )  # fmt: skip
 def test_names_come_without_what_qualifies_them(

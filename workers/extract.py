@@ -459,9 +459,29 @@ def _initials(name: str) -> bool:
 _CREDENTIALS = frozenset(
     {"ma", "ms", "msc", "mba", "mfa", "mph", "msn", "ba", "bs", "bsc", "md", "do", "phd", "drph"}
     | {"edd", "pharmd", "dds", "dvm", "jd", "llm", "esq", "rn", "np", "rd", "lcsw", "cfa", "cpa"}
-    | {"facp", "jr", "sr", "ii", "iii", "iv"}
+    | {"facp", "rdn", "ld", "cdces", "cscs", "ibclc", "lpc", "lmft", "psyd", "msw", "dnp", "aprn"}
+    | {"faap", "mbbs", "frcp", "jr", "sr", "ii", "iii", "iv"}
 )
 _CREDENTIAL_TOKEN = re.compile(r"[^\W\d_][\w.]*")
+
+
+# Written as degrees are ("MS", "PhD"), unlike surnames that spell the same ("Do", "Ma").
+_DEGREE_SPELLINGS = frozenset({"PhD", "PharmD", "EdD", "DrPH", "MSc", "BSc", "LLM"})
+
+
+def _without_trailing_degrees(name: str) -> str:
+    """ "Lauren Manaker MS RD" -> "Lauren Manaker": degrees written after a name without a comma."""
+    tokens = name.split()
+    while len(tokens) > 2:
+        last = tokens[-1].rstrip(".,")
+        written_as_degree = (last.isupper() and len(last) > 1) or last in _DEGREE_SPELLINGS
+        if not (written_as_degree and last.replace(".", "").casefold() in _CREDENTIALS - _NAME_SUFFIXES):
+            break
+        tokens.pop()
+    return " ".join(tokens)
+
+
+_NAME_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 
 
 def _only_credentials(name: str) -> bool:
@@ -589,7 +609,9 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         if rules.names_without_qualifiers:
             # "View all posts by Jane Doe": the name is what follows "by".
             cleaned = [_name_after_by(n) for n in cleaned]
-            cleaned = _without_roles([p for n in cleaned for p in _people_apart(n)])
+            cleaned = _without_roles(
+                [_without_trailing_degrees(p) for n in cleaned for p in _people_apart(n)]
+            )
         return list(dict.fromkeys(n for n in cleaned if _plausible_name(n)))
 
     nodes = _graph_nodes(page) if rules.resolve_ld_references else None
