@@ -481,6 +481,7 @@ def test_bylines_name_people_before_organisations(
         ({"@type": "Person", "name": "Evan Orris, NBA.com"}, "", "", ["Evan Orris"]),
         ({"@type": "Person", "name": "Margaret Schmidt | The Jersey Journal"}, "", "", ["Margaret Schmidt"]),
         ({"@type": "Person", "name": "Dan Tann | Sponsored"}, "", "", ["Dan Tann"]),
+        (None, "John Connor The Associated Press", "", ["John Connor"]),
         # Two people in one string are two authors; "Last, First" is one.
         ({"@type": "Person", "name": "Carla Gomez, Jo B. Lagare"}, "", "", ["Carla Gomez", "Jo B. Lagare"]),
         ({"@type": "Person", "name": "Doe, Jane"}, "", "", ["Doe, Jane"]),

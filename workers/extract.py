@@ -507,6 +507,7 @@ _ROLE_WORDS = frozenset(
 _DOMAIN_NAME = re.compile(r"[^\W\d_]\.[a-z]{2,}\b")
 _ACRONYM_CHARS = 6
 _QUALIFIER_SEPARATORS = re.compile(r"\s*[|,]\s*")
+_GLUED_PUBLICATION = re.compile(r"^([^|,]*?\w)\s+(The\s+\S.*)$")
 _POSTS_BY = re.compile(r"^\S.*?\bby\s+(?=\S)", re.IGNORECASE)
 
 
@@ -545,7 +546,11 @@ def _person_like(name: str) -> bool:
 
 def _people_apart(name: str) -> list[str]:
     """The people one string names: "Jane Doe, John Roe" is two; "Jane Doe, NBA.com" and "Jane
-    Doe | The Jersey Journal" are Jane Doe (the rest qualifies her); "Doe, Jane" stays whole."""
+    Doe | The Jersey Journal" and "Jane Doe The Associated Press" are Jane Doe (the rest qualifies
+    her); "Doe, Jane" stays whole."""
+    glued = _GLUED_PUBLICATION.match(name)
+    if glued and _person_like(glued[1]) and bool(_words(glued[2]) & _ORGANISATION_WORDS):
+        return [glued[1]]  # "John Roe The Associated Press": a wire credit glued to the name
     parts = [p for p in _QUALIFIER_SEPARATORS.split(name) if p]
     if len(parts) > 1 and _person_like(parts[0]) and all(_person_like(p) or _affiliation(p) for p in parts):
         return [p for p in parts if _person_like(p)]
