@@ -555,6 +555,21 @@ def test_staff_and_bio_pages_are_author_pages_and_a_blank_person_credits_the_pap
     assert extract_article(parse_html(html, "https://www.paper.example/storm")).authors == ["The Daily Paper"]
 
 
+def test_a_byline_component_named_in_generated_classes_names_the_author_not_its_buttons() -> None:
+    """Styled components write class names like "AuthorLink-sc-10pl2l7-4": a byline, whose link
+    names the author over the organisation the JSON-LD credits; its "Follow" button is nobody."""
+    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+    ld = {"@type": "NewsArticle", "headline": "Storm", "author": {"@type": "Organization", "name": "Gear"}}
+    html = (
+        f"<html><head><title>Storm</title><script type='application/ld+json'>{json.dumps(ld)}</script>"
+        "</head><body><article><h1>Storm hits the coast</h1><div class='AuthorBlock-sc-9x1-2 kTq'>"
+        "<button class='AuthorFollow-sc-9x1-3'>Folgen</button>"
+        "<div class='AuthorLink-sc-10pl2l7-4 fwX'><a href='/car-news/greg-potts'>Greg Potts</a></div></div>"
+        f"{prose}</article></body></html>"
+    )
+    assert extract_article(parse_html(html, "https://www.gear.example/storm")).authors == ["Greg Potts"]
+
+
 def test_the_byline_is_the_first_byline_block_and_its_links_are_the_names() -> None:
     """The article's byline names its authors by their author-page links ("Games Editor" and the
     time around them are not names); bylines further down belong to other stories."""

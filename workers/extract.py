@@ -70,6 +70,8 @@ class ExtractionRules:
     split_joined_names: bool = True
     # Byline elements: only the first byline block (off: the first dozen anywhere on the page).
     first_byline_block: bool = True
+    # Byline components named in generated class names ("AuthorLink-sc-…"), read for people.
+    component_bylines: bool = True
     # Byline elements that link: the links' texts are the names.
     byline_link_names: bool = True
     # JSON-LD authors given as references to other nodes of the page's graph are resolved.
@@ -645,6 +647,8 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
             yield tidy([n for value in _labelled_bylines(page) for n in _split_byline(value)])
         if rules.byline_elements:
             yield tidy(_dom_byline(page, rules))  # searched only when no meta byline names a person
+        if rules.component_bylines:
+            yield [n for n in tidy(_dom_byline(page, rules, _COMPONENT_BYLINES)) if _person_like(n)]
         if rules.labelled_text_bylines:
             # A label's names count when they look like people: "von APA" credits an agency.
             yield [n for n in tidy(_split_byline(_labelled_text_byline(page) or "")) if len(n.split()) > 1]
@@ -738,16 +742,24 @@ _BYLINE_ELEMENTS = etree.XPath(
     " or contains(@class, 'author-name') or contains(@class, 'authorname')"
     " or contains(@class, '__author') or contains(@class, 'byline')]"
 )
+# Component names in generated class names and test ids ("AuthorLink-sc-10pl2l7-4",
+# data-testid="BylineWrapper"): a byline too, but such components also hold "Follow" buttons.
+_COMPONENT_BYLINES = etree.XPath(
+    "//body//*[contains(@class, 'Author') or contains(@class, 'Byline')"
+    " or contains(@data-testid, 'uthor') or contains(@data-testid, 'yline')]"
+)
 _BYLINE_CANDIDATES = 12
 
 
-def _dom_byline(page: HtmlPage, rules: ExtractionRules = DEFAULT_RULES) -> list[str]:
+def _dom_byline(
+    page: HtmlPage, rules: ExtractionRules = DEFAULT_RULES, elements: Callable[[Any], Any] = _BYLINE_ELEMENTS
+) -> list[str]:
     """Names in the page's first byline block: the first byline element that names somebody and
     the others inside its parent (several authors linked one by one). Byline elements further
     down belong to other stories (teasers, comments, "more from"), not to this article."""
     names: list[str] = []
     block = None
-    for el in _BYLINE_ELEMENTS(page.tree)[:_BYLINE_CANDIDATES]:
+    for el in elements(page.tree)[:_BYLINE_CANDIDATES]:
         if block is not None and rules.first_byline_block and not _within(el, block):
             continue
         text = _byline_text(el, rules)
