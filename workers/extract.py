@@ -58,8 +58,9 @@ class ExtractionRules:
     second_opinion: bool = True
     menu_line_chars: float = 50.0
     second_opinion_paragraph_share: float = 0.35
-    # A longer second opinion replaces a fast pass of prose only when it tells the same text
-    # (holds most of it); otherwise it found another block: a cookie notice, a pitch, comments.
+    # A longer second opinion replaces a fast pass of prose (an article's length) only when it
+    # tells the same text (holds most of it); otherwise it found another block: a cookie notice,
+    # a pitch, comments.
     second_opinion_same_text: bool = True
     script_body: bool = True
     # Tables: data in an article (results, figures) or page furniture laid out in a grid.
@@ -1098,6 +1099,8 @@ def _trafilatura_text(page: HtmlPage, rules: ExtractionRules, *, fast: bool, doc
 
 # Below this many characters the DOM's text may be a shell around a client-rendered article.
 _SHORT_BODY_CHARS = 200
+# Below this many characters (about 80 words) a text is a teaser or a caption, not an article.
+_ARTICLE_MIN_CHARS = 500
 
 
 def _mean_line(text: str) -> float:
@@ -1214,7 +1217,9 @@ def _body(
         prose = _mean_line(second) >= rules.menu_line_chars
         # A menu-like fast pass loses to prose even when the prose is shorter; nothing loses to anything.
         longer = len(second) > len(text) and (
-            not rules.second_opinion_same_text or _holds_most_of(second, text)
+            not rules.second_opinion_same_text
+            or len(text) < _ARTICLE_MIN_CHARS  # a teaser, not an article the second might contradict
+            or _holds_most_of(second, text)
         )
         if not text or (prose and (longer or menu_like)):
             text = second
