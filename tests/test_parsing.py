@@ -519,15 +519,26 @@ def test_icons_in_a_byline_are_not_names() -> None:
     assert article.authors == ["Dave Epstein"]
 
 
+_STORM_PROSE = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+
+
+def _storm_page(byline: str, *, head: str = "", after: str = "", ld: object = None) -> str:
+    """An article about a storm: ``byline`` between its headline and its six paragraphs, ``after``
+    the article, ``head`` and a JSON-LD object (``ld``) in its head."""
+    script = f"<script type='application/ld+json'>{json.dumps(ld)}</script>" if ld else ""
+    return (
+        f"<html><head><title>Storm</title>{head}{script}</head><body><article><h1>Storm hits the coast</h1>"
+        f"{byline}{_STORM_PROSE}</article>{after}</body></html>"
+    )
+
+
 def test_links_to_author_pages_name_the_authors_when_nothing_else_does() -> None:
     """No byline markup, no meta, no JSON-LD: the first links to author pages that read as names
     (and those beside them), not an author linked further down in another block."""
-    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
-    html = (
-        "<html><head><title>Storm</title></head><body><article><h1>Storm hits the coast</h1>"
+    html = _storm_page(
         "<p class='e-date'><a href='/author/all/'>All authors</a> <a href='/author/texh/'>Tex Hollywood</a>"
-        " and <a href='/author/ann/'>Ann Lee</a> - December 3</p>"
-        f"{prose}</article><aside><p><a href='/author/bob/'>Bob Rae</a></p></aside></body></html>"
+        " and <a href='/author/ann/'>Ann Lee</a> - December 3</p>",
+        after="<aside><p><a href='/author/bob/'>Bob Rae</a></p></aside>",
     )
     article = extract_article(parse_html(html, "https://a.example/storm"))
     assert article.authors == ["Tex Hollywood", "Ann Lee"]
@@ -537,19 +548,13 @@ def test_staff_and_bio_pages_are_author_pages_and_a_blank_person_credits_the_pap
     """A network of papers writes ", The Daily Paper" as the JSON-LD person when the template's
     name is blank: that credits the paper, and the byline's link to the reporter's staff page
     names the author. A bio page link names the author the same way."""
-    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
     ld = {
         "@type": "NewsArticle",
         "headline": "Storm",
         "author": {"@type": "Person", "name": ", The Daily Paper"},
     }
     for link in ("https://www.paper.example/staff/71569320007/ann-lee/", "/bios/news/2018-10-25-ann-lee"):
-        html = (
-            f"<html><head><title>Storm</title><script type='application/ld+json'>{json.dumps(ld)}</script>"
-            "</head><body><article><h1>Storm hits the coast</h1>"
-            f"<div class='attribution'><span><a href='{link}'>Ann Lee</a></span></div>{prose}"
-            "</article></body></html>"
-        )
+        html = _storm_page(f"<div class='attribution'><span><a href='{link}'>Ann Lee</a></span></div>", ld=ld)
         assert extract_article(parse_html(html, "https://www.paper.example/storm")).authors == ["Ann Lee"]
     html = html.replace("<a href", "<span data-href").replace("</a>", "</span>")
     assert extract_article(parse_html(html, "https://www.paper.example/storm")).authors == ["The Daily Paper"]
@@ -558,14 +563,11 @@ def test_staff_and_bio_pages_are_author_pages_and_a_blank_person_credits_the_pap
 def test_a_byline_component_named_in_generated_classes_names_the_author_not_its_buttons() -> None:
     """Styled components write class names like "AuthorLink-sc-10pl2l7-4": a byline, whose link
     names the author over the organisation the JSON-LD credits; its "Follow" button is nobody."""
-    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
     ld = {"@type": "NewsArticle", "headline": "Storm", "author": {"@type": "Organization", "name": "Gear"}}
-    html = (
-        f"<html><head><title>Storm</title><script type='application/ld+json'>{json.dumps(ld)}</script>"
-        "</head><body><article><h1>Storm hits the coast</h1><div class='AuthorBlock-sc-9x1-2 kTq'>"
-        "<button class='AuthorFollow-sc-9x1-3'>Folgen</button>"
-        "<div class='AuthorLink-sc-10pl2l7-4 fwX'><a href='/car-news/greg-potts'>Greg Potts</a></div></div>"
-        f"{prose}</article></body></html>"
+    html = _storm_page(
+        "<div class='AuthorBlock-sc-9x1-2 kTq'><button class='AuthorFollow-sc-9x1-3'>Folgen</button>"
+        "<div class='AuthorLink-sc-10pl2l7-4 fwX'><a href='/car-news/greg-potts'>Greg Potts</a></div></div>",
+        ld=ld,
     )
     assert extract_article(parse_html(html, "https://www.gear.example/storm")).authors == ["Greg Potts"]
 
@@ -573,17 +575,15 @@ def test_a_byline_component_named_in_generated_classes_names_the_author_not_its_
 def test_the_byline_is_the_first_byline_block_and_its_links_are_the_names() -> None:
     """The article's byline names its authors by their author-page links ("Games Editor" and the
     time around them are not names); bylines further down belong to other stories."""
-    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
     teasers = "".join(
         f"<div class='card'><h3><a href='/s/{i}'>Other story {i}</a></h3>"
         f"<div class='byline'>By {name} Writer</div></div>"
         for i, name in enumerate(("Ann", "Bob", "Cid"))
     )
-    html = (
-        "<html><head><title>Storm</title></head><body><article><h1>Storm hits the coast</h1>"
+    html = _storm_page(
         "<div class='byline'>By <a href='/author/ben'>Ben Silverman</a> and "
-        "<a href='/author/ana'>Ana Lind</a>, Games Editor — Updated 3 pm</div>"
-        f"{prose}</article><aside>{teasers}</aside></body></html>"
+        "<a href='/author/ana'>Ana Lind</a>, Games Editor — Updated 3 pm</div>",
+        after=f"<aside>{teasers}</aside>",
     )
     article = extract_article(parse_html(html, "https://a.example/storm"))
     assert article.authors == ["Ben Silverman", "Ana Lind"]
@@ -592,12 +592,8 @@ def test_the_byline_is_the_first_byline_block_and_its_links_are_the_names() -> N
 def test_a_byline_laid_out_as_a_list_of_author_links_is_read_before_boilerplate_goes() -> None:
     """Three authors linked in a list look like a teaser list to the body's clean-up; the byline
     is read from the page as served, so they are still its authors."""
-    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
     byline = "".join(f"<li><a href='/author/{n}'>{n} Lee</a></li>" for n in ("Ann", "Bo", "Cy"))
-    html = (
-        "<html><head><title>Storm</title></head><body><article><h1>Storm hits the coast</h1>"
-        f"<ul class='byline'>{byline}</ul>{prose}</article></body></html>"
-    )
+    html = _storm_page(f"<ul class='byline'>{byline}</ul>")
     article = extract_article(parse_html(html, "https://a.example/storm"))
     assert article.authors == ["Ann Lee", "Bo Lee", "Cy Lee"]
     assert "Ann Lee" not in article.body
@@ -611,13 +607,12 @@ def test_a_byline_laid_out_as_a_list_of_author_links_is_read_before_boilerplate_
 def test_a_labelled_meta_pair_names_the_authors(label: str, expected: list[str]) -> None:
     """SEO plugins put the byline in twitter:labelN/dataN pairs (the meta author being an email
     address); the pair counts only when its label says it names who wrote the page."""
-    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
-    html = (
-        "<html><head><title>Storm</title><meta name='author' content='a.sleegers@example.com'>"
+    html = _storm_page(
+        "",
+        head="<meta name='author' content='a.sleegers@example.com'>"
         "<meta name='twitter:label2' content='Est. reading time'><meta name='twitter:data2' content='4'>"
         f"<meta name='twitter:label1' content='{label}'>"
-        "<meta name='twitter:data1' content='Anna Sleegers, Tom Berg'>"
-        f"</head><body><article><h1>Storm hits the coast</h1>{prose}</article></body></html>"
+        "<meta name='twitter:data1' content='Anna Sleegers, Tom Berg'>",
     )
     article = extract_article(parse_html(html, "https://a.example/storm"))
     assert article.authors == expected
@@ -634,11 +629,7 @@ def test_a_visible_label_names_the_authors(meta: str, expected: list[str]) -> No
     """A byline laid out as a label and its value, with no byline class or markup: the names
     after a "who wrote it" label are the authors when they look like people (an agency
     credited after "von" is not a person; a label that says something else names nobody)."""
-    prose = "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
-    html = (
-        "<html><head><title>Storm</title></head><body><article><h1>Storm hits the coast</h1>"
-        f"{prose}</article><aside><ul>{meta}</ul></aside></body></html>"
-    )
+    html = _storm_page("", after=f"<aside><ul>{meta}</ul></aside>")
     article = extract_article(parse_html(html, "https://a.example/storm"))
     assert article.authors == expected
 
