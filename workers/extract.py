@@ -226,12 +226,14 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _MARKED = etree.XPath(".//*[@class or @id or @style or @hidden]")
 
 
-def strip_boilerplate(tree: Any, rules: ExtractionRules = DEFAULT_RULES, site: str | None = None) -> int:
+def strip_boilerplate(
+    tree: Any, rules: ExtractionRules = DEFAULT_RULES, home: frozenset[str] = frozenset()
+) -> int:
     """Remove what is not the story; returns how many blocks went.
 
     First what a reader never sees (hidden elements, pop-up cards, screen-reader-only text), then
-    blocks that carry other stories (see :func:`_related_blocks`). ``site`` is the page's
-    registered domain, where known: the outlet whose stories a teaser list links to.
+    blocks that carry other stories (see :func:`_related_blocks`). ``home`` holds the
+    outlet's registered domains, where known: where the stories a teaser list links to live.
     """
     body = tree.find("body")
     if body is None:
@@ -253,7 +255,7 @@ def strip_boilerplate(tree: Any, rules: ExtractionRules = DEFAULT_RULES, site: s
         elif rules.strip_related_classes and _RELATED_CLASS.search(f"{classes} {el.get('id', '')}"):
             related.append(el)
     removed = _drop(hidden)
-    return removed + _drop(_related_blocks(body, rules, site) + related)
+    return removed + _drop(_related_blocks(body, rules, home) + related)
 
 
 def _drop(doomed: list[Any]) -> int:
@@ -270,7 +272,7 @@ def _drop(doomed: list[Any]) -> int:
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
 
 
-def _related_blocks(body: Any, rules: ExtractionRules, site: str | None = None) -> list[Any]:
+def _related_blocks(body: Any, rules: ExtractionRules, home: frozenset[str] = frozenset()) -> list[Any]:
     """Blocks that carry other stories: a section headed "Related articles", a teaser list.
 
     Such blocks hold other articles' headlines and often their text; left in, they would make
@@ -301,8 +303,8 @@ def _related_blocks(body: Any, rules: ExtractionRules, site: str | None = None) 
                 s for s in heading.itersiblings() if s.tag in _LIST_TAGS and _linked_word_share(s) > 0.5
             )
     if rules.strip_teaser_lists:
-        home = site if rules.teasers_link_home else None
-        doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el, home))
+        known = home if rules.teasers_link_home else frozenset()
+        doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el, known))
     return doomed
 
 
@@ -315,27 +317,27 @@ _LINK_LISTS = etree.XPath(
 )
 
 
-def _is_teaser_list(el: Any, site: str | None) -> bool:
+def _is_teaser_list(el: Any, home: frozenset[str]) -> bool:
     """A list whose every item is mostly link text: headlines of other stories, which are the
-    outlet's own (``site``, where known) at least half of the time."""
+    outlet's own (on a ``home`` domain, where known) at least half of the time."""
     if not all(_linked_word_share(li) > 0.7 for li in el.iterchildren("li")):
         return False
-    if site is None:
+    if not home:
         return True
     hrefs = [a.get("href", "") for a in el.iter("a")]
-    home = sum(1 for href in hrefs if _links_home(href, site))
-    return 2 * home >= len(hrefs)
+    staying = sum(1 for href in hrefs if _links_home(href, home))
+    return 2 * staying >= len(hrefs)
 
 
 _ABSOLUTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 
 
-def _links_home(href: str, site: str) -> bool:
+def _links_home(href: str, home: frozenset[str]) -> bool:
     """Whether a link stays on the site: relative links do, absolute ones to the same domain."""
     href = href.strip()
     if not _ABSOLUTE.match(href):
         return True
-    return _site_of(href if "://" in href else f"https:{href}") == site
+    return _site_of(href if "://" in href else f"https:{href}") in home
 
 
 def _site_of(url: str) -> str | None:
@@ -1191,7 +1193,7 @@ def _localised(page: HtmlPage, rules: ExtractionRules) -> Any | None:
 
 
 def _body(
-    page: HtmlPage, container: Any | None, compare: bool, rules: ExtractionRules, site: str | None
+    page: HtmlPage, container: Any | None, compare: bool, rules: ExtractionRules, home: frozenset[str]
 ) -> str:
     """The article's text: from its container when one was found, else (or when that gave
     nothing, or looks wrong) from the whole page, which is stripped of boilerplate only then."""
@@ -1200,13 +1202,13 @@ def _body(
     def whole_page(*, fast: bool) -> str:
         nonlocal stripped
         if not stripped:
-            strip_boilerplate(page.tree, rules, site)
+            strip_boilerplate(page.tree, rules, home)
             stripped = True
         return _trafilatura_text(page, rules, fast=fast)
 
     text = ""
     if container is not None:
-        strip_boilerplate(container, rules, site)
+        strip_boilerplate(container, rules, home)
         text = _trafilatura_text(page, rules, fast=not compare, document=container)
     if not text:
         text = whole_page(fast=not compare)
@@ -1248,13 +1250,11 @@ def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
         return page.url  # a saved file (file:// URL) without a canonical of its own
 
 
-def _site(url: str, canonical_url: str) -> str | None:
-    """The outlet's registered domain: from the URL the page came from, else (a saved file) from
-    the canonical URL the page declares; None when neither is a web address."""
-    for candidate in (url, canonical_url):
-        if candidate.startswith(("http://", "https://")):
-            return _site_of(candidate)
-    return None
+def _home_sites(url: str, canonical_url: str) -> frozenset[str]:
+    """The outlet's registered domains: of the URL the page came from and of the canonical URL it
+    declares (a syndicated copy's original; a saved file's only clue); web addresses only."""
+    sites = (_site_of(u) for u in (url, canonical_url) if u.startswith(("http://", "https://")))
+    return frozenset(s for s in sites if s)
 
 
 def extract_article(
@@ -1274,7 +1274,8 @@ def extract_article(
     # The container is found before any boilerplate goes: then only the container is stripped.
     container = None if compare_extractors else _localised(page, rules)
     canonical_url = canonical_of(page, obj)
-    body = visible_text(_body(page, container, compare_extractors, rules, _site(page.url, canonical_url)))
+    home = _home_sites(page.url, canonical_url)
+    body = visible_text(_body(page, container, compare_extractors, rules, home))
     if rules.drop_referral_lines:
         body = drop_referral_lines(body, headlines.versions)
     for version in sorted(headlines.versions, key=len, reverse=True):
