@@ -329,15 +329,18 @@ def _is_teaser_list(el: Any, home: frozenset[str]) -> bool:
     return 2 * staying >= len(hrefs)
 
 
-_ABSOLUTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+# An absolute or protocol-relative link ("https://host/", "//host/"): its host, without user or port.
+_ABSOLUTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//(?:[^/?#@]*@)?([^/?#:]*)", re.IGNORECASE)
 
 
 def _links_home(href: str, home: frozenset[str]) -> bool:
     """Whether a link stays on the site: relative links do, absolute ones to the same domain."""
-    href = href.strip()
-    if not _ABSOLUTE.match(href):
+    absolute = _ABSOLUTE.match(href.strip())
+    if absolute is None:
         return True
-    return _site_of(href if "://" in href else f"https:{href}") in home
+    host = absolute[1].casefold()
+    # The host or a subdomain of a registered domain: no suffix list needed per link.
+    return any(host == site or host.endswith(f".{site}") for site in home)
 
 
 def _site_of(url: str) -> str | None:
