@@ -450,6 +450,8 @@ def _byline_page(url: str, ld_author: object, meta: str, byline: str) -> str:
             "",
             ["dpa"],
         ),
+        # A meta byline that starts with the outlet gives its address, not people.
+        ("https://www.zeitung.de/a/1", None, "Zeitung, Frankfurt, Germany", "Von Eva Roth", ["Eva Roth"]),
         # Newsroom initials are a last resort, after an organisation.
         ("https://www.kicker.de/a/1", {"@type": "Organization", "name": "kicker"}, "", "amw", ["kicker"]),
         ("https://www.k.example/b/1", None, "", "amw", ["amw"]),
@@ -492,6 +494,8 @@ def test_bylines_name_people_before_organisations(
         # A job title beside the person is nobody; a date in the byline is no reason to skip it.
         (None, "", "By Noah Eastwood, Money Reporter", ["Noah Eastwood"]),
         (None, "", "By Nick Levine | March 9, 2023", ["Nick Levine"]),
+        # A byline's link to a topic's page names the subject, not an author.
+        (None, "", "<a href='/?topic=heat'>heat</a> · <a href='/author/eva'>Eva Roth</a>", ["Eva Roth"]),
         # "View all posts by" is a link's label, not part of the name.
         (None, "View all posts by Will Macmaster", "", ["Will Macmaster"]),
         (None, "Written by Rob Ewa Edited by Bet Bey", "", ["Written by Rob Ewa Edited by Bet Bey"]),

@@ -73,7 +73,7 @@ class ExtractionRules:
     first_byline_block: bool = True
     # Byline components named in generated class names ("AuthorLink-sc-…"), read for people.
     component_bylines: bool = True
-    # Byline elements that link: the links' texts are the names.
+    # Byline elements that link: the links' texts are the names (not those of links to a tag's page).
     byline_link_names: bool = True
     # JSON-LD authors given as references to other nodes of the page's graph are resolved.
     resolve_ld_references: bool = True
@@ -648,7 +648,11 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
     def bylines() -> Iterator[list[str]]:
         for key in keys:
             for value in page.meta.get(key, ()):
-                yield tidy(_split_byline(value))
+                names = _split_byline(value)
+                if rules.names_without_qualifiers and names and is_outlet(names[0]):
+                    # "hessenschau.de, Frankfurt, Germany": the outlet and its address, nobody.
+                    names = names[:1]
+                yield tidy(names)
         if rules.labelled_meta_bylines:
             yield tidy([n for value in _labelled_bylines(page) for n in _split_byline(value)])
         if rules.byline_elements:
@@ -818,11 +822,17 @@ def _author_page_links(page: HtmlPage) -> list[str]:
     return names
 
 
+_TAXONOMY_LINK = re.compile(
+    r"[/?&](?:tags?|topics?|category|categories|section|sections|subjects?|keywords?|thema|themen)[/=]", re.I
+)
+
+
 def _byline_text(el: Any, rules: ExtractionRules) -> str | None:
     """A byline element's names: its links' texts when it links somewhere (author pages: "Jane
     Doe" without the "Games Editor" or "Updated 3 pm" around it), else its whole text."""
     if rules.byline_link_names:
-        links = [_clean(_shown_text(a)) for a in el.iter("a")]
+        # A link to a tag's or a topic's page names what the story is about, not who wrote it.
+        links = [_clean(_shown_text(a)) for a in el.iter("a") if not _TAXONOMY_LINK.search(a.get("href", ""))]
         names = [t for t in links if t and len(t) <= 80 and not any(ch.isdigit() for ch in t)]
         if names:
             return ", ".join(names)
