@@ -564,6 +564,26 @@ def test_staff_and_bio_pages_are_author_pages_and_a_blank_person_credits_the_pap
     assert extract_article(parse_html(html, "https://www.paper.example/storm")).authors == ["The Daily Paper"]
 
 
+@pytest.mark.parametrize(
+    "byline, expected",
+    [
+        # Plain text after the headline, the name in the tail of the date's element.
+        ("<small>posted on <time>2023-12-19</time> 23:30</small> by Ann Lee", ["Ann Lee"]),
+        # Lines apart: a picture credit is nobody's byline; "By" alone, then the name.
+        ("<div>Photo by Bo Roe/Getty Images</div><div>Story by Ann Lee</div>", ["Ann Lee"]),
+        ("<div>Photo by Bo Roe/Getty Images</div><div>By</div><div>Ann Lee</div>", ["Ann Lee"]),
+        ("<i>Photos and Story By Ann Lee<br>Special Correspondent</i>", ["Ann Lee"]),
+        # After the article's first paragraph, "by" is part of the story.
+        (f"<p>{'The harbour closed before the storm hit. ' * 5}</p><p>Rescued by Ann Lee</p>", []),
+    ],
+)
+def test_a_byline_written_as_plain_text_after_the_headline_names_the_author(
+    byline: str, expected: list[str]
+) -> None:
+    html = _storm_page(byline)
+    assert extract_article(parse_html(html, "https://a.example/storm")).authors == expected
+
+
 def test_a_byline_component_named_in_generated_classes_names_the_author_not_its_buttons() -> None:
     """Styled components write class names like "AuthorLink-sc-10pl2l7-4": a byline, whose link
     names the author over the organisation the JSON-LD credits; its "Follow" button is nobody."""

@@ -84,6 +84,8 @@ class ExtractionRules:
     # Names without what qualifies them: "Jane Doe, NBA.com" and "View all posts by Jane Doe" are
     # Jane Doe; a job title beside a person ("Money Reporter") is nobody.
     names_without_qualifiers: bool = True
+    # A short line after the headline that ends "by Jane Doe" ("Photos and Story By Jane Doe").
+    text_bylines: bool = True
     # The last resort: the first links to author pages ("/author/jane-doe/") that read as names.
     author_page_links: bool = True
     # Title: the shorter of the JSON-LD headline and og:title (off: the JSON-LD headline).
@@ -662,6 +664,8 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         if rules.labelled_text_bylines:
             # A label's names count when they look like people: "von APA" credits an agency.
             yield [n for n in tidy(_split_byline(_labelled_text_byline(page) or "")) if len(n.split()) > 1]
+        if rules.text_bylines:
+            yield [n for n in tidy(_text_byline(page)) if _person_like(n)]
         if rules.author_page_links:
             yield tidy(_author_page_links(page))
 
@@ -725,6 +729,82 @@ def _labelled_text_byline(page: HtmlPage) -> str | None:
         if after and len(after) <= 80 and not any(ch.isdigit() for ch in after):
             return after
     return None
+
+
+# A line that ends with "by" and names (no digits: a date before "by" is fine, after it is not).
+_ENDS_WITH_BY = re.compile(r"(?:^|[\s(])(?:by|von|par|por|door)\s+([^\d|•·:]{4,60})$", re.IGNORECASE)
+# Who took the pictures, made or sponsored the page: credited "by" somebody who did not write it.
+_NOT_WRITTEN_BY = re.compile(
+    r"\b(?:photos?|photographs?|photography|images?|pictures?|illustrations?|illustrated|videos?|"
+    r"graphics?|powered|sponsored|presented|supported|produced|edited|reviewed|checked|translated|"
+    r"hosted|narrated|read|shared|posted)\s+(?:by|von|par|por|door)\s",
+    re.IGNORECASE,
+)
+_TEXT_BYLINE_MAX_CHARS = 120
+# How far past the headline a byline line is looked for: the article's first long paragraph, or
+# this much text, ends the search.
+_LEAD_PARAGRAPH_CHARS = 150
+_TEXT_BYLINE_SCAN_CHARS = 3000
+
+
+def _text_byline(page: HtmlPage) -> list[str]:
+    """Names from the first short line between the headline and the article's first long
+    paragraph that ends "by Jane Doe": bylines written as plain text, without markup."""
+    body = page.tree.find("body")
+    headline = next(body.iter("h1"), None) if body is not None else None
+    if headline is None:
+        return []
+    lines = _lines_after(headline)
+    for line, following in zip(lines, [*lines[1:], ""], strict=True):
+        if len(line) >= _LEAD_PARAGRAPH_CHARS:
+            return []
+        if line.casefold() in _BYLINE_WORDS:  # "By" on a line of its own, the names on the next
+            line = f"{line} {following}"
+        found = _ENDS_WITH_BY.search(line) if len(line) <= _TEXT_BYLINE_MAX_CHARS else None
+        if found and not _NOT_WRITTEN_BY.search(line):
+            return _split_byline(found[1])
+    return []
+
+
+# Elements that start a new line of text.
+_LINE_TAGS = frozenset(
+    {"p", "div", "br", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "section"}
+    | {"header", "footer", "article", "aside", "figure", "figcaption", "table", "tr", "td", "blockquote"}
+)
+
+
+def _lines_after(headline: Any) -> list[str]:
+    """The text that follows ``headline`` in the document, as a reader sees it in lines, up to
+    a few thousand characters."""
+    parts: list[str] = []
+    budget = [_TEXT_BYLINE_SCAN_CHARS]
+
+    def add(text: str | None) -> None:
+        if text:
+            parts.append(text)
+            budget[0] -= len(text)
+
+    def walk(node: Any) -> None:
+        if budget[0] <= 0 or not isinstance(node.tag, str) or node.tag in _UNSHOWN_TAGS:
+            return
+        breaks = node.tag in _LINE_TAGS
+        add("\n" if breaks else None)
+        add(node.text)
+        for child in node:
+            walk(child)
+            add(child.tail)
+        add("\n" if breaks else None)
+
+    el = headline
+    while el is not None and budget[0] > 0:
+        add(el.tail)
+        for sibling in el.itersiblings():
+            walk(sibling)
+            add(sibling.tail)
+        el = el.getparent()
+        add("\n")
+    lines = (_WS.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    return [line for line in lines if line]
 
 
 def _host_label(url: str) -> str:
