@@ -584,6 +584,17 @@ def test_a_byline_written_as_plain_text_after_the_headline_names_the_author(
     assert extract_article(parse_html(html, "https://a.example/storm")).authors == expected
 
 
+def test_a_commenters_byline_names_nobody_and_a_comments_open_article_keeps_its_byline() -> None:
+    """Reader comments carry bylines of their own ("J"): the article's author is named further
+    down; an article classed "comments-open" only says it takes comments."""
+    comments = "<ul><li class='comment'><div class='byline'><div class='username'>J</div></div></li></ul>"
+    html = _storm_page("").replace(
+        "<article>",
+        f"<aside>{comments}</aside><article class='comments-open'><div class='author-name'>Ann Lee</div>",
+    )
+    assert extract_article(parse_html(html, "https://a.example/storm")).authors == ["Ann Lee"]
+
+
 def test_a_byline_component_named_in_generated_classes_names_the_author_not_its_buttons() -> None:
     """Styled components write class names like "AuthorLink-sc-10pl2l7-4": a byline, whose link
     names the author over the organisation the JSON-LD credits; its "Follow" button is nobody."""

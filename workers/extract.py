@@ -71,6 +71,8 @@ class ExtractionRules:
     split_joined_names: bool = True
     # Byline elements: only the first byline block (off: the first dozen anywhere on the page).
     first_byline_block: bool = True
+    # A byline inside the comments names a commenter.
+    skip_comment_bylines: bool = True
     # Byline components named in generated class names ("AuthorLink-sc-…"), read for people.
     component_bylines: bool = True
     # Byline elements that link: the links' texts are the names (not those of links to a tag's page).
@@ -852,6 +854,8 @@ def _dom_byline(
     for el in elements(page.tree)[:_BYLINE_CANDIDATES]:
         if block is not None and rules.first_byline_block and not _within(el, block):
             continue
+        if rules.skip_comment_bylines and _in_comments(el):
+            continue
         text = _byline_text(el, rules)
         if text and rules.names_without_qualifiers:
             text = _undated(text)
@@ -936,6 +940,20 @@ def _shown_text(el: Any) -> str:
 
     walk(el)
     return " ".join(parts)
+
+
+_COMMENT_CLASSES = frozenset({"comment", "comments", "commentlist", "comment-list", "comments-list"})
+_COMMENT_ID = re.compile(r"^comments?(?:$|[-_])", re.IGNORECASE)
+
+
+def _in_comments(el: Any) -> bool:
+    """Whether ``el`` sits in the reader comments: an ancestor classed "comment" or with an id
+    such as "comments" or "comment-123" (a class like "comments-open" only says they exist)."""
+    for ancestor in el.iterancestors():
+        classes = ancestor.get("class", "").casefold().split()
+        if not _COMMENT_CLASSES.isdisjoint(classes) or _COMMENT_ID.match(ancestor.get("id", "")):
+            return True
+    return False
 
 
 def _within(el: Any, ancestor: Any) -> bool:
