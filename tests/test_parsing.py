@@ -357,6 +357,36 @@ def test_a_second_opinion_about_another_block_does_not_replace_the_article() -> 
     assert "Cookie 0" not in article.body
 
 
+def _stream_page() -> str:
+    """An endless-scroll page: the story, then the next stories appended in the same wrapper."""
+
+    def story(headline: str, topic: str) -> str:
+        paragraphs = "".join(
+            f"<p>Paragraph {i} about {topic}: the council met on Tuesday and argued for hours over"
+            f" what the town should do next about {topic}.</p>"
+            for i in range(5)
+        )
+        return f"<article class='post'><h1>{headline}</h1>{paragraphs}</article>"
+
+    stories = story("Police search a school for one book", "the book") + "".join(
+        story(f"Next story number {n}", f"topic {n}") for n in range(4)
+    )
+    return (
+        "<html><head><meta property='og:title' content='Police search a school for one book'>"
+        f"</head><body><article class='stream'><h1>Police search a school for one book</h1>{stories}"
+        "</article></body></html>"
+    )
+
+
+def test_on_a_page_that_streams_several_stories_the_article_is_the_one_under_its_headline() -> None:
+    """The wrapper holds most of the page's text, the story a fifth of it: the story is still the
+    article, and the slower second opinion measures it against the story, not the stream."""
+    article = extract_article(parse_html(_stream_page(), "https://a.example/post/1/book"))
+    assert "Paragraph 0 about the book" in article.body
+    assert "Paragraph 4 about the book" in article.body
+    assert "topic 1" not in article.body
+
+
 def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:
     paragraphs = "".join(
         f"<p class='editor-p'>Paragraph {i} of the council story tells how the budget vote went.</p>"

@@ -54,6 +54,9 @@ class ExtractionRules:
     # one holds this share of the page's paragraph text; the whole page otherwise.
     localise: bool = True
     localise_min_share: float = 0.6
+    # A page that holds several headlined articles (an endless scroll appends the next stories):
+    # the story is the one under the page's own headline.
+    story_in_stream: bool = True
     # Body: trafilatura's slower comparison when the fast pass looks wrong.
     second_opinion: bool = True
     menu_line_chars: float = 50.0
@@ -1232,12 +1235,12 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
     return set(zip(words, words[1:], words[2:], strict=False))
 
 
-def _needs_second_opinion(text: str, page: HtmlPage, rules: ExtractionRules) -> bool:
-    """The fast pass looks wrong: menu-like short lines, or far less than the page's paragraphs."""
+def _needs_second_opinion(text: str, scope: Any, rules: ExtractionRules) -> bool:
+    """The fast pass looks wrong: menu-like short lines, or far less than the paragraphs of its
+    scope (the page; the story, on a page that streams several)."""
     if _mean_line(text) < rules.menu_line_chars:
         return True
-    paragraphs = sum(len(p.text_content()) for p in page.tree.iter("p"))
-    return len(text) < rules.second_opinion_paragraph_share * paragraphs
+    return len(text) < rules.second_opinion_paragraph_share * _paragraph_chars(scope)
 
 
 # A client-rendered page (Next.js and the like) ships its article as an HTML string inside the
@@ -1281,30 +1284,79 @@ def _paragraph_chars(el: Any) -> int:
     return sum(len(p.text_content()) for p in el.iter("p"))
 
 
-def _localised(page: HtmlPage, rules: ExtractionRules) -> Any | None:
+def _own_headline(container: Any) -> str | None:
+    for heading in container.iter("h1", "h2"):
+        return _clean(" ".join(heading.itertext()))
+    return None
+
+
+def _story_in_stream(
+    body: Any, containers: list[Any], headlines: Iterable[str], min_share: float
+) -> Any | None:
+    """Where several containers carry headlines of their own, the page is a stream of stories
+    (an endless scroll appends the next ones): the smallest container under the page's own
+    headline, if it holds an article's worth of paragraphs and most of those outside the other
+    stories (a container holding only the headline and a lead is not the story), else none."""
+    own = {id(c): _own_headline(c) for c in containers}
+    if len({h for h in own.values() if h}) < 2:
+        return None
+    wanted = {_norm_headline(h) for h in headlines if h}
+    matching = [c for c in containers if (h := own[id(c)]) and _norm_headline(h) in wanted]
+    story = min(matching, key=_paragraph_chars, default=None)
+    if story is None or _paragraph_chars(story) < _MIN_PARAGRAPH_CHARS:
+        return None
+    around = set(story.iterancestors())
+    others = [
+        c for c in containers if (h := own[id(c)]) and _norm_headline(h) not in wanted and c not in around
+    ]
+    outermost = [c for c in others if not any(a in others for a in c.iterancestors())]
+    rest = _paragraph_chars(body) - sum(_paragraph_chars(c) for c in outermost)
+    return story if _paragraph_chars(story) >= min_share * rest else None
+
+
+def _norm_headline(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@dataclass(frozen=True)
+class _Container:
+    document: Any  # the container as a document of its own
+    in_stream: bool  # one story of several on the page: the rest is not this article's
+
+
+def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] = ()) -> _Container | None:
     """The article's container as a document of its own, when one holds most of the page's
-    paragraph text: trafilatura then cleans and scores a fraction of the tree (the cost of its
-    pass grows with the tree), and what lies outside cannot leak in."""
+    paragraph text or is the page's story among several: trafilatura then cleans and scores a
+    fraction of the tree (the cost of its pass grows with the tree), and what lies outside
+    cannot leak in."""
     body = page.tree.find("body")
     if not rules.localise or body is None:
         return None
     total = _paragraph_chars(body)
     if total < _MIN_PARAGRAPH_CHARS:
         return None
-    best, best_chars = None, 0
-    for candidate in _CONTAINERS(page.tree):
-        chars = _paragraph_chars(candidate)
-        if chars > best_chars:
-            best, best_chars = candidate, chars
-    if best is None or best_chars < rules.localise_min_share * total:
-        return None
+    containers = list(_CONTAINERS(page.tree))
+    best = (
+        _story_in_stream(body, containers, headlines, rules.localise_min_share)
+        if rules.story_in_stream
+        else None
+    )
+    in_stream = best is not None
+    if best is None:
+        best_chars = 0
+        for candidate in containers:
+            chars = _paragraph_chars(candidate)
+            if chars > best_chars:
+                best, best_chars = candidate, chars
+        if best is None or best_chars < rules.localise_min_share * total:
+            return None
     document = lxml.html.Element("html")  # trafilatura reads HtmlElement trees only
     etree.SubElement(document, "body").append(copy.deepcopy(best))
-    return document
+    return _Container(document, in_stream)
 
 
 def _body(
-    page: HtmlPage, container: Any | None, compare: bool, rules: ExtractionRules, home: frozenset[str]
+    page: HtmlPage, container: _Container | None, compare: bool, rules: ExtractionRules, home: frozenset[str]
 ) -> str:
     """The article's text: from its container when one was found, else (or when that gave
     nothing, or looks wrong) from the whole page, which is stripped of boilerplate only then."""
@@ -1319,11 +1371,12 @@ def _body(
 
     text = ""
     if container is not None:
-        strip_boilerplate(container, rules, home)
-        text = _trafilatura_text(page, rules, fast=not compare, document=container)
+        strip_boilerplate(container.document, rules, home)
+        text = _trafilatura_text(page, rules, fast=not compare, document=container.document)
     if not text:
         text = whole_page(fast=not compare)
-    if not compare and rules.second_opinion and _needs_second_opinion(text, page, rules):
+    scope = container.document if container is not None and container.in_stream else page.tree
+    if not compare and rules.second_opinion and _needs_second_opinion(text, scope, rules):
         # trafilatura's comparison with readability and jusText: costly, so only when in doubt.
         second = whole_page(fast=False)
         menu_like = _mean_line(text) < rules.menu_line_chars
@@ -1383,7 +1436,7 @@ def extract_article(
     # byline sitting in a list of links is not a teaser.
     authors = _authors(page, obj, rules)
     # The container is found before any boilerplate goes: then only the container is stripped.
-    container = None if compare_extractors else _localised(page, rules)
+    container = None if compare_extractors else _localised(page, rules, headlines.versions)
     canonical_url = canonical_of(page, obj)
     home = _home_sites(page.url, canonical_url)
     body = visible_text(_body(page, container, compare_extractors, rules, home))
