@@ -387,6 +387,27 @@ def test_on_a_page_that_streams_several_stories_the_article_is_the_one_under_its
     assert "topic 1" not in article.body
 
 
+def test_of_nested_containers_holding_the_same_paragraphs_trafilatura_reads_the_innermost() -> None:
+    """An endless scroll's wrapper holds the story and a column of the next stories' cards (links
+    wrapping headlines, no paragraphs): the story's own container is what trafilatura reads (on
+    such a page trafilatura, handed the wrapper, took the cards for the article)."""
+    from workers.extract import _localised
+
+    paragraphs = "".join(
+        f"<p>Final {i}: the match went to five sets and the crowd stayed until the last point.</p>"
+        for i in range(8)
+    )
+    cards = "".join(f"<a href='/news/{i}'><h2>Another story number {i}</h2></a>" for i in range(10))
+    html = (
+        f"<html><body><article class='scroll'><div class='cards'>{cards}</div>"
+        f"<article class='story'><h1>Six finals</h1>{paragraphs}</article></article></body></html>"
+    )
+    container = _localised(parse_html(html, "https://a.example/news/finals"), ExtractionRules())
+    assert container is not None
+    assert container.document.find("body")[0].get("class") == "story"
+    assert "Another story" not in container.document.text_content()
+
+
 def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:
     paragraphs = "".join(
         f"<p class='editor-p'>Paragraph {i} of the council story tells how the budget vote went.</p>"

@@ -54,6 +54,9 @@ class ExtractionRules:
     # one holds this share of the page's paragraph text; the whole page otherwise.
     localise: bool = True
     localise_min_share: float = 0.6
+    # Of nested containers holding the same paragraphs, the innermost (an endless scroll's wrapper
+    # holds the story and lists of the next ones).
+    innermost_container: bool = True
     # A page that holds several headlined articles (an endless scroll appends the next stories):
     # the story is the one under the page's own headline.
     story_in_stream: bool = True
@@ -1346,7 +1349,8 @@ def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] 
         best_chars = 0
         for candidate in containers:
             chars = _paragraph_chars(candidate)
-            if chars > best_chars:
+            # Of nested containers holding the same paragraphs, the innermost: less around them.
+            if chars > best_chars or (rules.innermost_container and chars == best_chars and chars):
                 best, best_chars = candidate, chars
         if best is None or best_chars < rules.localise_min_share * total:
             return None
