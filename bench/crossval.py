@@ -150,7 +150,7 @@ def variants() -> dict[str, ExtractionRules]:
         "menu_line_chars": (30.0, 40.0, 65.0, 80.0),
         "second_opinion_paragraph_share": (0.2, 0.5, 0.7),
         "related_wrapper_growth": (1.2, 3.0, math.inf),
-        "localise_min_share": (0.4, 0.8),
+        "localise_min_share": (0.3, 0.4, 0.6, 0.8),
     }
     for name, values in moved.items():
         for value in values:

@@ -53,7 +53,7 @@ class ExtractionRules:
     # Body: trafilatura reads only the article's container (itemprop=articleBody, <article>) when
     # one holds this share of the page's paragraph text; the whole page otherwise.
     localise: bool = True
-    localise_min_share: float = 0.6
+    localise_min_share: float = 0.5
     # Of nested containers holding the same paragraphs, the innermost (an endless scroll's wrapper
     # holds the story and lists of the next ones).
     innermost_container: bool = True
