@@ -1294,27 +1294,26 @@ def _own_headline(container: Any) -> str | None:
 
 
 def _story_in_stream(
-    body: Any, containers: list[Any], headlines: Iterable[str], min_share: float
+    total: int, sizes: dict[Any, int], headlines: Iterable[str], min_share: float
 ) -> Any | None:
-    """Where several containers carry headlines of their own, the page is a stream of stories
-    (an endless scroll appends the next ones): the smallest container under the page's own
-    headline, if it holds an article's worth of paragraphs and most of those outside the other
-    stories (a container holding only the headline and a lead is not the story), else none."""
-    own = {id(c): _own_headline(c) for c in containers}
+    """Where several containers (keys of ``sizes``: their paragraph text) carry headlines of their
+    own, the page is a stream of stories (an endless scroll appends the next ones): the smallest
+    container under the page's own headline, if it holds an article's worth of paragraphs and most
+    of those outside the other stories (a container holding only the headline and a lead is not
+    the story), else none. ``total`` is the page's paragraph text."""
+    own = {c: _own_headline(c) for c in sizes}
     if len({h for h in own.values() if h}) < 2:
         return None
     wanted = {_norm_headline(h) for h in headlines if h}
-    matching = [c for c in containers if (h := own[id(c)]) and _norm_headline(h) in wanted]
-    story = min(matching, key=_paragraph_chars, default=None)
-    if story is None or _paragraph_chars(story) < _MIN_PARAGRAPH_CHARS:
+    matching = [c for c, h in own.items() if h and _norm_headline(h) in wanted]
+    story = min(matching, key=sizes.__getitem__, default=None)
+    if story is None or sizes[story] < _MIN_PARAGRAPH_CHARS:
         return None
     around = set(story.iterancestors())
-    others = [
-        c for c in containers if (h := own[id(c)]) and _norm_headline(h) not in wanted and c not in around
-    ]
+    others = {c for c, h in own.items() if h and _norm_headline(h) not in wanted and c not in around}
     outermost = [c for c in others if not any(a in others for a in c.iterancestors())]
-    rest = _paragraph_chars(body) - sum(_paragraph_chars(c) for c in outermost)
-    return story if _paragraph_chars(story) >= min_share * rest else None
+    rest = total - sum(sizes[c] for c in outermost)
+    return story if sizes[story] >= min_share * rest else None
 
 
 def _norm_headline(text: str) -> str:
@@ -1338,17 +1337,14 @@ def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] 
     total = _paragraph_chars(body)
     if total < _MIN_PARAGRAPH_CHARS:
         return None
-    containers = list(_CONTAINERS(page.tree))
+    sizes = {c: _paragraph_chars(c) for c in _CONTAINERS(page.tree)}  # in document order
     best = (
-        _story_in_stream(body, containers, headlines, rules.localise_min_share)
-        if rules.story_in_stream
-        else None
+        _story_in_stream(total, sizes, headlines, rules.localise_min_share) if rules.story_in_stream else None
     )
     in_stream = best is not None
     if best is None:
         best_chars = 0
-        for candidate in containers:
-            chars = _paragraph_chars(candidate)
+        for candidate, chars in sizes.items():
             # Of nested containers holding the same paragraphs, the innermost: less around them.
             if chars > best_chars or (rules.innermost_container and chars == best_chars and chars):
                 best, best_chars = candidate, chars
