@@ -188,8 +188,13 @@ def _flatten(obj: Any, out: list[dict[str, Any]], depth: int = 0) -> None:
             _flatten(main, out, depth + 1)
 
 
+_JSONLD_SCRIPTS = etree.XPath(
+    '/descendant::script[@type][contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'
+)
+
+
 def _collect_jsonld(page: HtmlPage) -> None:
-    for script in page.tree.xpath('//script[contains(translate(@type, "LDJSON", "ldjson"), "ld+json")]'):
+    for script in _JSONLD_SCRIPTS(page.tree):
         raw = (script.text or "").strip()
         if not raw:
             continue
@@ -225,7 +230,7 @@ def classify_html(page: HtmlPage, leased_as: str) -> HtmlKind:
         return "listing" if declared_hub and _page_linked_word_share(page) > 0.5 else "article"
     paragraphs = page.tree.xpath("//p")
     text_len = sum(len(p.text_content()) for p in paragraphs[:300])
-    links = len(page.tree.xpath("//a[@href]"))
+    links = int(page.tree.xpath("count(/descendant::a[@href])"))
     return "article" if text_len > 1500 and links < text_len / 40 else "listing"
 
 
