@@ -143,6 +143,11 @@ def run_mix(mix: str, repeat: int, tmp: Path) -> dict[str, Any]:
             round(a["cpu_ms_per_article"] / b["cpu_ms_per_article"], 3)
             for a, b in zip(ours, theirs, strict=True)
         ],
+        # Which side moved between runs: the two crawlers' CPU seconds, run by run.
+        "cpu_s_per_run": {
+            "newscrawl": [r["cpu_s"] for r in ours],
+            "scrapy_trafilatura": [r["cpu_s"] for r in theirs],
+        },
     }
 
 
