@@ -16,6 +16,7 @@ from typing import Any
 
 from celery.signals import after_setup_logger, worker_init, worker_process_shutdown
 
+from newscrawl.core.heap import freeze_before_fork
 from newscrawl.core.log import configure_logging
 from newscrawl.core.settings import load_settings
 from newscrawl.core.taskqueue import CRAWL_TASK, make_app
@@ -72,5 +73,12 @@ def _quiet_per_task_logs(**_: Any) -> None:
 
 
 after_setup_logger.connect(_quiet_per_task_logs, weak=False)
+def _freeze_startup_objects(**_: Any) -> None:
+    import workers.tasks  # noqa: F401 - the pipeline's modules, loaded once for every pool process
+
+    freeze_before_fork()
+
+
 worker_init.connect(_serve_metrics, weak=False)
+worker_init.connect(_freeze_startup_objects, weak=False)
 worker_process_shutdown.connect(_close_runtime, weak=False)

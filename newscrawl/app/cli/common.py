@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from newscrawl.app.factory import build_components
+from newscrawl.core.heap import startup_objects_frozen
 from newscrawl.core.settings import Settings, load_settings
 from scheduler.outlets import load_outlets
 
@@ -86,7 +87,8 @@ def run_crawl(
         return await engine.run(until_idle=until_idle, max_pages=max_pages)
 
     try:
-        stats = asyncio.run(main())
+        with startup_objects_frozen():
+            stats = asyncio.run(main())
     finally:
         if show:
             show.done()
