@@ -73,6 +73,8 @@ def _quiet_per_task_logs(**_: Any) -> None:
 
 
 after_setup_logger.connect(_quiet_per_task_logs, weak=False)
+
+
 def _freeze_startup_objects(**_: Any) -> None:
     import workers.runtime  # noqa: F401 - the pipeline's modules, loaded once for every pool process
 
