@@ -5,10 +5,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 
 from newscrawl.app.factory import build_dedup_stage, build_dedup_store
 from newscrawl.core.document import Document, doc_id
@@ -276,3 +278,174 @@ def test_a_stalled_dedup_lock_delays_pages_and_loses_none(tmp_path: Path) -> Non
     assert outages >= 1 and calm == 0, "the lock never stalled a page"
     assert not [r for r in records if r["kind"] == "store"]  # a store failure fails no URL, even once
     assert stalled == normal and len(normal) >= 8
+
+
+# --- the window: a crawl that runs for weeks keeps a bounded store ---------------------------
+
+DAY_S = 86_400.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def windowed(settings: Settings) -> tuple[DedupStage, Clock]:
+    clock = Clock()
+    return build_dedup_stage(settings, build_dedup_store(settings), clock=clock), clock
+
+
+def footprint(settings: Settings) -> int:
+    """Rows of the SQLite store, or keys of the Redis one: what grows with every story kept."""
+    if settings.dedup.backend == "redis":
+        client = redis.Redis.from_url(settings.redis_url)
+        return sum(1 for _ in client.scan_iter(match=f"{settings.redis_prefix}:dedup:*", count=1000))
+    db = sqlite3.connect(settings.data_dir / "dedup.sqlite")
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    total = sum(int(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in tables)
+    db.close()
+    return total
+
+
+def story(n: int) -> list[str]:
+    return [f"Story {n} paragraph {p}: {' '.join(f'w{n}x{p}y{k}' for k in range(30))}." for p in range(4)]
+
+
+def test_a_story_unseen_for_the_window_leaves_the_store_and_a_later_copy_is_its_own_story(
+    backend_settings: SettingsFactory,
+) -> None:
+    settings = backend_settings(dedup={"window_days": 1})
+    s, clock = windowed(settings)
+    index: dict[str, Document] = {}
+    original = doc("http://herald.example/story", STORY)
+    apply(index, original, s)
+    clock.now += 3600
+    copy = doc("http://wire.example/copy", STORY, published=T0 + timedelta(hours=1))
+    apply(index, copy, s)
+    assert index[copy.id].duplicate_of == original.id  # within the window: one story
+    full = footprint(settings)
+    clock.now += 2 * DAY_S
+    apply(index, doc("http://other.example/p", OTHER, title="Other"), s)  # any decision prunes
+    assert footprint(settings) < full  # both pages of the story left the store
+    late = doc("http://late.example/copy", STORY, published=T0 + timedelta(days=2))
+    apply(index, late, s)
+    assert index[late.id].duplicate_of is None  # the story left the window: a story of its own
+    assert index[original.id].duplicate_of is None and index[copy.id].duplicate_of == original.id
+
+
+def test_a_cluster_with_a_member_seen_lately_stays_whole(backend_settings: SettingsFactory) -> None:
+    s, clock = windowed(backend_settings(dedup={"window_days": 1}))
+    index: dict[str, Document] = {}
+    original = doc("http://herald.example/story", STORY)
+    apply(index, original, s)
+    clock.now += 0.9 * DAY_S
+    copy = doc("http://wire.example/copy", STORY, published=T0 + timedelta(hours=20))
+    apply(index, copy, s)
+    clock.now += 0.5 * DAY_S  # the original left the window, its copy did not
+    apply(index, doc("http://other.example/p", OTHER, title="Other"), s)
+    late = doc("http://late.example/copy", STORY, published=T0 + timedelta(days=1))
+    apply(index, late, s)
+    assert index[late.id].duplicate_of == original.id  # still the earliest of one cluster
+    assert sorted(index[original.id].also_seen_at) == ["http://late.example/copy", "http://wire.example/copy"]
+
+
+def test_block_counts_older_than_the_window_do_not_make_boilerplate(
+    backend_settings: SettingsFactory,
+) -> None:
+    s, clock = windowed(backend_settings(dedup={"window_days": 1, "repeated_block_min_pages": 3}))
+    index: dict[str, Document] = {}
+    shared = "A paragraph two reports of the same week quote word for word from the council's minutes."
+    for n in range(2):
+        apply(index, doc(f"http://herald.example/s{n}", [*story(n), shared], title=f"Story {n}"), s)
+    clock.now += 2 * DAY_S
+    third = doc("http://herald.example/s2", [*story(2), shared], title="Story 2")
+    apply(index, third, s)
+    assert shared in index[third.id].body  # one page within the window: not boilerplate
+    clock.now += 3600
+    for n in (3, 4):
+        apply(index, doc(f"http://herald.example/s{n}", [*story(n), shared], title=f"Story {n}"), s)
+    # Three pages within the window: boilerplate, stripped from each (the forgotten ones keep it).
+    assert all(shared not in index[doc_id(f"http://herald.example/s{n}")].body for n in (2, 3, 4))
+
+
+def test_a_teaser_seen_before_the_window_strips_no_line(backend_settings: SettingsFactory) -> None:
+    s, clock = windowed(backend_settings(dedup={"window_days": 1}))
+    index: dict[str, Document] = {}
+    headline = "Council approves new ferry timetable for winter"
+    teaser = Teaser(
+        page_url="http://herald.example/",
+        article_url="http://herald.example/ferries",
+        text=headline + " lede",
+        headline=headline,
+    )
+    s.observe_listing("herald.example", [teaser])
+    clock.now += 3600
+    within = doc("http://herald.example/a", [*story(1), headline], title="Story 1")
+    apply(index, within, s)
+    assert headline not in index[within.id].body  # teased lately: another article's headline
+    clock.now += 2 * DAY_S
+    after = doc("http://herald.example/b", [*story(2), headline], title="Story 2")
+    apply(index, after, s)
+    assert headline in index[after.id].body  # the teaser left the window
+
+
+def test_a_weeks_long_crawl_keeps_a_bounded_store(backend_settings: SettingsFactory) -> None:
+    """Stories keep coming, a hundred a day: after the window the store stops growing."""
+    settings = backend_settings(dedup={"window_days": 2})
+    s, clock = windowed(settings)
+    index: dict[str, Document] = {}
+    sizes = []
+    n = 0
+    for _day in range(6):
+        for _ in range(100):
+            n += 1
+            host = f"outlet{n % 7}.example"
+            apply(index, doc(f"http://{host}/a{n}", story(n), title=f"Story {n}"), s)
+            clock.now += DAY_S / 100
+        sizes.append(footprint(settings))
+    assert sizes[1] > 1.5 * sizes[0]  # the window filling up
+    assert max(sizes[3:]) < 1.2 * sizes[2]  # then as much leaves as comes
+    assert all(d.duplicate_of is None for d in index.values())
+
+
+def test_a_store_written_before_the_window_is_upgraded(backend_settings: SettingsFactory) -> None:
+    settings = backend_settings(dedup={"window_days": 1})
+    legacy_bp = f"{settings.redis_prefix}:dedup:bp:herald.example:abc"
+    if settings.dedup.backend == "redis":
+        client = redis.Redis.from_url(settings.redis_url)
+        client.sadd(legacy_bp, "http://herald.example/old")
+        client.sadd(f"{settings.redis_prefix}:dedup:head:herald.example:abc", "http://herald.example/x")
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(settings.data_dir / "dedup.sqlite")
+        db.execute(
+            "CREATE TABLE block_pages (host TEXT NOT NULL, block TEXT NOT NULL, page_url TEXT NOT NULL,"
+            " PRIMARY KEY (host, block, page_url)) WITHOUT ROWID"
+        )
+        db.execute("INSERT INTO block_pages VALUES ('herald.example', 'abc', 'http://herald.example/old')")
+        db.execute(
+            "CREATE TABLE headlines (host TEXT NOT NULL, block TEXT NOT NULL, article_url TEXT NOT NULL,"
+            " PRIMARY KEY (host, block, article_url)) WITHOUT ROWID"
+        )
+        db.execute("INSERT INTO headlines VALUES ('herald.example', 'abc', 'http://herald.example/x')")
+        db.commit()
+        db.close()
+    s, _ = windowed(settings)
+    index: dict[str, Document] = {}
+    original = doc("http://herald.example/story", STORY)
+    apply(index, original, s)
+    copy = doc("http://wire.example/copy", STORY, published=T0 + timedelta(hours=1))
+    apply(index, copy, s)
+    assert index[copy.id].duplicate_of == original.id
+    # The old block counts (pages by URL, no times) are gone.
+    if settings.dedup.backend == "redis":
+        client = redis.Redis.from_url(settings.redis_url)
+        assert not client.exists(legacy_bp, f"{settings.redis_prefix}:dedup:head:herald.example:abc")
+    else:
+        db = sqlite3.connect(settings.data_dir / "dedup.sqlite")
+        assert not db.execute("SELECT 1 FROM block_pages WHERE page_url LIKE 'http%'").fetchall()
+        assert not db.execute("SELECT 1 FROM headlines").fetchall()
+        db.close()

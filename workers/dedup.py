@@ -22,6 +22,9 @@ Rules (README "Deduplication"):
 6. Order independence: when a block becomes boilerplate, affected documents are re-cleaned,
    re-fingerprinted and re-linked; when a cluster's canonical article changes, every member is
    updated. The stage returns these corrections for the index to apply.
+7. A window: a cluster none of whose members was seen for ``window_days`` leaves the store (the
+   index keeps it), and block counts and teaser headlines that old stop counting. A crawl runs
+   for weeks; the store holds the stories of the window, not every story ever seen.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -181,14 +185,46 @@ class DedupStore(Protocol):
     def put_doc(self, doc: StoredDoc) -> None: ...
     def add_alias(self, doc_id: str, url: str) -> bool: ...
     def aliases(self, doc_id: str) -> list[str]: ...
-    def add_block_pages(self, host: str, blocks: Iterable[str], page_url: str) -> dict[str, int]:
-        """Count ``page_url`` for each block not counted for it before; their page counts now."""
+    def add_block_pages(
+        self, host: str, blocks: Iterable[str], page_url: str, *, now: float, since: float, cap: int
+    ) -> dict[str, int]:
+        """Count ``page_url`` (seen at ``now``) for each block not counted for it before; their
+        page counts now. Pages counted before ``since`` no longer count; a block already counted
+        on ``cap`` pages takes no more (its count is all that matters, and it stays bounded)."""
+        ...
+
+    def forget_stale_counts(self, before: float, limit: int) -> int:
+        """Drop up to ``limit`` blocks' page counts and teaser headlines last written before
+        ``before``; how many."""
+        ...
+
+    def touch_docs(self, doc_ids: Iterable[str], now: float) -> None:
+        """The stage saw these documents at ``now`` (their window starts again)."""
+        ...
+
+    def seen_at(self, doc_ids: Iterable[str]) -> dict[str, float]:
+        """When each stored document was last seen (documents not stored are left out)."""
+        ...
+
+    def expired_docs(self, before: float, limit: int) -> list[str]:
+        """Up to ``limit`` documents last seen before ``before``, the longest unseen first."""
+        ...
+
+    def forget_docs(self, doc_ids: Iterable[str]) -> None:
+        """Remove these documents and everything that refers to them (a whole cluster at once)."""
         ...
 
     def mark_boilerplate(self, host: str, block: str) -> None: ...
     def boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]: ...
-    def add_headline(self, host: str, block: str, article_url: str) -> bool: ...
-    def headlines(self, host: str, blocks: Iterable[str]) -> dict[str, set[str]]: ...
+    def add_headline(self, host: str, block: str, article_url: str, now: float) -> bool:
+        """``article_url`` teased on ``host`` under the headline ``block`` at ``now``; whether
+        that pair is new."""
+        ...
+
+    def headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
+        """The articles teased under each headline block since ``since``."""
+        ...
+
     def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None: ...
     def docs_with_block(self, host: str, block: str) -> list[str]: ...
     def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]: ...
@@ -216,10 +252,22 @@ class DedupStage(Protocol):
         """Count a listing page's teaser blocks; returns corrections when blocks become boilerplate."""
 
 
+# How often a stage looks for what left the window, and how much it forgets at once: the work
+# spreads over decisions (each adds one document and its blocks, so it keeps up).
+_PRUNE_EVERY_S = 60.0
+_FORGET_DOCS_PER_PRUNE = 64
+_FORGET_BLOCKS_PER_PRUNE = 2048
+
+
 class ContentDeduplicator:
-    def __init__(self, store: DedupStore, settings: DedupSettings) -> None:
+    def __init__(
+        self, store: DedupStore, settings: DedupSettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._store = store
         self._s = settings
+        self._clock = clock
+        self._window_s = settings.window_days * 86_400.0
+        self._pruned_at = -math.inf
 
     # --- entry points -----------------------------------------------------------------------
 
@@ -230,24 +278,29 @@ class ContentDeduplicator:
         self._store.keep_alive()
 
     def process(self, document: Document) -> DedupOutcome:
+        now = self._clock()
         with self._store.transaction():
-            return self._process(document)
+            outcome = self._process(document, now)
+            self._prune(now)
+            return outcome
 
     def observe_listing(self, host: str, teasers: list[Teaser]) -> list[DocUpdate]:
+        now = self._clock()
         with self._store.transaction():
             dirty: set[str] = set()
             for teaser in teasers:
                 if not teaser.page_url:
                     continue
-                dirty |= self._count_blocks(host, [teaser.block_hash], teaser.page_url)
+                dirty |= self._count_blocks(host, [teaser.block_hash], teaser.page_url, now)
                 headline = block_hash(teaser.headline) if teaser.headline else None
-                if headline and self._store.add_headline(host, headline, teaser.article_url):
+                if headline and self._store.add_headline(host, headline, teaser.article_url, now):
                     dirty |= set(self._store.docs_with_block(host, headline))
             return self._refresh(dirty)
 
     # --- the algorithm ----------------------------------------------------------------------
 
-    def _process(self, document: Document) -> DedupOutcome:
+    def _process(self, document: Document, now: float) -> DedupOutcome:
+        self._store.touch_docs([document.id], now)
         existing = self._store.get_doc(document.id)
         if existing is not None and existing.url != document.url and not self._supersedes(document, existing):
             self._store.add_alias(document.id, document.url)
@@ -268,7 +321,7 @@ class ContentDeduplicator:
             title=document.title or "",
         )
         doc.votes = self._votes(doc)
-        dirty = self._count_blocks(doc.host, doc.block_hashes, doc.url)
+        dirty = self._count_blocks(doc.host, doc.block_hashes, doc.url, now)
         self._store.set_doc_blocks(doc.doc_id, doc.host, set(doc.block_hashes))
         self._clean(doc)
         self._store.put_doc(doc)
@@ -291,10 +344,16 @@ class ContentDeduplicator:
         """The page at the canonical URL itself replaces a copy that claimed the id first."""
         return document.url == document.canonical_url and existing.url != existing.canonical_url
 
-    def _count_blocks(self, host: str, blocks: list[str], page_url: str) -> set[str]:
+    def _count_blocks(self, host: str, blocks: list[str], page_url: str, now: float) -> set[str]:
         """Count a page for its blocks; for blocks that become boilerplate, the documents to re-clean."""
         dirty: set[str] = set()
-        for block, pages in self._store.add_block_pages(host, blocks, page_url).items():
+        # Pages by a short hash: URLs longer than 64 bytes would take Redis's small sets out of
+        # their compact encoding (about 800 bytes a block instead of 200).
+        page = hashlib.blake2b(page_url.encode("utf-8"), digest_size=8).hexdigest()
+        counts = self._store.add_block_pages(
+            host, blocks, page, now=now, since=now - self._window_s, cap=self._s.repeated_block_min_pages
+        )
+        for block, pages in counts.items():
             if pages == self._s.repeated_block_min_pages:
                 self._store.mark_boilerplate(host, block)
                 dirty |= set(self._store.docs_with_block(host, block))
@@ -302,7 +361,7 @@ class ContentDeduplicator:
 
     def _clean(self, doc: StoredDoc) -> None:
         stripped = self._store.boilerplate(doc.host, doc.block_hashes)
-        teased = self._store.headlines(doc.host, doc.block_hashes)
+        teased = self._store.headlines(doc.host, doc.block_hashes, self._clock() - self._window_s)
         doc.kept = [
             i
             for i, h in enumerate(doc.block_hashes)
@@ -381,6 +440,25 @@ class ContentDeduplicator:
         jaccard = common / len(a | b)
         containment = common / min(len(a), len(b))
         return jaccard >= self._s.near_min_jaccard and containment >= self._s.near_min_containment
+
+    def _prune(self, now: float) -> None:
+        """Forget what left the window: block counts of old pages, and clusters none of whose
+        members was seen within it (a member seen lately keeps its whole cluster)."""
+        if now - self._pruned_at < _PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
+        cutoff = now - self._window_s
+        self._store.forget_stale_counts(cutoff, _FORGET_BLOCKS_PER_PRUNE)
+        for doc_id in self._store.expired_docs(cutoff, _FORGET_DOCS_PER_PRUNE):
+            if not self._store.seen_at([doc_id]):
+                continue  # forgotten with its cluster a moment ago
+            members = self._component(doc_id)
+            latest = max(self._store.seen_at(members).values())
+            if latest >= cutoff:
+                # Looked at again when its cluster's newest member leaves the window.
+                self._store.touch_docs([doc_id], latest)
+            else:
+                self._store.forget_docs(members)
 
     def _component(self, start: str) -> set[str]:
         seen = {start}

@@ -25,6 +25,28 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+# KEYS: the block pages' seen index, then one ZSET per block; ARGV: page URL, now, since, cap.
+# Per block: whether the page was added, and the block's page count now.
+_ADD_BLOCK_PAGES = """
+local seen, page, now, since, cap = KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local out = {}
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. since)
+  local count = redis.call('ZCARD', key)
+  local added = 0
+  if redis.call('ZSCORE', key, page) then
+    redis.call('ZADD', key, now, page)
+  elseif count < cap then
+    added = redis.call('ZADD', key, now, page)
+    count = count + added
+  end
+  if count > 0 then redis.call('ZADD', seen, now, key) end
+  out[#out + 1] = added
+  out[#out + 1] = count
+end
+return out
+"""
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
@@ -70,6 +92,32 @@ class RedisDedupStore:
         self._redis = client
         self.keys = DedupKeys(prefix)
         self._lock = _DecisionLock(client, self.keys.lock, timeout_s=lock_timeout_s, ttl_ms=lock_ttl_ms)
+        self._add_block_pages = client.register_script(_ADD_BLOCK_PAGES)
+        self._upgraded = False
+
+    def _upgrade(self, now: float) -> None:
+        """A store from before the window (layout 1): its documents start the window now, its
+        block counts and teaser headlines (sets without times) go. Once, by whichever process
+        gets here first."""
+        if not self._redis.set(self.keys.version, "2", nx=True):
+            return
+        batch: list[str] = []
+        for member in self._redis.sscan_iter(self.keys.docs, count=500):
+            batch.append(member.decode() if isinstance(member, bytes) else member)
+            if len(batch) >= 500:
+                self._redis.zadd(self.keys.seen, dict.fromkeys(batch, now), nx=True)
+                batch.clear()
+        if batch:
+            self._redis.zadd(self.keys.seen, dict.fromkeys(batch, now), nx=True)
+        for pattern in (self.keys.legacy_block_pages("*", "*"), self.keys.legacy_headlines("*", "*")):
+            doomed: list[bytes] = []
+            for key in self._redis.scan_iter(match=pattern, count=1000):
+                doomed.append(key)
+                if len(doomed) >= 500:
+                    self._redis.delete(*doomed)
+                    doomed.clear()
+            if doomed:
+                self._redis.delete(*doomed)
 
     # Pipelines below are not MULTI/EXEC transactions: every write happens under the decision lock.
 
@@ -103,14 +151,24 @@ class RedisDedupStore:
 
     # --- blocks -----------------------------------------------------------------------------
 
-    def add_block_pages(self, host: str, blocks: Iterable[str], page_url: str) -> dict[str, int]:
+    def add_block_pages(
+        self, host: str, blocks: Iterable[str], page_url: str, *, now: float, since: float, cap: int
+    ) -> dict[str, int]:
         wanted = sorted(set(blocks))
-        pipe = self._redis.pipeline(transaction=False)
-        for block in wanted:
-            pipe.sadd(self.keys.block_pages(host, block), page_url)
-            pipe.scard(self.keys.block_pages(host, block))
-        replies = pipe.execute()
+        if not wanted:
+            return {}
+        keys = [self.keys.counts_seen, *(self.keys.block_pages(host, b) for b in wanted)]
+        replies = self._add_block_pages(keys=keys, args=[page_url, repr(now), repr(since), cap])
         return {b: int(replies[2 * i + 1]) for i, b in enumerate(wanted) if replies[2 * i]}
+
+    def forget_stale_counts(self, before: float, limit: int) -> int:
+        keys = self._redis.zrangebyscore(self.keys.counts_seen, "-inf", f"({before!r}", start=0, num=limit)
+        if keys:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.delete(*keys)
+            pipe.zrem(self.keys.counts_seen, *keys)
+            pipe.execute()
+        return len(keys)
 
     def mark_boilerplate(self, host: str, block: str) -> None:
         if self._redis.sadd(self.keys.boilerplate(host), block):
@@ -123,21 +181,22 @@ class RedisDedupStore:
         flags = self._redis.smismember(self.keys.boilerplate(host), wanted)
         return {b for b, flag in zip(wanted, flags, strict=True) if flag}
 
-    def add_headline(self, host: str, block: str, article_url: str) -> bool:
+    def add_headline(self, host: str, block: str, article_url: str, now: float) -> bool:
         key = self.keys.headlines(host, block)
         pipe = self._redis.pipeline(transaction=False)
         pipe.exists(key)
-        pipe.sadd(key, article_url)
-        existed, added = pipe.execute()
+        pipe.zadd(key, {article_url: now})
+        pipe.zadd(self.keys.counts_seen, {key: now})
+        existed, added, _ = pipe.execute()
         if not existed:
             self._redis.incr(self.keys.headline_count)
         return bool(added)
 
-    def headlines(self, host: str, blocks: Iterable[str]) -> dict[str, set[str]]:
+    def headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
         wanted = sorted(set(blocks))
         pipe = self._redis.pipeline(transaction=False)
         for block in wanted:
-            pipe.smembers(self.keys.headlines(host, block))
+            pipe.zrangebyscore(self.keys.headlines(host, block), repr(since), "+inf")
         return {b: {m.decode() for m in urls} for b, urls in zip(wanted, pipe.execute(), strict=True) if urls}
 
     def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None:
@@ -192,6 +251,63 @@ class RedisDedupStore:
     def docs_in_bands(self, bands: list[tuple[int, int]]) -> list[str]:
         found = self._redis.sunion([self.keys.band(b, v) for b, v in bands])
         return sorted(m.decode() for m in found)
+
+    # --- the window ---------------------------------------------------------------------------
+
+    def touch_docs(self, doc_ids: Iterable[str], now: float) -> None:
+        if not self._upgraded:  # the first decision of this process, under the lock
+            self._upgrade(now)
+            self._upgraded = True
+        mapping = dict.fromkeys(doc_ids, now)
+        if mapping:
+            self._redis.zadd(self.keys.seen, mapping)
+
+    def seen_at(self, doc_ids: Iterable[str]) -> dict[str, float]:
+        wanted = sorted(set(doc_ids))
+        if not wanted:
+            return {}
+        scores = self._redis.zmscore(self.keys.seen, wanted)
+        return {d: float(s) for d, s in zip(wanted, scores, strict=True) if s is not None}
+
+    def expired_docs(self, before: float, limit: int) -> list[str]:
+        found = self._redis.zrangebyscore(self.keys.seen, "-inf", f"({before!r}", start=0, num=limit)
+        return [m.decode() for m in found]
+
+    def forget_docs(self, doc_ids: Iterable[str]) -> None:
+        ids = sorted(set(doc_ids))
+        if not ids:
+            return
+        read = self._redis.pipeline(transaction=False)
+        for doc_id in ids:
+            read.smembers(self.keys.doc_blocks(doc_id))
+            read.hgetall(self.keys.doc_fingerprints(doc_id))
+            read.hget(self.keys.doc(doc_id), "host")
+            read.smembers(self.keys.edges(doc_id))
+        replies = read.execute()
+        write = self._redis.pipeline(transaction=False)
+        for i, doc_id in enumerate(ids):
+            blocks, fingerprints, host, edges = replies[4 * i : 4 * i + 4]
+            for block in (b.decode() for b in blocks):
+                write.srem(self.keys.block_docs(block), doc_id)
+                if host:
+                    write.srem(self.keys.host_block_docs(host.decode(), block), doc_id)
+            if fingerprints:
+                write.srem(self.keys.content(fingerprints[b"content"].decode()), doc_id)
+                for band, value in json.loads(fingerprints[b"bands"]):
+                    write.srem(self.keys.band(band, value), doc_id)
+            for other in (e.decode() for e in edges):
+                write.srem(self.keys.edges(other), doc_id)
+            write.delete(
+                self.keys.doc(doc_id),
+                self.keys.aliases(doc_id),
+                self.keys.doc_blocks(doc_id),
+                self.keys.doc_fingerprints(doc_id),
+                self.keys.edges(doc_id),
+            )
+        write.srem(self.keys.docs, *ids)
+        write.srem(self.keys.duplicates, *ids)
+        write.zrem(self.keys.seen, *ids)
+        write.execute()
 
     def neighbours(self, doc_id: str) -> set[str]:
         return {m.decode() for m in self._redis.smembers(self.keys.edges(doc_id))}

@@ -7,6 +7,7 @@ workers cannot both index the same story as canonical.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -14,7 +15,13 @@ from pathlib import Path
 from newscrawl.core.connections import SQLiteTransaction, open_sqlite
 from workers.dedup import STORED_DOC_FIELDS, StoredDoc, decode_doc, encode_doc
 
-_SCHEMA = """
+# Pages (by a hash of their URL) that carry a block, with when each was last seen.
+_BLOCK_PAGES = """CREATE TABLE IF NOT EXISTS block_pages (host TEXT NOT NULL, block TEXT NOT NULL,
+    page_url TEXT NOT NULL, ts REAL NOT NULL, PRIMARY KEY (host, block, page_url)) WITHOUT ROWID"""
+# Articles teased under a headline block on a host's listing pages, with when last seen teased.
+_HEADLINES = """CREATE TABLE IF NOT EXISTS headlines (host TEXT NOT NULL, block TEXT NOT NULL,
+    article_url TEXT NOT NULL, ts REAL NOT NULL, PRIMARY KEY (host, block, article_url)) WITHOUT ROWID"""
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS docs (
     doc_id TEXT PRIMARY KEY, url TEXT NOT NULL, canonical_url TEXT NOT NULL, host TEXT NOT NULL,
     published_ts REAL, blocks BLOB NOT NULL, block_hashes TEXT NOT NULL, kept TEXT NOT NULL,
@@ -23,12 +30,10 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE TABLE IF NOT EXISTS aliases (doc_id TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (doc_id, url))
     WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS block_pages (host TEXT NOT NULL, block TEXT NOT NULL, page_url TEXT NOT NULL,
-    PRIMARY KEY (host, block, page_url)) WITHOUT ROWID;
+{_BLOCK_PAGES};
 CREATE TABLE IF NOT EXISTS boilerplate (host TEXT NOT NULL, block TEXT NOT NULL, PRIMARY KEY (host, block))
     WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS headlines (host TEXT NOT NULL, block TEXT NOT NULL, article_url TEXT NOT NULL,
-    PRIMARY KEY (host, block, article_url)) WITHOUT ROWID;
+{_HEADLINES};
 CREATE TABLE IF NOT EXISTS doc_blocks (block TEXT NOT NULL, doc_id TEXT NOT NULL, host TEXT NOT NULL,
     PRIMARY KEY (block, doc_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS doc_blocks_doc ON doc_blocks (doc_id);
@@ -39,7 +44,17 @@ CREATE TABLE IF NOT EXISTS bands (band INTEGER NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (band, value, doc_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS bands_doc ON bands (doc_id);
 CREATE TABLE IF NOT EXISTS edges (a TEXT NOT NULL, b TEXT NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS doc_seen (doc_id TEXT PRIMARY KEY, ts REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_seen_ts ON doc_seen (ts);
 """
+# After the schema: indexes on columns a store written by an earlier version may lack until
+# _upgrade has added them.
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS block_pages_ts ON block_pages (ts);
+CREATE INDEX IF NOT EXISTS headlines_ts ON headlines (ts);
+"""
+# Each document's rows in the tables that refer to documents, removed when it is forgotten.
+_DOC_TABLES = ("docs", "aliases", "doc_blocks", "content", "bands", "doc_seen")
 
 
 _CHUNK = 500  # well below SQLite's limit on bound parameters
@@ -61,7 +76,21 @@ class SQLiteDedupStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
         self._db.executescript(_SCHEMA)
+        self._upgrade(time.time())
+        self._db.executescript(_INDEXES)
         self._transaction = SQLiteTransaction(db)
+
+    def _upgrade(self, now: float) -> None:
+        """A store from before the window: its documents start the window now; its block counts
+        and teaser headlines (without times) go, as in the Redis store."""
+        with self._db:
+            for table, schema in (("block_pages", _BLOCK_PAGES), ("headlines", _HEADLINES)):
+                columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if "ts" not in columns:
+                    self._db.execute(f"DROP TABLE {table}")
+                    self._db.execute(schema)
+            if self._db.execute("SELECT 1 FROM doc_seen LIMIT 1").fetchone() is None:
+                self._db.execute("INSERT OR IGNORE INTO doc_seen SELECT doc_id, ? FROM docs", (now,))
 
     @classmethod
     def open(cls, path: Path) -> SQLiteDedupStore:
@@ -104,9 +133,22 @@ class SQLiteDedupStore:
 
     # --- blocks -----------------------------------------------------------------------------
 
-    def add_block_pages(self, host: str, blocks: Iterable[str], page_url: str) -> dict[str, int]:
+    def add_block_pages(
+        self, host: str, blocks: Iterable[str], page_url: str, *, now: float, since: float, cap: int
+    ) -> dict[str, int]:
         counts: dict[str, int] = {}
         for chunk, marks in _chunks(blocks):
+            self._db.execute(
+                f"DELETE FROM block_pages WHERE host=? AND block IN ({marks}) AND ts < ?",
+                (host, *chunk, since),
+            )
+            held = dict(
+                self._db.execute(
+                    f"SELECT block, COUNT(*) FROM block_pages WHERE host=? AND block IN ({marks})"
+                    " GROUP BY block",
+                    (host, *chunk),
+                ).fetchall()
+            )
             known = {
                 r[0]
                 for r in self._db.execute(
@@ -114,19 +156,29 @@ class SQLiteDedupStore:
                     (host, page_url, *chunk),
                 )
             }
-            new = [b for b in chunk if b not in known]
-            if not new:
-                continue
-            self._db.executemany("INSERT INTO block_pages VALUES (?,?,?)", [(host, b, page_url) for b in new])
-            marks = ",".join("?" * len(new))
-            counts.update(
-                self._db.execute(
-                    f"SELECT block, COUNT(*) FROM block_pages WHERE host=? AND block IN ({marks})"
-                    " GROUP BY block",
-                    (host, *new),
-                ).fetchall()
+            self._db.executemany(
+                "UPDATE block_pages SET ts=? WHERE host=? AND block=? AND page_url=?",
+                [(now, host, b, page_url) for b in known],
             )
+            new = [b for b in chunk if b not in known and held.get(b, 0) < cap]
+            self._db.executemany(
+                "INSERT INTO block_pages VALUES (?,?,?,?)", [(host, b, page_url, now) for b in new]
+            )
+            counts.update((b, held.get(b, 0) + 1) for b in new)
         return counts
+
+    def forget_stale_counts(self, before: float, limit: int) -> int:
+        pages = self._db.execute(
+            "DELETE FROM block_pages WHERE (host, block, page_url) IN"
+            " (SELECT host, block, page_url FROM block_pages WHERE ts < ? LIMIT ?)",
+            (before, limit),
+        )
+        teasers = self._db.execute(
+            "DELETE FROM headlines WHERE (host, block, article_url) IN"
+            " (SELECT host, block, article_url FROM headlines WHERE ts < ? LIMIT ?)",
+            (before, limit),
+        )
+        return pages.rowcount + teasers.rowcount
 
     def mark_boilerplate(self, host: str, block: str) -> None:
         self._db.execute("INSERT OR IGNORE INTO boilerplate VALUES (?, ?)", (host, block))
@@ -142,16 +194,22 @@ class SQLiteDedupStore:
             }
         return found
 
-    def add_headline(self, host: str, block: str, article_url: str) -> bool:
-        cur = self._db.execute("INSERT OR IGNORE INTO headlines VALUES (?,?,?)", (host, block, article_url))
-        return cur.rowcount > 0
+    def add_headline(self, host: str, block: str, article_url: str, now: float) -> bool:
+        cur = self._db.execute(
+            "UPDATE headlines SET ts=? WHERE host=? AND block=? AND article_url=?",
+            (now, host, block, article_url),
+        )
+        if cur.rowcount:
+            return False
+        self._db.execute("INSERT INTO headlines VALUES (?,?,?,?)", (host, block, article_url, now))
+        return True
 
-    def headlines(self, host: str, blocks: Iterable[str]) -> dict[str, set[str]]:
+    def headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         for chunk, marks in _chunks(blocks):
             for block, url in self._db.execute(
-                f"SELECT block, article_url FROM headlines WHERE host=? AND block IN ({marks})",
-                (host, *chunk),
+                f"SELECT block, article_url FROM headlines WHERE host=? AND block IN ({marks}) AND ts >= ?",
+                (host, *chunk, since),
             ):
                 found.setdefault(block, set()).add(url)
         return found
@@ -194,6 +252,33 @@ class SQLiteDedupStore:
                 for r in self._db.execute("SELECT doc_id FROM bands WHERE band=? AND value=?", (band, value))
             }
         return sorted(found)
+
+    def touch_docs(self, doc_ids: Iterable[str], now: float) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO doc_seen VALUES (?, ?)", [(d, now) for d in doc_ids])
+
+    def seen_at(self, doc_ids: Iterable[str]) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for chunk, marks in _chunks(doc_ids):
+            found.update(
+                self._db.execute(f"SELECT doc_id, ts FROM doc_seen WHERE doc_id IN ({marks})", chunk)
+            )
+        return found
+
+    def expired_docs(self, before: float, limit: int) -> list[str]:
+        rows = self._db.execute(
+            "SELECT doc_id FROM doc_seen WHERE ts < ? ORDER BY ts LIMIT ?", (before, limit)
+        )
+        return [r[0] for r in rows]
+
+    def forget_docs(self, doc_ids: Iterable[str]) -> None:
+        for chunk, marks in _chunks(doc_ids):
+            for table in _DOC_TABLES:
+                self._db.execute(f"DELETE FROM {table} WHERE doc_id IN ({marks})", chunk)
+            # Edges are stored both ways: the far ends' rows through the near ends' (a full scan
+            # of edges for "b IN" otherwise).
+            pairs = self._db.execute(f"SELECT b, a FROM edges WHERE a IN ({marks})", chunk).fetchall()
+            self._db.executemany("DELETE FROM edges WHERE a=? AND b=?", pairs)
+            self._db.execute(f"DELETE FROM edges WHERE a IN ({marks})", chunk)
 
     def neighbours(self, doc_id: str) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT b FROM edges WHERE a=?", (doc_id,))}

@@ -16,6 +16,7 @@ build components through these functions too, so what is tested is what runs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -138,10 +139,13 @@ def build_dedup_store(settings: Settings) -> DedupStore:
     return _dedup_store_from(settings, Stores(settings))
 
 
-def build_dedup_stage(settings: Settings, store: DedupStore) -> DedupStage:
+def build_dedup_stage(
+    settings: Settings, store: DedupStore, *, clock: Callable[[], float] = time.time
+) -> DedupStage:
+    """``clock``: what the stage's window counts in (tests pass a virtual one)."""
     from workers.dedup import ContentDeduplicator
 
-    return ContentDeduplicator(store, settings.dedup)
+    return ContentDeduplicator(store, settings.dedup, clock=clock)
 
 
 def build_index(settings: Settings) -> IndexBackend:

@@ -46,8 +46,28 @@ class DedupKeys:
         """SET of other URLs of the document."""
         return f"{self.base}:aliases:{doc_id}"
 
+    @property
+    def version(self) -> str:
+        """STRING: the store's layout version (2: with the window), set once upgraded."""
+        return f"{self.base}:version"
+
+    @property
+    def seen(self) -> str:
+        """ZSET of every document id, scored by when the stage last saw it (its window)."""
+        return f"{self.base}:seen"
+
+    @property
+    def counts_seen(self) -> str:
+        """ZSET of the ``block_pages`` and ``headlines`` keys, scored by when last written (the
+        window: those untouched for it are removed)."""
+        return f"{self.base}:countsseen"
+
     def block_pages(self, host: str, block: str) -> str:
-        """SET of the pages of ``host`` that carry ``block``."""
+        """ZSET of the pages of ``host`` that carry ``block``, scored by when each was seen."""
+        return f"{self.base}:bpz:{host}:{block}"
+
+    def legacy_block_pages(self, host: str, block: str) -> str:
+        """SET: ``block_pages`` before the window (layout version 1), removed on upgrade."""
         return f"{self.base}:bp:{host}:{block}"
 
     def boilerplate(self, host: str) -> str:
@@ -55,7 +75,12 @@ class DedupKeys:
         return f"{self.base}:boiler:{host}"
 
     def headlines(self, host: str, block: str) -> str:
-        """SET of the article URLs teased on ``host`` under the headline ``block``."""
+        """ZSET of the article URLs teased on ``host`` under the headline ``block``, scored by
+        when each was last seen teased."""
+        return f"{self.base}:headz:{host}:{block}"
+
+    def legacy_headlines(self, host: str, block: str) -> str:
+        """SET: ``headlines`` before the window (layout version 1), removed on upgrade."""
         return f"{self.base}:head:{host}:{block}"
 
     def block_docs(self, block: str) -> str:

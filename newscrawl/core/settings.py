@@ -144,6 +144,10 @@ class DedupSettings(BaseModel):
     near_min_containment: float = Field(0.8, gt=0, le=1)
     # A block on this many distinct pages of one host is boilerplate or a teaser.
     repeated_block_min_pages: int = Field(3, ge=2)
+    # A crawl runs for weeks: a story the stage has not seen for this long leaves the store with
+    # its whole cluster (the index keeps it), and so do block counts of pages this old. A copy
+    # arriving later is a story of its own. The store holds a window of stories, not all of them.
+    window_days: float = Field(30.0, gt=0)
     # Redis store: decisions run under one lock. Its expiry frees it when its holder died (a
     # decision takes milliseconds; a holder waiting out an index outage renews it every 0.5 s,
     # hence at least 1 s); a worker waits lock_wait_s for it before the page is retried.
