@@ -216,9 +216,9 @@ class DedupStore(Protocol):
 
     def mark_boilerplate(self, host: str, block: str) -> None: ...
     def boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]: ...
-    def add_headline(self, host: str, block: str, article_url: str, now: float) -> bool:
-        """``article_url`` teased on ``host`` under the headline ``block`` at ``now``; whether
-        that pair is new."""
+    def add_headlines(self, host: str, teased: list[tuple[str, str]], now: float) -> set[str]:
+        """Articles teased on ``host`` at ``now``, as (headline block, article URL) pairs; the
+        headline blocks that gained an article."""
         ...
 
     def headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
@@ -226,7 +226,10 @@ class DedupStore(Protocol):
         ...
 
     def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None: ...
-    def docs_with_block(self, host: str, block: str) -> list[str]: ...
+    def docs_with_host_blocks(self, host: str, blocks: Iterable[str]) -> set[str]:
+        """The documents of ``host`` that hold any of ``blocks``."""
+        ...
+
     def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]: ...
     def set_fingerprints(self, doc_id: str, content: str, bands: list[tuple[int, int]]) -> None: ...
     def docs_with_content(self, content: str) -> list[str]: ...
@@ -288,13 +291,20 @@ class ContentDeduplicator:
         now = self._clock()
         with self._store.transaction():
             dirty: set[str] = set()
+            # A listing's teasers at once: a store round trip per listing, not per teaser.
+            by_page: dict[str, list[str]] = {}
+            teased: list[tuple[str, str]] = []
             for teaser in teasers:
                 if not teaser.page_url:
                     continue
-                dirty |= self._count_blocks(host, [teaser.block_hash], teaser.page_url, now)
-                headline = block_hash(teaser.headline) if teaser.headline else None
-                if headline and self._store.add_headline(host, headline, teaser.article_url, now):
-                    dirty |= set(self._store.docs_with_block(host, headline))
+                by_page.setdefault(teaser.page_url, []).append(teaser.block_hash)
+                if teaser.headline:
+                    teased.append((block_hash(teaser.headline), teaser.article_url))
+            for page_url, blocks in by_page.items():
+                dirty |= self._count_blocks(host, blocks, page_url, now)
+            gained = self._store.add_headlines(host, teased, now) if teased else set()
+            if gained:
+                dirty |= self._store.docs_with_host_blocks(host, gained)
             return self._refresh(dirty)
 
     # --- the algorithm ----------------------------------------------------------------------
@@ -327,6 +337,7 @@ class ContentDeduplicator:
         self._store.put_doc(doc)
         dirty.discard(doc.doc_id)
         updates = self._refresh(dirty) + self._relink(doc)
+        # Relinking updates the document's own cluster fields (duplicate_of, also_seen_at) too.
         for update in updates:
             if update.doc_id == doc.doc_id:
                 for key, value in update.fields.items():
@@ -353,10 +364,11 @@ class ContentDeduplicator:
         counts = self._store.add_block_pages(
             host, blocks, page, now=now, since=now - self._window_s, cap=self._s.repeated_block_min_pages
         )
-        for block, pages in counts.items():
-            if pages == self._s.repeated_block_min_pages:
-                self._store.mark_boilerplate(host, block)
-                dirty |= set(self._store.docs_with_block(host, block))
+        turned = {block for block, pages in counts.items() if pages == self._s.repeated_block_min_pages}
+        for block in sorted(turned):
+            self._store.mark_boilerplate(host, block)
+        if turned:
+            dirty |= self._store.docs_with_host_blocks(host, turned)
         return dirty
 
     def _clean(self, doc: StoredDoc) -> None:
@@ -403,6 +415,11 @@ class ContentDeduplicator:
         old = self._store.neighbours(doc.doc_id)
         new = {c.doc_id for c in self._candidates(doc) if self._verified(doc, c)}
         self._store.set_neighbours(doc.doc_id, new)
+        if not old and not new:  # a story of its own, as most are: its cluster is itself
+            if doc.duplicate_of is not None:
+                doc.duplicate_of = None
+                self._store.put_doc(doc)
+            return [self._appearances_update(doc, [doc])]
         return self._recluster({doc.doc_id} | old | new)
 
     def _candidates(self, doc: StoredDoc) -> Iterator[StoredDoc]:
@@ -509,8 +526,6 @@ class ContentDeduplicator:
         document.body = doc.cleaned_body
         document.content_hash = doc.content_hash
         document.simhash = f"{doc.simhash:016x}"
-        stored = self._store.get_doc(doc.doc_id)
-        document.duplicate_of = stored.duplicate_of if stored else None
 
 
 def _title_similarity(a: str, b: str) -> float:

@@ -181,16 +181,21 @@ class RedisDedupStore:
         flags = self._redis.smismember(self.keys.boilerplate(host), wanted)
         return {b for b, flag in zip(wanted, flags, strict=True) if flag}
 
-    def add_headline(self, host: str, block: str, article_url: str, now: float) -> bool:
-        key = self.keys.headlines(host, block)
+    def add_headlines(self, host: str, teased: list[tuple[str, str]], now: float) -> set[str]:
         pipe = self._redis.pipeline(transaction=False)
-        pipe.exists(key)
-        pipe.zadd(key, {article_url: now})
-        pipe.zadd(self.keys.counts_seen, {key: now})
-        existed, added, _ = pipe.execute()
-        if not existed:
-            self._redis.incr(self.keys.headline_count)
-        return bool(added)
+        for block, article_url in teased:
+            key = self.keys.headlines(host, block)
+            pipe.exists(key)
+            pipe.zadd(key, {article_url: now})
+            pipe.zadd(self.keys.counts_seen, {key: now})
+        replies = pipe.execute()
+        gained = {block for i, (block, _) in enumerate(teased) if replies[3 * i + 1]}
+        # A key that did not exist before its first pair (a later pair of the same block in
+        # this batch found it): the headlines seen for the first time.
+        first = {block for i, (block, _) in enumerate(teased) if not replies[3 * i]}
+        if first:
+            self._redis.incrby(self.keys.headline_count, len(first))
+        return gained
 
     def headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
         wanted = sorted(set(blocks))
@@ -214,8 +219,9 @@ class RedisDedupStore:
             pipe.sadd(self.keys.doc_blocks(doc_id), *new)
         pipe.execute()
 
-    def docs_with_block(self, host: str, block: str) -> list[str]:
-        return sorted(m.decode() for m in self._redis.smembers(self.keys.host_block_docs(host, block)))
+    def docs_with_host_blocks(self, host: str, blocks: Iterable[str]) -> set[str]:
+        keys = [self.keys.host_block_docs(host, b) for b in sorted(set(blocks))]
+        return {m.decode() for m in self._redis.sunion(keys)} if keys else set()
 
     def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]:
         wanted = sorted(set(blocks))

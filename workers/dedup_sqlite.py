@@ -194,15 +194,17 @@ class SQLiteDedupStore:
             }
         return found
 
-    def add_headline(self, host: str, block: str, article_url: str, now: float) -> bool:
-        cur = self._db.execute(
-            "UPDATE headlines SET ts=? WHERE host=? AND block=? AND article_url=?",
-            (now, host, block, article_url),
-        )
-        if cur.rowcount:
-            return False
-        self._db.execute("INSERT INTO headlines VALUES (?,?,?,?)", (host, block, article_url, now))
-        return True
+    def add_headlines(self, host: str, teased: list[tuple[str, str]], now: float) -> set[str]:
+        gained: set[str] = set()
+        for block, article_url in teased:
+            cur = self._db.execute(
+                "UPDATE headlines SET ts=? WHERE host=? AND block=? AND article_url=?",
+                (now, host, block, article_url),
+            )
+            if not cur.rowcount:
+                self._db.execute("INSERT INTO headlines VALUES (?,?,?,?)", (host, block, article_url, now))
+                gained.add(block)
+        return gained
 
     def headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
@@ -229,9 +231,14 @@ class SQLiteDedupStore:
                 found.setdefault(block, []).append(doc_id)
         return found
 
-    def docs_with_block(self, host: str, block: str) -> list[str]:
-        rows = self._db.execute("SELECT doc_id FROM doc_blocks WHERE block=? AND host=?", (block, host))
-        return [r[0] for r in rows]
+    def docs_with_host_blocks(self, host: str, blocks: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk, marks in _chunks(blocks):
+            rows = self._db.execute(
+                f"SELECT doc_id FROM doc_blocks WHERE block IN ({marks}) AND host=?", (*chunk, host)
+            )
+            found |= {r[0] for r in rows}
+        return found
 
     # --- fingerprints and links -------------------------------------------------------------
 

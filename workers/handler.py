@@ -355,6 +355,8 @@ class LeaseHandler:
         t1 = time.process_time()
         self.stats.cpu_s["frontier"] += t1 - t0
         doc = result.document
+        if doc is None and not result.teasers:  # nothing to decide: no lock to take
+            return new_articles
         # Decisions and the index writes they imply under one lock: a worker that decided later
         # cannot have its corrections overwritten by an earlier decision's slower writes.
         with self.parts.dedup.decision():
