@@ -98,7 +98,7 @@ class RedisDedupStore:
     def _upgrade(self, now: float) -> None:
         """A store from before the window (layout 1): its documents start the window now, its
         block counts and teaser headlines (sets without times) go. Once, by whichever process
-        gets here first."""
+        gets here first; others meanwhile use the new keys only, which it does not touch."""
         if not self._redis.set(self.keys.version, "2", nx=True):
             return
         batch: list[str] = []
@@ -122,6 +122,10 @@ class RedisDedupStore:
     # Pipelines below are not MULTI/EXEC transactions: every write happens under the decision lock.
 
     def transaction(self) -> AbstractContextManager[None]:
+        if not self._upgraded:
+            # Before the lock, not under it: on a large store the scans outlast its expiry.
+            self._upgrade(time.time())
+            self._upgraded = True
         return self._lock
 
     def keep_alive(self) -> None:
@@ -261,9 +265,6 @@ class RedisDedupStore:
     # --- the window ---------------------------------------------------------------------------
 
     def touch_docs(self, doc_ids: Iterable[str], now: float) -> None:
-        if not self._upgraded:  # the first decision of this process, under the lock
-            self._upgrade(now)
-            self._upgraded = True
         mapping = dict.fromkeys(doc_ids, now)
         if mapping:
             self._redis.zadd(self.keys.seen, mapping)
