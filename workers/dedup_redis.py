@@ -25,23 +25,31 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-# KEYS: the block pages' seen index, then one ZSET per block; ARGV: page URL, now, since, cap.
-# Per block: whether the page was added, and the block's page count now.
+# KEYS: the sweep's index of count keys, then one ZSET per block; ARGV: page URL hash, now, since,
+# cap. Per block: whether the page was added, and the block's page count now. Most blocks are
+# new (a story's own paragraphs): one ZADD each, and one into the index, which only a new key
+# enters (the sweep checks a key's newest member before it deletes it).
 _ADD_BLOCK_PAGES = """
-local seen, page, now, since, cap = KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local index, page, now, since, cap = KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local out = {}
 for i = 2, #KEYS do
   local key = KEYS[i]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. since)
   local count = redis.call('ZCARD', key)
   local added = 0
-  if redis.call('ZSCORE', key, page) then
+  if count == 0 then
     redis.call('ZADD', key, now, page)
-  elseif count < cap then
-    added = redis.call('ZADD', key, now, page)
-    count = count + added
+    redis.call('ZADD', index, now, key)
+    added, count = 1, 1
+  else
+    count = count - redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. since)
+    if redis.call('ZSCORE', key, page) then
+      redis.call('ZADD', key, now, page)
+    elseif count < cap then
+      added = redis.call('ZADD', key, now, page)
+      count = count + added
+      if count == 1 then redis.call('ZADD', index, now, key) end
+    end
   end
-  if count > 0 then redis.call('ZADD', seen, now, key) end
   out[#out + 1] = added
   out[#out + 1] = count
 end
@@ -167,12 +175,26 @@ class RedisDedupStore:
 
     def forget_stale_counts(self, before: float, limit: int) -> int:
         keys = self._redis.zrangebyscore(self.keys.counts_seen, "-inf", f"({before!r}", start=0, num=limit)
-        if keys:
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.delete(*keys)
-            pipe.zrem(self.keys.counts_seen, *keys)
-            pipe.execute()
-        return len(keys)
+        if not keys:
+            return 0
+        # The index holds when a key was made; its newest member says when it was last written.
+        read = self._redis.pipeline(transaction=False)
+        for key in keys:
+            read.zrange(key, -1, -1, withscores=True)
+        stale, alive = [], {}
+        for key, newest in zip(keys, read.execute(), strict=True):
+            if newest and newest[0][1] >= before:
+                alive[key] = newest[0][1]
+            else:
+                stale.append(key)
+        write = self._redis.pipeline(transaction=False)
+        if stale:
+            write.delete(*stale)
+            write.zrem(self.keys.counts_seen, *stale)
+        if alive:
+            write.zadd(self.keys.counts_seen, alive)
+        write.execute()
+        return len(stale)
 
     def mark_boilerplate(self, host: str, block: str) -> None:
         if self._redis.sadd(self.keys.boilerplate(host), block):
