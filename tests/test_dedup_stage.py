@@ -418,6 +418,8 @@ def test_a_store_written_before_the_window_is_upgraded(backend_settings: Setting
         client = redis.Redis.from_url(settings.redis_url)
         client.sadd(legacy_bp, "http://herald.example/old")
         client.sadd(f"{settings.redis_prefix}:dedup:head:herald.example:abc", "http://herald.example/x")
+        client.incr(f"{settings.redis_prefix}:dedup:headline-count")
+        client.sadd(f"{settings.redis_prefix}:dedup:docs", "legacy-doc")
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(settings.data_dir / "dedup.sqlite")
@@ -444,6 +446,8 @@ def test_a_store_written_before_the_window_is_upgraded(backend_settings: Setting
     if settings.dedup.backend == "redis":
         client = redis.Redis.from_url(settings.redis_url)
         assert not client.exists(legacy_bp, f"{settings.redis_prefix}:dedup:head:herald.example:abc")
+        # An earlier document starts its window at the upgrade.
+        assert client.zscore(f"{settings.redis_prefix}:dedup:seen", "legacy-doc") is not None
     else:
         db = sqlite3.connect(settings.data_dir / "dedup.sqlite")
         assert not db.execute("SELECT 1 FROM block_pages WHERE page_url LIKE 'http%'").fetchall()

@@ -109,6 +109,9 @@ class RedisDedupStore:
         gets here first; others meanwhile use the new keys only, which it does not touch."""
         if not self._redis.set(self.keys.version, "2", nx=True):
             return
+        legacy = (self.keys.docs, self.keys.headline_count, self.keys.boilerplate_count)
+        if not self._redis.exists(*legacy):
+            return  # a new store: nothing to scan the keyspace for
         batch: list[str] = []
         for member in self._redis.sscan_iter(self.keys.docs, count=500):
             batch.append(member.decode() if isinstance(member, bytes) else member)
