@@ -38,8 +38,9 @@ from workers.extract import extract_article  # noqa: E402
 from workers.parse import parse_html  # noqa: E402
 
 
-def _doc(url: str, title: str, body: str) -> Document:
-    now = datetime.now(UTC)
+def document(url: str, title: str, body: str, at: datetime | None = None) -> Document:
+    """A page as the dedup stage sees it, published and fetched ``at`` (now by default)."""
+    now = at or datetime.now(UTC)
     return Document(
         id=doc_id(url),
         url=url,
@@ -64,13 +65,13 @@ def corpus_documents() -> list[Document]:
         except NewscrawlError:
             continue  # a page without text is not a dedup input
         title = article.title or ""
-        docs.append(_doc(url, title, article.body))
+        docs.append(document(url, title, article.body))
         paragraphs = article.body.split("\n")
-        docs.append(_doc(url.replace("://", "://copy.wire.example/", 1), title, article.body))
+        docs.append(document(url.replace("://", "://copy.wire.example/", 1), title, article.body))
         if len(paragraphs) > 3:
             del paragraphs[len(paragraphs) // 2]
         docs.append(
-            _doc(url.replace("://", "://edited.example/", 1), "Update: " + title, "\n".join(paragraphs))
+            document(url.replace("://", "://edited.example/", 1), "Update: " + title, "\n".join(paragraphs))
         )
     return docs
 

@@ -33,10 +33,9 @@ sys.path.insert(0, str(REPO))
 
 import redis  # noqa: E402
 
+from bench.dedup import document  # noqa: E402
 from newscrawl.app.factory import build_dedup_stage, build_dedup_store  # noqa: E402
-from newscrawl.core.document import Document, doc_id  # noqa: E402
 from newscrawl.core.settings import Settings, load_settings  # noqa: E402
-from newscrawl.core.urls import host_of  # noqa: E402
 from tests.conftest import corpora_path  # noqa: E402
 from tests.live_web import corpus_texts  # noqa: E402
 
@@ -46,27 +45,16 @@ T0 = 1_800_000_000.0
 OUTLETS = 40
 
 
+def _at(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = T0
 
     def __call__(self) -> float:
         return self.now
-
-
-def _document(url: str, title: str, paragraphs: list[str], now: float) -> Document:
-    stamp = datetime.fromtimestamp(now, UTC)
-    return Document(
-        id=doc_id(url),
-        url=url,
-        canonical_url=url,
-        outlet=None,
-        host=host_of(url),
-        title=title,
-        body="\n".join(paragraphs),
-        published_at=stamp,
-        fetched_at=stamp,
-    )
 
 
 def _footprint(settings: Settings) -> dict[str, int]:
@@ -114,12 +102,18 @@ def run(backend: str, days: int, per_day: int, window_days: float, sample_days: 
                 paragraphs = [*rng.sample(pool, 6), f"Story {n}: {rng.choice(titles)}"]
                 paragraphs.append(f"Follow outlet {outlet} for more news every morning.")
                 title = f"{rng.choice(titles)} ({n})"
-                stage.process(_document(f"http://outlet{outlet}.example/a/{n}", title, paragraphs, clock.now))
+                stage.process(
+                    document(
+                        f"http://outlet{outlet}.example/a/{n}", title, "\n".join(paragraphs), _at(clock.now)
+                    )
+                )
                 if rng.random() < 0.2:  # syndicated within the hour: must be found
                     copies += 1
                     other = (outlet + 1 + rng.randrange(OUTLETS - 1)) % OUTLETS
                     later = clock.now + 600  # published after the original: the original stays canonical
-                    copy = _document(f"http://outlet{other}.example/w/{n}", title, paragraphs[:-1], later)
+                    copy = document(
+                        f"http://outlet{other}.example/w/{n}", title, "\n".join(paragraphs[:-1]), _at(later)
+                    )
                     found += stage.process(copy).action == "index" and copy.duplicate_of is not None
                 clock.now += DAY_S / per_day
             if day % sample_days == 0:
