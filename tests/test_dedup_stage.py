@@ -411,6 +411,31 @@ def test_a_weeks_long_crawl_keeps_a_bounded_store(backend_settings: SettingsFact
     assert all(d.duplicate_of is None for d in index.values())
 
 
+def test_listing_pages_alone_keep_a_bounded_store(backend_settings: SettingsFactory) -> None:
+    """Section pages revisited all day, new teasers on each: their counts leave with the window."""
+    settings = backend_settings(dedup={"window_days": 2})
+    s, clock = windowed(settings)
+    sizes = []
+    n = 0
+    for _day in range(6):
+        for _ in range(50):
+            n += 1
+            teasers = [
+                Teaser(
+                    page_url=f"http://outlet{n % 5}.example/section",
+                    article_url=f"http://outlet{n % 5}.example/a{n}-{k}",
+                    text=f"Teaser {n}-{k}: {' '.join(f'w{n}y{k}z{j}' for j in range(12))}",
+                    headline=f"Headline {n}-{k} about the {k}th thing",
+                )
+                for k in range(4)
+            ]
+            s.observe_listing(f"outlet{n % 5}.example", teasers)
+            clock.now += DAY_S / 50
+        sizes.append(footprint(settings))
+    assert sizes[1] > 1.5 * sizes[0]
+    assert max(sizes[3:]) < 1.2 * sizes[2]
+
+
 def test_a_store_written_before_the_window_is_upgraded(backend_settings: SettingsFactory) -> None:
     settings = backend_settings(dedup={"window_days": 1})
     legacy_bp = f"{settings.redis_prefix}:dedup:bp:herald.example:abc"

@@ -305,7 +305,9 @@ class ContentDeduplicator:
             gained = self._store.add_headlines(host, teased, now) if teased else set()
             if gained:
                 dirty |= self._store.docs_with_host_blocks(host, gained)
-            return self._refresh(dirty)
+            updates = self._refresh(dirty)
+            self._prune(now)  # listings alone add counts too: a crawl of them must not grow
+            return updates
 
     # --- the algorithm ----------------------------------------------------------------------
 
