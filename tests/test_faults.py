@@ -31,7 +31,10 @@ from newscrawl.app.demo import build_demo_web
 from newscrawl.app.engine import CrawlEngine
 from newscrawl.app.factory import build_components, build_frontier, build_stream_writer
 from newscrawl.app.localweb import LocalWeb
+from newscrawl.core.errors import StoreError
+from newscrawl.core.records import Lease
 from scheduler.outlets import parse_outlets
+from scheduler.service import CeleryDispatcher
 from tests.cluster import REPO, Cluster, PrivateRedis, settings_env
 from tests.conftest import make_settings, require_redis
 from tests.dedup_web import DedupWeb
@@ -225,6 +228,39 @@ def test_sigterm_stops_scheduler_and_worker_cleanly_and_loses_nothing(
 
 
 # --- the index stream and the search engine --------------------------------------------------
+
+
+def test_a_frozen_broker_fails_the_schedulers_publish_instead_of_hanging(tmp_path: Path) -> None:
+    """A broker that stops answering without closing its connections (SIGSTOP: as a partition or
+    a failover looks from here): the scheduler's publish must fail, so the outage handling takes
+    over, instead of waiting on the dead connection until the broker comes back (or forever)."""
+    broker = PrivateRedis(tmp_path / "redis")
+    broker.start()
+    assert broker.proc is not None
+    dispatcher = CeleryDispatcher(make_settings(tmp_path / "data", redis_url=broker.url))
+    lease = Lease(url="http://a.example/x", host="a.example", kind="article", outlet=None, depth=1)
+    dispatcher.dispatch([lease])  # connected: the publish goes out
+    outcome: list[BaseException | None] = []
+
+    def publish() -> None:
+        try:
+            dispatcher.dispatch([lease])
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    os.kill(broker.proc.pid, signal.SIGSTOP)
+    try:
+        sender = threading.Thread(target=publish, daemon=True)
+        started = time.monotonic()
+        sender.start()
+        sender.join(45)
+        assert not sender.is_alive(), "the publish hangs on a broker that does not answer"
+        assert isinstance(outcome[0], StoreError), outcome
+        assert time.monotonic() - started < 30
+    finally:
+        os.kill(broker.proc.pid, signal.SIGCONT)
+        broker.close()
 
 
 def test_a_frozen_engine_loses_nothing(prefix: str, tmp_path: Path) -> None:

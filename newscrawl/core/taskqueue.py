@@ -10,6 +10,7 @@ from typing import Any
 
 from celery import Celery
 
+from newscrawl.core.redis_connections import CONNECT_TIMEOUT_S, SOCKET_TIMEOUT_S
 from newscrawl.core.settings import Settings
 
 CRAWL_TASK = "newscrawl.crawl"
@@ -19,14 +20,21 @@ REPROCESS_TASK = "newscrawl.reprocess_file"
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     w = settings.workers
+    broker = w.broker_url or settings.redis_url
+    transport: dict[str, Any] = {
+        "visibility_timeout": w.visibility_timeout_s,
+        # Restore unacknowledged tasks of dead workers soon after their timeout.
+        "unacked_restore_throttle": 1,
+    }
+    if broker.startswith(("redis://", "rediss://", "unix://")):
+        # A broker that stops answering (frozen, partitioned) must fail a publish, as it fails
+        # our own Redis commands: without a timeout the send waits forever on the dead
+        # connection, and the scheduler with it.
+        transport |= {"socket_timeout": SOCKET_TIMEOUT_S, "socket_connect_timeout": CONNECT_TIMEOUT_S}
     return {
-        "broker_url": w.broker_url or settings.redis_url,
+        "broker_url": broker,
         "broker_connection_retry_on_startup": True,
-        "broker_transport_options": {
-            "visibility_timeout": w.visibility_timeout_s,
-            # Restore unacknowledged tasks of dead workers soon after their timeout.
-            "unacked_restore_throttle": 1,
-        },
+        "broker_transport_options": transport,
         "task_default_queue": w.queue,
         "task_serializer": "json",
         "accept_content": ["json"],
