@@ -215,14 +215,16 @@ class DedupStore(Protocol):
         ...
 
     def mark_boilerplate(self, host: str, block: str) -> None: ...
-    def boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]: ...
+    def block_status(
+        self, host: str, blocks: Iterable[str], since: float
+    ) -> tuple[set[str], dict[str, set[str]]]:
+        """Of ``blocks`` on ``host``: those that are boilerplate, and the articles teased under
+        each (as a headline) since ``since``."""
+        ...
+
     def add_headlines(self, host: str, teased: list[tuple[str, str]], now: float) -> set[str]:
         """Articles teased on ``host`` at ``now``, as (headline block, article URL) pairs; the
         headline blocks that gained an article."""
-        ...
-
-    def headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
-        """The articles teased under each headline block since ``since``."""
         ...
 
     def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None: ...
@@ -230,12 +232,20 @@ class DedupStore(Protocol):
         """The documents of ``host`` that hold any of ``blocks``."""
         ...
 
-    def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]: ...
     def set_fingerprints(self, doc_id: str, content: str, bands: list[tuple[int, int]]) -> None: ...
-    def docs_with_content(self, content: str) -> list[str]: ...
-    def docs_in_bands(self, bands: list[tuple[int, int]]) -> list[str]: ...
+    def candidates(
+        self, content: str, bands: list[tuple[int, int]], blocks: Iterable[str]
+    ) -> tuple[set[str], dict[str, set[str]]]:
+        """Near-duplicate candidates: the documents with this content hash or in any of these
+        simhash bands, and the documents (any host) holding each of ``blocks``."""
+        ...
+
     def neighbours(self, doc_id: str) -> set[str]: ...
-    def set_neighbours(self, doc_id: str, neighbours: set[str]) -> None: ...
+    def set_neighbours(self, doc_id: str, neighbours: set[str], previous: set[str]) -> None:
+        """``doc_id``'s neighbours become ``neighbours``; ``previous`` are its current ones (the
+        caller has just read them, in the same transaction)."""
+        ...
+
     def stats(self) -> dict[str, int]: ...
     def close(self) -> None: ...
 
@@ -374,8 +384,9 @@ class ContentDeduplicator:
         return dirty
 
     def _clean(self, doc: StoredDoc) -> None:
-        stripped = self._store.boilerplate(doc.host, doc.block_hashes)
-        teased = self._store.headlines(doc.host, doc.block_hashes, self._clock() - self._window_s)
+        stripped, teased = self._store.block_status(
+            doc.host, doc.block_hashes, self._clock() - self._window_s
+        )
         doc.kept = [
             i
             for i, h in enumerate(doc.block_hashes)
@@ -416,7 +427,7 @@ class ContentDeduplicator:
         """Recompute ``doc``'s verified neighbours and the clusters they touch."""
         old = self._store.neighbours(doc.doc_id)
         new = {c.doc_id for c in self._candidates(doc) if self._verified(doc, c)}
-        self._store.set_neighbours(doc.doc_id, new)
+        self._store.set_neighbours(doc.doc_id, new, old)
         if not old and not new:  # a story of its own, as most are: its cluster is itself
             if doc.duplicate_of is not None:
                 doc.duplicate_of = None
@@ -425,10 +436,11 @@ class ContentDeduplicator:
         return self._recluster({doc.doc_id} | old | new)
 
     def _candidates(self, doc: StoredDoc) -> Iterator[StoredDoc]:
-        ids = set(self._store.docs_with_content(doc.content_hash))
-        ids |= set(self._store.docs_in_bands(bands_of(doc.simhash, self._s.simhash_max_distance)))
+        bands = bands_of(doc.simhash, self._s.simhash_max_distance)
+        ids, holders_of = self._store.candidates(
+            doc.content_hash, bands, (doc.block_hashes[i] for i in doc.kept)
+        )
         shared: dict[str, int] = {}
-        holders_of = self._store.docs_with_blocks(doc.block_hashes[i] for i in doc.kept)
         for holders in holders_of.values():
             if len(holders) <= _MAX_DOCS_PER_BLOCK_CANDIDATE:
                 for holder in holders:

@@ -203,12 +203,20 @@ class RedisDedupStore:
         if self._redis.sadd(self.keys.boilerplate(host), block):
             self._redis.incr(self.keys.boilerplate_count)
 
-    def boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]:
+    def block_status(
+        self, host: str, blocks: Iterable[str], since: float
+    ) -> tuple[set[str], dict[str, set[str]]]:
         wanted = sorted(set(blocks))
         if not wanted:
-            return set()
-        flags = self._redis.smismember(self.keys.boilerplate(host), wanted)
-        return {b for b, flag in zip(wanted, flags, strict=True) if flag}
+            return set(), {}
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.smismember(self.keys.boilerplate(host), wanted)
+        for block in wanted:
+            pipe.zrangebyscore(self.keys.headlines(host, block), repr(since), "+inf")
+        flags, *teased = pipe.execute()
+        boilerplate = {b for b, flag in zip(wanted, flags, strict=True) if flag}
+        articles = {b: {m.decode() for m in urls} for b, urls in zip(wanted, teased, strict=True) if urls}
+        return boilerplate, articles
 
     def add_headlines(self, host: str, teased: list[tuple[str, str]], now: float) -> set[str]:
         pipe = self._redis.pipeline(transaction=False)
@@ -225,13 +233,6 @@ class RedisDedupStore:
         if first:
             self._redis.incrby(self.keys.headline_count, len(first))
         return gained
-
-    def headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
-        wanted = sorted(set(blocks))
-        pipe = self._redis.pipeline(transaction=False)
-        for block in wanted:
-            pipe.zrangebyscore(self.keys.headlines(host, block), repr(since), "+inf")
-        return {b: {m.decode() for m in urls} for b, urls in zip(wanted, pipe.execute(), strict=True) if urls}
 
     def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None:
         new = set(blocks)
@@ -252,17 +253,6 @@ class RedisDedupStore:
         keys = [self.keys.host_block_docs(host, b) for b in sorted(set(blocks))]
         return {m.decode() for m in self._redis.sunion(keys)} if keys else set()
 
-    def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]:
-        wanted = sorted(set(blocks))
-        pipe = self._redis.pipeline(transaction=False)
-        for block in wanted:
-            pipe.smembers(self.keys.block_docs(block))
-        return {
-            b: sorted(m.decode() for m in docs)
-            for b, docs in zip(wanted, pipe.execute(), strict=True)
-            if docs
-        }
-
     # --- fingerprints and links -------------------------------------------------------------
 
     def set_fingerprints(self, doc_id: str, content: str, bands: list[tuple[int, int]]) -> None:
@@ -280,12 +270,18 @@ class RedisDedupStore:
         )
         pipe.execute()
 
-    def docs_with_content(self, content: str) -> list[str]:
-        return sorted(m.decode() for m in self._redis.smembers(self.keys.content(content)))
-
-    def docs_in_bands(self, bands: list[tuple[int, int]]) -> list[str]:
-        found = self._redis.sunion([self.keys.band(b, v) for b, v in bands])
-        return sorted(m.decode() for m in found)
+    def candidates(
+        self, content: str, bands: list[tuple[int, int]], blocks: Iterable[str]
+    ) -> tuple[set[str], dict[str, set[str]]]:
+        wanted = sorted(set(blocks))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.sunion([self.keys.content(content), *(self.keys.band(b, v) for b, v in bands)])
+        for block in wanted:
+            pipe.smembers(self.keys.block_docs(block))
+        found, *holders = pipe.execute()
+        return {m.decode() for m in found}, {
+            b: {m.decode() for m in docs} for b, docs in zip(wanted, holders, strict=True) if docs
+        }
 
     # --- the window ---------------------------------------------------------------------------
 
@@ -344,8 +340,8 @@ class RedisDedupStore:
     def neighbours(self, doc_id: str) -> set[str]:
         return {m.decode() for m in self._redis.smembers(self.keys.edges(doc_id))}
 
-    def set_neighbours(self, doc_id: str, neighbours: set[str]) -> None:
-        old = self.neighbours(doc_id)
+    def set_neighbours(self, doc_id: str, neighbours: set[str], previous: set[str]) -> None:
+        old = previous
         pipe = self._redis.pipeline(transaction=False)
         for gone in old - neighbours:
             pipe.srem(self.keys.edges(doc_id), gone)

@@ -183,7 +183,13 @@ class SQLiteDedupStore:
     def mark_boilerplate(self, host: str, block: str) -> None:
         self._db.execute("INSERT OR IGNORE INTO boilerplate VALUES (?, ?)", (host, block))
 
-    def boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]:
+    def block_status(
+        self, host: str, blocks: Iterable[str], since: float
+    ) -> tuple[set[str], dict[str, set[str]]]:
+        wanted = sorted(set(blocks))
+        return self._boilerplate(host, wanted), self._headlines(host, wanted, since)
+
+    def _boilerplate(self, host: str, blocks: Iterable[str]) -> set[str]:
         found: set[str] = set()
         for chunk, marks in _chunks(blocks):
             found |= {
@@ -206,7 +212,7 @@ class SQLiteDedupStore:
                 gained.add(block)
         return gained
 
-    def headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
+    def _headlines(self, host: str, blocks: Iterable[str], since: float) -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         for chunk, marks in _chunks(blocks):
             for block, url in self._db.execute(
@@ -222,13 +228,13 @@ class SQLiteDedupStore:
             "INSERT OR IGNORE INTO doc_blocks VALUES (?,?,?)", [(b, doc_id, host) for b in blocks]
         )
 
-    def docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
+    def _docs_with_blocks(self, blocks: Iterable[str]) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
         for chunk, marks in _chunks(blocks):
             for block, doc_id in self._db.execute(
                 f"SELECT block, doc_id FROM doc_blocks WHERE block IN ({marks})", chunk
             ):
-                found.setdefault(block, []).append(doc_id)
+                found.setdefault(block, set()).add(doc_id)
         return found
 
     def docs_with_host_blocks(self, host: str, blocks: Iterable[str]) -> set[str]:
@@ -248,17 +254,18 @@ class SQLiteDedupStore:
         self._db.execute("DELETE FROM bands WHERE doc_id=?", (doc_id,))
         self._db.executemany("INSERT OR IGNORE INTO bands VALUES (?,?,?)", [(b, v, doc_id) for b, v in bands])
 
-    def docs_with_content(self, content: str) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT doc_id FROM content WHERE content_hash=?", (content,))]
-
-    def docs_in_bands(self, bands: list[tuple[int, int]]) -> list[str]:
-        found: set[str] = set()
+    def candidates(
+        self, content: str, bands: list[tuple[int, int]], blocks: Iterable[str]
+    ) -> tuple[set[str], dict[str, set[str]]]:
+        found = {
+            r[0] for r in self._db.execute("SELECT doc_id FROM content WHERE content_hash=?", (content,))
+        }
         for band, value in bands:
             found |= {
                 r[0]
                 for r in self._db.execute("SELECT doc_id FROM bands WHERE band=? AND value=?", (band, value))
             }
-        return sorted(found)
+        return found, self._docs_with_blocks(blocks)
 
     def touch_docs(self, doc_ids: Iterable[str], now: float) -> None:
         self._db.executemany("INSERT OR REPLACE INTO doc_seen VALUES (?, ?)", [(d, now) for d in doc_ids])
@@ -290,8 +297,8 @@ class SQLiteDedupStore:
     def neighbours(self, doc_id: str) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT b FROM edges WHERE a=?", (doc_id,))}
 
-    def set_neighbours(self, doc_id: str, neighbours: set[str]) -> None:
-        for old in self.neighbours(doc_id) - neighbours:
+    def set_neighbours(self, doc_id: str, neighbours: set[str], previous: set[str]) -> None:
+        for old in previous - neighbours:
             self._db.execute(
                 "DELETE FROM edges WHERE (a=? AND b=?) OR (a=? AND b=?)", (doc_id, old, old, doc_id)
             )
