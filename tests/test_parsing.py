@@ -408,6 +408,37 @@ def test_of_nested_containers_holding_the_same_paragraphs_trafilatura_reads_the_
     assert "Another story" not in container.document.text_content()
 
 
+def _chunked_page() -> str:
+    words = ("council", "bridge", "river", "traffic", "engineers", "rust")
+    words += ("ferry", "budget", "mayor", "vote", "repair", "detour")
+
+    def chunk(part: int) -> str:
+        # Paragraphs that share no phrases, as an article's do.
+        sentences = "".join(
+            f"<p>Part {part}, paragraph {i}: "
+            + " ".join(f"{words[(part * 5 + i * 3 + k) % 12]}{part}{i}{k}" for k in range(14))
+            + ".</p>"
+            for i in range(4)
+        )
+        ad = "<aside class='rail'><div class='ad'>Advertisement</div></aside>"
+        return f"<div class='grid'><div class='body article__body'>{sentences}</div>{ad}</div>"
+
+    ad = "<div class='ad'>Advertisement</div>"
+    article = f"<h1>The bridge closes</h1>{chunk(1)}{ad}{chunk(2)}{ad}{chunk(3)}"
+    return f"<html><body><article>{article}</article></body></html>"
+
+
+@pytest.mark.parametrize("joined", [True, False])
+def test_an_article_split_into_chunks_by_adverts_is_read_whole(joined: bool) -> None:
+    """The text comes in blocks of one class with adverts between them (trafilatura alone reads the
+    first block of a content class and stops there)."""
+    page = parse_html(_chunked_page(), "https://a.example/news/bridge")
+    body = extract_article(page, rules=ExtractionRules(join_body_chunks=joined)).body
+    assert "Part 1, paragraph 0" in body
+    assert ("Part 3, paragraph 3" in body) is joined
+    assert "Advertisement" not in body
+
+
 def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:
     paragraphs = "".join(
         f"<p class='editor-p'>Paragraph {i} of the council story tells how the budget vote went.</p>"

@@ -69,6 +69,9 @@ class ExtractionRules:
     # a pitch, comments.
     second_opinion_same_text: bool = True
     script_body: bool = True
+    # An article split into chunks (ads between its parts: several blocks of one tag and class) is
+    # read as one block: an extractor that takes the first block of a content class reads it all.
+    join_body_chunks: bool = True
     # Tables: data in an article (results, figures) or page furniture laid out in a grid.
     include_tables: bool = False
     # Authors.
@@ -1358,6 +1361,70 @@ def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] 
     return _Container(document, in_stream)
 
 
+# A chunk of an article holds at least this much paragraph text (a teaser's summary holds less).
+_CHUNK_MIN_CHARS = 150
+_CHUNK_TAGS = ("div", "section", "article")
+
+
+def _chunks(root: Any) -> list[Any]:
+    """The chunks of an article split by what sits between them (adverts, embeds): blocks of one
+    tag and class, none inside another, that each hold paragraphs and together most of the
+    document's paragraph text; [] when there are none."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for el in root.iter(*_CHUNK_TAGS):
+        css = el.get("class")
+        if css:
+            groups.setdefault((el.tag, css), []).append(el)
+    total = 0
+    found: list[list[Any]] = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        sizes = {m: size for m in members if (size := _paragraph_chars(m)) >= _CHUNK_MIN_CHARS}
+        if len(sizes) < 2:
+            continue
+        inside = set(members)
+        kept = [
+            m for m in sizes if m.find(".//h1") is None and not any(a in inside for a in m.iterancestors())
+        ]
+        if len(kept) < 2:
+            continue
+        total = total or _paragraph_chars(root)
+        if sum(sizes[c] for c in kept) >= 0.5 * total and all(_linked_word_share(c) <= 0.5 for c in kept):
+            found.append(kept)
+    # Chunks wrapped in chunks (a grid row around each part of the text): the innermost.
+    return max(found, key=lambda kept: sum(1 for _ in kept[0].iterancestors()), default=[])
+
+
+def _joined(root: Any, chunks: list[Any]) -> Any:
+    """A copy of ``root`` with the later chunks moved into the first, in order."""
+    paths = [c.getroottree().getpath(c) for c in chunks]
+    copied = copy.deepcopy(root)
+    tree = copied.getroottree()
+    first, *later = (tree.xpath(p)[0] for p in paths)
+    for chunk in later:
+        first.extend(list(chunk))
+    return copied
+
+
+def _missed_chunks(text: str, chunks: list[Any]) -> bool:
+    """Whether ``text`` tells the first chunk but lacks most of the later ones."""
+    later = [" ".join(" ".join(p.itertext()) for p in c.iter("p")) for c in chunks[1:]]
+    missed = sum(not _holds_most_of(text, part) for part in later)
+    return missed * 2 > len(later)
+
+
+def _chunked_text(page: HtmlPage, rules: ExtractionRules, *, fast: bool, document: Any) -> str:
+    """trafilatura's text of ``document``; of its chunks joined when it read only the first."""
+    text = _trafilatura_text(page, rules, fast=fast, document=document)
+    chunks = _chunks(document) if rules.join_body_chunks and text else []
+    if chunks and _missed_chunks(text, chunks):
+        whole = _trafilatura_text(page, rules, fast=fast, document=_joined(document, chunks))
+        if len(whole) > len(text) and _holds_most_of(whole, text):
+            return whole
+    return text
+
+
 def _body(
     page: HtmlPage, container: _Container | None, compare: bool, rules: ExtractionRules, home: frozenset[str]
 ) -> str:
@@ -1370,12 +1437,12 @@ def _body(
         if not stripped:
             strip_boilerplate(page.tree, rules, home)
             stripped = True
-        return _trafilatura_text(page, rules, fast=fast)
+        return _chunked_text(page, rules, fast=fast, document=page.tree)
 
     text = ""
     if container is not None:
         strip_boilerplate(container.document, rules, home)
-        text = _trafilatura_text(page, rules, fast=not compare, document=container.document)
+        text = _chunked_text(page, rules, fast=not compare, document=container.document)
     if not text:
         text = whole_page(fast=not compare)
     scope = container.document if container is not None and container.in_stream else page.tree
