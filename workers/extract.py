@@ -1408,16 +1408,37 @@ def _joined(root: Any, chunks: list[Any]) -> Any:
 
 
 def _missed_chunks(text: str, chunks: list[Any]) -> bool:
-    """Whether ``text`` tells the first chunk but lacks most of the later ones."""
-    later = [" ".join(" ".join(p.itertext()) for p in c.iter("p")) for c in chunks[1:]]
-    missed = sum(not _holds_most_of(text, part) for part in later)
-    return missed * 2 > len(later)
+    """Whether ``text`` lacks most of the chunks after the first (told by their openings)."""
+    told = _trigrams(text)
+    missed = 0
+    for chunk in chunks[1:]:
+        wanted = _trigrams(_opening(chunk))
+        missed += len(wanted & told) * 2 <= len(wanted)
+    return missed * 2 > len(chunks) - 1
+
+
+# A chunk's opening paragraphs, this long, tell whether a text holds the chunk.
+_OPENING_CHARS = 400
+
+
+def _opening(chunk: Any) -> str:
+    parts: list[str] = []
+    size = 0
+    for paragraph in chunk.iter("p"):
+        parts.append(paragraph.text_content())
+        size += len(parts[-1])
+        if size >= _OPENING_CHARS:
+            break
+    return " ".join(parts)
 
 
 def _chunked_text(page: HtmlPage, rules: ExtractionRules, *, fast: bool, document: Any) -> str:
     """trafilatura's text of ``document``; of its chunks joined when it read only the first."""
     text = _trafilatura_text(page, rules, fast=fast, document=document)
-    chunks = _chunks(document) if rules.join_body_chunks and text else []
+    # A text as long as the document's paragraphs missed none of them.
+    if not rules.join_body_chunks or not text or len(text) >= _paragraph_chars(document):
+        return text
+    chunks = _chunks(document)
     if chunks and _missed_chunks(text, chunks):
         whole = _trafilatura_text(page, rules, fast=fast, document=_joined(document, chunks))
         if len(whole) > len(text) and _holds_most_of(whole, text):
