@@ -98,6 +98,10 @@ class IndexerStats:
     started_at: float = field(default_factory=time.monotonic)
 
 
+# Redis's answer to a read of a consumer group that no longer exists.
+_GROUP_LOST = "NOGROUP"
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -123,6 +127,7 @@ class StreamIndexer:
         self._stop = asyncio.Event()
         self._last_claim = 0.0
         self._own_pending_done = False
+        self._group_ready = False
 
     def stop(self) -> None:
         self._stop.set()
@@ -146,17 +151,23 @@ class StreamIndexer:
                 log.warning("engine_unavailable", error=exc.message, wait_s=wait)
                 await asyncio.sleep(wait)
         self.admin.client.close()
+        await self._ensure_group()
+
+    async def _ensure_group(self) -> None:
         try:
             await self.redis.xgroup_create(self.keys.stream, self.keys.group, id="0", mkstream=True)
         except StoreError as exc:
             if "BUSYGROUP" not in exc.message:
                 raise
+        self._group_ready = True
 
     async def run(self, *, until_drained: bool = False) -> IndexerStats:
         await self.outage.call_async(self.setup)
         try:
             while not self._stop.is_set():
                 try:
+                    if not self._group_ready:
+                        await self._ensure_group()
                     entries = await self._next_entries()
                     if entries:
                         await self._load(entries)
@@ -166,6 +177,12 @@ class StreamIndexer:
                     # Redis went away: what this consumer read and did not acknowledge stays
                     # pending in the stream and is read again first once Redis is back.
                     self._own_pending_done = False
+                    if _GROUP_LOST in exc.message:
+                        # Redis came back without its data (run without persistence): what the
+                        # workers write from now on goes to a new stream, read from its start.
+                        log.warning("stream_group_lost", error=exc.message)
+                        self._group_ready = False
+                        continue
                     await self._pause(self.outage.failed(exc))
                     continue
                 self.outage.recovered()

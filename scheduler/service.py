@@ -31,6 +31,7 @@ from scheduler.policy import seed
 log = get_logger("newscrawl.scheduler")
 
 _BUSY_SLEEP_S = 0.05
+_SEEDED_FIELD = "seeded_at"
 # With the in-flight cap reached, the queue holds work for a while: look again less often.
 _THROTTLED_SLEEP_S = 0.2
 
@@ -92,6 +93,7 @@ class Scheduler:
         self._last_heartbeat = 0.0
         self._last_gauges = 0.0
         self._throttled = False
+        self._last_seed = 0.0
         self.left_for_later: dict[str, Any] | None = None
         self._undispatched: list[list[Lease]] = []
         self.outage = Outage("redis", limit_s=settings.store_outage_limit_s)
@@ -100,7 +102,11 @@ class Scheduler:
         self._stop.set()
 
     def seed(self, now: float) -> int:
-        return seed(self.frontier, self.outlets, now)
+        added = seed(self.frontier, self.outlets, now)
+        # The mark a store that lost its data (Redis restarted without persistence) lacks.
+        self._redis.hset(self._keys.scheduler, _SEEDED_FIELD, now)
+        self._last_seed = time.monotonic()
+        return added
 
     def _dispatch_held(self) -> None:
         while self._undispatched:
@@ -139,10 +145,8 @@ class Scheduler:
     def run(self, *, until_idle: bool = False) -> dict[str, Any]:
         """Run until stopped, or with ``until_idle`` until one pass over the frontier is done."""
         fetched_before = time.time() if until_idle else None
-        s = self.settings.scheduler
         added = self.outage.call(lambda: self.seed(time.time()), sleep=self._stop.wait)
         log.info("scheduler_started", seeded=added, until_idle=until_idle)
-        last_seed = time.monotonic()
         while not self._stop.is_set():
             try:
                 wait_s = self._step(fetched_before, until_idle)
@@ -153,9 +157,6 @@ class Scheduler:
             self.outage.recovered()
             if wait_s is None:
                 break
-            if time.monotonic() - last_seed > s.reseed_interval_s:
-                last_seed = time.monotonic()
-                self.seed(time.time())
             self._stop.wait(wait_s)
         if self._undispatched:
             try:  # stopping: queue what this scheduler leased; else it returns at the lease timeout
@@ -174,6 +175,8 @@ class Scheduler:
     def _step(self, fetched_before: float | None, until_idle: bool) -> float | None:
         """One round: queue what is due; how long to wait before the next (None: done)."""
         now = time.time()
+        if time.monotonic() - self._last_seed > self.settings.scheduler.reseed_interval_s:
+            self.seed(now)
         queued = self.tick(now, fetched_before)
         self._heartbeat(now)
         if until_idle and not queued and not self._undispatched and self._idle(now, fetched_before):
@@ -184,9 +187,17 @@ class Scheduler:
             return _THROTTLED_SLEEP_S
         return self._idle_sleep_s(now, fetched_before)
 
+    def _reseed_if_lost(self, now: float) -> bool:
+        """Redis came back empty (it ran without persistence): the frontier is gone, and the
+        outlets' seeds start it again now rather than at the next periodic reseed."""
+        if self._redis.hexists(self._keys.scheduler, _SEEDED_FIELD):
+            return False
+        log.warning("store_data_lost", store="redis", reseeded=self.seed(now))
+        return True
+
     def _idle(self, now: float, fetched_before: float | None) -> bool:
         # Leases out mean work pending: skip the costlier count of everything else.
-        if self.frontier.in_flight():
+        if self.frontier.in_flight() or self._reseed_if_lost(now):
             return False
         pending = self.frontier.pending(now, fetched_before=fetched_before)
         if pending == 0:
@@ -208,6 +219,7 @@ class Scheduler:
         if now - self._last_heartbeat >= 1.0:
             self._last_heartbeat = now
             self._redis.hset(self._keys.scheduler, "heartbeat_at", now)
+            self._reseed_if_lost(now)
         if now - self._last_gauges >= 5.0:
             self._last_gauges = now
             stats = self.frontier.stats()

@@ -146,11 +146,13 @@ def get_json(url: str, timeout_s: float = 5) -> Any:
 
 
 class PrivateRedis:
-    """A redis-server of the test's own, with AOF, that the test can stop and start again."""
+    """A redis-server of the test's own, with AOF, that the test can stop and start again; not
+    ``persistent``: without AOF or snapshots, as a cache is run (it comes back empty)."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, *, persistent: bool = True) -> None:
         self.port = free_port()
         self.data = data
+        self.persistent = persistent
         data.mkdir(parents=True, exist_ok=True)
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -160,7 +162,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data)]
-        argv += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+        argv += ["--appendonly", "yes" if self.persistent else "no", "--appendfsync", "always", "--save", ""]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not self.ping():

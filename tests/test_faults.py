@@ -175,6 +175,45 @@ def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
     _assert_same_index(crawl, embedded)
 
 
+def test_a_redis_that_comes_back_empty_crashes_nothing_and_the_crawl_starts_again(
+    dedup_web: DedupWeb,
+    outlets_file: Path,
+    embedded: Crawl,
+    prefix: str,
+    tmp_path: Path,
+) -> None:
+    """Redis run without persistence (as a cache is) restarted mid-crawl: it comes back empty.
+    The frontier, the leases, the queue and the dedup store are gone; the scheduler notices,
+    seeds the outlets again at once (not at the next periodic reseed, five minutes later) and the
+    crawl runs to its end."""
+    redis_server = PrivateRedis(tmp_path / "redis", persistent=False)
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, redis_url=redis_server.url)
+    cluster = Cluster(settings, tmp_path / "logs")
+    try:
+        redis_server.start()
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.start_scheduler("scheduler")
+        deadline = time.monotonic() + 120
+        while _indexed(settings) < len(embedded.docs) // 4:
+            assert time.monotonic() < deadline, cluster.tail("w1")
+            time.sleep(0.1)
+        redis_server.shutdown()
+        time.sleep(3)
+        redis_server.start()
+        assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
+        assert cluster.alive("w1") and cluster.alive("w2"), cluster.tail("w1") + cluster.tail("w2")
+        crawl = _result(settings, 0, 0)
+    finally:
+        cluster.close()
+        redis_server.close()
+    scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
+    assert "store_data_lost" in scheduler_log and "Traceback" not in scheduler_log
+    # Every story is in the index; a copy fetched after the dedup store was lost may be a story
+    # of its own (README "Faults").
+    assert set(embedded.docs) <= set(crawl.docs)
+
+
 def test_a_killed_worker_costs_at_most_the_lease_timeout_with_default_settings(
     dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
 ) -> None:
@@ -413,6 +452,52 @@ def test_a_redis_restart_mid_load_crashes_nothing_and_loses_nothing(
     assert len(ids) == len(set(ids)) == len(docs)
     text = log.read_text()
     assert text.count("store_outage_started") == 1 and "Traceback" not in text
+
+
+def test_a_redis_that_comes_back_empty_mid_load_leaves_the_indexer_loading_what_comes_next(
+    osmem: Any, prefix: str, tmp_path: Path
+) -> None:
+    """Redis without persistence restarted mid-load: the stream and its consumer group are gone
+    (what they held is lost with them); the indexer makes the group again and loads everything
+    the workers write after (before, it took the missing group for an outage and waited forever)."""
+    redis_server = PrivateRedis(tmp_path / "redis", persistent=False)
+    settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=100)
+    settings = settings.model_copy(update={"redis_url": redis_server.url})
+    cluster = Cluster(settings, tmp_path / "logs")
+    try:
+        redis_server.start()
+        IndexAdmin(settings).init()
+        before, after = make_docs(1000, seed="lost-"), make_docs(500, seed="after-")
+        writer = build_stream_writer(settings)
+        for doc in before:
+            writer.index(doc)
+        cluster.start_indexer("indexer")
+        deadline = time.monotonic() + 60
+        while counter(settings, "indexed") < 200:
+            assert time.monotonic() < deadline and cluster.alive("indexer"), cluster.tail("indexer")
+            time.sleep(0.02)
+        redis_server.shutdown()
+        redis_server.start()
+        writer = build_stream_writer(settings)
+        for doc in after:
+            writer.index(doc)
+        wanted = {d.id for d in after}
+        deadline = time.monotonic() + 60
+        while True:
+            index = refreshed(settings)
+            ids = {d.id for d in index.export()}
+            index.close()
+            if wanted <= ids or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert cluster.alive("indexer"), cluster.tail("indexer")
+        cluster.stop("indexer")
+    finally:
+        cluster.close()
+        redis_server.close()
+    assert len(wanted - ids) == 0, f"{len(wanted - ids)} of {len(wanted)} written after the restart missing"
+    text = cluster.tail("indexer", 100_000)
+    assert "stream_group_lost" in text and "Traceback" not in text
 
 
 def test_sigterm_stops_the_indexer_cleanly_and_loses_nothing(osmem: Any, prefix: str, tmp_path: Path) -> None:
