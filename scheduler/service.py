@@ -22,6 +22,7 @@ from newscrawl.core.interfaces import Frontier
 from newscrawl.core.log import get_logger
 from newscrawl.core.outage import Outage
 from newscrawl.core.records import Lease, lease_to_json
+from newscrawl.core.redis_connections import data_loss_risks
 from newscrawl.core.redis_keys import StatsKeys
 from newscrawl.core.settings import Settings
 from newscrawl.core.taskqueue import CRAWL_TASK, make_app
@@ -147,6 +148,8 @@ class Scheduler:
         fetched_before = time.time() if until_idle else None
         added = self.outage.call(lambda: self.seed(time.time()), sleep=self._stop.wait)
         log.info("scheduler_started", seeded=added, until_idle=until_idle)
+        for risk in data_loss_risks(self._redis):
+            log.warning("redis_may_lose_data", risk=risk)
         while not self._stop.is_set():
             try:
                 wait_s = self._step(fetched_before, until_idle)

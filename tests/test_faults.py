@@ -172,6 +172,7 @@ def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
     assert recovery_s <= 30
     scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
     assert scheduler_log.count("store_outage_started") == 1 and "Traceback" not in scheduler_log
+    assert "redis_may_lose_data" not in scheduler_log  # AOF on: nothing to warn of
     _assert_same_index(crawl, embedded)
 
 
@@ -209,6 +210,7 @@ def test_a_redis_that_comes_back_empty_crashes_nothing_and_the_crawl_starts_agai
         redis_server.close()
     scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
     assert "store_data_lost" in scheduler_log and "Traceback" not in scheduler_log
+    assert "redis_may_lose_data" in scheduler_log and "a restart brings it back empty" in scheduler_log
     # Every story is in the index; a copy fetched after the dedup store was lost may be a story
     # of its own (README "Faults").
     assert set(embedded.docs) <= set(crawl.docs)

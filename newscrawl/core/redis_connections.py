@@ -156,3 +156,25 @@ def close_redis_clients() -> None:
         for client in _clients.values():
             client.close()
         _clients.clear()
+
+
+def data_loss_risks(client: Any) -> list[str]:
+    """How the Redis behind ``client`` may lose the crawl's state: evicting keys, or keeping
+    nothing on disk (a restart brings it back empty). [] when it may not, or cannot tell (a
+    managed Redis that refuses CONFIG)."""
+    try:
+        config = client.config_get("maxmemory-policy", "appendonly", "save")
+    except StoreError:
+        return []
+    config = {_text(k): _text(v) for k, v in config.items()}
+    risks = []
+    policy = config.get("maxmemory-policy", "noeviction")
+    if policy != "noeviction":
+        risks.append(f"maxmemory-policy is {policy}: frontier or dedup keys may be evicted")
+    if config.get("appendonly") == "no" and not config.get("save", "").strip():
+        risks.append("no persistence (appendonly no, no snapshots): a restart brings it back empty")
+    return risks
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
