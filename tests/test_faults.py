@@ -211,6 +211,8 @@ def test_a_redis_that_comes_back_empty_crashes_nothing_and_the_crawl_starts_agai
     scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
     assert "store_data_lost" in scheduler_log and "Traceback" not in scheduler_log
     assert "redis_may_lose_data" in scheduler_log and "a restart brings it back empty" in scheduler_log
+    for worker in ("w1", "w2"):
+        assert "Traceback" not in (tmp_path / "logs" / f"{worker}.log").read_text()
     # Every story is in the index; a copy fetched after the dedup store was lost may be a story
     # of its own (README "Faults").
     assert set(embedded.docs) <= set(crawl.docs)
