@@ -94,6 +94,7 @@ def test_two_workers_crawl_what_the_embedded_mode_crawls(
     assert stats["frontier"]["leased"] == 0 and stats["frontier"]["hosts_due"] == 0
     assert stats["queues"][f"{prefix}-tasks.waiting"] == 0
     assert stats["scheduler"]["tasks_dispatched"] > 0 and stats["scheduler"]["heartbeat_age_s"] < 60
+    assert stats["scheduler"]["seeded_age_s"] < 600
     assert stats["pages_per_s"] > 0
     assert stats["errors_by_kind"] == {k: v for k, v in stats["errors_by_kind"].items() if v > 0}
     # Flower, a real process, sees both workers and what each has run.

@@ -73,6 +73,18 @@ def _needs_redis() -> None:
 # --- the distributed crawl ----------------------------------------------------------------
 
 
+def _crawl_until(cluster: Cluster, settings: Any, indexed: int) -> None:
+    """Two workers and the scheduler started; back once ``indexed`` documents are in the index."""
+    cluster.start_worker("w1")
+    cluster.start_worker("w2")
+    cluster.start_scheduler("scheduler")
+    deadline = time.monotonic() + 120
+    while _indexed(settings) < indexed:
+        assert time.monotonic() < deadline, cluster.tail("w1")
+        assert cluster.alive("scheduler"), cluster.tail("scheduler")
+        time.sleep(0.1)
+
+
 def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
     dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
 ) -> None:
@@ -80,14 +92,7 @@ def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
     cluster = Cluster(settings, tmp_path / "logs")
     start = len(dedup_web.web.log)
     try:
-        cluster.start_worker("w1")
-        cluster.start_worker("w2")
-        cluster.start_scheduler("scheduler")
-        deadline = time.monotonic() + 120
-        while _indexed(settings) < len(embedded.docs) // 3:
-            assert time.monotonic() < deadline, cluster.tail("w1")
-            assert cluster.alive("scheduler"), cluster.tail("scheduler")
-            time.sleep(0.1)
+        _crawl_until(cluster, settings, len(embedded.docs) // 3)
         cluster.kill9("w1")  # mid-task: its leases and its unacknowledged task are left behind
         cluster.kill9("scheduler")
         frontier = build_frontier(settings, [])
@@ -137,13 +142,7 @@ def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
     start = len(dedup_web.web.log)
     try:
         redis_server.start()
-        cluster.start_worker("w1")
-        cluster.start_worker("w2")
-        cluster.start_scheduler("scheduler")
-        deadline = time.monotonic() + 120
-        while _indexed(settings) < len(embedded.docs) // 4:
-            assert time.monotonic() < deadline, cluster.tail("w1")
-            time.sleep(0.1)
+        _crawl_until(cluster, settings, len(embedded.docs) // 4)
         if fault == "freeze":
             assert redis_server.proc is not None
             os.kill(redis_server.proc.pid, signal.SIGSTOP)
@@ -192,13 +191,7 @@ def test_a_redis_that_comes_back_empty_crashes_nothing_and_the_crawl_starts_agai
     cluster = Cluster(settings, tmp_path / "logs")
     try:
         redis_server.start()
-        cluster.start_worker("w1")
-        cluster.start_worker("w2")
-        cluster.start_scheduler("scheduler")
-        deadline = time.monotonic() + 120
-        while _indexed(settings) < len(embedded.docs) // 4:
-            assert time.monotonic() < deadline, cluster.tail("w1")
-            time.sleep(0.1)
+        _crawl_until(cluster, settings, len(embedded.docs) // 4)
         redis_server.shutdown()
         time.sleep(3)
         redis_server.start()

@@ -71,6 +71,7 @@ def cluster_stats(settings: Settings) -> dict[str, Any]:
     articles = counters.get("articles_indexed", 0)
     aliases = counters.get("url_aliases", 0)
     heartbeat = float(scheduler.pop("heartbeat_at", 0) or 0)
+    seeded = float(scheduler.pop("seeded_at", 0) or 0)
     return {
         "workers": counters,
         "pages_per_s": round(pages / _RATE_WINDOW_S, 3),
@@ -86,5 +87,7 @@ def cluster_stats(settings: Settings) -> dict[str, Any]:
         "scheduler": {
             **{k: int(v) for k, v in scheduler.items()},
             "heartbeat_age_s": round(time.time() - heartbeat, 1) if heartbeat else None,
+            # The outlets' seeds go in again every scheduler.reseed_interval_s.
+            "seeded_age_s": round(time.time() - seeded, 1) if seeded else None,
         },
     }
