@@ -124,6 +124,29 @@ def test_extract_every_saved_benchmark_page_without_its_url(corpora: Path) -> No
     assert all(d["body"] for d in docs)
 
 
+def test_a_saved_file_reads_as_the_page_at_its_canonical_url(tmp_path: Path) -> None:
+    """What the outlet's address tells (the outlet's own name is not an author; a time written
+    without an offset is the outlet's local time) holds for a saved file as for the page fetched:
+    the file's canonical URL stands in for the address it was fetched from."""
+    url = "https://www.stuttgarter-zeitung.de/inhalt.ein-artikel.html"
+    page = (
+        f"<html><head><link rel='canonical' href='{url}'>"
+        "<meta name='author' content='Stuttgarter Zeitung'>"
+        "<meta property='article:published_time' content='2025-10-25T12:10:35'></head><body>"
+        "<article><h1>Ein Artikel</h1><div class='byline'>Von Jana Beispiel</div><p>"
+        + "Wort " * 400
+        + "</p></article></body></html>"
+    )
+    (tmp_path / "saved.html").write_text(page, "utf-8")
+    saved, fetched = (
+        json.loads(run("extract", str(tmp_path / "saved.html"), "--jsonl", *extra).stdout)
+        for extra in ([], ["--url", url])
+    )
+    assert fetched["authors"] == ["Jana Beispiel"]
+    assert fetched["published_at"] == "2025-10-25T12:10:35+02:00"
+    assert (saved["authors"], saved["published_at"]) == (fetched["authors"], fetched["published_at"])
+
+
 def test_extract_a_saved_file_keeps_a_protocol_relative_canonical(tmp_path: Path) -> None:
     head = b"<html><head><link rel='canonical' href='//www.example.com/news/a-story'></head>"
     page = head + b"<body><article><p>"

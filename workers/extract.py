@@ -6,6 +6,7 @@ Body text comes from trafilatura run on the already parsed tree; dates fall back
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
 import itertools
 import json
@@ -1505,10 +1506,21 @@ def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
         return page.url  # a saved file (file:// URL) without a canonical of its own
 
 
+def _published_at(page: HtmlPage, canonical_url: str) -> HtmlPage:
+    """``page`` as published: at its canonical URL when it was read from a saved file."""
+    if _is_web_address(page.url) or not _is_web_address(canonical_url):
+        return page
+    return dataclasses.replace(page, url=canonical_url)
+
+
+def _is_web_address(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
 def _home_sites(url: str, canonical_url: str) -> frozenset[str]:
     """The outlet's registered domains: of the URL the page came from and of the canonical URL it
     declares (a syndicated copy's original; a saved file's only clue); web addresses only."""
-    sites = (_site_of(u) for u in (url, canonical_url) if u.startswith(("http://", "https://")))
+    sites = (_site_of(u) for u in (url, canonical_url) if _is_web_address(u))
     return frozenset(s for s in sites if s)
 
 
@@ -1523,12 +1535,15 @@ def extract_article(
     obj = page.article_object()
     headlines = _headlines(page, obj, rules)
     title = headlines.title
+    canonical_url = canonical_of(page, obj)
+    # What the outlet's address tells (its name, its country's time zone, a date in its path) a
+    # saved file's URL does not: there the page's own canonical URL stands in for it.
+    published = _published_at(page, canonical_url)
     # Bylines are read from the page as served: boilerplate removal below edits the tree, and a
     # byline sitting in a list of links is not a teaser.
-    authors = _authors(page, obj, rules)
+    authors = _authors(published, obj, rules)
     # The container is found before any boilerplate goes: then only the container is stripped.
     container = None if compare_extractors else _localised(page, rules, headlines.versions)
-    canonical_url = canonical_of(page, obj)
     home = _home_sites(page.url, canonical_url)
     body = visible_text(_body(page, container, compare_extractors, rules, home))
     if rules.drop_referral_lines:
@@ -1552,8 +1567,8 @@ def extract_article(
         canonical_url=canonical_url,
         title=title,
         authors=list(dict.fromkeys(authors)),
-        published_at=_published(page, obj, rules),
-        modified_at=_modified(page, obj, rules),
+        published_at=_published(published, obj, rules),
+        modified_at=_modified(published, obj, rules),
         language=_language(page, obj, body),
         section=section,
         tags=list(dict.fromkeys(tags))[:50],
