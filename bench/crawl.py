@@ -8,8 +8,11 @@ CPU is the crawler process's user+system time (children's rusage), so the server
 
 Two replay-web mixes (tests/replay.py): "rich" (every host with home and section pages, a feed
 and a news sitemap: about 4.5 requests per article) and "lean" (one source per host: about 2.4).
+A third, "lean-independent", lays out pages none of newscrawl's rules were written against (the
+corpus ``bench/crossval.py`` reads from ``NEWSCRAWL_INDEPENDENT_CORPUS``) as "lean" does; it runs
+by default when that variable names a folder.
 
-Usage: python bench/crawl.py [--repeat N] [--mixes rich,lean]
+Usage: python bench/crawl.py [--repeat N] [--mixes rich,lean[,lean-independent]]
 """
 
 from __future__ import annotations
@@ -110,10 +113,31 @@ def lxml_floor() -> dict[str, Any]:
     return {"pages": len(bodies), "cpu_ms_per_page": round(1000 * cpu / len(bodies), 2)}
 
 
+INDEPENDENT_SUFFIX = "-independent"
+
+
+def _independent_corpus() -> Path | None:
+    folder = os.environ.get("NEWSCRAWL_INDEPENDENT_CORPUS")
+    return Path(folder) if folder else None
+
+
 def run_mix(mix: str, repeat: int, tmp: Path) -> dict[str, Any]:
     """Both crawlers on one replay-web mix, alternated ``repeat`` times; the best run of each."""
+    layout, independent, _ = mix.partition(INDEPENDENT_SUFFIX)
+    pages_from: list[str] = []
+    if independent:
+        folder = _independent_corpus()
+        if folder is None:
+            raise SystemExit(f"mix {mix!r} needs NEWSCRAWL_INDEPENDENT_CORPUS (bench/crossval.py)")
+        pages_from = [str(folder)]
     server = subprocess.Popen(
-        [sys.executable, str(REPO / "bench" / "serve_replay.py"), str(tmp / f"{mix}.toml"), mix],
+        [
+            sys.executable,
+            str(REPO / "bench" / "serve_replay.py"),
+            str(tmp / f"{mix}.toml"),
+            layout,
+            *pages_from,
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -154,7 +178,8 @@ def run_mix(mix: str, repeat: int, tmp: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=1, help="alternate runs of each crawler")
-    parser.add_argument("--mixes", default="rich,lean", help="replay-web mixes (tests/replay.py)")
+    default_mixes = "rich,lean" + (",lean-independent" if _independent_corpus() else "")
+    parser.add_argument("--mixes", default=default_mixes, help="replay-web mixes (tests/replay.py)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         mixes = {mix: run_mix(mix, args.repeat, Path(tmpdir)) for mix in args.mixes.split(",")}

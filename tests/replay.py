@@ -72,6 +72,27 @@ def load_corpus_pages(corpora: Path) -> dict[str, ReplayPage]:
     return pages
 
 
+def load_independent_pages(folder: Path) -> dict[str, ReplayPage]:
+    """Pages of a corpus nobody tuned newscrawl to (``articles.json`` and ``html/<id>.html``, the
+    layout ``bench/crossval.py`` reads): a web of pages the benchmarks' rules never saw."""
+    pages: dict[str, ReplayPage] = {}
+    for key, row in sorted(json.loads((folder / "articles.json").read_text("utf-8")).items()):
+        source = folder / "html" / f"{key}.html"
+        if not source.exists():
+            continue
+        url = normalize_url(as_http(row["url"]))
+        truth = {"title": row["title"], "publishing_date": row["date"]}
+        pages.setdefault(url, ReplayPage(url=url, source=str(source), truth=truth, corpus="independent"))
+    return pages
+
+
+def _read_page(source: str) -> bytes:
+    if source.endswith(".gz"):
+        with gzip.open(source, "rb") as fh:
+            return fh.read()
+    return Path(source).read_bytes()
+
+
 def _title(page: ReplayPage) -> str:
     title = page.truth.get("title")
     if isinstance(title, str) and title:
@@ -162,6 +183,7 @@ def build_replay_web(
     exclude: frozenset[str] = frozenset(),
     web: LocalWeb | None = None,
     mix: str = "rich",
+    pages_from: Path | None = None,
 ) -> ReplayWeb:
     """Every ``crawl_delay_every``-th host (by name) asks for ``crawl_delay_s`` in its robots.txt.
 
@@ -169,13 +191,14 @@ def build_replay_web(
     ``mix``: "rich", every host with a home page, a section page, a feed and a news sitemap (about
     4.5 requests per article); "lean", every host with one source only, in turn a home page, a feed
     or a sitemap (about 2.4 requests per article: most hosts carry one or two articles).
+    ``pages_from``: the articles come from that folder (:func:`load_independent_pages`) instead.
     """
-    pages = {u: p for u, p in load_corpus_pages(corpora).items() if u not in exclude}
+    found = load_independent_pages(pages_from) if pages_from else load_corpus_pages(corpora)
+    pages = {u: p for u, p in found.items() if u not in exclude}
     web = web or LocalWeb()
     hosts: dict[str, list[str]] = {}
     for url, page in pages.items():
-        with gzip.open(page.source, "rb") as fh:
-            web.add(url, Resource(fh.read()))
+        web.add(url, Resource(_read_page(page.source)))
         hosts.setdefault(urlsplit(url).netloc, []).append(url)
     delays: dict[str, float] = {}
     outlets = []
