@@ -168,9 +168,12 @@ class SQLiteFrontier:
         leases: list[Lease] = []
         with self._transaction:
             self._expire_leases(now)
+            # By host (urls_pick): without statistics the planner takes urls_state and, for each
+            # host, reads the due URLs of every host, so a lease grew with the whole queue.
             hosts = self._db.execute(
                 "SELECT h.* FROM hosts h WHERE h.next_fetch_at<=? AND h.in_flight<? AND EXISTS"
-                " (SELECT 1 FROM urls u WHERE u.host=h.host AND u.state='queued' AND u.due_at<=?"
+                " (SELECT 1 FROM urls u INDEXED BY urls_pick WHERE u.host=h.host AND u.state='queued'"
+                "  AND u.due_at<=?"
                 "  AND (u.fetched_at IS NULL OR u.fetched_at<?))"
                 " ORDER BY h.next_fetch_at, h.host LIMIT ?",
                 (now, cap, now, before, limit),
@@ -215,7 +218,7 @@ class SQLiteFrontier:
         robots = self._robots_for(name)
         while True:
             row = self._db.execute(
-                "SELECT * FROM urls WHERE host=? AND state='queued' AND due_at<=?"
+                "SELECT * FROM urls INDEXED BY urls_pick WHERE host=? AND state='queued' AND due_at<=?"
                 " AND (fetched_at IS NULL OR fetched_at<?) ORDER BY priority, sort_key DESC, url LIMIT 1",
                 (name, now, before),
             ).fetchone()
