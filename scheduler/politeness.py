@@ -6,6 +6,7 @@ this module decides what the numbers are, so the embedded and the Redis frontier
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from protego import Protego
@@ -34,6 +35,38 @@ class Robots:
             return None
         delay = parser.crawl_delay(self.user_agent)
         return float(delay) if delay is not None else None
+
+
+# Parsed robots.txt files a process keeps: about the hosts a crawl leases from at once, many
+# times over. One parsed file can take hundreds of KiB (protego keeps a pattern per rule: 280 KiB
+# for a 15 KB file), and a crawl of weeks meets more hosts than that.
+ROBOTS_CACHE_HOSTS = 1024
+
+
+class RobotsCache:
+    """The parsed robots.txt of the hosts leased from most recently, at most ``size`` of them;
+    a host's entry holds while its ``version`` (when its file was fetched) is the stored one.
+    A host left out is parsed again from the stored text the next time it is leased."""
+
+    def __init__(self, size: int = ROBOTS_CACHE_HOSTS) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[str, Robots]] = OrderedDict()
+
+    def get(self, host: str, version: str = "") -> Robots | None:
+        entry = self._entries.get(host)
+        if entry is None or entry[0] != version:
+            return None
+        self._entries.move_to_end(host)
+        return entry[1]
+
+    def put(self, host: str, robots: Robots, version: str = "") -> None:
+        self._entries[host] = (version, robots)
+        self._entries.move_to_end(host)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def robots_agent(user_agent: str) -> str:

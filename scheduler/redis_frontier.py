@@ -23,7 +23,7 @@ from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.redis_keys import FrontierKeys
 from newscrawl.core.urls import host_of
 from scheduler.policy import REVISITED_KINDS, AfterSuccess, FrontierPolicy, robots_lease
-from scheduler.politeness import Robots
+from scheduler.politeness import Robots, RobotsCache
 
 _LUA = resources.files("scheduler") / "lua"
 # How many of the earliest retries and revisits next_wakeup looks at to find one still to make.
@@ -48,7 +48,7 @@ class RedisFrontier:
         self._redis = client
         self.keys = FrontierKeys(prefix)
         self.policy = policy
-        self._robots: dict[str, tuple[str, Robots]] = {}
+        self.robots_cache = RobotsCache()
         script = self._redis.register_script
         self._add = script(_script("add"))
         self._lease = script(_script("lease"))
@@ -197,12 +197,12 @@ class RedisFrontier:
         """The host's parsed robots.txt, read from Redis only when it changed (``fetched_at``)."""
         if not self.policy.respect_robots:
             return None
-        cached = self._robots.get(host)
-        if cached is None or cached[0] != fetched_at:
+        robots = self.robots_cache.get(host, fetched_at)
+        if robots is None:
             text = self._redis.hget(self.keys.host(host), "robots_txt")
-            cached = (fetched_at, Robots(text or None, self.policy.robots_agent))
-            self._robots[host] = cached
-        return cached[1]
+            robots = Robots(text or None, self.policy.robots_agent)
+            self.robots_cache.put(host, robots, fetched_at)
+        return robots
 
     # --- reporting back ---------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.urls import host_of
 from scheduler.policy import FrontierPolicy, robots_lease
-from scheduler.politeness import Robots
+from scheduler.politeness import Robots, RobotsCache
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
@@ -83,7 +83,7 @@ class SQLiteFrontier:
         self._db.executescript(_SCHEMA)
         self._migrate()
         self.policy = policy
-        self._robots: dict[str, Robots] = {}
+        self.robots_cache = RobotsCache()
         self._transaction = SQLiteTransaction(db)
         self._expiry_checked_at = float("-inf")
         self._demand = (float("-inf"), 0.0)
@@ -262,10 +262,12 @@ class SQLiteFrontier:
     def _robots_for(self, host: str) -> Robots | None:
         if not self.policy.respect_robots:
             return None
-        if host not in self._robots:
+        robots = self.robots_cache.get(host)
+        if robots is None:
             row = self._db.execute("SELECT robots_txt FROM hosts WHERE host=?", (host,)).fetchone()
-            self._robots[host] = Robots(row["robots_txt"] if row else None, self.policy.robots_agent)
-        return self._robots[host]
+            robots = Robots(row["robots_txt"] if row else None, self.policy.robots_agent)
+            self.robots_cache.put(host, robots)
+        return robots
 
     def _host_delay(self, host: sqlite3.Row | None) -> float:
         return self.policy.host_delay_s(host["crawl_delay_s"] if host is not None else None)
@@ -303,7 +305,7 @@ class SQLiteFrontier:
                     return
                 text = None
             robots = Robots(text, self.policy.robots_agent)
-            self._robots[host] = robots
+            self.robots_cache.put(host, robots)
             crawl_delay = robots.crawl_delay_s()
             delay = self.policy.host_delay_s(crawl_delay)
             self._db.execute(

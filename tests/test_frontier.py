@@ -219,6 +219,31 @@ def test_robots_lease_comes_first_and_is_obeyed(
         assert [e["kind"] for e in f.errors()] == ["robots"]  # type: ignore[attr-defined]
 
 
+def test_parsed_robots_files_are_bounded_and_an_evicted_one_still_holds(
+    backend_settings: SettingsFactory,
+) -> None:
+    """A crawl of weeks meets many hosts; a process keeps the parsed robots.txt of the most recent
+    few only (one can take hundreds of KiB), and a host it let go of is parsed again from the
+    stored file when leased: its rules still hold."""
+    f = build_frontier(backend_settings(politeness=ROBOTS_ON), OUTLETS)
+    cache = f.robots_cache  # type: ignore[attr-defined]
+    cache.size = 3
+    hosts = [f"h{n}.example" for n in range(6)]
+    f.add([FrontierEntry(f"http://{h}/open/a-story-anyone-may-read", "article", "x") for h in hosts], T0)
+    for lease in f.lease(T0, 10):
+        assert lease.kind == "robots"
+        f.set_robots(lease.host, "User-agent: *\nDisallow: /private/\n", T0)
+    opened = f.lease(T0 + 1, 10)
+    assert sorted(lease.host for lease in opened) == hosts
+    assert len(cache) == 3
+    for lease in opened:
+        f.complete(lease, Outcome(status=200), T0 + 1)
+    f.add([FrontierEntry("http://h0.example/private/a-story-behind-robots", "article", "x")], T0 + 2)
+    assert f.lease(T0 + 3, 10) == []
+    assert [e["url"] for e in f.errors()] == ["http://h0.example/private/a-story-behind-robots"]  # type: ignore[attr-defined]
+    assert len(cache) == 3
+
+
 def _views(f: Frontier, url: str) -> tuple[Any, ...]:
     view, host = f.url_view(url), f.host_view("a.example")
     url_part = (view.state, round(view.due_at - T0, 3), view.attempts) if view else None
