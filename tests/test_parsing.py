@@ -595,6 +595,33 @@ def test_names_come_without_what_qualifies_them(
     assert article.authors == expected
 
 
+@pytest.mark.parametrize(
+    "ld_author, byline, expected",
+    [
+        # Metadata templates often keep only the first of several authors; the byline lists them all.
+        ({"@type": "Person", "name": "Christy Choi"}, "By <span>Christy Choi</span> and Oscar Holland, CNN",
+         ["Christy Choi", "Oscar Holland"]),
+        ({"@type": "Person", "name": "Ana Lind"},
+         "<a href='/author/al'>Ana Lind</a>, <a href='/author/eb'>Ed Ba</a> "
+         "&amp; <a href='/author/jo'>Jo Tam</a>",
+         ["Ana Lind", "Ed Ba", "Jo Tam"]),
+        # Not listed with the author: a reviewer in the same byline block wrote nothing.
+        ({"@type": "Person", "name": "Dennis Thompson"},
+         "<a href='/author/dt'>Dennis Thompson</a> Reviewed by <a href='/author/nb'>Nick Blackmer</a>",
+         ["Dennis Thompson"]),
+        # The byline names the author once more, or an outlet beside them: nothing to add.
+        ({"@type": "Person", "name": "Bob Yirka"}, "Bob Yirka, Phys.org", ["Bob Yirka"]),
+        ({"@type": "Person", "name": "Martin Roe"}, "Martin Roe", ["Martin Roe"]),
+    ],
+)  # fmt: skip
+def test_a_byline_that_lists_more_authors_than_the_metadata_names_them_all(
+    ld_author: object, byline: str, expected: list[str]
+) -> None:
+    url = "https://www.example.com/a/1"
+    article = extract_article(parse_html(_byline_page(url, ld_author, "", byline), url))
+    assert article.authors == expected
+
+
 def test_icons_in_a_byline_are_not_names() -> None:
     """Share buttons drawn as <svg><title>Share on Facebook</title> inside the byline block: their
     titles are never shown as text, so they name nobody."""

@@ -100,6 +100,9 @@ class ExtractionRules:
     text_bylines: bool = True
     # The last resort: the first links to author pages ("/author/jane-doe/") that read as names.
     author_page_links: bool = True
+    # The page's byline shows the structured authors and more people ("By A and B, CNN" beside a
+    # JSON-LD naming A): the byline's people.
+    byline_extends_structured: bool = True
     # Title: the shorter of the JSON-LD headline and og:title (off: the JSON-LD headline).
     shorter_headline: bool = True
     # Published time: the printed time beside a date-only stamp.
@@ -657,6 +660,10 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         [part for n in ld_people for part in (_CONJUNCTION.split(n) if rules.split_joined_names else [n])]
     )
     if found and not all(is_outlet(n) for n in found):
+        if rules.byline_extends_structured:
+            shown, block = _byline_block(page, rules, _headline_bylines)
+            people = [n for n in tidy(shown) if not is_outlet(n)]
+            return _extended_by_byline(found, people, _shown_text(block) if block is not None else "")
         return found
     # An organisation as the author is the outlet's fallback: people in the byline come first.
     found = found or tidy(ld_orgs)
@@ -692,6 +699,25 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         abbreviations.extend(n for n in names if _initials(n))
     # Newsroom initials name somebody only to insiders: the last resort, after an organisation.
     return found or list(dict.fromkeys(abbreviations))
+
+
+def _extended_by_byline(structured: list[str], shown: list[str], text: str) -> list[str]:
+    """The structured authors, or the people the page's byline shows where it names them all and
+    more people, listed together in its text ("By A and B" beside a JSON-LD naming A): metadata
+    templates often keep only the first of several authors."""
+    wanted = {n.casefold() for n in structured}
+    people = [n for n in shown if n.casefold() in wanted or _person_like(n)]
+    more_people = len(people) > len(wanted) and wanted <= {n.casefold() for n in people}
+    return people if more_people and _listed_together(people, text) else structured
+
+
+_LIST_JOINT = r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\bog\b|\boch\b|\ben\b)\s*"
+
+
+def _listed_together(names: list[str], text: str) -> bool:
+    """Whether ``text`` lists the names one after another, joined by commas or conjunctions."""
+    joined = _LIST_JOINT.join(re.escape(n) for n in names)
+    return re.search(joined, _WS.sub(" ", text), re.IGNORECASE) is not None
 
 
 _NON_ALNUM = re.compile(r"[\W_]+")
@@ -841,12 +867,28 @@ _AUTHOR_META = (
 
 
 # Elements that hold a byline by markup or by name.
-_BYLINE_ELEMENTS = etree.XPath(
-    "/descendant::*[@rel='author' or @itemprop='author' or (@class and (contains(@class, 'byline')"
+_BYLINE_TEST = (
+    "[@rel='author' or @itemprop='author' or (@class and (contains(@class, 'byline')"
     " or (contains(@class, 'author') and (contains(concat(' ', normalize-space(@class), ' '), ' author ')"
     " or contains(@class, 'author-name') or contains(@class, 'authorname')"
     " or contains(@class, '__author')))))]"
 )
+_BYLINE_ELEMENTS = etree.XPath(f"/descendant::*{_BYLINE_TEST}")
+_BYLINE_ELEMENTS_UNDER = etree.XPath(f"descendant::*{_BYLINE_TEST}")
+# A byline sits beside the headline: within a few blocks of the <h1>.
+_HEADLINE_BLOCK_LEVELS = 3
+
+
+def _headline_bylines(tree: Any) -> list[Any]:
+    """The byline elements of the block around the page's first headline (none without one)."""
+    scope = next(tree.iter("h1"), None)
+    for _ in range(_HEADLINE_BLOCK_LEVELS):
+        if scope is None or scope.tag == "body":
+            break
+        scope = scope.getparent()
+    return [] if scope is None else _BYLINE_ELEMENTS_UNDER(scope)
+
+
 # Component names in generated class names and test ids ("AuthorLink-sc-10pl2l7-4",
 # data-testid="BylineWrapper"): a byline too, but such components also hold "Follow" buttons.
 _COMPONENT_BYLINES = etree.XPath(
@@ -862,6 +904,13 @@ def _dom_byline(
     """Names in the page's first byline block: the first byline element that names somebody and
     the others inside its parent (several authors linked one by one). Byline elements further
     down belong to other stories (teasers, comments, "more from"), not to this article."""
+    return _byline_block(page, rules, elements)[0]
+
+
+def _byline_block(
+    page: HtmlPage, rules: ExtractionRules, elements: Callable[[Any], Any] = _BYLINE_ELEMENTS
+) -> tuple[list[str], Any]:
+    """:func:`_dom_byline`'s names and the block they were found in (None without names)."""
     names: list[str] = []
     block = None
     for el in elements(page.tree)[:_BYLINE_CANDIDATES]:
@@ -878,7 +927,7 @@ def _dom_byline(
         if found and block is None:
             block = el.getparent() if el.getparent() is not None else el
         names.extend(found)
-    return names
+    return names, block
 
 
 _BYLINE_PARTS = re.compile(r"\s*[|•·]\s*")
