@@ -97,7 +97,8 @@ class Scheduler:
         self._last_seed = 0.0
         self.left_for_later: dict[str, Any] | None = None
         self._undispatched: list[list[Lease]] = []
-        self.outage = Outage("redis", limit_s=settings.store_outage_limit_s)
+        # Redis (the frontier) and the broker (Redis or RabbitMQ) are waited out alike.
+        self.outage = Outage("stores", limit_s=settings.store_outage_limit_s)
 
     def stop(self) -> None:
         self._stop.set()

@@ -4,12 +4,15 @@ Flower. Each gets the test's settings through ``NEWSCRAWL_*`` variables, as ops 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -185,3 +188,83 @@ class PrivateRedis:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+class PrivateRabbitMQ:
+    """A RabbitMQ node of the test's own (Debian's rabbitmq-server), on a free port, that the test
+    can stop and start again: queues are durable and messages persistent, so a restart keeps what
+    was queued. Its data lives in a directory of its own under the system's temporary directory
+    (the node runs as the rabbitmq user, who cannot enter pytest's per-user directories), removed
+    by ``close``."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.node = f"nctest{self.port}@localhost"
+        self.data = Path(tempfile.mkdtemp(prefix="newscrawl-rabbitmq-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def installed() -> bool:
+        return shutil.which("rabbitmq-server") is not None and shutil.which("rabbitmqctl") is not None
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def _env(self) -> dict[str, str]:
+        d = self.data
+        return {
+            **os.environ,
+            "RABBITMQ_CONFIG_FILE": str(d / "rabbitmq.conf"),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_MNESIA_BASE": str(d / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(d / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(d / "plugins"),
+            "RABBITMQ_FEATURE_FLAGS_FILE": str(d / "feature_flags"),
+            "RABBITMQ_QUORUM_DIR": str(d / "quorum"),
+            "RABBITMQ_STREAM_DIR": str(d / "stream"),
+            "RABBITMQ_PID_FILE": str(d / "pid"),
+            "ERL_CRASH_DUMP": str(d / "erl_crash.dump"),
+        }
+
+    def start(self, timeout_s: float = 60) -> None:
+        # Its own listener: the machine's node (if any) holds the standard port.
+        (self.data / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        if os.geteuid() == 0:  # Debian's script runs the node as the rabbitmq user
+            subprocess.run(["chown", "-R", "rabbitmq:", str(self.data)], check=True)
+        log = open(self.data / "server.out", "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(
+            ["rabbitmq-server"], env=self._env(), stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout_s
+        while not self.accepting():
+            assert self.proc.poll() is None, (self.data / "server.out").read_text()[-3000:]
+            assert time.monotonic() < deadline, "rabbitmq-server did not start"
+            time.sleep(0.1)
+
+    def accepting(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def node_pid(self) -> int:
+        """The Erlang VM's process (the server script's child), to freeze with SIGSTOP."""
+        return int((self.data / "pid").read_text().strip())
+
+    def shutdown(self) -> None:
+        """As ops restart it: ``rabbitmqctl stop`` (a clean stop), then the process is gone."""
+        subprocess.run(
+            ["rabbitmqctl", "-n", self.node, "stop"], env=self._env(), capture_output=True, check=False
+        )
+        assert self.proc is not None
+        self.proc.wait(30)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.node_pid(), signal.SIGCONT)  # a frozen node cannot stop
+            self.shutdown()
+        shutil.rmtree(self.data, ignore_errors=True)

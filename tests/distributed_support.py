@@ -37,7 +37,13 @@ def _settings(web: DedupWeb, data: Path, outlets: Path, **overrides: Any) -> Set
 
 
 def _distributed(
-    web: DedupWeb, data: Path, outlets: Path, prefix: str, redis_url: str = REDIS_URL, **overrides: Any
+    web: DedupWeb,
+    data: Path,
+    outlets: Path,
+    prefix: str,
+    redis_url: str = REDIS_URL,
+    broker_url: str | None = None,
+    **overrides: Any,
 ) -> Settings:
     return _settings(
         web,
@@ -52,6 +58,7 @@ def _distributed(
             "batch_size": 4,
             "task_time_limit_s": 20.0,
             "visibility_timeout_s": 30.0,
+            "broker_url": broker_url,
         },
         **overrides,
     )

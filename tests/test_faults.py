@@ -35,7 +35,7 @@ from newscrawl.core.errors import StoreError
 from newscrawl.core.records import Lease
 from scheduler.outlets import parse_outlets
 from scheduler.service import CeleryDispatcher
-from tests.cluster import REPO, Cluster, PrivateRedis, settings_env
+from tests.cluster import REPO, Cluster, PrivateRabbitMQ, PrivateRedis, settings_env
 from tests.conftest import make_settings, require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
@@ -172,6 +172,63 @@ def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
     scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
     assert scheduler_log.count("store_outage_started") == 1 and "Traceback" not in scheduler_log
     assert "redis_may_lose_data" not in scheduler_log  # AOF on: nothing to warn of
+    _assert_same_index(crawl, embedded)
+
+
+@pytest.mark.parametrize("fault", ["restart", "freeze"], ids=["restart", "frozen-15s"])
+def test_a_rabbitmq_broker_restarted_or_frozen_mid_crawl_crashes_nothing_and_loses_nothing(
+    dedup_web: DedupWeb,
+    outlets_file: Path,
+    embedded: Crawl,
+    prefix: str,
+    tmp_path: Path,
+    fault: str,
+) -> None:
+    """RabbitMQ as Celery's broker (``workers.broker_url``; Redis keeps the frontier and the dedup
+    store): stopped with ``rabbitmqctl stop`` mid-crawl and started again on its data 5 s later,
+    or frozen (SIGSTOP) for 15 s. The crawl ends with the embedded index, no process crashed."""
+    if not PrivateRabbitMQ.installed():
+        if os.environ.get("CI") == "true":
+            pytest.fail("rabbitmq-server is not installed (.ci/run installs it)")
+        pytest.skip("rabbitmq-server is not installed")
+    broker = PrivateRabbitMQ()
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, broker_url=broker.url)
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    try:
+        broker.start()
+        _crawl_until(cluster, settings, len(embedded.docs) // 4)
+        if fault == "freeze":
+            os.kill(broker.node_pid(), signal.SIGSTOP)
+            time.sleep(15)
+        else:
+            broker.shutdown()
+            time.sleep(5)
+        assert cluster.alive("scheduler"), cluster.tail("scheduler")
+        before = _indexed(settings)
+        assert before < len(embedded.docs), "the crawl ended before the broker came back"
+        if fault == "freeze":
+            os.kill(broker.node_pid(), signal.SIGCONT)
+        else:
+            broker.start()
+        back = time.monotonic()
+        while _indexed(settings) <= before and _indexed(settings) < len(embedded.docs):
+            assert time.monotonic() - back < 90, cluster.tail("w1") + cluster.tail("scheduler")
+            time.sleep(0.1)
+        recovery_s = time.monotonic() - back
+        assert cluster.wait("scheduler", 300) == 0, cluster.tail("scheduler")
+        assert cluster.alive("w1") and cluster.alive("w2"), cluster.tail("w1") + cluster.tail("w2")
+        end = len(dedup_web.web.log)
+        crawl = _result(settings, start, end)
+    finally:
+        cluster.close()
+        broker.close()
+    print(f"\nRabbitMQ {fault}: progress resumed {recovery_s:.1f} s after it was back")
+    scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
+    assert "Traceback" not in scheduler_log
+    if fault == "restart":  # the refused publish was waited out as an outage, once
+        assert scheduler_log.count("store_outage_started") == 1, scheduler_log[-3000:]
+        assert '"store": "stores", "error": "broker: cannot queue a task' in scheduler_log
     _assert_same_index(crawl, embedded)
 
 
