@@ -105,6 +105,11 @@ class EngineClient:
         self.client.close()
 
 
+def write_alias_of(name: str) -> str:
+    """The alias every write goes through (``index.name`` is the one searches read)."""
+    return f"{name}-write"
+
+
 class IndexAdmin:
     """``newscrawl index init|status|reindex``."""
 
@@ -118,7 +123,7 @@ class IndexAdmin:
 
     @property
     def write_alias(self) -> str:
-        return f"{self.name}-write"
+        return write_alias_of(self.name)
 
     def versioned(self, version: int) -> str:
         return f"{self.name}-v{version}"

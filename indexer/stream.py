@@ -12,7 +12,12 @@ entry only once the engine confirmed it:
 - an update of a document not indexed yet (its index operation is in another indexer's chunk):
   retried a few times, then dead-lettered;
 - entries a dead indexer held are taken over after ``index.claim_idle_s``; its own entries are
-  re-read first when it restarts under the same name.
+  re-read first when it restarts under the same name;
+- the index itself gone (a wiped or rebuilt cluster, an index deleted by hand): writes name the
+  write alias and require it to be one, so the engine refuses them instead of creating a plain
+  index of that name with guessed mappings; the indexer makes the template, index and aliases
+  again and loads on. What the lost index held is not in the stream any more: crawl it again or
+  ``newscrawl reprocess`` the archive.
 
 Ids derive from the canonical URL, so loading an entry twice changes nothing.
 """
@@ -26,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from indexer.engine import IndexAdmin, detect_flavor, make_client
+from indexer.engine import IndexAdmin, detect_flavor, make_client, write_alias_of
 from newscrawl.core import metrics
 from newscrawl.core.document import Document
 from newscrawl.core.errors import SearchEngineError, StoreError
@@ -40,6 +45,8 @@ log = get_logger("newscrawl.indexer")
 
 # Refusals that no retry can fix: the document does not fit the mapping.
 _PERMANENT = frozenset({400})
+# What the engine answers a write to a write alias that no longer exists (``require_alias``).
+_INDEX_MISSING = "index_not_found_exception"
 
 
 class StreamWriter:
@@ -120,8 +127,7 @@ class StreamIndexer:
         self.redis: Any = new_async_redis_client(settings.redis_url)
         self.flavor = detect_flavor(self.index_settings)
         self.client = make_client(self.index_settings, self.flavor, asynchronous=True)
-        self.admin = IndexAdmin(settings)
-        self.write_alias = self.admin.write_alias
+        self.write_alias = write_alias_of(settings.index.name)
         self.stats = IndexerStats()
         self.outage = Outage("redis", limit_s=settings.store_outage_limit_s)
         self._stop = asyncio.Event()
@@ -133,13 +139,17 @@ class StreamIndexer:
         self._stop.set()
 
     async def setup(self) -> None:
-        # The template and the aliases first: a bulk write to a missing alias would create a
-        # plain index of that name, with guessed mappings.
+        # The template and the aliases first: writes require the write alias to exist.
+        await self._init_index()
+        await self._ensure_group()
+
+    async def _init_index(self) -> dict[str, Any]:
+        """The template, index and aliases, made where missing; a cluster that is down is waited for."""
         failures = 0
         while True:
+            admin = IndexAdmin(self.settings)
             try:
-                await asyncio.to_thread(self.admin.init)
-                break
+                return await asyncio.to_thread(admin.init)
             except SearchEngineError as exc:
                 # A cluster that is down at start-up is waited for, like one that goes down later.
                 if not exc.transient or self._stop.is_set():
@@ -150,8 +160,8 @@ class StreamIndexer:
                 )
                 log.warning("engine_unavailable", error=exc.message, wait_s=wait)
                 await asyncio.sleep(wait)
-        self.admin.client.close()
-        await self._ensure_group()
+            finally:
+                admin.client.close()
 
     async def _ensure_group(self) -> None:
         try:
@@ -261,6 +271,10 @@ class StreamIndexer:
                 else:
                     retry.append(entry)
             await self._settle(done, dead)
+            if any(_INDEX_MISSING in o.reason for o in outcomes if o.status == 404):
+                # The refused writes are retried below, into the index made again.
+                log.warning("index_lost", alias=self.write_alias, made_again=await self._init_index())
+                metrics.INDEX_LOST.inc()
             if retry:
                 failures += 1
                 self.stats.retries += len(retry)
@@ -349,6 +363,8 @@ class StreamIndexer:
             raise_on_exception=False,
             max_retries=0,
             yield_ok=True,
+            # A write to a missing alias must fail, not create a plain index of that name.
+            require_alias=True,
         ):
             result = next(iter(item.values()))
             status = result.get("status")

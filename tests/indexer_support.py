@@ -83,9 +83,12 @@ def refreshed(settings: Settings) -> SearchEngineIndex:
     return index
 
 
-def indexer_process(settings: Settings, name: str, log: Path) -> subprocess.Popen[bytes]:
+def indexer_process(
+    settings: Settings, name: str, log: Path, *, until_drained: bool = True
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, **settings_env(settings)}
-    cmd = [sys.executable, "-m", "newscrawl", "indexer", "--until-drained", "--name", name]
+    cmd = [sys.executable, "-m", "newscrawl", "indexer", "--name", name]
+    cmd += ["--until-drained"] if until_drained else []
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 

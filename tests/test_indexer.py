@@ -21,6 +21,7 @@ import pytest
 import redis
 
 from indexer.engine import IndexAdmin
+from indexer.mapping import MAPPING_VERSION
 from newscrawl.app.engine import CrawlEngine
 from newscrawl.app.factory import build_components, build_index, build_stream_writer
 from newscrawl.core.interfaces import SearchQuery
@@ -30,7 +31,9 @@ from tests.cluster import REPO, settings_env
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, require_redis
 from tests.indexer_support import (
     Target,
+    counter,
     engine_settings,
+    indexer_process,
     load,
     make_docs,
     refreshed,
@@ -134,6 +137,51 @@ def test_a_bad_document_is_dead_lettered_and_the_rest_indexed(
     client.close()
     index.close()
     writer.close()
+
+
+def test_an_index_lost_while_the_indexer_runs_is_made_again_with_its_mapping(
+    target: Target, prefix: str, tmp_path: Path
+) -> None:
+    """The engine loses the index under a running indexer (a wiped or rebuilt cluster, an index
+    deleted by hand). Writes must not create a plain index named like the write alias, with
+    guessed mappings and no read alias (searches would never see it, and `index init` could not
+    make the alias any more); the indexer makes the template, index and aliases again and loads on."""
+    settings = engine_settings(tmp_path, target, prefix)
+    admin = IndexAdmin(settings)
+    admin.init()
+    writer = build_stream_writer(settings)
+    log = tmp_path / "indexer.log"
+    proc = indexer_process(settings, "indexer-lost", log, until_drained=False)
+    after = make_docs(30, seed="after-")
+    try:
+        for doc in make_docs(30, seed="before-"):
+            writer.index(doc)
+        deadline = time.monotonic() + 60
+        while counter(settings, "indexed") < 30:
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.05)
+        admin.client.request("DELETE", f"/{admin.versioned(1)}")
+        admin.client.request("DELETE", f"/_index_template/{admin.name}")
+        for doc in after:
+            writer.index(doc)
+        while counter(settings, "indexed") < 60:
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0, log.read_text()[-3000:]
+    status = admin.status()
+    assert status["initialised"] and status["mapping_version"] == MAPPING_VERSION, status
+    mapping = admin.client.request("GET", f"/{status['index']}/_mapping")
+    assert mapping[status["index"]]["mappings"]["dynamic"] == "strict"
+    index = refreshed(settings)
+    assert sorted(d.id for d in index.export()) == sorted(d.id for d in after)
+    index.close()
+    admin.client.close()
+    writer.close()
+    text = log.read_text()
+    assert text.count('"event": "index_lost"') == 1 and "Traceback" not in text
+    assert counter(settings, "dead_lettered") == 0
 
 
 def test_reindex_swaps_the_alias_while_searches_answer(target: Target, prefix: str, tmp_path: Path) -> None:

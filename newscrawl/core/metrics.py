@@ -52,6 +52,10 @@ BULK_REJECTIONS = Counter(
     "newscrawl_bulk_rejections_total", "Operations the engine refused, by status", ["status"]
 )
 DEAD_LETTERS = Counter("newscrawl_dead_letters_total", "Operations moved to the dead-letter stream")
+INDEX_LOST = Counter(
+    "newscrawl_index_lost_total",
+    "Times the write alias was gone from the engine and the index was made again",
+)
 STORE_UP = Gauge(
     "newscrawl_store_up", "1 while the store answers, 0 during an outage", ["store"], multiprocess_mode="min"
 )
