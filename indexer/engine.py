@@ -145,11 +145,18 @@ class IndexAdmin:
         if version is not None:
             return {"index": self.versioned(version), "created": False}
         index = self.versioned(1)
-        self.client.request(
-            "PUT",
-            f"/{index}",
-            {"aliases": {self.read_alias: {}, self.write_alias: {"is_write_index": True}}},
-        )
+        try:
+            self.client.request(
+                "PUT",
+                f"/{index}",
+                {"aliases": {self.read_alias: {}, self.write_alias: {"is_write_index": True}}},
+            )
+        except SearchEngineError as exc:
+            # Two indexers that found the index gone make it again at once: one of them wins.
+            version = self.current_version() if "resource_already_exists" in exc.message else None
+            if version is None:
+                raise
+            return {"index": self.versioned(version), "created": False}
         return {"index": index, "created": True}
 
     def status(self) -> dict[str, Any]:

@@ -184,6 +184,27 @@ def test_an_index_lost_while_the_indexer_runs_is_made_again_with_its_mapping(
     assert counter(settings, "dead_lettered") == 0
 
 
+def test_two_indexers_making_a_lost_index_again_at_once_both_go_on(
+    target: Target, prefix: str, tmp_path: Path
+) -> None:
+    """Both looked, found no index and create it: the one that comes second finds it made (the
+    race is injected: its first look is made to come before the other's creation)."""
+    settings = engine_settings(tmp_path, target, prefix)
+    first, second = IndexAdmin(settings), IndexAdmin(settings)
+    injected: list[int | None] = [None]  # its first look: no index yet
+    real_look = second.current_version
+
+    def look() -> int | None:
+        return injected.pop() if injected else real_look()
+
+    second.current_version = look  # type: ignore[method-assign]
+    assert first.init() == {"index": f"{prefix}-v1", "created": True}
+    assert second.init() == {"index": f"{prefix}-v1", "created": False}
+    assert second.status()["initialised"]
+    first.client.close()
+    second.client.close()
+
+
 def test_reindex_swaps_the_alias_while_searches_answer(target: Target, prefix: str, tmp_path: Path) -> None:
     settings = engine_settings(tmp_path, target, prefix)
     admin = IndexAdmin(settings)
