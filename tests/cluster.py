@@ -172,6 +172,15 @@ class PrivateRedis:
             assert time.monotonic() < deadline, "redis-server did not start"
             time.sleep(0.05)
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections hang rather than fail, as in a partition."""
+        assert self.proc is not None, "not started"
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.proc is not None, "not started"
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def ping(self) -> bool:
         try:
             return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping())
@@ -251,8 +260,15 @@ class PrivateRabbitMQ:
             return False
 
     def node_pid(self) -> int:
-        """The Erlang VM's process (the server script's child), to freeze with SIGSTOP."""
+        """The Erlang VM's process (the server script's child)."""
         return int((self.data / "pid").read_text().strip())
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections hang rather than fail, as in a partition."""
+        os.kill(self.node_pid(), signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.node_pid(), signal.SIGCONT)
 
     def shutdown(self) -> None:
         """As ops restart it: ``rabbitmqctl stop`` (a clean stop), then the process is gone."""

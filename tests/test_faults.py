@@ -85,6 +85,45 @@ def _crawl_until(cluster: Cluster, settings: Any, indexed: int) -> None:
         time.sleep(0.1)
 
 
+def _ride_out(
+    settings: Any,
+    logs: Path,
+    server: PrivateRedis | PrivateRabbitMQ,
+    web: DedupWeb,
+    embedded: Crawl,
+    fault: str,
+    down_s: float,
+    progress_within_s: float,
+) -> tuple[float, Crawl]:
+    """``server`` started, two workers and the scheduler crawl a quarter of the web, then
+    ``fault`` ("restart": a clean stop and a start on its data ``down_s`` later; "freeze": SIGSTOP
+    for ``down_s``). Returns the seconds from its end to the next document indexed, and the crawl."""
+    begin, end = (server.shutdown, server.start) if fault == "restart" else (server.freeze, server.thaw)
+    cluster = Cluster(settings, logs)
+    start = len(web.web.log)
+    try:
+        server.start()
+        _crawl_until(cluster, settings, len(embedded.docs) // 4)
+        begin()
+        time.sleep(down_s)
+        assert cluster.alive("scheduler"), cluster.tail("scheduler")
+        before = _indexed(settings)
+        assert before < len(embedded.docs), "the crawl ended before the fault did"
+        end()
+        back = time.monotonic()
+        while _indexed(settings) <= before and _indexed(settings) < len(embedded.docs):
+            assert time.monotonic() - back < progress_within_s, cluster.tail("w1") + cluster.tail("scheduler")
+            time.sleep(0.1)
+        recovery_s = time.monotonic() - back
+        assert cluster.wait("scheduler", 300) == 0, cluster.tail("scheduler")
+        assert cluster.alive("w1") and cluster.alive("w2"), cluster.tail("w1") + cluster.tail("w2")
+        crawl = _result(settings, start, len(web.web.log))  # while the server still answers
+    finally:
+        cluster.close()
+        server.close()
+    return recovery_s, crawl
+
+
 def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
     dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
 ) -> None:
@@ -138,35 +177,9 @@ def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
     or frozen (SIGSTOP: connections hang rather than fail) for ``down_s``."""
     redis_server = PrivateRedis(tmp_path / "redis")
     settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, redis_url=redis_server.url)
-    cluster = Cluster(settings, tmp_path / "logs")
-    start = len(dedup_web.web.log)
-    try:
-        redis_server.start()
-        _crawl_until(cluster, settings, len(embedded.docs) // 4)
-        if fault == "freeze":
-            assert redis_server.proc is not None
-            os.kill(redis_server.proc.pid, signal.SIGSTOP)
-        else:
-            redis_server.shutdown()
-        time.sleep(down_s)
-        assert cluster.alive("scheduler"), cluster.tail("scheduler")
-        before = _indexed(settings)
-        if fault == "freeze":
-            os.kill(redis_server.proc.pid, signal.SIGCONT)  # type: ignore[union-attr]
-        else:
-            redis_server.start()
-        back = time.monotonic()
-        while _indexed(settings) <= before and _indexed(settings) < len(embedded.docs):
-            assert time.monotonic() - back < 30, cluster.tail("w1") + cluster.tail("scheduler")
-            time.sleep(0.1)
-        recovery_s = time.monotonic() - back
-        assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
-        assert cluster.alive("w1") and cluster.alive("w2"), cluster.tail("w1") + cluster.tail("w2")
-        end = len(dedup_web.web.log)
-        crawl = _result(settings, start, end)
-    finally:
-        cluster.close()
-        redis_server.close()
+    recovery_s, crawl = _ride_out(
+        settings, tmp_path / "logs", redis_server, dedup_web, embedded, fault, down_s, 30
+    )
     print(f"\nRedis {fault} {down_s} s: progress resumed {recovery_s:.1f} s after it was back")
     assert recovery_s <= 30
     scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
@@ -193,36 +206,8 @@ def test_a_rabbitmq_broker_restarted_or_frozen_mid_crawl_crashes_nothing_and_los
         pytest.skip("rabbitmq-server is not installed")
     broker = PrivateRabbitMQ()
     settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, broker_url=broker.url)
-    cluster = Cluster(settings, tmp_path / "logs")
-    start = len(dedup_web.web.log)
-    try:
-        broker.start()
-        _crawl_until(cluster, settings, len(embedded.docs) // 4)
-        if fault == "freeze":
-            os.kill(broker.node_pid(), signal.SIGSTOP)
-            time.sleep(15)
-        else:
-            broker.shutdown()
-            time.sleep(5)
-        assert cluster.alive("scheduler"), cluster.tail("scheduler")
-        before = _indexed(settings)
-        assert before < len(embedded.docs), "the crawl ended before the broker came back"
-        if fault == "freeze":
-            os.kill(broker.node_pid(), signal.SIGCONT)
-        else:
-            broker.start()
-        back = time.monotonic()
-        while _indexed(settings) <= before and _indexed(settings) < len(embedded.docs):
-            assert time.monotonic() - back < 90, cluster.tail("w1") + cluster.tail("scheduler")
-            time.sleep(0.1)
-        recovery_s = time.monotonic() - back
-        assert cluster.wait("scheduler", 300) == 0, cluster.tail("scheduler")
-        assert cluster.alive("w1") and cluster.alive("w2"), cluster.tail("w1") + cluster.tail("w2")
-        end = len(dedup_web.web.log)
-        crawl = _result(settings, start, end)
-    finally:
-        cluster.close()
-        broker.close()
+    down_s = 15 if fault == "freeze" else 5
+    recovery_s, crawl = _ride_out(settings, tmp_path / "logs", broker, dedup_web, embedded, fault, down_s, 90)
     print(f"\nRabbitMQ {fault}: progress resumed {recovery_s:.1f} s after it was back")
     scheduler_log = (tmp_path / "logs" / "scheduler.log").read_text()
     assert "Traceback" not in scheduler_log
