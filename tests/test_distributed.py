@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from newscrawl.core.settings import Settings
-from tests.cluster import Cluster, free_port, get_json, settings_env
+from tests.cluster import Cluster, PrivateRabbitMQ, free_port, get_json, settings_env
 from tests.conftest import require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
@@ -103,3 +103,32 @@ def test_two_workers_crawl_what_the_embedded_mode_crawls(
     for name, info in workers.items():
         done = info["stats"]["total"].get("newscrawl.crawl", 0)
         assert done > 0, (name, info["stats"]["total"])
+
+
+def test_stats_asks_a_rabbitmq_broker_for_the_queue_depth_and_its_consumers(
+    dedup_web: DedupWeb, outlets_file: Path, prefix: str, tmp_path: Path
+) -> None:
+    """With RabbitMQ as the broker, `newscrawl stats` reads the task queue from the broker itself
+    (a passive declare), not from Redis, where no such queue exists."""
+    if not PrivateRabbitMQ.installed():
+        if os.environ.get("CI") == "true":
+            pytest.fail("rabbitmq-server is not installed (.ci/run installs it)")
+        pytest.skip("rabbitmq-server is not installed")
+    broker = PrivateRabbitMQ()
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, broker_url=broker.url)
+    cluster = Cluster(settings, tmp_path / "logs")
+    queue = settings.workers.queue
+    try:
+        broker.start()
+        before = _cli_stats(settings)["queues"]  # nothing has declared the queue yet
+        cluster.start_worker("w1")
+        deadline = time.monotonic() + 60
+        while " ready." not in cluster.tail("w1", 200_000):
+            assert time.monotonic() < deadline and cluster.alive("w1"), cluster.tail("w1")
+            time.sleep(0.2)
+        after = _cli_stats(settings)["queues"]
+    finally:
+        cluster.close()
+        broker.close()
+    assert "NOT_FOUND" in before[f"{queue}.error"], before
+    assert after == {f"{queue}.waiting": 0, f"{queue}.consumers": 1}, after
