@@ -384,6 +384,54 @@ def test_a_frozen_engine_loses_nothing(prefix: str, tmp_path: Path) -> None:
         writer.close()
 
 
+def test_an_engine_that_comes_back_empty_mid_load_gets_its_index_back_and_the_rest_loaded(
+    prefix: str, tmp_path: Path
+) -> None:
+    """The in-memory engine restarted mid-load (as a cluster restored empty looks): down 5 s,
+    then back without the template, the index or the aliases. The indexer waits, makes them
+    again with the strict mapping and loads everything it had not confirmed."""
+    own = osmem_server.OsmemServer.start(japanese=False)
+    address = own.url.removeprefix("http://")
+    settings = engine_settings(tmp_path, Target("opensearch", own.url), prefix, bulk_max_docs=50)
+    IndexAdmin(settings).init()
+    writer = build_stream_writer(settings)
+    docs = make_docs(2000, seed="empty-")
+    for doc in docs:
+        writer.index(doc)
+    log = tmp_path / "indexer.log"
+    proc = indexer_process(settings, "emptied", log)
+    try:
+        deadline = time.monotonic() + 60
+        while counter(settings, "indexed") < 300:
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.02)
+        own.close()
+        confirmed = counter(settings, "indexed")  # in the index that is gone now
+        time.sleep(5)
+        assert proc.poll() is None, (
+            "the indexer exited while the engine was down:\n" + log.read_text()[-3000:]
+        )
+        own = osmem_server.OsmemServer.start(japanese=False, addr=address)
+        assert proc.wait(120) == 0, log.read_text()[-3000:]
+        admin = IndexAdmin(settings)
+        status = admin.status()
+        mapping = admin.client.request("GET", f"/{status['index']}/_mapping")
+        admin.client.close()
+        index = refreshed(settings)
+        loaded = {d.id for d in index.export()}
+        index.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        own.close()
+        writer.close()
+    assert status["initialised"] and mapping[status["index"]]["mappings"]["dynamic"] == "strict"
+    assert {d.id for d in docs[confirmed:]} <= loaded <= {d.id for d in docs}
+    text = log.read_text()
+    assert text.count('"event": "index_lost"') == 1 and "Traceback" not in text
+    assert counter(settings, "dead_lettered") == 0
+
+
 def test_429s_and_refused_connections_are_retried(prefix: str, tmp_path: Path, osmem: Any) -> None:
     proxy = ElasticProxy(os.environ.get("ELASTICSEARCH_URL") or osmem.url).start()
     try:
