@@ -212,10 +212,6 @@ class PrivateRabbitMQ:
         self.data = Path(tempfile.mkdtemp(prefix="newscrawl-rabbitmq-"))
         self.proc: subprocess.Popen[bytes] | None = None
 
-    @staticmethod
-    def installed() -> bool:
-        return shutil.which("rabbitmq-server") is not None and shutil.which("rabbitmqctl") is not None
-
     @property
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}//"
@@ -244,7 +240,7 @@ class PrivateRabbitMQ:
             subprocess.run(["chown", "-R", "rabbitmq:", str(self.data)], check=True)
         log = open(self.data / "server.out", "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(
-            ["rabbitmq-server"], env=self._env(), stdout=log, stderr=subprocess.STDOUT
+            ["rabbitmq-server"], cwd=self.data, env=self._env(), stdout=log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout_s
         while not self.accepting():
@@ -280,7 +276,7 @@ class PrivateRabbitMQ:
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(OSError, ValueError):  # no pid file yet: the node never came up
                 os.kill(self.node_pid(), signal.SIGCONT)  # a frozen node cannot stop
             self.shutdown()
         shutil.rmtree(self.data, ignore_errors=True)

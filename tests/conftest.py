@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -81,6 +82,14 @@ def require_redis() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Redis not reachable at {REDIS_URL}: .ci/run must start it")
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
+
+
+def require_rabbitmq() -> None:
+    """Skip without Debian's rabbitmq-server, except under CI=true, where .ci/run installs it."""
+    if shutil.which("rabbitmq-server") is None or shutil.which("rabbitmqctl") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("rabbitmq-server is not installed: .ci/run must install it")
+        pytest.skip("rabbitmq-server is not installed")
 
 
 def drop_redis_prefix(prefix: str) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from newscrawl.core.settings import Settings
 from tests.cluster import Cluster, PrivateRabbitMQ, free_port, get_json, settings_env
-from tests.conftest import require_redis
+from tests.conftest import require_rabbitmq, require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
@@ -110,10 +110,7 @@ def test_stats_asks_a_rabbitmq_broker_for_the_queue_depth_and_its_consumers(
 ) -> None:
     """With RabbitMQ as the broker, `newscrawl stats` reads the task queue from the broker itself
     (a passive declare), not from Redis, where no such queue exists."""
-    if not PrivateRabbitMQ.installed():
-        if os.environ.get("CI") == "true":
-            pytest.fail("rabbitmq-server is not installed (.ci/run installs it)")
-        pytest.skip("rabbitmq-server is not installed")
+    require_rabbitmq()
     broker = PrivateRabbitMQ()
     settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, broker_url=broker.url)
     cluster = Cluster(settings, tmp_path / "logs")

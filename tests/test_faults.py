@@ -36,7 +36,7 @@ from newscrawl.core.records import Lease
 from scheduler.outlets import parse_outlets
 from scheduler.service import CeleryDispatcher
 from tests.cluster import REPO, Cluster, PrivateRabbitMQ, PrivateRedis, settings_env
-from tests.conftest import make_settings, require_redis
+from tests.conftest import make_settings, require_rabbitmq, require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
@@ -200,10 +200,7 @@ def test_a_rabbitmq_broker_restarted_or_frozen_mid_crawl_crashes_nothing_and_los
     """RabbitMQ as Celery's broker (``workers.broker_url``; Redis keeps the frontier and the dedup
     store): stopped with ``rabbitmqctl stop`` mid-crawl and started again on its data 5 s later,
     or frozen (SIGSTOP) for 15 s. The crawl ends with the embedded index, no process crashed."""
-    if not PrivateRabbitMQ.installed():
-        if os.environ.get("CI") == "true":
-            pytest.fail("rabbitmq-server is not installed (.ci/run installs it)")
-        pytest.skip("rabbitmq-server is not installed")
+    require_rabbitmq()
     broker = PrivateRabbitMQ()
     settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, broker_url=broker.url)
     down_s = 15 if fault == "freeze" else 5
@@ -341,16 +338,22 @@ def test_a_frozen_broker_fails_the_schedulers_publish_instead_of_hanging(tmp_pat
         broker.close()
 
 
+def _backlog(settings: Any, count: int, seed: str = "") -> tuple[Any, list[Any]]:
+    """The index made and ``count`` documents waiting in the stream: a writer and the documents."""
+    IndexAdmin(settings).init()
+    writer = build_stream_writer(settings)
+    docs = make_docs(count, seed=seed)
+    for doc in docs:
+        writer.index(doc)
+    return writer, docs
+
+
 def test_a_frozen_engine_loses_nothing(prefix: str, tmp_path: Path) -> None:
     """The engine stops answering for 30 s (SIGSTOP) in the middle of a load."""
     with osmem_server.OsmemServer.start(japanese=False) as own:
         target = Target("opensearch", own.url)
         settings = engine_settings(tmp_path, target, prefix, bulk_max_docs=50)
-        IndexAdmin(settings).init()
-        writer = build_stream_writer(settings)
-        docs = make_docs(3000)
-        for doc in docs:
-            writer.index(doc)
+        writer, docs = _backlog(settings, 3000)
         proc = indexer_process(settings, "frozen", tmp_path / "indexer.log")
         try:
             deadline = time.monotonic() + 60
@@ -393,11 +396,7 @@ def test_an_engine_that_comes_back_empty_mid_load_gets_its_index_back_and_the_re
     own = osmem_server.OsmemServer.start(japanese=False)
     address = own.url.removeprefix("http://")
     settings = engine_settings(tmp_path, Target("opensearch", own.url), prefix, bulk_max_docs=50)
-    IndexAdmin(settings).init()
-    writer = build_stream_writer(settings)
-    docs = make_docs(2000, seed="empty-")
-    for doc in docs:
-        writer.index(doc)
+    writer, docs = _backlog(settings, 2000, seed="empty-")
     log = tmp_path / "indexer.log"
     proc = indexer_process(settings, "emptied", log)
     try:
@@ -437,11 +436,7 @@ def test_429s_and_refused_connections_are_retried(prefix: str, tmp_path: Path, o
     try:
         target = Target("elasticsearch", proxy.url, proxy)
         settings = engine_settings(tmp_path, target, prefix, bulk_max_docs=100)
-        IndexAdmin(settings).init()
-        writer = build_stream_writer(settings)
-        docs = make_docs(1000)
-        for doc in docs:
-            writer.index(doc)
+        writer, docs = _backlog(settings, 1000)
         proxy.bulk_failures = [429, 429, 503, 429]
         result: dict[str, Any] = {}
         thread = threading.Thread(target=lambda: result.update(load(settings)))
@@ -475,11 +470,7 @@ def test_kill_9_of_the_indexer_mid_bulk_loses_and_duplicates_nothing(
     osmem: Any, prefix: str, tmp_path: Path
 ) -> None:
     settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=200)
-    IndexAdmin(settings).init()
-    writer = build_stream_writer(settings)
-    docs = make_docs(4000)
-    for doc in docs:
-        writer.index(doc)
+    writer, docs = _backlog(settings, 4000)
     log = tmp_path / "indexer.log"
     first = indexer_process(settings, "indexer-a", log)
     deadline = time.monotonic() + 60
@@ -515,11 +506,7 @@ def test_a_redis_restart_mid_load_crashes_nothing_and_loses_nothing(
         redis_server.start()
         settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=100)
         settings = settings.model_copy(update={"redis_url": redis_server.url})
-        IndexAdmin(settings).init()
-        writer = build_stream_writer(settings)
-        docs = make_docs(3000, seed="restart-")
-        for doc in docs:
-            writer.index(doc)
+        _writer, docs = _backlog(settings, 3000, seed="restart-")
         log = tmp_path / "indexer.log"
         proc = indexer_process(settings, "indexer-r", log)
         deadline = time.monotonic() + 60
@@ -590,11 +577,7 @@ def test_a_redis_that_comes_back_empty_mid_load_leaves_the_indexer_loading_what_
 def test_sigterm_stops_the_indexer_cleanly_and_loses_nothing(osmem: Any, prefix: str, tmp_path: Path) -> None:
     """SIGTERM mid-load: the bulk in hand finishes or stays pending, exit 0; the next indexer ends it."""
     settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, bulk_max_docs=100)
-    IndexAdmin(settings).init()
-    writer = build_stream_writer(settings)
-    docs = make_docs(2000, seed="sigterm-")
-    for doc in docs:
-        writer.index(doc)
+    _writer, docs = _backlog(settings, 2000, seed="sigterm-")
     log = tmp_path / "indexer.log"
     env = {**os.environ, **settings_env(settings)}
     first = subprocess.Popen(
