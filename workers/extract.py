@@ -711,12 +711,9 @@ def _extended_by_byline(structured: list[str], shown: list[str], text: str) -> l
     return people if more_people and _listed_together(people, text) else structured
 
 
-_LIST_JOINT = r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\bog\b|\boch\b|\ben\b)\s*"
-
-
 def _listed_together(names: list[str], text: str) -> bool:
-    """Whether ``text`` lists the names one after another, joined by commas or conjunctions."""
-    joined = _LIST_JOINT.join(re.escape(n) for n in names)
+    """Whether ``text`` lists the names one after another, joined as a byline joins its names."""
+    joined = _AUTHOR_SPLIT.pattern.join(re.escape(n) for n in names)
     return re.search(joined, _WS.sub(" ", text), re.IGNORECASE) is not None
 
 
