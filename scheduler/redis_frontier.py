@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from importlib import resources
 from typing import Any
 
+from newscrawl.core.clock import ServerClock
 from newscrawl.core.errors import NewscrawlError
 from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
@@ -35,12 +35,15 @@ def _script(name: str, *, helpers: bool = True) -> str:
     return ((_LUA / "helpers.lua").read_text("utf-8") + body) if helpers else body
 
 
-def _same_token(held: float | None, stored: str | None) -> bool:
-    return held is None or (stored is not None and abs(float(stored) - held) < 1e-3)
-
-
 def _s(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _lease_args(lease: Lease) -> list[str]:
+    """(kind, member, token): how the renew and claim scripts name a lease."""
+    if lease.kind == "robots":
+        return ["robots", lease.host, _s(lease.leased_at)]
+    return ["url", lease.url, _s(lease.leased_at)]
 
 
 class RedisFrontier:
@@ -49,6 +52,7 @@ class RedisFrontier:
         self.keys = FrontierKeys(prefix)
         self.policy = policy
         self.robots_cache = RobotsCache()
+        self._clock = ServerClock(client)
         script = self._redis.register_script
         self._add = script(_script("add"))
         self._lease = script(_script("lease"))
@@ -58,6 +62,11 @@ class RedisFrontier:
         self._set_robots = script(_script("set_robots"))
         self._pending = script(_script("pending", helpers=False))
         self._renew = script(_script("renew"))
+        self._claim = script(_script("claim"))
+
+    def now(self) -> float:
+        """The Redis server's clock: the scheduler and workers on other machines read the same."""
+        return self._clock()
 
     # --- adding -----------------------------------------------------------------------------
 
@@ -337,29 +346,21 @@ class RedisFrontier:
         times += [float(score) for _, score in delayed[:1]]
         return min(times) if times else None
 
-    def holds(self, leases: list[Lease]) -> list[bool]:
-        """Whether each lease is still its holder's (not expired and handed to someone else)."""
-        pipe = self._redis.pipeline(transaction=False)
+    def claim(self, leases: list[Lease], runner: str) -> list[bool]:
+        if not leases:
+            return []
+        args: list[Any] = [self.keys.url_prefix, self.keys.host_prefix, runner]
         for lease in leases:
-            if lease.kind == "robots":
-                pipe.zscore(self.keys.robots_leased, lease.host)
-                pipe.hget(self.keys.host(lease.host), "robots_token")
-            else:
-                pipe.zscore(self.keys.leased, lease.url)
-                pipe.hget(self.keys.url(lease.url), "lease_token")
-        replies = pipe.execute() if leases else []
-        return [
-            score is not None and _same_token(lease.leased_at, token)
-            for lease, score, token in zip(leases, replies[::2], replies[1::2], strict=True)
-        ]
+            args += _lease_args(lease)
+        replies = self._claim(keys=[self.keys.leased, self.keys.robots_leased], args=args)
+        return [bool(int(r)) for r in replies]
 
     def renew(self, leases: list[Lease], now: float) -> int:
         if not leases:
             return 0
         args: list[Any] = [now, self.keys.url_prefix, self.keys.host_prefix]
         for lease in leases:
-            member = lease.host if lease.kind == "robots" else lease.url
-            args += ["robots" if lease.kind == "robots" else "url", member, _s(lease.leased_at)]
+            args += _lease_args(lease)
         return int(self._renew(keys=[self.keys.leased, self.keys.robots_leased], args=args))
 
     def in_flight(self) -> int:
@@ -400,7 +401,7 @@ class RedisFrontier:
                 errors[key.removeprefix("failed:")] = int(value)
             else:
                 counters[key] = int(value)
-        now = time.time()
+        now = self.now()
         return {
             "urls": states,
             "source_visits_per_min": round(demand * 60, 2),

@@ -146,8 +146,8 @@ class Scheduler:
 
     def run(self, *, until_idle: bool = False) -> dict[str, Any]:
         """Run until stopped, or with ``until_idle`` until one pass over the frontier is done."""
-        fetched_before = time.time() if until_idle else None
-        added = self.outage.call(lambda: self.seed(time.time()), sleep=self._stop.wait)
+        fetched_before = self.frontier.now() if until_idle else None
+        added = self.outage.call(lambda: self.seed(self.frontier.now()), sleep=self._stop.wait)
         log.info("scheduler_started", seeded=added, until_idle=until_idle)
         for risk in data_loss_risks(self._redis):
             log.warning("redis_may_lose_data", risk=risk)
@@ -178,7 +178,7 @@ class Scheduler:
 
     def _step(self, fetched_before: float | None, until_idle: bool) -> float | None:
         """One round: queue what is due; how long to wait before the next (None: done)."""
-        now = time.time()
+        now = self.frontier.now()
         if time.monotonic() - self._last_seed > self.settings.scheduler.reseed_interval_s:
             self.seed(now)
         queued = self.tick(now, fetched_before)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,10 @@ class SQLiteFrontier:
             names = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
             if column not in names:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+    def now(self) -> float:
+        """This machine's clock: the file is used on one machine."""
+        return time.time()
 
     # --- adding -----------------------------------------------------------------------------
 
@@ -451,7 +456,8 @@ class SQLiteFrontier:
         ]
         return int(urls) + int(robots)
 
-    def holds(self, leases: list[Lease]) -> list[bool]:
+    def claim(self, leases: list[Lease], runner: str) -> list[bool]:
+        """Held or not: the file's one process runs each lease once, so runners never compete."""
         return [self._held(lease) for lease in leases]
 
     def renew(self, leases: list[Lease], now: float) -> int:

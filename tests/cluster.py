@@ -81,11 +81,19 @@ class Cluster:
             start_new_session=True,  # kill9 reaches the worker's pool children too
         )
 
-    def start_worker(self, name: str, concurrency: int = 1, metrics_port: int | None = None) -> None:
+    def start_worker(
+        self, name: str, concurrency: int = 1, metrics_port: int | None = None, *, clock_skew_s: float = 0
+    ) -> None:
+        """``clock_skew_s``: the worker's wall clock runs that far off (tests/skewed_clock)."""
         argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO"]
         argv += ["--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip"]
         argv += ["--queues", self.settings.workers.queue]
-        self._start(name, argv, _port("WORKER", metrics_port))
+        env = _port("WORKER", metrics_port)
+        if clock_skew_s:
+            path = [str(REPO / "tests" / "skewed_clock"), self.env.get("PYTHONPATH", "")]
+            env["PYTHONPATH"] = os.pathsep.join(p for p in path if p)
+            env["NEWSCRAWL_TEST_CLOCK_SKEW_S"] = str(clock_skew_s)
+        self._start(name, argv, env)
 
     def start_scheduler(
         self, name: str = "scheduler", *, until_idle: bool = True, metrics_port: int | None = None

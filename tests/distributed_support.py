@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,20 @@ def _assert_polite(web: DedupWeb, crawl: Crawl) -> int:
             assert min(gaps) >= DELAY_MS / 1000 - 0.005, f"{host}: gap {min(gaps):.3f}s"
             checked += 1
     return checked
+
+
+def _assert_fetched_once(web: DedupWeb, crawl: Crawl, logs: Path) -> None:
+    """No URL was requested again but after a failed fetch of it (a worker's ``fetch_failed``):
+    no task ran twice, no live lease was handed out again."""
+    failed = Counter(
+        json.loads(line)["url"]
+        for log in logs.glob("w*.log")
+        for line in log.read_text().splitlines()
+        if line.startswith("{") and '"event": "fetch_failed"' in line
+    )
+    requests = Counter(e.url for e in web.web.log[crawl.log_start : crawl.log_end])
+    again = {url: n for url, n in requests.items() if n > 1 + failed[url]}
+    assert not again, again
 
 
 def _indexed(settings: Settings) -> int:

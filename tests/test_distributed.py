@@ -13,14 +13,19 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from newscrawl.app.factory import build_frontier
+from newscrawl.app.localweb import LocalWeb, Resource
+from newscrawl.core.records import FrontierEntry
 from newscrawl.core.settings import Settings
+from scheduler.service import CeleryDispatcher
 from tests.cluster import Cluster, PrivateRabbitMQ, free_port, get_json, settings_env
-from tests.conftest import require_rabbitmq, require_redis
+from tests.conftest import REDIS_URL, make_settings, require_rabbitmq, require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
@@ -103,6 +108,56 @@ def test_two_workers_crawl_what_the_embedded_mode_crawls(
     for name, info in workers.items():
         done = info["stats"]["total"].get("newscrawl.crawl", 0)
         assert done > 0, (name, info["stats"]["total"])
+
+
+def test_a_task_delivered_twice_while_it_runs_fetches_each_page_once(prefix: str, tmp_path: Path) -> None:
+    """A broker may hand a running task to a second worker: RabbitMQ when the first worker's
+    connection drops, Celery's Redis transport when a worker whose clock runs ahead takes the
+    first's task for lost. Here the scheduler's side sends the same batch twice to two workers,
+    with pages that take two seconds to answer: the copy finds its leases claimed."""
+    text = "A paragraph of the story that the slow server sends. " * 12
+    pages = {
+        f"http://late-{i}.example/2026/12/05/a-story-that-takes-its-time-{i}": Resource(
+            body=f"<html><head><title>Story {i}</title></head><body><article><h1>Story {i}</h1>"
+            f"<p>{text}</p></article></body></html>".encode(),
+            answer_after_s=2.0,
+        )
+        for i in range(4)
+    }
+    with LocalWeb(pages) as web:
+        settings = make_settings(
+            tmp_path / "data",
+            fetch={"proxy": web.proxy_url},
+            politeness={"min_delay_ms": 0, "respect_robots": False},
+            frontier={"backend": "redis"},
+            dedup={"backend": "redis"},
+            redis_url=REDIS_URL,
+            redis_prefix=prefix,
+            workers={"queue": f"{prefix}-tasks", "batch_size": 4},
+        )
+        frontier = build_frontier(settings, [])
+        frontier.add([FrontierEntry(url, "article") for url in pages], frontier.now())
+        leases = frontier.lease(frontier.now(), 10)
+        assert len(leases) == len(pages)
+        cluster = Cluster(settings, tmp_path / "logs")
+        try:
+            cluster.start_worker("w1")
+            cluster.start_worker("w2")
+            dispatcher = CeleryDispatcher(settings)
+            dispatcher.dispatch(leases)
+            dispatcher.dispatch(leases)  # the broker's second delivery of the same task
+            deadline = time.monotonic() + 60
+            while frontier.in_flight() or len(web.log) < len(pages):
+                assert time.monotonic() < deadline, cluster.tail("w1") + cluster.tail("w2")
+                time.sleep(0.2)
+            time.sleep(3)  # a second fetch would have arrived by now
+            stats = _cli_stats(settings)
+        finally:
+            cluster.close()
+            frontier.close()
+        requested = Counter(entry.url for entry in web.log)
+    assert requested == Counter(list(pages)), requested
+    assert stats["workers"].get("stale_leases", 0) == len(pages), stats["workers"]
 
 
 def test_stats_asks_a_rabbitmq_broker_for_the_queue_depth_and_its_consumers(

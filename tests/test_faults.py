@@ -41,6 +41,7 @@ from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
     _appearances,
+    _assert_fetched_once,
     _assert_polite,
     _assert_same_index,
     _default_leases,
@@ -212,6 +213,48 @@ def test_a_rabbitmq_broker_restarted_or_frozen_mid_crawl_crashes_nothing_and_los
         assert scheduler_log.count("store_outage_started") == 1, scheduler_log[-3000:]
         assert '"store": "stores", "error": "broker: cannot queue a task' in scheduler_log
     _assert_same_index(crawl, embedded)
+    # Tasks RabbitMQ hands out again after the connections dropped fetch nothing twice.
+    _assert_fetched_once(dedup_web, crawl, tmp_path / "logs")
+
+
+@pytest.mark.parametrize("skews_s", [(3600.0, -90.0)], ids=["an-hour-ahead-and-90s-behind"])
+def test_workers_whose_clocks_are_wrong_keep_the_shared_clock_s_leases_and_delays(
+    dedup_web: DedupWeb,
+    outlets_file: Path,
+    embedded: Crawl,
+    prefix: str,
+    tmp_path: Path,
+    skews_s: tuple[float, float],
+) -> None:
+    """Two workers on machines that missed their NTP sync: one clock an hour ahead (its reports
+    would push a host's next fetch an hour away), one behind by more than the lease timeout (its
+    heartbeats would renew leases into the past, and the scheduler hand them out again). The crawl
+    ends with the embedded index, as polite, and no page is fetched again but after a failure.
+
+    The worker that runs ahead joins a crawl under way: at start Celery's Redis transport hands
+    back every task unacknowledged for longer than the visibility timeout by its own clock, so
+    the batch the other worker is running comes to it a second time."""
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix)
+    assert -skews_s[1] > settings.frontier.lease_timeout_s
+    assert skews_s[0] > settings.workers.visibility_timeout_s
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    try:
+        cluster.start_worker("w2", clock_skew_s=skews_s[1])
+        cluster.start_scheduler()
+        deadline = time.monotonic() + 120
+        while _indexed(settings) < len(embedded.docs) // 4:
+            assert time.monotonic() < deadline, cluster.tail("w2")
+            time.sleep(0.1)
+        cluster.start_worker("w1", clock_skew_s=skews_s[0])
+        assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
+        end = len(dedup_web.web.log)
+    finally:
+        cluster.close()
+    crawl = _result(settings, start, end)
+    _assert_same_index(crawl, embedded)
+    _assert_polite(dedup_web, crawl)
+    _assert_fetched_once(dedup_web, crawl, tmp_path / "logs")
 
 
 def test_a_redis_that_comes_back_empty_crashes_nothing_and_the_crawl_starts_again(

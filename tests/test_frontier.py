@@ -202,6 +202,26 @@ def test_a_late_report_of_an_expired_lease_is_ignored(backend_settings: Settings
     assert f.stats()["urls"] == {"done": 1}
 
 
+def test_a_lease_is_worked_on_by_the_first_runner_that_claims_it(backend_settings: SettingsFactory) -> None:
+    if backend_settings().frontier.backend != "redis":
+        pytest.skip("one process runs the embedded frontier's leases")
+    f = frontier(backend_settings, politeness=ROBOTS_ON, **SHORT_LEASES)
+    f.add([FrontierEntry("http://b.example/story", "article", "x")], T0)
+    (robots,) = f.lease(T0, 5)
+    # A task delivered twice: its second copy finds every lease started by the first.
+    assert f.claim([robots], "first") == [True]
+    assert f.claim([robots], "copy") == [False]
+    assert f.claim([robots], "first") == [True]  # asking again changes nothing
+    f.set_robots("b.example", None, T0 + 1)
+    (lease,) = f.lease(T0 + 2, 5)
+    assert f.claim([lease, robots], "first") == [True, False]  # the robots lease was reported
+    assert f.claim([lease], "copy") == [False]
+    # Its holder died: the lease expires and goes out again, and the old claim counts no more.
+    (again,) = f.lease(T0 + 63, 5)
+    assert f.claim([lease, again], "copy") == [False, True]
+    assert f.claim([again], "first") == [False]
+
+
 @pytest.mark.parametrize("robots, allowed", [("User-agent: *\nDisallow: /private/\n", False), (None, True)])
 def test_robots_lease_comes_first_and_is_obeyed(
     backend_settings: SettingsFactory, robots: str | None, allowed: bool
@@ -378,10 +398,10 @@ def test_a_renewed_lease_outlives_the_timeout_and_a_dead_one_does_not(
     (lease,) = f.lease(T0, 10)
     assert f.renew([lease], T0 + 50) == 1  # the holder's heartbeat
     assert f.lease(T0 + 100, 10) == []  # 50 s after the renewal: still held
-    assert f.holds([lease]) == [True]
+    assert f.claim([lease], "runner-1") == [True]
     (again,) = f.lease(T0 + 111, 10)  # no heartbeat for 61 s: the holder is taken for dead
     assert again.url == lease.url
-    assert f.holds([lease, again]) == [False, True]
+    assert f.claim([lease, again], "runner-2") == [False, True]
     assert f.renew([lease], T0 + 112) == 0  # the dead holder's heartbeat renews nothing
     f.complete(lease, Outcome(status=200), T0 + 113)  # nor does its late report count
     assert f.url_view(lease.url) is not None

@@ -274,17 +274,17 @@ class LeaseHandler:
         self.stats.bytes += len(fetched.body)
         if lease.kind == "robots":
             self.stats.robots += 1
-            self.parts.frontier.set_robots(lease.host, fetched.text or None, time.time())
+            self.parts.frontier.set_robots(lease.host, fetched.text or None, self.parts.frontier.now())
             return
         self.stats.fetched += 1
         if fetched.not_modified:
             self.stats.not_modified += 1
-            self.parts.frontier.complete(lease, Outcome(status=304, changed=False), time.time())
+            self.parts.frontier.complete(lease, Outcome(status=304, changed=False), self.parts.frontier.now())
             return
         self._process(lease, fetched)
 
     def _fetch_failed(self, lease: Lease, exc: NewscrawlError) -> None:
-        now = time.time()
+        now = self.parts.frontier.now()
         self._count_fetch(lease, str(exc.status) if isinstance(exc, HTTPStatusError) else exc.kind)
         if isinstance(exc, HTTPStatusError) and exc.status in (429, 503):
             metrics.THROTTLED.labels(host=lease.host if self._host_labels else "-").inc()
@@ -310,7 +310,7 @@ class LeaseHandler:
         t1 = time.process_time()
         self.stats.cpu_s["extract"] += result.extract_cpu_s
         self.stats.cpu_s["parse"] += t1 - t0 - result.extract_cpu_s
-        now = time.time()
+        now = self.parts.frontier.now()
         if result.error is not None:
             self.stats.errors[result.error.kind] += 1
             metrics.PAGE_ERRORS.labels(kind=result.error.kind).inc()

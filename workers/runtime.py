@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,8 +69,10 @@ class WorkerRuntime:
 
         cpu0 = time.process_time()
         handler = LeaseHandler(self.parts, abort_on=(SoftTimeLimitExceeded,))
-        # A redelivered task may carry leases that expired and went to another worker since.
-        live = [lease for lease, held in zip(leases, self.frontier.holds(leases), strict=True) if held]
+        # A redelivered task may carry leases that expired and went to another worker since, or
+        # that the first delivery is still working on.
+        claimed = self.frontier.claim(leases, f"{socket.gethostname()}:{self.pid}:{uuid.uuid4().hex[:12]}")
+        live = [lease for lease, mine in zip(leases, claimed, strict=True) if mine]
         handler.stats.stale = len(leases) - len(live)
         pending = {asyncio.run_coroutine_threadsafe(handler.fetch(lease), self.loop): lease for lease in live}
         heartbeat = _Heartbeat(self.frontier, live, self.heartbeat_s)
@@ -116,12 +120,12 @@ class WorkerRuntime:
 
     def _give_back(self, lease: Lease) -> None:
         try:
-            self.frontier.fail(lease, TaskTimeLimit("task time limit", url=lease.url), time.time())
+            self.frontier.fail(lease, TaskTimeLimit("task time limit", url=lease.url), self.frontier.now())
         except Exception as exc:  # the lease still expires and returns on its own
             log.warning("give_back_failed", url=lease.url, error=repr(exc))
 
     def _publish(self, counters: dict[str, int]) -> None:
-        bucket = int(time.time()) // StatsKeys.bucket_s
+        bucket = int(self.frontier.now()) // StatsKeys.bucket_s
         pipe = self._redis.pipeline(transaction=False)
         for key, value in counters.items():
             if value:
@@ -163,7 +167,7 @@ class _Heartbeat:
             with self._lock:
                 leases = list(self._unsettled.values())
             try:
-                self._frontier.renew(leases, time.time())
+                self._frontier.renew(leases, self._frontier.now())
             except StoreError as exc:  # the store is down: the leases' own timeout is the net
                 log.warning("lease_heartbeat_failed", leases=len(leases), error=exc.message)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from newscrawl.core.errors import StoreError
@@ -61,9 +60,11 @@ def cluster_stats(settings: Settings) -> dict[str, Any]:
     keys = StatsKeys(settings.redis_prefix)
     client = redis_client(settings.redis_url, "inspection", decode_responses=True)
     counters = {k: int(v) for k, v in client.hgetall(keys.counters).items()}
-    now = int(time.time())
+    # The Redis server's clock, which the scheduler's and workers' stamps count in.
+    seconds, microseconds = client.time()
+    now = int(seconds) + int(microseconds) / 1e6
     # Whole buckets only: the current one is still filling.
-    last = now // StatsKeys.bucket_s - 1
+    last = int(now) // StatsKeys.bucket_s - 1
     buckets = [keys.pages(last - i) for i in range(_RATE_WINDOW_S // StatsKeys.bucket_s)]
     pages = sum(int(v or 0) for v in client.mget(buckets))
     scheduler = client.hgetall(keys.scheduler)
@@ -86,8 +87,8 @@ def cluster_stats(settings: Settings) -> dict[str, Any]:
         "index_stream": index_stream,
         "scheduler": {
             **{k: int(v) for k, v in scheduler.items()},
-            "heartbeat_age_s": round(time.time() - heartbeat, 1) if heartbeat else None,
+            "heartbeat_age_s": round(now - heartbeat, 1) if heartbeat else None,
             # The outlets' seeds go in again every scheduler.reseed_interval_s.
-            "seeded_age_s": round(time.time() - seeded, 1) if seeded else None,
+            "seeded_age_s": round(now - seeded, 1) if seeded else None,
         },
     }

@@ -36,14 +36,14 @@ class CrawlEngine:
         self._on_progress = on_progress
         self._stop = asyncio.Event()
         self._held: dict[asyncio.Task[None], Lease] = {}
-        self._last_beat = time.time()
+        self._last_beat = self.components.frontier.now()
 
     def stop(self) -> None:
         """Stop leasing; in-flight fetches finish and are recorded."""
         self._stop.set()
 
     def seed(self) -> int:
-        return seed(self.components.frontier, self.components.outlets, time.time())
+        return seed(self.components.frontier, self.components.outlets, self.components.frontier.now())
 
     async def run(self, *, until_idle: bool = True, max_pages: int | None = None) -> CrawlStats:
         self.seed()
@@ -53,12 +53,12 @@ class CrawlEngine:
         last_progress = 0.0
         cpu_start = time.process_time()
         # Until idle is one pass: a URL fetched in this run is not leased again by it.
-        fetched_before = time.time() if until_idle else None
+        fetched_before = self.components.frontier.now() if until_idle else None
         outage = self.handler.parts.outage
         try:
             while True:
                 try:
-                    now = time.time()
+                    now = self.components.frontier.now()
                     room = self.components.settings.concurrency - len(tasks)
                     budget_left = max_pages is None or leased_pages < max_pages
                     leased = 0
@@ -129,7 +129,7 @@ class CrawlEngine:
         self, tasks: set[asyncio.Task[None]], *, busy: bool, fetched_before: float | None = None
     ) -> None:
         """Until a fetch finishes or the frontier's next due time, whichever comes first."""
-        now = time.time()
+        now = self.components.frontier.now()
         if busy:
             # Leases were just handed out: more may be due at once, so look again soon.
             timeout = 0.005

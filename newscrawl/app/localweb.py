@@ -34,6 +34,8 @@ class Resource:
     last_modified: float = 1_700_000_000.0
     # Send ETag and Last-Modified (and answer conditional requests with 304).
     validators: bool = True
+    # A slow server: the answer starts this long after the request arrived.
+    answer_after_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class LocalWeb:
             return await self._endless(request, res)
         if res.behaviour == "slow":
             await asyncio.sleep(3600)
+        if res.answer_after_s:
+            await asyncio.sleep(res.answer_after_s)
         etag = '"' + hashlib.sha1(res.body).hexdigest()[:16] + '"'
         headers = dict(res.headers)
         if res.validators:

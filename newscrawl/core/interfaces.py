@@ -77,6 +77,13 @@ class Frontier(Protocol):
     reported within the lease timeout is queued again, and a report for it afterwards is ignored.
     """
 
+    def now(self) -> float:
+        """The wall clock its due times and leases count in: every ``now`` passed to it.
+
+        Every process sharing a frontier must read the same clock, or their skew shortens
+        politeness gaps and expires live leases (the Redis frontier's is the Redis server's).
+        """
+
     def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
         """Queue URLs not seen before; a URL seen before is left as it is."""
 
@@ -107,8 +114,10 @@ class Frontier(Protocol):
     def in_flight(self) -> int:
         """Leases handed out and not reported back yet."""
 
-    def holds(self, leases: list[Lease]) -> list[bool]:
-        """Whether each lease is still its holder's (not expired and handed to someone else)."""
+    def claim(self, leases: list[Lease], runner: str) -> list[bool]:
+        """Whether ``runner`` may work on each lease: still its holder's (not expired and handed
+        to someone else) and not started by another runner; the first runner to ask gets it, so
+        a task the broker delivers twice is worked on once."""
 
     def renew(self, leases: list[Lease], now: float) -> int:
         """Heartbeat: each lease still held gets ``lease_timeout_s`` from ``now``; returns how many."""
