@@ -257,6 +257,38 @@ def test_workers_whose_clocks_are_wrong_keep_the_shared_clock_s_leases_and_delay
     _assert_fetched_once(dedup_web, crawl, tmp_path / "logs")
 
 
+def test_two_schedulers_at_once_crawl_what_one_does(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    """A rolling update (the Kubernetes Deployment's default) starts the new scheduler before the
+    old one stops: both seed, lease and dispatch from the one frontier. Every lease is handed out
+    once, so the crawl is the embedded one, as polite, and no page is fetched twice."""
+    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix)
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    try:
+        cluster.start_worker("w1")
+        cluster.start_worker("w2")
+        cluster.start_scheduler("scheduler-old")
+        cluster.start_scheduler("scheduler-new")
+        assert cluster.wait("scheduler-old", 240) == 0, cluster.tail("scheduler-old")
+        assert cluster.wait("scheduler-new", 240) == 0, cluster.tail("scheduler-new")
+        end = len(dedup_web.web.log)
+    finally:
+        cluster.close()
+    crawl = _result(settings, start, end)
+    dispatched = [
+        json.loads(line)["leases"]
+        for name in ("scheduler-old", "scheduler-new")
+        for line in (tmp_path / "logs" / f"{name}.log").read_text().splitlines()
+        if '"event": "scheduler_stopped"' in line
+    ]
+    assert len(dispatched) == 2 and min(dispatched) > 0, dispatched  # both took part
+    _assert_same_index(crawl, embedded)
+    _assert_polite(dedup_web, crawl)
+    _assert_fetched_once(dedup_web, crawl, tmp_path / "logs")
+
+
 def test_a_redis_that_comes_back_empty_crashes_nothing_and_the_crawl_starts_again(
     dedup_web: DedupWeb,
     outlets_file: Path,
