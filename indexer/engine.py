@@ -179,8 +179,9 @@ class IndexAdmin:
     def reindex(self) -> dict[str, Any]:
         """Copy into the next version with the current mapping, then swap both aliases at once.
 
-        Searches keep answering from the old index until the swap; writes made during the copy go
-        to the old index, so the indexer should be paused (or the stream replayed) around it.
+        Searches keep answering from the old index until the swap; a write made during the copy
+        would go to the old index after the copy read it, so ``newscrawl index reindex`` runs this
+        with the indexers paused (``indexer.stream.indexing_paused``).
         """
         self.client.request("PUT", f"/_index_template/{self.name}", index_template(f"{self.name}-v*"))
         old = self.current_version()

@@ -13,6 +13,9 @@ entry only once the engine confirmed it:
   retried a few times, then dead-lettered;
 - entries a dead indexer held are taken over after ``index.claim_idle_s``; its own entries are
   re-read first when it restarts under the same name;
+- ``newscrawl index reindex`` pauses the indexers (:func:`indexing_paused`): no bulk request
+  starts while it copies, and it copies once none is in flight, so no write lands in the old
+  index after the copy read it; the stream holds what the workers write meanwhile;
 - the index itself gone (a wiped or rebuilt cluster, an index deleted by hand): writes name the
   write alias and require it to be one, so the engine refuses them instead of creating a plain
   index of that name with guessed mappings; the indexer makes the template, index and aliases
@@ -27,7 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +42,7 @@ from newscrawl.core.document import Document
 from newscrawl.core.errors import SearchEngineError, StoreError
 from newscrawl.core.log import get_logger
 from newscrawl.core.outage import Outage
-from newscrawl.core.redis_connections import new_async_redis_client
+from newscrawl.core.redis_connections import new_async_redis_client, new_redis_client
 from newscrawl.core.redis_keys import IndexKeys
 from newscrawl.core.settings import Settings
 
@@ -108,6 +113,62 @@ class IndexerStats:
 # Redis's answer to a read of a consumer group that no longer exists.
 _GROUP_LOST = "NOGROUP"
 
+# A bulk request about to start marks itself in flight, unless a reindex paused the indexers: one
+# script, so a reindex either finds the mark (and waits for it) or is found here. The mark's
+# deadline (Redis time) lets a reindex stop waiting for an indexer that died mid-request.
+# KEYS: bulks, paused. ARGV: indexer name, seconds the request may take at most.
+_ENTER_BULK = """
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
+end
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[2]), ARGV[1])
+return 1
+"""
+# Beyond the request timeout: the bulk helper's own work around the request.
+_BULK_MARGIN_S = 5.0
+# How long a reindex's pause outlives the process that set it (renewed while it runs).
+_PAUSE_TTL_S = 30
+
+
+@contextlib.contextmanager
+def indexing_paused(settings: Settings) -> Iterator[None]:
+    """The indexers start no bulk request while the body runs, and none is in flight when it
+    starts (an indexer that died mid-request is waited for until its request's deadline). The
+    pause is renewed while the body runs and lapses within ``_PAUSE_TTL_S`` if this process dies."""
+    client = new_redis_client(settings.redis_url)
+    keys = IndexKeys(settings.redis_prefix)
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(_PAUSE_TTL_S / 3):
+            try:
+                client.set(keys.paused, "reindex", ex=_PAUSE_TTL_S)
+            except StoreError as exc:  # the copy goes on; the indexers wait on Redis too
+                log.warning("pause_not_renewed", error=exc.message)
+
+    client.set(keys.paused, "reindex", ex=_PAUSE_TTL_S)
+    renewer = threading.Thread(target=renew, name="newscrawl-pause", daemon=True)
+    renewer.start()
+    try:
+        while True:
+            seconds, microseconds = client.time()
+            client.zremrangebyscore(keys.bulks, "-inf", seconds + microseconds / 1e6)
+            in_flight = int(client.zcard(keys.bulks))
+            if not in_flight:
+                break
+            log.info("waiting_for_bulk_requests", indexers=in_flight)
+            time.sleep(0.1)
+        log.info("indexing_paused")
+        yield
+    finally:
+        done.set()
+        renewer.join(timeout=5)
+        client.delete(keys.paused)
+        client.close()
+        log.info("indexing_resumed")
+
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -134,6 +195,7 @@ class StreamIndexer:
         self._last_claim = 0.0
         self._own_pending_done = False
         self._group_ready = False
+        self._enter_bulk = self.redis.register_script(_ENTER_BULK)
 
     def stop(self) -> None:
         self._stop.set()
@@ -249,8 +311,13 @@ class StreamIndexer:
         pending = entries
         failures = 0
         while pending:
+            if not await self._bulk_may_start():
+                return  # stopping: the entries stay pending and are read again next time
             started = time.monotonic()
-            outcomes = await self._bulk(pending)
+            try:
+                outcomes = await self._bulk(pending)
+            finally:
+                await self.redis.zrem(self.keys.bulks, self.consumer)
             metrics.BULK_SECONDS.observe(time.monotonic() - started)
             retry: list[Entry] = []
             done: list[Entry] = []
@@ -289,6 +356,23 @@ class StreamIndexer:
                 except TimeoutError:
                     pass
             pending = retry
+
+    async def _bulk_may_start(self) -> bool:
+        """Marks a bulk request in flight, after a reindex's pause if there is one (False: stopping)."""
+        waited = False
+        limit_s = self.index_settings.request_timeout_s + _BULK_MARGIN_S
+        while not await self._enter_bulk(
+            keys=[self.keys.bulks, self.keys.paused], args=[self.consumer, limit_s]
+        ):
+            if not waited:
+                log.info("indexing_paused_by_reindex")
+                waited = True
+            await self._pause(0.2)
+            if self._stop.is_set():
+                return False
+        if waited:
+            log.info("indexing_resumed")
+        return True
 
     async def _settle(self, done: list[Entry], dead: list[tuple[Entry, Outcome]]) -> None:
         pipe = self.redis.pipeline(transaction=True)

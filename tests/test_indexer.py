@@ -244,6 +244,55 @@ def test_reindex_swaps_the_alias_while_searches_answer(target: Target, prefix: s
     writer.close()
 
 
+def test_a_reindex_while_the_indexer_loads_loses_nothing(target: Target, prefix: str, tmp_path: Path) -> None:
+    """Ops run `newscrawl index reindex` with the indexer up and workers writing: what the indexer
+    loads during the copy must reach the new index (before session 20 it went to the old one,
+    after the copy had read it, and was gone with the alias swap)."""
+    settings = engine_settings(tmp_path, target, prefix, bulk_max_docs=50)
+    IndexAdmin(settings).init()
+    writer = build_stream_writer(settings)
+    before, during = make_docs(3000), make_docs(1500, seed="later-")
+    for doc in before:
+        writer.index(doc)
+    load(settings)
+    indexer = indexer_process(settings, "live", tmp_path / "indexer.log", until_drained=False)
+    writing = threading.Thread(target=_write_slowly, args=(writer, during, 0.002))
+    try:
+        writing.start()
+        time.sleep(0.5)
+        reindex = subprocess.run(
+            [sys.executable, "-m", "newscrawl", "index", "reindex"],
+            env={**os.environ, **settings_env(settings)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        writing.join(60)
+        assert reindex.returncode == 0, reindex.stderr[-2000:]
+        assert not writing.is_alive()
+        deadline = time.monotonic() + 60
+        while counter(settings, "indexed") < len(before) + len(during):
+            assert time.monotonic() < deadline, (tmp_path / "indexer.log").read_text()[-2000:]
+            time.sleep(0.2)
+    finally:
+        indexer.terminate()
+        indexer.wait(30)
+    assert json.loads(reindex.stdout)["to"] == f"{prefix}-v2"
+    assert "indexing_paused" in reindex.stderr  # the reindex waited for the bulk in flight, if any
+    index = refreshed(settings)
+    assert IndexAdmin(settings).status()["index"] == f"{prefix}-v2"
+    assert index.count() == len(before) + len(during)
+    index.close()
+    writer.close()
+
+
+def _write_slowly(writer: Any, docs: list[Any], pause_s: float) -> None:
+    for doc in docs:
+        writer.index(doc)
+        time.sleep(pause_s)
+
+
 def test_search_hides_duplicates_and_takes_later_corrections(
     target: Target, prefix: str, tmp_path: Path
 ) -> None:

@@ -262,6 +262,16 @@ class IndexKeys:
         return f"{self.base}:dead-letters"
 
     @property
+    def paused(self) -> str:
+        """STRING with a TTL, set while ``newscrawl index reindex`` copies: no bulk request starts."""
+        return f"{self.base}:paused"
+
+    @property
+    def bulks(self) -> str:
+        """ZSET: indexer name -> deadline (Redis time) of its bulk request in flight."""
+        return f"{self.base}:bulks"
+
+    @property
     def counters(self) -> str:
         """HASH: indexed, updated, dead_lettered, retries, bulk_requests."""
         return f"{self.base}:counters"

@@ -12,13 +12,19 @@ from newscrawl.core.errors import ConfigError
 
 def run(args: argparse.Namespace) -> int:
     from indexer.engine import IndexAdmin
+    from indexer.stream import indexing_paused
 
     settings = settings_from_args(args)
     if settings.index.backend != "elasticsearch":
         raise ConfigError("index init/status/reindex manage a cluster: set index.backend = 'elasticsearch'")
     admin = IndexAdmin(settings)
     try:
-        result = {"init": admin.init, "status": admin.status, "reindex": admin.reindex}[args.action]()
+        if args.action == "reindex":
+            # Running indexers wait: a write to the old index during the copy would be lost.
+            with indexing_paused(settings):
+                result = admin.reindex()
+        else:
+            result = {"init": admin.init, "status": admin.status}[args.action]()
     finally:
         admin.client.close()
     print(json.dumps(result, indent=2))
