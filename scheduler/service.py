@@ -146,7 +146,8 @@ class Scheduler:
 
     def run(self, *, until_idle: bool = False) -> dict[str, Any]:
         """Run until stopped, or with ``until_idle`` until one pass over the frontier is done."""
-        fetched_before = self.frontier.now() if until_idle else None
+        # Both read the frontier's clock, which asks Redis: a Redis still down is waited for.
+        fetched_before = self.outage.call(self.frontier.now, sleep=self._stop.wait) if until_idle else None
         added = self.outage.call(lambda: self.seed(self.frontier.now()), sleep=self._stop.wait)
         log.info("scheduler_started", seeded=added, until_idle=until_idle)
         for risk in data_loss_risks(self._redis):

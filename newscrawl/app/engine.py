@@ -36,7 +36,7 @@ class CrawlEngine:
         self._on_progress = on_progress
         self._stop = asyncio.Event()
         self._held: dict[asyncio.Task[None], Lease] = {}
-        self._last_beat = self.components.frontier.now()
+        self._last_beat = float("-inf")  # nothing is held yet: the first renewal finds nothing to renew
 
     def stop(self) -> None:
         """Stop leasing; in-flight fetches finish and are recorded."""
