@@ -126,7 +126,7 @@ local t = redis.call('TIME')
 redis.call('ZADD', KEYS[1], tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[2]), ARGV[1])
 return 1
 """
-# Beyond the request timeout: the bulk helper's own work around the request.
+# Beyond the requests' timeouts: the bulk helper's own work around them.
 _BULK_MARGIN_S = 5.0
 # How long a reindex's pause outlives the process that set it (renewed while it runs).
 _PAUSE_TTL_S = 30
@@ -311,7 +311,7 @@ class StreamIndexer:
         pending = entries
         failures = 0
         while pending:
-            if not await self._bulk_may_start():
+            if not await self._bulk_may_start(pending):
                 return  # stopping: the entries stay pending and are read again next time
             started = time.monotonic()
             try:
@@ -357,10 +357,12 @@ class StreamIndexer:
                     pass
             pending = retry
 
-    async def _bulk_may_start(self) -> bool:
+    async def _bulk_may_start(self, entries: list[Entry]) -> bool:
         """Marks a bulk request in flight, after a reindex's pause if there is one (False: stopping)."""
         waited = False
-        limit_s = self.index_settings.request_timeout_s + _BULK_MARGIN_S
+        # The helper splits a chunk larger than bulk_max_bytes into several requests.
+        requests = 1 + sum(len(e.payload) for e in entries) // self.index_settings.bulk_max_bytes
+        limit_s = requests * self.index_settings.request_timeout_s + _BULK_MARGIN_S
         while not await self._enter_bulk(
             keys=[self.keys.bulks, self.keys.paused], args=[self.consumer, limit_s]
         ):
