@@ -162,7 +162,7 @@ def test_kill_9_of_a_worker_and_a_scheduler_restart_lose_and_duplicate_nothing(
 
 @pytest.mark.parametrize(
     ("fault", "down_s"),
-    [("restart", 5), ("restart", 30), ("freeze", 15)],
+    [("restart", 5), pytest.param("restart", 30, marks=pytest.mark.slow), ("freeze", 15)],
     ids=["restart", "unreachable-30s", "frozen-15s"],
 )
 def test_a_redis_restart_mid_crawl_crashes_nothing_and_loses_nothing(
@@ -304,6 +304,7 @@ def test_a_redis_that_comes_back_empty_crashes_nothing_and_the_crawl_starts_agai
     assert set(embedded.docs) <= set(crawl.docs)
 
 
+@pytest.mark.slow  # its twin with short leases: test_kill_9_of_a_worker_and_a_scheduler_restart...
 def test_a_killed_worker_costs_at_most_the_lease_timeout_with_default_settings(
     dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
 ) -> None:
