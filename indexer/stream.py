@@ -9,7 +9,11 @@ entry only once the engine confirmed it:
   meanwhile (back-pressure: an indexer holds at most one chunk, whatever the outage's length);
 - a document the engine refuses (a mapping error): it goes to the dead-letter stream with the
   reason, and the rest of its chunk is indexed;
-- an update of a document not indexed yet (its index operation is in another indexer's chunk):
+- one document's entries are applied in the order the workers wrote them, whichever indexers
+  hold them: an entry waits while an earlier one of its document is held elsewhere (a slow node
+  delays one indexer's request, a dead indexer's entries await their claim), and a document's
+  later entries go again after an earlier one that failed (``lua/start_bulk.lua``);
+- an update of a document that is not in the index (its index operation was dead-lettered):
   retried a few times, then dead-lettered;
 - entries a dead indexer held are taken over after ``index.claim_idle_s``; its own entries are
   re-read first when it restarts under the same name;
@@ -34,6 +38,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from indexer.engine import IndexAdmin, detect_flavor, make_client, write_alias_of
@@ -54,20 +59,30 @@ _PERMANENT = frozenset({400})
 _INDEX_MISSING = "index_not_found_exception"
 
 
+_LUA = resources.files("indexer") / "lua"
+
+
+def _script(name: str) -> str:
+    return (_LUA / "helpers.lua").read_text("utf-8") + (_LUA / f"{name}.lua").read_text("utf-8")
+
+
 class StreamWriter:
-    """The workers' side: one XADD per operation."""
+    """The workers' side: one script per operation (the stream entry, noted under its document)."""
 
     def __init__(self, client: Any, prefix: str) -> None:
         self._redis = client
         self.keys = IndexKeys(prefix)
+        self._write = client.register_script(_script("write"))
 
     def index(self, document: Document) -> None:
         payload = json.dumps(document.to_dict(), ensure_ascii=False)
-        self._redis.xadd(self.keys.stream, {"op": "index", "id": document.id, "payload": payload})
+        self._append("index", document.id, payload)
 
     def update(self, doc_id: str, fields: dict[str, Any]) -> None:
-        payload = json.dumps(fields, ensure_ascii=False, default=str)
-        self._redis.xadd(self.keys.stream, {"op": "update", "id": doc_id, "payload": payload})
+        self._append("update", doc_id, json.dumps(fields, ensure_ascii=False, default=str))
+
+    def _append(self, op: str, doc_id: str, payload: str) -> None:
+        self._write(keys=[self.keys.stream, self.keys.held], args=[op, doc_id, payload])
 
     def close(self) -> None:
         """The client belongs to the process's connection factory: nothing to close here."""
@@ -107,25 +122,16 @@ class IndexerStats:
     retries: int = 0
     bulk_calls: int = 0
     claimed: int = 0
+    waited: int = 0  # times an entry waited for an earlier one of its document
     started_at: float = field(default_factory=time.monotonic)
 
 
 # Redis's answer to a read of a consumer group that no longer exists.
 _GROUP_LOST = "NOGROUP"
 
-# A bulk request about to start marks itself in flight, unless a reindex paused the indexers: one
-# script, so a reindex either finds the mark (and waits for it) or is found here. The mark's
-# deadline (Redis time) lets a reindex stop waiting for an indexer that died mid-request.
-# KEYS: bulks, paused. ARGV: indexer name, seconds the request may take at most.
-_ENTER_BULK = """
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  return 0
-end
-local t = redis.call('TIME')
-redis.call('ZADD', KEYS[1], tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[2]), ARGV[1])
-return 1
-"""
+# What lua/start_bulk.lua says of each entry.
+_GOES, _WAITS = 1, 0
+
 # Beyond the requests' timeouts: the bulk helper's own work around them.
 _BULK_MARGIN_S = 5.0
 # How long a reindex's pause outlives the process that set it (renewed while it runs).
@@ -174,6 +180,10 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _stream_order(entry: Entry) -> tuple[int, ...]:
+    return tuple(int(part) for part in entry.entry_id.split("-"))
+
+
 def _entry(entry_id: Any, fields: dict[Any, Any]) -> Entry:
     f = {_text(k): _text(v) for k, v in fields.items()}
     return Entry(_text(entry_id), f.get("op", "index"), f.get("id", ""), f.get("payload", "{}"))
@@ -193,9 +203,12 @@ class StreamIndexer:
         self.outage = Outage("redis", limit_s=settings.store_outage_limit_s)
         self._stop = asyncio.Event()
         self._last_claim = 0.0
-        self._own_pending_done = False
+        self._own_pending_from: str | None = "0"  # where to read this consumer's own pending entries
         self._group_ready = False
-        self._enter_bulk = self.redis.register_script(_ENTER_BULK)
+        self._start_bulk = self.redis.register_script(_script("start_bulk"))
+        self._settle_entries = self.redis.register_script(_script("settle"))
+        # Entries read but not applied: an earlier entry of their document is held elsewhere.
+        self._waiting: list[Entry] = []
 
     def stop(self) -> None:
         self._stop.set()
@@ -248,7 +261,7 @@ class StreamIndexer:
                 except StoreError as exc:
                     # Redis went away: what this consumer read and did not acknowledge stays
                     # pending in the stream and is read again first once Redis is back.
-                    self._own_pending_done = False
+                    self._own_pending_from = "0"
                     if _GROUP_LOST in exc.message:
                         # Redis came back without its data (run without persistence): what the
                         # workers write from now on goes to a new stream, read from its start.
@@ -276,16 +289,26 @@ class StreamIndexer:
         return not mine or int(mine[0].get("lag") or 0) == 0
 
     async def _next_entries(self) -> list[Entry]:
-        count = self.index_settings.bulk_max_docs
-        if not self._own_pending_done:
-            # After a crash: what this consumer had read but not acknowledged comes first.
+        """The entries that waited last time, with what there is to read (a copy read again
+        replaces its first reading), in stream order."""
+        waiting, self._waiting = self._waiting, []
+        entries = {e.entry_id: e for e in waiting}
+        entries.update((e.entry_id, e) for e in await self._read(len(entries)))
+        return sorted(entries.values(), key=_stream_order)
+
+    async def _read(self, waiting: int) -> list[Entry]:
+        count = max(1, self.index_settings.bulk_max_docs - waiting)
+        if self._own_pending_from is not None:
+            # After a crash: what this consumer had read but not acknowledged comes first, once
+            # (some of it may wait for earlier entries held elsewhere for a while).
             reply = await self.redis.xreadgroup(
-                self.keys.group, self.consumer, {self.keys.stream: "0"}, count=count
+                self.keys.group, self.consumer, {self.keys.stream: self._own_pending_from}, count=count
             )
             entries = [_entry(i, f) for _, items in reply for i, f in items if f]
             if entries:
+                self._own_pending_from = entries[-1].entry_id
                 return entries
-            self._own_pending_done = True
+            self._own_pending_from = None
         if time.monotonic() - self._last_claim > self.index_settings.claim_idle_s / 2:
             self._last_claim = time.monotonic()
             claimed = await self.redis.xautoclaim(
@@ -307,36 +330,27 @@ class StreamIndexer:
         return [_entry(i, f) for _, items in reply for i, f in items]
 
     async def _load(self, entries: list[Entry]) -> None:
-        """Until every entry is acknowledged or dead-lettered: nothing new is read meanwhile."""
+        """Until every entry is acknowledged, dead-lettered, set aside to wait for an earlier
+        entry of its document, or found claimed by another indexer: nothing new is read meanwhile."""
         pending = entries
         failures = 0
         while pending:
-            if not await self._bulk_may_start(pending):
+            verdicts = await self._bulk_may_start(pending)
+            if verdicts is None:
                 return  # stopping: the entries stay pending and are read again next time
+            going = [e for e, v in zip(pending, verdicts, strict=True) if v == _GOES]
+            waiting = [e for e, v in zip(pending, verdicts, strict=True) if v == _WAITS]
+            self._note_waiting(waiting)
+            if not going:
+                await self.redis.zrem(self.keys.bulks, self.consumer)
+                return
             started = time.monotonic()
             try:
-                outcomes = await self._bulk(pending)
+                outcomes = await self._bulk(going)
             finally:
                 await self.redis.zrem(self.keys.bulks, self.consumer)
             metrics.BULK_SECONDS.observe(time.monotonic() - started)
-            retry: list[Entry] = []
-            done: list[Entry] = []
-            dead: list[tuple[Entry, Outcome]] = []
-            for entry, outcome in zip(pending, outcomes, strict=True):
-                if not outcome.ok:
-                    metrics.BULK_REJECTIONS.labels(status=str(outcome.status or "no_answer")).inc()
-                if outcome.ok:
-                    done.append(entry)
-                elif outcome.status in _PERMANENT:
-                    dead.append((entry, outcome))
-                elif entry.op == "update" and outcome.status in (404, 409):
-                    entry.attempts += 1
-                    if entry.attempts >= self.index_settings.update_attempts:
-                        dead.append((entry, outcome))
-                    else:
-                        retry.append(entry)
-                else:
-                    retry.append(entry)
+            done, dead, retry = self._sorted_outcomes(going, outcomes)
             await self._settle(done, dead)
             if any(_INDEX_MISSING in o.reason for o in outcomes if o.status == 404):
                 # The refused writes are retried below, into the index made again.
@@ -357,24 +371,66 @@ class StreamIndexer:
                     pass
             pending = retry
 
-    async def _bulk_may_start(self, entries: list[Entry]) -> bool:
-        """Marks a bulk request in flight, after a reindex's pause if there is one (False: stopping)."""
+    def _sorted_outcomes(
+        self, going: list[Entry], outcomes: list[Outcome]
+    ) -> tuple[list[Entry], list[tuple[Entry, Outcome]], list[Entry]]:
+        """The entries applied, refused for good, and to send again. A document's entries after
+        one to send again go again with it, whatever their outcome: applied alone, they would be
+        overwritten by the earlier one's later success."""
+        retry: list[Entry] = []
+        done: list[Entry] = []
+        dead: list[tuple[Entry, Outcome]] = []
+        again: set[str] = set()
+        for entry, outcome in zip(going, outcomes, strict=True):
+            if not outcome.ok:
+                metrics.BULK_REJECTIONS.labels(status=str(outcome.status or "no_answer")).inc()
+            if outcome.status in _PERMANENT and not outcome.ok:
+                dead.append((entry, outcome))
+            elif entry.doc_id in again:
+                retry.append(entry)
+            elif outcome.ok:
+                done.append(entry)
+            elif entry.op == "update" and outcome.status in (404, 409):
+                entry.attempts += 1
+                if entry.attempts >= self.index_settings.update_attempts:
+                    dead.append((entry, outcome))
+                else:
+                    retry.append(entry)
+            else:
+                retry.append(entry)
+            if retry and retry[-1] is entry:
+                again.add(entry.doc_id)
+        return done, dead, retry
+
+    def _note_waiting(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        self._waiting += entries
+        self.stats.waited += len(entries)
+        metrics.INDEX_ENTRIES_WAITED.inc(len(entries))
+        log.debug("entries_wait_for_earlier_ones", entries=len(entries))
+
+    async def _bulk_may_start(self, entries: list[Entry]) -> list[int] | None:
+        """Marks a bulk request in flight, after a reindex's pause if there is one, and says which
+        entries go (lua/start_bulk.lua); None: stopping."""
         waited = False
         # The helper splits a chunk larger than bulk_max_bytes into several requests.
         requests = 1 + sum(len(e.payload) for e in entries) // self.index_settings.bulk_max_bytes
         limit_s = requests * self.index_settings.request_timeout_s + _BULK_MARGIN_S
-        while not await self._enter_bulk(
-            keys=[self.keys.bulks, self.keys.paused], args=[self.consumer, limit_s]
-        ):
+        keys = [self.keys.bulks, self.keys.paused, self.keys.stream, self.keys.held]
+        args: list[Any] = [self.consumer, limit_s, self.keys.group]
+        for entry in entries:
+            args += [entry.entry_id, entry.doc_id]
+        while not isinstance(verdicts := await self._start_bulk(keys=keys, args=args), list):
             if not waited:
                 log.info("indexing_paused_by_reindex")
                 waited = True
             await self._pause(0.2)
             if self._stop.is_set():
-                return False
+                return None
         if waited:
             log.info("indexing_resumed")
-        return True
+        return [int(v) for v in verdicts]
 
     async def _settle(self, done: list[Entry], dead: list[tuple[Entry, Outcome]]) -> None:
         pipe = self.redis.pipeline(transaction=True)
@@ -390,9 +446,12 @@ class StreamIndexer:
                     "entry": entry.entry_id,
                 },
             )
-        ids = [e.entry_id for e in done] + [e.entry_id for e, _ in dead]
-        if ids:
-            pipe.xack(self.keys.stream, self.keys.group, *ids)
+        settled = done + [e for e, _ in dead]
+        if settled:
+            args = [self.keys.group]
+            for entry in settled:
+                args += [entry.entry_id, entry.doc_id]
+            await self._settle_entries(keys=[self.keys.stream, self.keys.held], args=args, client=pipe)
         indexed = sum(e.op == "index" for e in done)
         pipe.hincrby(self.keys.counters, "indexed", indexed)
         pipe.hincrby(self.keys.counters, "updated", len(done) - indexed)

@@ -4,13 +4,16 @@ test-only proxy in front of it for the Elasticsearch client.
 The elasticsearch 8/9 client sends ``application/vnd.elasticsearch+json; compatible-with=N`` and
 expects ``X-Elastic-Product: Elasticsearch`` on answers; the proxy rewrites the one to
 ``application/json`` and adds the other, and nothing else. It also injects the faults a real
-cluster cannot produce on demand: 429 answers to bulk requests, and refused connections.
+cluster cannot produce on demand: 429 answers to bulk requests or to one operation in one (a
+busy node's rejection), refused connections, and a slow node (bulk requests that carry a given
+text held until the test lets them go).
 With ``ELASTICSEARCH_URL`` set, the Elasticsearch tests talk to that cluster instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 from typing import Any
@@ -32,6 +35,9 @@ class ElasticProxy:
         self.port = 0
         self.bulk_failures: list[int] = []  # statuses to answer the next bulk requests with
         self.requests = 0
+        self.reject_once_operation_with: bytes | None = None  # its next bulk item gets a 429
+        self.hold_bulks_with: bytes | None = None  # bulk requests carrying this wait for release()
+        self._released = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -54,6 +60,11 @@ class ElasticProxy:
             )
         headers = {k: _plain(v) for k, v in request.headers.items() if k.lower() not in _HOP}
         body = await request.read()
+        if self.hold_bulks_with and request.path.endswith("/_bulk") and self.hold_bulks_with in body:
+            await asyncio.get_running_loop().run_in_executor(None, self._released.wait, 30)
+        rejected = None
+        if self.reject_once_operation_with and request.path.endswith("/_bulk"):
+            body, rejected = self._without_operation(body, self.reject_once_operation_with)
         assert self._session is not None
         async with self._session.request(
             request.method, self.upstream + request.path_qs, headers=headers, data=body or None
@@ -61,7 +72,19 @@ class ElasticProxy:
             payload = await upstream.read()
             out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP | {"content-encoding"}}
         out["X-Elastic-Product"] = "Elasticsearch"
+        if rejected is not None:
+            payload = _with_rejected_item(payload, *rejected)
         return web.Response(status=upstream.status, body=payload, headers=out)
+
+    def _without_operation(self, body: bytes, marker: bytes) -> tuple[bytes, tuple[int, bytes] | None]:
+        """The bulk body without the first operation (action and source lines) carrying ``marker``,
+        and where it was, with its action line."""
+        lines = body.split(b"\n")
+        for i in range(0, len(lines) - 1, 2):
+            if marker in lines[i + 1]:
+                self.reject_once_operation_with = None
+                return b"\n".join(lines[:i] + lines[i + 2 :]), (i // 2, lines[i])
+        return body, None
 
     def _run(self, coro: Any) -> Any:
         assert self._loop is not None
@@ -79,6 +102,10 @@ class ElasticProxy:
         if self._site is not None:
             await self._site.stop()
             self._site = None
+
+    def release(self) -> None:
+        """Lets the held bulk requests (``hold_bulks_with``) through, and the later ones at once."""
+        self._released.set()
 
     def refuse_connections(self) -> None:
         """Stop listening: clients get 'connection refused' until :meth:`accept_connections`."""
@@ -121,3 +148,14 @@ class ElasticProxy:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+
+
+def _with_rejected_item(payload: bytes, position: int, action_line: bytes) -> bytes:
+    """The engine's bulk answer with a 429 for the operation the proxy kept back, in its place."""
+    answer = json.loads(payload)
+    ((op, meta),) = json.loads(action_line).items()
+    error = {"type": "es_rejected_execution_exception", "reason": "injected by the test proxy"}
+    item = {op: {"_index": meta.get("_index"), "_id": meta.get("_id"), "status": 429, "error": error}}
+    answer["items"].insert(position, item)
+    answer["errors"] = True
+    return json.dumps(answer).encode()

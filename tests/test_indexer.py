@@ -328,3 +328,112 @@ def test_search_hides_duplicates_and_takes_later_corrections(
     assert json.loads(line)["id"] == original.id
     index.close()
     writer.close()
+
+
+def _consumers(settings: Any) -> dict[str, int]:
+    """The indexers reading the stream, with how many entries each holds unacknowledged."""
+    client = redis.Redis.from_url(settings.redis_url)
+    keys = IndexKeys(settings.redis_prefix)
+    try:
+        if not client.exists(keys.stream):
+            return {}
+        consumers = client.xinfo_consumers(keys.stream, keys.group)
+        return {c["name"].decode(): int(c["pending"]) for c in consumers}
+    except redis.ResponseError:  # no group yet
+        return {}
+    finally:
+        client.close()
+
+
+def _wait_for(check: Any, what: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_two_indexers_apply_one_documents_operations_in_the_order_they_were_written(
+    target: Target, prefix: str, tmp_path: Path
+) -> None:
+    """Ops scale the indexers out; a cluster node slows down. One indexer's bulk request carrying
+    a re-fetched page (its full document, again) hangs on the slow node while a second indexer
+    reads the correction written after it (the page is a copy of another story). Before session
+    21 the correction landed first and the late full document overwrote it: the copy came back
+    as a story of its own in canonical-only search. Each document's operations must land in the
+    order the workers wrote them, whichever indexer holds them."""
+    proxy = target.proxy or ElasticProxy(target.url).start()
+    try:
+        settings = engine_settings(tmp_path, Target(target.flavor, proxy.url, proxy), prefix, bulk_max_docs=1)
+        IndexAdmin(settings).init()
+        writer = build_stream_writer(settings)
+        original, page = make_docs(2, seed="order-")
+        for doc in (original, page):
+            writer.index(doc)
+        load(settings)
+
+        page.body = "The harbour council met again today; the second version of the story. " * 6
+        proxy.hold_bulks_with = b"the second version of the story"
+        slow = indexer_process(settings, "slow", tmp_path / "slow.log")
+        fast = None
+        try:
+            _wait_for(lambda: "slow" in _consumers(settings), "the first indexer never read the stream")
+            writer.index(page)  # the re-fetched page: only the first indexer is reading
+            _wait_for(lambda: _consumers(settings).get("slow") == 1, "the first indexer did not take it")
+            fast = indexer_process(settings, "fast", tmp_path / "fast.log")
+            _wait_for(lambda: "fast" in _consumers(settings), "the second indexer never read the stream")
+            writer.update(page.id, {"duplicate_of": original.id})  # the first indexer is stuck
+            time.sleep(2)  # the second indexer has read the correction by now
+            proxy.release()
+            assert slow.wait(60) == 0, (tmp_path / "slow.log").read_text()[-2000:]
+            assert fast.wait(60) == 0, (tmp_path / "fast.log").read_text()[-2000:]
+        finally:
+            for process in (slow, fast):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait(10)
+        index = refreshed(settings)
+        stored = index.get(page.id)
+        assert stored is not None
+        assert "second version" in stored.body
+        assert stored.duplicate_of == original.id, "the older full document overwrote the correction"
+        assert index.count(include_duplicates=False) == 1
+        assert counter(settings, "dead_lettered") == 0
+        index.close()
+        writer.close()
+    finally:
+        if target.proxy is None:
+            proxy.stop()
+
+
+def test_an_operation_a_busy_node_rejects_goes_again_before_the_later_ones_on_its_document(
+    target: Target, prefix: str, tmp_path: Path
+) -> None:
+    """A busy node rejects one operation of a bulk request (429) and applies the rest: the
+    re-fetched page's full document is rejected, the correction written after it applied. Sent
+    again alone, the full document would overwrite the correction (as before session 21); the
+    document's later operations go again with it."""
+    proxy = target.proxy or ElasticProxy(target.url).start()
+    try:
+        settings = engine_settings(tmp_path, Target(target.flavor, proxy.url, proxy), prefix)
+        IndexAdmin(settings).init()
+        writer = build_stream_writer(settings)
+        original, page = make_docs(2, seed="busy-")
+        for doc in (original, page):
+            writer.index(doc)
+        load(settings)
+        page.body = "The harbour council met again today; the second version of the story. " * 6
+        writer.index(page)
+        writer.update(page.id, {"duplicate_of": original.id})
+        proxy.reject_once_operation_with = b"the second version of the story"
+        stats = load(settings)
+        assert proxy.reject_once_operation_with is None  # the rejection happened
+        assert stats["retries"] >= 1
+        index = refreshed(settings)
+        stored = index.get(page.id)
+        assert stored is not None and "second version" in stored.body
+        assert stored.duplicate_of == original.id, "the full document sent again overwrote the correction"
+        index.close()
+        writer.close()
+    finally:
+        if target.proxy is None:
+            proxy.stop()

@@ -52,6 +52,10 @@ BULK_REJECTIONS = Counter(
     "newscrawl_bulk_rejections_total", "Operations the engine refused, by status", ["status"]
 )
 DEAD_LETTERS = Counter("newscrawl_dead_letters_total", "Operations moved to the dead-letter stream")
+INDEX_ENTRIES_WAITED = Counter(
+    "newscrawl_index_entries_waited_total",
+    "Times an index operation waited for an earlier one on its document that another indexer held",
+)
 INDEX_LOST = Counter(
     "newscrawl_index_lost_total",
     "Times the write alias was gone from the engine and the index was made again",

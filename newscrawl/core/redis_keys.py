@@ -257,6 +257,12 @@ class IndexKeys:
         return "indexers"
 
     @property
+    def held(self) -> str:
+        """HASH: document id -> the ids of its entries in ``stream`` not yet acknowledged, oldest
+        first, space-separated: an indexer applies an entry once none before it is held."""
+        return f"{self.base}:held"
+
+    @property
     def dead_letters(self) -> str:
         """STREAM of operations the engine refused for good {op, id, payload, status, reason}."""
         return f"{self.base}:dead-letters"
