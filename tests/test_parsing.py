@@ -622,6 +622,29 @@ def test_a_byline_that_lists_more_authors_than_the_metadata_names_them_all(
     assert article.authors == expected
 
 
+@pytest.mark.parametrize(
+    "byline, expected",
+    [
+        # A magazine's structured authors list everyone credited; the byline says who did what.
+        ("<p>By <a href='/c/sb'>Sam Bell</a></p><p>Photography by <a href='/c/wh'>Wen Ho</a></p>"
+         "<p>Styled by <a href='/c/tl'>Tia Lund</a></p>", ["Sam Bell"]),
+        # Credited for the writing, both stay.
+        ("By <a href='/c/sb'>Sam Bell</a> and <a href='/c/wh'>Wen Ho</a>", ["Sam Bell", "Wen Ho"]),
+        # A page crediting only pictures: the structured authors are all there is.
+        ("Photos by Sam Bell, Wen Ho and Tia Lund", ["Sam Bell", "Wen Ho", "Tia Lund"]),
+    ],
+)  # fmt: skip
+def test_structured_authors_the_byline_credits_for_pictures_or_styling_are_not_authors(
+    byline: str, expected: list[str]
+) -> None:
+    url = "https://www.example.com/a/1"
+    people = [{"@type": "Person", "name": n} for n in ("Sam Bell", "Wen Ho", "Tia Lund")]
+    if "and <a" in byline:
+        people = people[:2]
+    article = extract_article(parse_html(_byline_page(url, people, "", byline), url))
+    assert article.authors == expected
+
+
 def test_icons_in_a_byline_are_not_names() -> None:
     """Share buttons drawn as <svg><title>Share on Facebook</title> inside the byline block: their
     titles are never shown as text, so they name nobody."""

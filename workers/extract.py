@@ -103,6 +103,9 @@ class ExtractionRules:
     # The page's byline shows the structured authors and more people ("By A and B, CNN" beside a
     # JSON-LD naming A): the byline's people.
     byline_extends_structured: bool = True
+    # Structured authors that the text under the headline credits for something else ("Photography
+    # by B" beside a JSON-LD naming A and B) are not authors.
+    other_credits: bool = True
     # Title: the shorter of the JSON-LD headline and og:title (off: the JSON-LD headline).
     shorter_headline: bool = True
     # Published time: the printed time beside a date-only stamp.
@@ -660,6 +663,8 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         [part for n in ld_people for part in (_CONJUNCTION.split(n) if rules.split_joined_names else [n])]
     )
     if found and not all(is_outlet(n) for n in found):
+        if rules.other_credits and len(found) > 1:
+            found = _without_other_credits(page, found)
         if rules.byline_extends_structured:
             shown, block = _byline_block(page, rules, _headline_bylines)
             people = [n for n in tidy(shown) if not is_outlet(n)]
@@ -774,11 +779,25 @@ _ENDS_WITH_BY = re.compile(r"(?:^|[\s(])(?:by|von|par|por|door)\s+([^\d|•·:]{
 # Who took the pictures, made or sponsored the page: credited "by" somebody who did not write it.
 _NOT_WRITTEN_BY = re.compile(
     r"\b(?:photos?|photographs?|photography|images?|pictures?|illustrations?|illustrated|videos?|"
-    r"graphics?|powered|sponsored|presented|supported|produced|edited|reviewed|checked|translated|"
+    r"graphics?|powered|sponsored|presented|supported|produced|edited|reviewed|checked|translated|styled|"
     r"hosted|narrated|read|shared|posted)\s+(?:by|von|par|por|door)\s",
     re.IGNORECASE,
 )
 _TEXT_BYLINE_MAX_CHARS = 120
+
+
+def _without_other_credits(page: HtmlPage, names: list[str]) -> list[str]:
+    """``names`` without the people the text after the headline credits for something other than
+    the writing ("Photography by Jane Doe"); all of them when that would leave nobody."""
+    body = page.tree.find("body")
+    headline = next(body.iter("h1"), None) if body is not None else None
+    if headline is None:
+        return names
+    text = " ".join(_lines_after(headline))
+    kept = [n for n in names if not re.search(f"{_NOT_WRITTEN_BY.pattern}\\s*{re.escape(n)}", text, re.I)]
+    return kept or names
+
+
 # How far past the headline a byline line is looked for: the article's first long paragraph, or
 # this much text, ends the search.
 _LEAD_PARAGRAPH_CHARS = 150
