@@ -6,6 +6,7 @@ cluster for the latter when ELASTICSEARCH_URL is set. Real Redis streams, real p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -24,6 +25,7 @@ from indexer.engine import IndexAdmin
 from indexer.mapping import MAPPING_VERSION
 from newscrawl.app.engine import CrawlEngine
 from newscrawl.app.factory import build_components, build_index, build_stream_writer
+from newscrawl.core.document import Document
 from newscrawl.core.interfaces import SearchQuery
 from newscrawl.core.redis_keys import IndexKeys
 from scheduler.outlets import load_outlets
@@ -352,6 +354,29 @@ def _wait_for(check: Any, what: str, timeout_s: float = 30) -> None:
         time.sleep(0.05)
 
 
+@contextlib.contextmanager
+def _proxied(target: Target) -> Iterator[ElasticProxy]:
+    """The test proxy in front of the engine, for either client (it injects the engine's faults)."""
+    proxy = target.proxy or ElasticProxy(target.url).start()
+    try:
+        yield proxy
+    finally:
+        if target.proxy is None:
+            proxy.stop()
+
+
+def _a_page_and_its_original(settings: Any, seed: str) -> tuple[Any, Document, Document]:
+    """Two stories indexed; the second comes back re-fetched, with a body the proxy can spot."""
+    IndexAdmin(settings).init()
+    writer = build_stream_writer(settings)
+    original, page = make_docs(2, seed=seed)
+    for doc in (original, page):
+        writer.index(doc)
+    load(settings)
+    page.body = "The harbour council met again today; the second version of the story. " * 6
+    return writer, original, page
+
+
 def test_two_indexers_apply_one_documents_operations_in_the_order_they_were_written(
     target: Target, prefix: str, tmp_path: Path
 ) -> None:
@@ -361,17 +386,9 @@ def test_two_indexers_apply_one_documents_operations_in_the_order_they_were_writ
     21 the correction landed first and the late full document overwrote it: the copy came back
     as a story of its own in canonical-only search. Each document's operations must land in the
     order the workers wrote them, whichever indexer holds them."""
-    proxy = target.proxy or ElasticProxy(target.url).start()
-    try:
+    with _proxied(target) as proxy:
         settings = engine_settings(tmp_path, Target(target.flavor, proxy.url, proxy), prefix, bulk_max_docs=1)
-        IndexAdmin(settings).init()
-        writer = build_stream_writer(settings)
-        original, page = make_docs(2, seed="order-")
-        for doc in (original, page):
-            writer.index(doc)
-        load(settings)
-
-        page.body = "The harbour council met again today; the second version of the story. " * 6
+        writer, original, page = _a_page_and_its_original(settings, "order-")
         proxy.hold_bulks_with = b"the second version of the story"
         slow = indexer_process(settings, "slow", tmp_path / "slow.log")
         fast = None
@@ -400,9 +417,6 @@ def test_two_indexers_apply_one_documents_operations_in_the_order_they_were_writ
         assert counter(settings, "dead_lettered") == 0
         index.close()
         writer.close()
-    finally:
-        if target.proxy is None:
-            proxy.stop()
 
 
 def test_an_operation_a_busy_node_rejects_goes_again_before_the_later_ones_on_its_document(
@@ -412,16 +426,9 @@ def test_an_operation_a_busy_node_rejects_goes_again_before_the_later_ones_on_it
     re-fetched page's full document is rejected, the correction written after it applied. Sent
     again alone, the full document would overwrite the correction (as before session 21); the
     document's later operations go again with it."""
-    proxy = target.proxy or ElasticProxy(target.url).start()
-    try:
+    with _proxied(target) as proxy:
         settings = engine_settings(tmp_path, Target(target.flavor, proxy.url, proxy), prefix)
-        IndexAdmin(settings).init()
-        writer = build_stream_writer(settings)
-        original, page = make_docs(2, seed="busy-")
-        for doc in (original, page):
-            writer.index(doc)
-        load(settings)
-        page.body = "The harbour council met again today; the second version of the story. " * 6
+        writer, original, page = _a_page_and_its_original(settings, "busy-")
         writer.index(page)
         writer.update(page.id, {"duplicate_of": original.id})
         proxy.reject_once_operation_with = b"the second version of the story"
@@ -434,6 +441,3 @@ def test_an_operation_a_busy_node_rejects_goes_again_before_the_later_ones_on_it
         assert stored.duplicate_of == original.id, "the full document sent again overwrote the correction"
         index.close()
         writer.close()
-    finally:
-        if target.proxy is None:
-            proxy.stop()
