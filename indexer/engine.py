@@ -78,6 +78,18 @@ def engine_error(exc: Exception, url: str) -> SearchEngineError:
     return SearchEngineError(f"{type(exc).__name__}: {exc}"[:500], url=url, status=status)
 
 
+def no_answer_errors(flavor: str) -> tuple[type[Exception], ...]:
+    """What the flavour's client raises when the cluster gives no answer (connection refused or
+    reset, request timed out): the bulk helpers pass these through, unlike the cluster's answers."""
+    if flavor == "elasticsearch":
+        import elastic_transport
+
+        return (elastic_transport.TransportError,)
+    import opensearchpy
+
+    return (opensearchpy.exceptions.TransportError,)
+
+
 class EngineClient:
     """One JSON request API over both clients (their typed APIs differ between versions)."""
 

@@ -41,7 +41,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from indexer.engine import IndexAdmin, detect_flavor, make_client, write_alias_of
+from indexer.engine import (
+    IndexAdmin,
+    detect_flavor,
+    engine_error,
+    make_client,
+    no_answer_errors,
+    write_alias_of,
+)
 from newscrawl.core import metrics
 from newscrawl.core.document import Document
 from newscrawl.core.errors import SearchEngineError, StoreError
@@ -123,6 +130,7 @@ class IndexerStats:
     bulk_calls: int = 0
     claimed: int = 0
     waited: int = 0  # times an entry waited for an earlier one of its document
+    taken_over: int = 0  # entries another indexer claimed while this one backed off: not sent here
     started_at: float = field(default_factory=time.monotonic)
 
 
@@ -341,6 +349,7 @@ class StreamIndexer:
             going = [e for e, v in zip(pending, verdicts, strict=True) if v == _GOES]
             waiting = [e for e, v in zip(pending, verdicts, strict=True) if v == _WAITS]
             self._note_waiting(waiting)
+            self._note_taken_over(len(pending) - len(going) - len(waiting))
             if not going:
                 await self.redis.zrem(self.keys.bulks, self.consumer)
                 return
@@ -363,7 +372,14 @@ class StreamIndexer:
                 wait = min(
                     self.index_settings.retry_base_s * 2 ** (failures - 1), self.index_settings.retry_max_s
                 )
-                log.info("bulk_retry", entries=len(retry), wait_s=wait, status=outcomes[0].status)
+                failed = next(o for o in outcomes if not o.ok)
+                log.info(
+                    "bulk_retry",
+                    entries=len(retry),
+                    wait_s=wait,
+                    status=failed.status,
+                    reason=failed.reason[:300],
+                )
                 try:
                     await asyncio.wait_for(self._stop.wait(), timeout=wait)
                     return  # stopping: the entries stay pending and are read again next time
@@ -401,6 +417,13 @@ class StreamIndexer:
             if retry and retry[-1] is entry:
                 again.add(entry.doc_id)
         return done, dead, retry
+
+    def _note_taken_over(self, count: int) -> None:
+        if count:
+            # Sent from here too, an older operation could land after a later one on its document.
+            self.stats.taken_over += count
+            metrics.INDEX_ENTRIES_TAKEN_OVER.inc(count)
+            log.info("entries_taken_over_by_another_indexer", entries=count)
 
     def _note_waiting(self, entries: list[Entry]) -> None:
         if not entries:
@@ -499,23 +522,29 @@ class StreamIndexer:
         self.stats.bulk_calls += 1
         # Retries are ours (the whole remainder, with back-off), so the helper makes none; with
         # raise_on_exception=False a failed request yields one error per document, in order.
-        async for ok, item in bulk_helper(
-            self.client,
-            actions,
-            chunk_size=self.index_settings.bulk_max_docs,
-            max_chunk_bytes=self.index_settings.bulk_max_bytes,
-            raise_on_error=False,
-            raise_on_exception=False,
-            max_retries=0,
-            yield_ok=True,
-            # A write to a missing alias must fail, not create a plain index of that name.
-            require_alias=True,
-        ):
-            result = next(iter(item.values()))
-            status = result.get("status")
-            status = status if isinstance(status, int) else 0
-            reason = "" if ok else json.dumps(result.get("error"), default=str)
-            outcomes.append(Outcome(ok=bool(ok), status=status, reason=reason))
+        try:
+            async for ok, item in bulk_helper(
+                self.client,
+                actions,
+                chunk_size=self.index_settings.bulk_max_docs,
+                max_chunk_bytes=self.index_settings.bulk_max_bytes,
+                raise_on_error=False,
+                raise_on_exception=False,
+                max_retries=0,
+                yield_ok=True,
+                # A write to a missing alias must fail, not create a plain index of that name.
+                require_alias=True,
+            ):
+                result = next(iter(item.values()))
+                status = result.get("status")
+                status = status if isinstance(status, int) else 0
+                reason = "" if ok else json.dumps(result.get("error"), default=str)
+                outcomes.append(Outcome(ok=bool(ok), status=status, reason=reason))
+        except no_answer_errors(self.flavor) as exc:
+            # The Elasticsearch helper passes a request that got no answer through: an outage
+            # like a 503, for the documents not answered yet (earlier requests' stand).
+            error = engine_error(exc, self.index_settings.url)
+            outcomes += [Outcome(ok=False, status=0, reason=str(error)) for _ in entries[len(outcomes) :]]
         if len(outcomes) != len(entries):  # never seen; fail safe: retry everything
             return [Outcome(ok=False, status=0, reason="bulk answer did not match") for _ in entries]
         return outcomes

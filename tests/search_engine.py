@@ -38,6 +38,7 @@ class ElasticProxy:
         self.reject_once_operation_with: bytes | None = None  # its next bulk item gets a 429
         self.hold_bulks_with: bytes | None = None  # bulk requests carrying this wait for release()
         self._released = threading.Event()
+        self._refusing = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -50,6 +51,10 @@ class ElasticProxy:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
+        if self._refusing and request.transport is not None:
+            # A connection the client kept alive from before: dropped, as a restarted node's are.
+            request.transport.close()
+            return web.Response(status=503)
         if request.path.endswith("/_bulk") and self.bulk_failures:
             status = self.bulk_failures.pop(0)
             error = {"type": "es_rejected_execution_exception", "reason": "injected by the test proxy"}
@@ -108,10 +113,13 @@ class ElasticProxy:
         self._released.set()
 
     def refuse_connections(self) -> None:
-        """Stop listening: clients get 'connection refused' until :meth:`accept_connections`."""
+        """Stop listening and drop the connections kept alive: clients get 'connection refused'
+        until :meth:`accept_connections`."""
+        self._refusing = True
         self._run(self._close_site())
 
     def accept_connections(self) -> None:
+        self._refusing = False
         self._run(self._open())
 
     def start(self) -> ElasticProxy:

@@ -419,6 +419,58 @@ def test_two_indexers_apply_one_documents_operations_in_the_order_they_were_writ
         writer.close()
 
 
+def test_an_indexer_cut_off_from_the_cluster_leaves_what_another_took_over_to_it(
+    target: Target, prefix: str, tmp_path: Path
+) -> None:
+    """One indexer loses its route to the cluster while it holds a re-fetched page's full
+    document; backing off longer than ``claim_idle_s``, it lets a second indexer take the entry
+    over and apply it, then the correction written after it. When its route comes back, the first
+    indexer must not send the full document too: landing last, it would overwrite the correction
+    (the copy would be a story of its own again)."""
+    cut_off = ElasticProxy(target.url).start()
+    try:
+        fast = engine_settings(tmp_path, target, prefix, claim_idle_s=1.0)
+        slow = engine_settings(
+            tmp_path, Target(target.flavor, cut_off.url, cut_off), prefix, retry_base_s=6.0, retry_max_s=6.0
+        )
+        writer, original, page = _a_page_and_its_original(fast, "cut-")
+        processes = [indexer_process(slow, "cut-off", tmp_path / "cut-off.log")]
+        try:
+            _wait_for(lambda: "cut-off" in _consumers(slow), "the first indexer never read the stream")
+            cut_off.refuse_connections()
+            writer.index(page)  # only the first indexer is reading: it takes it, and cannot send it
+            _wait_for(lambda: _consumers(slow).get("cut-off") == 1, "the first indexer did not take it")
+            processes.append(indexer_process(fast, "fast", tmp_path / "fast.log", until_drained=False))
+            index = build_index(fast)
+
+            def applied(check: Any) -> Any:
+                return lambda: index.refresh() or ((doc := index.get(page.id)) is not None and check(doc))
+
+            _wait_for(applied(lambda d: "second version" in d.body), "the entry was not taken over", 15)
+            writer.update(page.id, {"duplicate_of": original.id})
+            _wait_for(applied(lambda d: d.duplicate_of == original.id), "the correction was not applied", 15)
+            index.close()
+            cut_off.accept_connections()
+            assert processes[0].wait(30) == 0, (tmp_path / "cut-off.log").read_text()[-2000:]
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.terminate()
+                    process.wait(10)
+        index = refreshed(fast)
+        stored = index.get(page.id)
+        assert stored is not None and "second version" in stored.body
+        assert stored.duplicate_of == original.id, (
+            "the cut-off indexer's late full document overwrote the correction"
+        )
+        assert "entries_taken_over_by_another_indexer" in (tmp_path / "cut-off.log").read_text()
+        assert index.count(include_duplicates=False) == 1
+        index.close()
+        writer.close()
+    finally:
+        cut_off.stop()
+
+
 def test_an_operation_a_busy_node_rejects_goes_again_before_the_later_ones_on_its_document(
     target: Target, prefix: str, tmp_path: Path
 ) -> None:

@@ -56,6 +56,10 @@ INDEX_ENTRIES_WAITED = Counter(
     "newscrawl_index_entries_waited_total",
     "Times an index operation waited for an earlier one on its document that another indexer held",
 )
+INDEX_ENTRIES_TAKEN_OVER = Counter(
+    "newscrawl_index_entries_taken_over_total",
+    "Index operations another indexer claimed while this one backed off (sent there, not here)",
+)
 INDEX_LOST = Counter(
     "newscrawl_index_lost_total",
     "Times the write alias was gone from the engine and the index was made again",
