@@ -632,6 +632,9 @@ def test_a_byline_that_lists_more_authors_than_the_metadata_names_them_all(
         ("By <a href='/c/sb'>Sam Bell</a> and <a href='/c/wh'>Wen Ho</a>", ["Sam Bell", "Wen Ho"]),
         # A page crediting only pictures: the structured authors are all there is.
         ("Photos by Sam Bell, Wen Ho and Tia Lund", ["Sam Bell", "Wen Ho", "Tia Lund"]),
+        # Contributors and additional reporters helped; the byline says who wrote it.
+        ("<div>By <a href='/c/sb'>Sam Bell</a></div><span>Contributions from <div><a href='/c/wh'>"
+         "Wen Ho</a></div></span><p>Additional reporting by Tia Lund</p>", ["Sam Bell"]),
     ],
 )  # fmt: skip
 def test_structured_authors_the_byline_credits_for_pictures_or_styling_are_not_authors(

@@ -777,10 +777,12 @@ def _labelled_text_byline(page: HtmlPage) -> str | None:
 # A line that ends with "by" and names (no digits: a date before "by" is fine, after it is not).
 _ENDS_WITH_BY = re.compile(r"(?:^|[\s(])(?:by|von|par|por|door)\s+([^\d|•·:]{4,60})$", re.IGNORECASE)
 # Who took the pictures, made or sponsored the page: credited "by" somebody who did not write it.
+# Contributors and additional reporters helped; the byline names who wrote it.
 _NOT_WRITTEN_BY = re.compile(
-    r"\b(?:photos?|photographs?|photography|images?|pictures?|illustrations?|illustrated|videos?|"
+    r"\b(?:(?:photos?|photographs?|photography|images?|pictures?|illustrations?|illustrated|videos?|"
     r"graphics?|powered|sponsored|presented|supported|produced|edited|reviewed|checked|translated|styled|"
-    r"hosted|narrated|read|shared|posted)\s+(?:by|von|par|por|door)\s",
+    r"hosted|narrated|read|shared|posted)\s+(?:by|von|par|por|door)"
+    r"|(?:with\s+)?(?:additional\s+)?contributions?\s+(?:by|from)|additional\s+reporting\s+(?:by|from))\s",
     re.IGNORECASE,
 )
 _TEXT_BYLINE_MAX_CHARS = 120
