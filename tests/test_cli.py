@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from newscrawl.app.demo import build_demo_web
+from newscrawl.app.localweb import LocalWeb, Resource
 from newscrawl.core.document import SCHEMA_FIELDS
 
 CLI = [sys.executable, "-m", "newscrawl"]
@@ -99,6 +100,32 @@ def test_extract_files(corpora: Path, tmp_path: Path) -> None:
     assert good["canonical_url"].startswith("https://")
     assert missing["error"]["kind"] == "config"
     assert result.returncode == 1
+
+
+def test_extract_urls_gives_one_result_per_url_in_the_order_given() -> None:
+    """Two addresses of one story (one redirects to the other) and a page that is gone: three
+    results, each under the address asked for's answer, in the order given (before session 22
+    results were keyed by final URL: the redirect's twin was lost and the CLI crashed)."""
+    story = b"<html><head><title>Harbour</title></head><body><article><h1>Harbour</h1><p>"
+    story += b"The harbour council met again today. " * 40 + b"</p></article></body></html>"
+    site = "http://outlet.example"
+    with LocalWeb(
+        {
+            f"{site}/story": Resource(story),
+            f"{site}/s/1": Resource(status=301, headers={"Location": f"{site}/story"}),
+            f"{site}/gone": Resource(b"gone", status=404),
+        }
+    ) as web:
+        result = run(
+            "extract", f"{site}/s/1", f"{site}/gone", f"{site}/story", "--jsonl",
+            env={"NEWSCRAWL_FETCH__PROXY": web.proxy_url},
+        )  # fmt: skip
+    docs = [json.loads(line) for line in result.stdout.splitlines()]
+    wanted = [f"{site}/story", f"{site}/gone", f"{site}/story"]
+    assert [d["url"] for d in docs] == wanted, result.stderr[-2000:]
+    assert docs[0]["title"] == docs[2]["title"] == "Harbour"
+    assert "error" in docs[1]
+    assert result.returncode == 1  # one source failed
 
 
 def test_extract_a_saved_file_without_its_url(tmp_path: Path) -> None:

@@ -46,12 +46,11 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     sources: list[tuple[str, bytes | Exception, str | None]] = []
     remote = [s for s in args.sources if s.startswith(("http://", "https://"))]
-    fetched = dict((u, (b, c)) for u, b, c in asyncio.run(_fetch_all(settings, remote))) if remote else {}
-    fetched_iter = iter(fetched.items())
+    # In the order given: two URLs that redirect to one page are two results.
+    fetched = iter(asyncio.run(_fetch_all(settings, remote)) if remote else [])
     for source in args.sources:
         if source.startswith(("http://", "https://")):
-            url, (body, ctype) = next(fetched_iter)
-            sources.append((url, body, ctype))
+            sources.append(next(fetched))
         else:
             path = Path(source)
             try:
