@@ -683,6 +683,20 @@ def test_links_to_author_pages_name_the_authors_when_nothing_else_does() -> None
     assert article.authors == ["Tex Hollywood", "Ann Lee"]
 
 
+def test_an_author_page_linked_from_a_pictures_caption_is_not_the_byline() -> None:
+    """The lead picture's caption, a sentence, ends with its photographer's author page ("By Pat
+    Ng"); the byline below it links the writer's: a byline is a short line, a caption is prose."""
+    caption = (
+        "<div><img src='/p.jpg'><div>Members of the harbour council have been asking for a sea wall"
+        " since May, after the third flood this year closed the harbour road for a week. <span>By "
+        "<a href='/writer/1/Pat_Ng/'>Pat Ng</a>"
+        "</span></div></div>"
+    )
+    byline = "<div><span>By <a href='/writer/2/Ann_Lee/'>Ann Lee</a>, Staff Writer</span></div>"
+    article = extract_article(parse_html(_storm_page(caption + byline), "https://a.example/storm"))
+    assert article.authors == ["Ann Lee"]
+
+
 def test_staff_and_bio_pages_are_author_pages_and_a_blank_person_credits_the_paper() -> None:
     """A network of papers writes ", The Daily Paper" as the JSON-LD person when the template's
     name is blank: that credits the paper, and the byline's link to the reporter's staff page

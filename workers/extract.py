@@ -106,6 +106,9 @@ class ExtractionRules:
     # Structured authors that the text under the headline credits for something else ("Photography
     # by B" beside a JSON-LD naming A and B) are not authors.
     other_credits: bool = True
+    # An author page linked from a line of prose (a picture's caption ending "By Jane Doe", a
+    # sentence) is not the byline: the last resort takes links that stand on a short line.
+    author_links_on_short_lines: bool = True
     # Title: the shorter of the JSON-LD headline and og:title (off: the JSON-LD headline).
     shorter_headline: bool = True
     # Published time: the printed time beside a date-only stamp.
@@ -694,7 +697,7 @@ def _authors(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules 
         if rules.text_bylines:
             yield [n for n in tidy(_text_byline(page)) if _person_like(n)]
         if rules.author_page_links:
-            yield tidy(_author_page_links(page))
+            yield tidy(_author_page_links(page, rules))
 
     abbreviations: list[str] = []
     for names in bylines():
@@ -970,7 +973,7 @@ _AUTHOR_PAGE_LINKS = etree.XPath(
 )
 
 
-def _author_page_links(page: HtmlPage) -> list[str]:
+def _author_page_links(page: HtmlPage, rules: ExtractionRules = DEFAULT_RULES) -> list[str]:
     """The people named by the page's first links to author pages (and the others beside it)."""
     names: list[str] = []
     block = None
@@ -980,10 +983,20 @@ def _author_page_links(page: HtmlPage) -> list[str]:
         text = _clean(_shown_text(link))
         if not text or not _person_like(text):
             continue
+        if rules.author_links_on_short_lines and len(_line_of(link)) > _TEXT_BYLINE_MAX_CHARS:
+            continue
         if block is None:
             block = link.getparent() if link.getparent() is not None else link
         names.append(text)
     return names
+
+
+def _line_of(el: Any) -> str:
+    """The shown text of the line ``el`` stands on: its nearest ancestor that starts a line."""
+    line = el.getparent()
+    while line is not None and line.tag not in _LINE_TAGS:
+        line = line.getparent()
+    return _WS.sub(" ", _shown_text(line if line is not None else el)).strip()
 
 
 _TAXONOMY_LINK = re.compile(
