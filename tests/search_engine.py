@@ -71,11 +71,19 @@ class ElasticProxy:
         if self.reject_once_operation_with and request.path.endswith("/_bulk"):
             body, rejected = self._without_operation(body, self.reject_once_operation_with)
         assert self._session is not None
-        async with self._session.request(
-            request.method, self.upstream + request.path_qs, headers=headers, data=body or None
-        ) as upstream:
-            payload = await upstream.read()
-            out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP | {"content-encoding"}}
+        try:
+            async with self._session.request(
+                request.method, self.upstream + request.path_qs, headers=headers, data=body or None
+            ) as upstream:
+                payload = await upstream.read()
+                out = {
+                    k: v for k, v in upstream.headers.items() if k.lower() not in _HOP | {"content-encoding"}
+                }
+        except aiohttp.ClientConnectionError:
+            # The engine is down: the client sees what it would see without the proxy, no answer.
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=502)
         out["X-Elastic-Product"] = "Elasticsearch"
         if rejected is not None:
             payload = _with_rejected_item(payload, *rejected)

@@ -453,15 +453,19 @@ def test_a_frozen_engine_loses_nothing(flavor: str, frozen_s: int, prefix: str, 
         writer.close()
 
 
+@pytest.mark.parametrize("flavor", ["opensearch", "elasticsearch"])
 def test_an_engine_that_comes_back_empty_mid_load_gets_its_index_back_and_the_rest_loaded(
-    prefix: str, tmp_path: Path
+    flavor: str, prefix: str, tmp_path: Path
 ) -> None:
     """The in-memory engine restarted mid-load (as a cluster restored empty looks): down 5 s,
     then back without the template, the index or the aliases. The indexer waits, makes them
-    again with the strict mapping and loads everything it had not confirmed."""
+    again with the strict mapping and loads everything it had not confirmed. With either client
+    (before session 22 the Elasticsearch client's connection error ended the indexer)."""
     own = osmem_server.OsmemServer.start(japanese=False)
     address = own.url.removeprefix("http://")
-    settings = engine_settings(tmp_path, Target("opensearch", own.url), prefix, bulk_max_docs=50)
+    proxy = ElasticProxy(own.url).start() if flavor == "elasticsearch" else None
+    target = Target(flavor, proxy.url if proxy else own.url, proxy)
+    settings = engine_settings(tmp_path, target, prefix, bulk_max_docs=50)
     writer, docs = _backlog(settings, 2000, seed="empty-")
     log = tmp_path / "indexer.log"
     proc = indexer_process(settings, "emptied", log)
@@ -489,6 +493,8 @@ def test_an_engine_that_comes_back_empty_mid_load_gets_its_index_back_and_the_re
         if proc.poll() is None:
             proc.kill()
         own.close()
+        if proxy is not None:
+            proxy.stop()
         writer.close()
     assert status["initialised"] and mapping[status["index"]]["mappings"]["dynamic"] == "strict"
     assert {d.id for d in docs[confirmed:]} <= loaded <= {d.id for d in docs}
