@@ -695,6 +695,9 @@ def test_an_author_page_linked_from_a_pictures_caption_is_not_the_byline() -> No
     byline = "<div><span>By <a href='/writer/2/Ann_Lee/'>Ann Lee</a>, Staff Writer</span></div>"
     article = extract_article(parse_html(_storm_page(caption + byline), "https://a.example/storm"))
     assert article.authors == ["Ann Lee"]
+    # A byline written straight into the article, beside its paragraphs, is a short line too.
+    bare = "<a href='/writer/2/Ann_Lee/'>Ann Lee</a>"
+    assert extract_article(parse_html(_storm_page(bare), "https://a.example/storm")).authors == ["Ann Lee"]
 
 
 def test_staff_and_bio_pages_are_author_pages_and_a_blank_person_credits_the_paper() -> None:

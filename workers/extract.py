@@ -992,11 +992,26 @@ def _author_page_links(page: HtmlPage, rules: ExtractionRules = DEFAULT_RULES) -
 
 
 def _line_of(el: Any) -> str:
-    """The shown text of the line ``el`` stands on: its nearest ancestor that starts a line."""
+    """The shown text of the line ``el`` stands on: the inline content of its nearest ancestor
+    that starts a line, without the lines inside that ancestor (its paragraphs, its blocks)."""
     line = el.getparent()
     while line is not None and line.tag not in _LINE_TAGS:
         line = line.getparent()
-    return _WS.sub(" ", _shown_text(line if line is not None else el)).strip()
+    if line is None:
+        return _shown_text(el)
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node.tag, str) or node.tag in _UNSHOWN_TAGS:
+            return
+        parts.append(node.text or "")
+        for child in node:
+            if child.tag not in _LINE_TAGS:
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(line)
+    return _WS.sub(" ", " ".join(parts)).strip()
 
 
 _TAXONOMY_LINK = re.compile(
