@@ -184,3 +184,45 @@ def test_stats_asks_a_rabbitmq_broker_for_the_queue_depth_and_its_consumers(
         broker.close()
     assert "NOT_FOUND" in before[f"{queue}.error"], before
     assert after == {f"{queue}.waiting": 0, f"{queue}.consumers": 1}, after
+
+
+def test_a_store_outage_as_a_batch_starts_is_waited_out_not_a_failed_task(tmp_path: Path) -> None:
+    """Redis goes away just as a worker's task claims its leases (seen in CI: a restart caught
+    the claim). The task waits the outage out like any store write; before session 22 it failed
+    with StoreError and a traceback. Only the fault is injected: the claim's first attempt fails
+    as a reset connection does; the stores are real."""
+    from newscrawl.app.factory import build_worker_runtime
+    from newscrawl.core.errors import StoreError
+    from tests.conftest import drop_redis_prefix
+
+    prefix = f"nctest-claim-{os.getpid()}"
+    settings = make_settings(
+        tmp_path,
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        frontier={"backend": "redis"},
+        dedup={"backend": "redis"},
+    )
+    runtime = build_worker_runtime(settings)
+    frontier = runtime.frontier
+    try:
+        frontier.add([FrontierEntry(url="http://outlet.example/story", kind="article")], now=frontier.now())
+        leases = frontier.lease(now=frontier.now(), limit=1)
+        assert leases
+        attempts: list[int] = []
+        claim = runtime.frontier.claim
+
+        def reset_once(batch: Any, runner: str) -> list[bool]:
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise StoreError("redis EVALSHA: Connection reset by peer")
+            return claim(batch, runner)
+
+        runtime.frontier.claim = reset_once  # type: ignore[method-assign]
+        runtime.run_batch(leases)
+        assert len(attempts) == 2
+        # The page was fetched (it fails: the host does not resolve here) and settled.
+        assert frontier.stats()["urls"].get("leased", 0) == 0, frontier.stats()
+    finally:
+        runtime.close()
+        drop_redis_prefix(prefix)

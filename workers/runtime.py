@@ -71,7 +71,10 @@ class WorkerRuntime:
         handler = LeaseHandler(self.parts, abort_on=(SoftTimeLimitExceeded,))
         # A redelivered task may carry leases that expired and went to another worker since, or
         # that the first delivery is still working on.
-        claimed = self.frontier.claim(leases, f"{socket.gethostname()}:{self.pid}:{uuid.uuid4().hex[:12]}")
+        # A store outage as the batch starts is waited out like one while it runs (a claim tried
+        # again under the same runner name finds its own claims).
+        runner = f"{socket.gethostname()}:{self.pid}:{uuid.uuid4().hex[:12]}"
+        claimed = self.parts.outage.call(lambda: self.frontier.claim(leases, runner))
         live = [lease for lease, mine in zip(leases, claimed, strict=True) if mine]
         handler.stats.stale = len(leases) - len(live)
         pending = {asyncio.run_coroutine_threadsafe(handler.fetch(lease), self.loop): lease for lease in live}
