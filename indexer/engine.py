@@ -11,6 +11,7 @@ and ``<name>-write``, so a mapping change is a reindex into ``v<N+1>`` and one a
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -27,8 +28,17 @@ def detect_flavor(settings: IndexSettings) -> str:
         request = urllib.request.Request(settings.url.rstrip("/") + "/", headers=_auth_headers(settings))
         with urllib.request.urlopen(request, timeout=settings.request_timeout_s) as response:
             info = json.loads(response.read())
-    except (OSError, ValueError) as exc:
+    except urllib.error.HTTPError as exc:
+        # Its status decides: a 503 of a cluster still starting is waited out, a 401 is bad config.
+        raise SearchEngineError(
+            f"cannot ask the cluster what it is: {exc}", url=settings.url, status=exc.code
+        ) from exc
+    except OSError as exc:  # no answer: refused, reset, timed out, unknown host
         raise SearchEngineError(f"cannot ask the cluster what it is: {exc}", url=settings.url) from exc
+    except ValueError as exc:  # an answer, but not a cluster's
+        raise SearchEngineError(
+            f"the answer to GET / is not a cluster's: {exc}", url=settings.url, status=200
+        ) from exc
     return "opensearch" if info.get("version", {}).get("distribution") == "opensearch" else "elasticsearch"
 
 

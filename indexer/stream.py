@@ -43,7 +43,6 @@ from typing import Any
 
 from indexer.engine import (
     IndexAdmin,
-    detect_flavor,
     engine_error,
     make_client,
     no_answer_errors,
@@ -204,8 +203,9 @@ class StreamIndexer:
         self.consumer = consumer
         self.keys = IndexKeys(settings.redis_prefix)
         self.redis: Any = new_async_redis_client(settings.redis_url)
-        self.flavor = detect_flavor(self.index_settings)
-        self.client = make_client(self.index_settings, self.flavor, asynchronous=True)
+        # Both known once the cluster has answered (setup): it may not be up when we start.
+        self.flavor = ""
+        self.client: Any = None
         self.write_alias = write_alias_of(settings.index.name)
         self.stats = IndexerStats()
         self.outage = Outage("redis", limit_s=settings.store_outage_limit_s)
@@ -227,12 +227,18 @@ class StreamIndexer:
         await self._ensure_group()
 
     async def _init_index(self) -> dict[str, Any]:
-        """The template, index and aliases, made where missing; a cluster that is down is waited for."""
+        """The template, index and aliases, made where missing; a cluster that is down (or not up
+        yet: processes start in any order) is waited for."""
         failures = 0
         while True:
-            admin = IndexAdmin(self.settings)
+            admin: IndexAdmin | None = None
             try:
-                return await asyncio.to_thread(admin.init)
+                admin = await asyncio.to_thread(IndexAdmin, self.settings)
+                made = await asyncio.to_thread(admin.init)
+                if self.client is None:
+                    self.flavor = admin.client.flavor
+                    self.client = make_client(self.index_settings, self.flavor, asynchronous=True)
+                return made
             except SearchEngineError as exc:
                 # A cluster that is down at start-up is waited for, like one that goes down later.
                 if not exc.transient or self._stop.is_set():
@@ -244,7 +250,8 @@ class StreamIndexer:
                 log.warning("engine_unavailable", error=exc.message, wait_s=wait)
                 await asyncio.sleep(wait)
             finally:
-                admin.client.close()
+                if admin is not None:
+                    admin.client.close()
 
     async def _ensure_group(self) -> None:
         try:
@@ -280,7 +287,8 @@ class StreamIndexer:
                     continue
                 self.outage.recovered()
         finally:
-            await self.client.close()
+            if self.client is not None:
+                await self.client.close()
             await self.redis.aclose()
         return self.stats
 

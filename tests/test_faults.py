@@ -36,7 +36,7 @@ from newscrawl.core.errors import StoreError
 from newscrawl.core.records import Lease
 from scheduler.outlets import parse_outlets
 from scheduler.service import CeleryDispatcher
-from tests.cluster import REPO, Cluster, PrivateRabbitMQ, PrivateRedis, settings_env
+from tests.cluster import REPO, Cluster, PrivateRabbitMQ, PrivateRedis, free_port, settings_env
 from tests.conftest import make_settings, require_rabbitmq, require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
@@ -45,6 +45,7 @@ from tests.distributed_support import (
     _assert_fetched_once,
     _assert_polite,
     _assert_same_index,
+    _clusters,
     _default_leases,
     _distributed,
     _indexed,
@@ -303,6 +304,55 @@ def test_a_redis_that_comes_back_empty_crashes_nothing_and_the_crawl_starts_agai
     # Every story is in the index; a copy fetched after the dedup store was lost may be a story
     # of its own (README "Faults").
     assert set(embedded.docs) <= set(crawl.docs)
+
+
+def test_processes_started_before_redis_and_the_engine_wait_for_them(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    """Processes start in any order (Compose without health checks, pods scheduled before the
+    Redis and the cluster they need): indexer, worker and scheduler started while neither Redis
+    nor the search engine answer, with the default ``index.flavor = auto`` (asked of the cluster).
+    Each waits; Redis comes up, then the engine; the crawl runs to its end and the indexer loads
+    all of it. Before session 23 the indexer exited at once: it asked the cluster its flavour
+    outside the start-up wait."""
+    redis_server = PrivateRedis(tmp_path / "redis")
+    engine_address = f"127.0.0.1:{free_port()}"
+    index = {"backend": "elasticsearch", "url": f"http://{engine_address}", "name": prefix}
+    index |= {"retry_base_s": 0.2, "retry_max_s": 2.0}
+    settings = _distributed(
+        dedup_web, tmp_path / "data", outlets_file, prefix, redis_url=redis_server.url, index=index
+    )
+    assert settings.index.flavor == "auto"
+    cluster = Cluster(settings, tmp_path / "logs")
+    engine = None
+    try:
+        cluster.start_indexer("indexer")
+        cluster.start_worker("w1")
+        cluster.start_scheduler("scheduler")
+        time.sleep(5)
+        for name in ("indexer", "w1", "scheduler"):
+            assert cluster.alive(name), f"{name} exited with nothing to talk to:\n" + cluster.tail(name)
+        redis_server.start()
+        time.sleep(3)
+        engine = osmem_server.OsmemServer.start(japanese=False, addr=engine_address)
+        assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
+        deadline = time.monotonic() + 60
+        while (loaded := refreshed(settings)).count() < len(embedded.docs):
+            loaded.close()
+            assert time.monotonic() < deadline and cluster.alive("indexer"), cluster.tail("indexer")
+            time.sleep(0.5)
+        crawl = _result(settings, 0, 0)
+        cluster.stop("indexer")
+    finally:
+        cluster.close()
+        redis_server.close()
+        if engine is not None:
+            engine.close()
+    assert sorted(crawl.docs) == sorted(embedded.docs)
+    assert _clusters(crawl.docs) == _clusters(embedded.docs)
+    for name in ("indexer", "w1", "scheduler"):
+        assert "Traceback" not in cluster.tail(name, 1_000_000), name
+    assert "engine_unavailable" in cluster.tail("indexer", 1_000_000)
 
 
 @pytest.mark.slow  # its twin with short leases: test_kill_9_of_a_worker_and_a_scheduler_restart...

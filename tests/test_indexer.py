@@ -493,3 +493,40 @@ def test_an_operation_a_busy_node_rejects_goes_again_before_the_later_ones_on_it
         assert stored.duplicate_of == original.id, "the full document sent again overwrote the correction"
         index.close()
         writer.close()
+
+
+def test_a_cluster_that_refuses_our_credentials_stops_the_indexer_with_a_clear_error(
+    prefix: str, tmp_path: Path
+) -> None:
+    """A cluster not up yet is waited for (test_faults.py); one that answers 401 to the flavour
+    question is bad configuration, which waiting cannot fix: the indexer exits non-zero naming it."""
+    import http.server
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="security"')
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        target = Target("auto", f"http://127.0.0.1:{server.server_address[1]}")
+        settings = engine_settings(tmp_path, target, prefix)
+        env = {**os.environ, **settings_env(settings)}
+        done = subprocess.run(
+            [sys.executable, "-m", "newscrawl", "indexer", "--name", "x"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+    assert done.returncode != 0
+    assert "401" in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]

@@ -50,7 +50,10 @@ class Outage:
 
     def failed(self, error: StoreError) -> float:
         """Record a failure; returns how long to wait before trying again. Raises the error when
-        the outage has lasted past the limit."""
+        the outage has lasted past the limit, or at once when waiting cannot fix it (a cluster
+        refusing our credentials: bad configuration, not an outage)."""
+        if not error.transient:
+            raise error
         now = self._clock()
         if self.down_since is None:
             self.down_since = now
