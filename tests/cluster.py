@@ -82,17 +82,25 @@ class Cluster:
         )
 
     def start_worker(
-        self, name: str, concurrency: int = 1, metrics_port: int | None = None, *, clock_skew_s: float = 0
+        self,
+        name: str,
+        concurrency: int = 1,
+        metrics_port: int | None = None,
+        *,
+        clock_skew_s: float = 0,
+        retry_wait_max_s: float = 0,
     ) -> None:
-        """``clock_skew_s``: the worker's wall clock runs that far off (tests/skewed_clock)."""
+        """``clock_skew_s``: the worker's wall clock runs that far off; ``retry_wait_max_s``: its
+        waits between attempts to reach the broker last at most that long (tests/subprocess_clock)."""
         argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO"]
         argv += ["--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip"]
         argv += ["--queues", self.settings.workers.queue]
         env = _port("WORKER", metrics_port)
-        if clock_skew_s:
-            path = [str(REPO / "tests" / "skewed_clock"), self.env.get("PYTHONPATH", "")]
+        if clock_skew_s or retry_wait_max_s:
+            path = [str(REPO / "tests" / "subprocess_clock"), self.env.get("PYTHONPATH", "")]
             env["PYTHONPATH"] = os.pathsep.join(p for p in path if p)
             env["NEWSCRAWL_TEST_CLOCK_SKEW_S"] = str(clock_skew_s)
+            env["NEWSCRAWL_TEST_RETRY_WAIT_MAX_S"] = str(retry_wait_max_s)
         self._start(name, argv, env)
 
     def start_scheduler(

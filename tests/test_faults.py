@@ -15,6 +15,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -314,7 +315,9 @@ def test_processes_started_before_redis_and_the_engine_wait_for_them(
     nor the search engine answer, with the default ``index.flavor = auto`` (asked of the cluster).
     Each waits; Redis comes up, then the engine; the crawl runs to its end and the indexer loads
     all of it. Before session 23 the indexer exited at once: it asked the cluster its flavour
-    outside the start-up wait."""
+    outside the start-up wait. The worker's waits between attempts to reach its broker (Redis)
+    are shortened, so the outage outlasts Celery's default budget of 100 attempts (about 46
+    minutes); before session 24 the worker exited after them."""
     redis_server = PrivateRedis(tmp_path / "redis")
     engine_address = f"127.0.0.1:{free_port()}"
     index = {"backend": "elasticsearch", "url": f"http://{engine_address}", "name": prefix}
@@ -327,9 +330,9 @@ def test_processes_started_before_redis_and_the_engine_wait_for_them(
     engine = None
     try:
         cluster.start_indexer("indexer")
-        cluster.start_worker("w1")
+        cluster.start_worker("w1", retry_wait_max_s=0.001)
         cluster.start_scheduler("scheduler")
-        time.sleep(5)
+        time.sleep(8)
         for name in ("indexer", "w1", "scheduler"):
             assert cluster.alive(name), f"{name} exited with nothing to talk to:\n" + cluster.tail(name)
         redis_server.start()
@@ -353,6 +356,8 @@ def test_processes_started_before_redis_and_the_engine_wait_for_them(
     for name in ("indexer", "w1", "scheduler"):
         assert "Traceback" not in cluster.tail(name, 1_000_000), name
     assert "engine_unavailable" in cluster.tail("indexer", 1_000_000)
+    attempts = re.findall(r"Trying again .*\((\d+)/", cluster.tail("w1", 1_000_000))
+    assert max(map(int, attempts)) > 100, "the worker's outage was shorter than Celery's budget"
 
 
 @pytest.mark.slow  # its twin with short leases: test_kill_9_of_a_worker_and_a_scheduler_restart...

@@ -34,6 +34,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": broker,
         "broker_connection_retry_on_startup": True,
+        # A broker outage is waited out however long it lasts, as every store outage is: Celery's
+        # default gives up after 100 attempts (about 46 minutes) and the worker exits.
+        "broker_connection_max_retries": None,
         "broker_transport_options": transport,
         "task_default_queue": w.queue,
         "task_serializer": "json",
