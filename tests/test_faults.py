@@ -360,6 +360,22 @@ def test_processes_started_before_redis_and_the_engine_wait_for_them(
     assert max(map(int, attempts)) > 100, "the worker's outage was shorter than Celery's budget"
 
 
+def test_a_worker_gives_up_on_its_broker_after_the_store_outage_limit(tmp_path: Path) -> None:
+    """``store_outage_limit_s`` bounds a broker outage as it bounds a store outage: a worker
+    whose broker never answers exits non-zero after about that long (here 600 s: 27 of kombu's
+    attempts, their waits shortened), not after Celery's own 100 attempts."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    settings = make_settings(tmp_path / "data", redis_url=dead, store_outage_limit_s=600)
+    cluster = Cluster(settings, tmp_path / "logs")
+    try:
+        cluster.start_worker("w1", retry_wait_max_s=0.001)
+        assert cluster.wait("w1", 60) != 0
+    finally:
+        cluster.close()
+    attempts = [int(n) for n in re.findall(r"Trying again .*\((\d+)/", cluster.tail("w1", 1_000_000))]
+    assert 20 <= max(attempts) <= 30, max(attempts)
+
+
 @pytest.mark.slow  # its twin with short leases: test_kill_9_of_a_worker_and_a_scheduler_restart...
 def test_a_killed_worker_costs_at_most_the_lease_timeout_with_default_settings(
     dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path

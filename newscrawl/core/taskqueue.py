@@ -18,6 +18,22 @@ CRAWL_TASK = "newscrawl.crawl"
 REPROCESS_TASK = "newscrawl.reprocess_file"
 
 
+# kombu's waits between attempts to reach the broker: 2 s, 4 s, ... up to 30 s.
+_BROKER_WAIT_STEP_S = 2.0
+_BROKER_WAIT_MAX_S = 30.0
+
+
+def broker_attempts(limit_s: float | None) -> int | None:
+    """How many attempts to reach the broker kombu makes in ``limit_s``; None: no end."""
+    if limit_s is None:
+        return None
+    attempts, waited_s = 0, 0.0
+    while waited_s < limit_s:
+        attempts += 1
+        waited_s += min(_BROKER_WAIT_STEP_S * attempts, _BROKER_WAIT_MAX_S)
+    return attempts
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     w = settings.workers
     broker = w.broker_url or settings.redis_url
@@ -34,9 +50,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": broker,
         "broker_connection_retry_on_startup": True,
-        # A broker outage is waited out however long it lasts, as every store outage is: Celery's
-        # default gives up after 100 attempts (about 46 minutes) and the worker exits.
-        "broker_connection_max_retries": None,
+        # A broker outage is waited out as a store outage is, for ``store_outage_limit_s``
+        # (default: however long it lasts). Celery's own default gives up after 100 attempts,
+        # about 46 minutes, and the worker exits.
+        "broker_connection_max_retries": broker_attempts(settings.store_outage_limit_s),
         "broker_transport_options": transport,
         "task_default_queue": w.queue,
         "task_serializer": "json",
