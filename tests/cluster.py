@@ -50,6 +50,19 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def run_cli(settings: Settings, *argv: str, timeout_s: float = 60) -> subprocess.CompletedProcess[str]:
+    """``newscrawl ARGV`` as a user runs it, configured by ``settings`` through the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "newscrawl", *argv],
+        cwd=REPO,
+        env={**os.environ, **settings_env(settings)},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
 def _port(kind: str, port: int | None) -> dict[str, str]:
     return {} if port is None else {f"NEWSCRAWL_METRICS__{kind}_PORT": str(port)}
 

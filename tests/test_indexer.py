@@ -9,8 +9,6 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -29,7 +27,7 @@ from newscrawl.core.document import Document
 from newscrawl.core.interfaces import SearchQuery
 from newscrawl.core.redis_keys import IndexKeys
 from scheduler.outlets import load_outlets
-from tests.cluster import REPO, settings_env
+from tests.cluster import run_cli
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, require_redis
 from tests.indexer_support import (
     Target,
@@ -262,14 +260,7 @@ def test_a_reindex_while_the_indexer_loads_loses_nothing(target: Target, prefix:
     try:
         writing.start()
         time.sleep(0.5)
-        reindex = subprocess.run(
-            [sys.executable, "-m", "newscrawl", "index", "reindex"],
-            env={**os.environ, **settings_env(settings)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        reindex = run_cli(settings, "index", "reindex", timeout_s=120)
         writing.join(60)
         assert reindex.returncode == 0, reindex.stderr[-2000:]
         assert not writing.is_alive()
@@ -316,15 +307,7 @@ def test_search_hides_duplicates_and_takes_later_corrections(
     assert set(hits[0].appearances) == {"http://aggregator.example/a/ferry", copy.url}
     assert len(index.search(SearchQuery(text="ferry strike", include_duplicates=True))) == 2
     assert index.count(include_duplicates=False) == 2
-    env = {**os.environ, **settings_env(settings)}
-    cli = subprocess.run(
-        [sys.executable, "-m", "newscrawl", "search", "ferry", "--json"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    cli = run_cli(settings, "search", "ferry", "--json")
     assert cli.returncode == 0, cli.stderr
     (line,) = cli.stdout.splitlines()
     assert json.loads(line)["id"] == original.id
@@ -516,16 +499,7 @@ def test_a_cluster_that_refuses_our_credentials_stops_the_indexer_with_a_clear_e
     try:
         target = Target("auto", f"http://127.0.0.1:{server.server_address[1]}")
         settings = engine_settings(tmp_path, target, prefix)
-        env = {**os.environ, **settings_env(settings)}
-        done = subprocess.run(
-            [sys.executable, "-m", "newscrawl", "indexer", "--name", "x"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = run_cli(settings, "indexer", "--name", "x")
     finally:
         server.shutdown()
     assert done.returncode != 0

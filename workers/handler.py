@@ -59,9 +59,8 @@ class CrawlStats:
     # CPU seconds per stage; fetch is what the event loop spent outside the other stages.
     cpu_s: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
-    def counters(self) -> dict[str, int]:
-        """Flat integer counters (what distributed workers add up in Redis)."""
-        flat = {
+    def _totals(self) -> dict[str, int]:
+        return {
             "pages_fetched": self.fetched,
             "robots_fetched": self.robots,
             "bytes": self.bytes,
@@ -74,6 +73,10 @@ class CrawlStats:
             "discovered": self.discovered,
             "stale_leases": self.stale,
         }
+
+    def counters(self) -> dict[str, int]:
+        """Flat integer counters (what distributed workers add up in Redis)."""
+        flat = self._totals()
         flat.update({f"error:{k}": v for k, v in self.errors.items()})
         flat.update({f"kind:{k}": v for k, v in self.by_kind.items()})
         flat.update({f"cpu_us:{k}": round(v * 1e6) for k, v in self.cpu_s.items()})
@@ -83,16 +86,7 @@ class CrawlStats:
         elapsed = time.monotonic() - self.started_at
         return {
             "elapsed_s": round(elapsed, 3),
-            "pages_fetched": self.fetched,
-            "robots_fetched": self.robots,
-            "bytes": self.bytes,
-            "articles_indexed": self.articles,
-            "url_aliases": self.aliases,
-            "duplicates_at_index_time": self.duplicates,
-            "index_corrections": self.corrections,
-            "not_modified": self.not_modified,
-            "unchanged": self.unchanged,
-            "discovered": self.discovered,
+            **self._totals(),
             "pages_by_kind": dict(self.by_kind),
             "errors": dict(self.errors),
             "cpu_s": {k: round(v, 4) for k, v in self.cpu_s.items()},
