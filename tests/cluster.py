@@ -102,11 +102,13 @@ class Cluster:
         *,
         clock_skew_s: float = 0,
         retry_wait_max_s: float = 0,
+        pool: str = "prefork",
     ) -> None:
         """``clock_skew_s``: the worker's wall clock runs that far off; ``retry_wait_max_s``: its
         waits between attempts to reach the broker last at most that long (tests/subprocess_clock)."""
         argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO"]
         argv += ["--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip"]
+        argv += ["--pool", pool]
         argv += ["--queues", self.settings.workers.queue]
         env = _port("WORKER", metrics_port)
         if clock_skew_s or retry_wait_max_s:

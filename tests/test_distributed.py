@@ -24,7 +24,7 @@ from newscrawl.app.localweb import LocalWeb, Resource
 from newscrawl.core.records import FrontierEntry
 from newscrawl.core.settings import Settings
 from scheduler.service import CeleryDispatcher
-from tests.cluster import Cluster, PrivateRabbitMQ, free_port, get_json, settings_env
+from tests.cluster import REPO, Cluster, PrivateRabbitMQ, free_port, get_json, settings_env
 from tests.conftest import REDIS_URL, make_settings, require_rabbitmq, require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
@@ -70,13 +70,15 @@ def _flower_workers(port: int, want: int, deadline_s: float = 30) -> dict[str, A
 def test_two_workers_crawl_what_the_embedded_mode_crawls(
     dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
 ) -> None:
+    """One worker on Celery's default prefork pool, one on the solo pool (one process, as in a
+    container per worker)."""
     settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix)
     cluster = Cluster(settings, tmp_path / "logs")
     port = free_port()
     start = len(dedup_web.web.log)
     try:
         cluster.start_worker("w1")
-        cluster.start_worker("w2")
+        cluster.start_worker("w2", pool="solo")
         cluster.start_flower(port)
         cluster.start_scheduler()
         assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
@@ -108,6 +110,27 @@ def test_two_workers_crawl_what_the_embedded_mode_crawls(
     for name, info in workers.items():
         done = info["stats"]["total"].get("newscrawl.crawl", 0)
         assert done > 0, (name, info["stats"]["total"])
+
+
+def test_a_worker_on_a_pool_whose_tasks_share_its_process_refuses_to_start(
+    prefix: str, tmp_path: Path
+) -> None:
+    """Tasks running at once in one process would share its event loop and store connections
+    (SQLite refused them: before session 24 most pages failed as internal errors). The worker
+    says which pools it runs on and exits before taking a task."""
+    settings = make_settings(tmp_path / "data", redis_prefix=prefix, workers={"queue": f"{prefix}-tasks"})
+    argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--pool", "threads", "-c", "2"]
+    done = subprocess.run(
+        argv,
+        cwd=REPO,
+        env={**os.environ, **settings_env(settings)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "prefork pool (the default) or solo, not threads" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_a_task_delivered_twice_while_it_runs_fetches_each_page_once(prefix: str, tmp_path: Path) -> None:

@@ -75,12 +75,34 @@ def _quiet_per_task_logs(**_: Any) -> None:
 after_setup_logger.connect(_quiet_per_task_logs, weak=False)
 
 
+# Pools that run a task on the process's main thread, one at a time, as the worker runtime
+# assumes (workers/runtime.py: one event loop and one set of store connections per process).
+# The thread pool shares them between tasks running at once (SQLite refuses, pages fail); gevent
+# and eventlet patch the threads the event loop runs in. Parallelism comes from --concurrency.
+SUPPORTED_POOLS = ("celery.concurrency.prefork", "celery.concurrency.solo")
+
+
+def _require_supported_pool(sender: Any = None, **_: Any) -> None:
+    from celery.concurrency import ALIASES, get_implementation
+
+    module = getattr(get_implementation(sender.pool_cls), "__module__", "")
+    if module not in SUPPORTED_POOLS:
+        name = next((alias for alias, path in ALIASES.items() if path.startswith(f"{module}:")), module)
+        print(
+            f"newscrawl: the worker runs on the prefork pool (the default) or solo, not {name}; "
+            "use --concurrency N for N tasks at once",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)  # Celery logs and skips an Exception raised in a signal handler
+
+
 def _freeze_startup_objects(**_: Any) -> None:
     import workers.runtime  # noqa: F401 - the pipeline's modules, loaded once for every pool process
 
     freeze_before_fork()
 
 
+worker_init.connect(_require_supported_pool, weak=False)
 worker_init.connect(_serve_metrics, weak=False)
 worker_init.connect(_freeze_startup_objects, weak=False)
 worker_process_shutdown.connect(_close_runtime, weak=False)
