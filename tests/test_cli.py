@@ -15,6 +15,7 @@ import pytest
 from newscrawl.app.demo import build_demo_web
 from newscrawl.app.localweb import LocalWeb, Resource
 from newscrawl.core.document import SCHEMA_FIELDS
+from tests.cluster import REPO
 
 CLI = [sys.executable, "-m", "newscrawl"]
 
@@ -259,6 +260,24 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     # A decision lock shorter than its holder's renewal interval would expire under a live holder.
     result = run("stats", "--data", str(tmp_path / "d"), env={"NEWSCRAWL_DEDUP__LOCK_TTL_MS": "500"})
     assert result.returncode == 2 and "dedup.lock_ttl_ms" in result.stderr
+
+
+def test_a_misspelt_setting_is_reported_by_every_process(tmp_path: Path) -> None:
+    """A key no setting has, in the config file or the environment, is named, not ignored (a
+    misspelt ``min_delay`` would leave ``min_delay_ms`` at its default unnoticed), by newscrawl's
+    commands and by the Celery worker alike."""
+    (tmp_path / "newscrawl.toml").write_text("[politeness]\nmin_delay = 5\n")
+    in_file = {"NEWSCRAWL_CONFIG": str(tmp_path / "newscrawl.toml")}
+    in_env = {"NEWSCRAWL_FETCH__PROXI": "http://127.0.0.1:3128"}
+    worker = [sys.executable, "-m", "celery", "-A", "workers", "worker"]
+    for env, key in ((in_file, "politeness.min_delay"), (in_env, "fetch.proxi")):
+        result = run("stats", "--data", str(tmp_path / "d"), env=env)
+        assert result.returncode == 2 and f"{key}: unknown setting" in result.stderr, result.stderr
+        started = subprocess.run(
+            worker, cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+        )
+        assert started.returncode == 2 and f"{key}: unknown setting" in started.stderr
+        assert "Traceback" not in started.stderr
 
 
 def test_a_crawl_that_reaches_no_host_says_so_once(tmp_path: Path) -> None:

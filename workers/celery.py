@@ -16,6 +16,7 @@ from typing import Any
 
 from celery.signals import after_setup_logger, worker_init, worker_process_shutdown
 
+from newscrawl.core.errors import ConfigError
 from newscrawl.core.heap import freeze_before_fork
 from newscrawl.core.log import configure_logging
 from newscrawl.core.settings import load_settings
@@ -40,7 +41,11 @@ if "worker" in sys.argv[1:]:
     _multiprocess_metrics()
 
 
-settings = load_settings()
+try:
+    settings = load_settings()
+except ConfigError as exc:
+    print(f"newscrawl: {exc}", file=sys.stderr)  # as every newscrawl command says it
+    raise SystemExit(2) from None
 configure_logging(settings.log_level)
 app = make_app(settings, include=("workers.tasks",))
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,7 +26,14 @@ from newscrawl.core.urls import parse_allowed_target
 DEFAULT_USER_AGENT = f"newscrawl/{__version__} (+https://github.com/newscrawl/newscrawl)"
 
 
-class FetchSettings(BaseModel):
+class _Section(BaseModel):
+    """A table of the settings: a key it does not know is a mistake to report (a misspelt
+    ``min_delay`` must not leave ``min_delay_ms`` at its default unnoticed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FetchSettings(_Section):
     user_agent: str = DEFAULT_USER_AGENT
     connect_timeout_s: float = Field(10.0, gt=0)
     read_timeout_s: float = Field(20.0, gt=0)
@@ -51,7 +58,7 @@ class FetchSettings(BaseModel):
         return value
 
 
-class PolitenessSettings(BaseModel):
+class PolitenessSettings(_Section):
     respect_robots: bool = True
     min_delay_ms: int = Field(1000, ge=0)
     # A Crawl-delay above this is clamped, so one robots.txt cannot stall a host for hours.
@@ -65,7 +72,7 @@ class PolitenessSettings(BaseModel):
     robots_ttl_s: float = Field(86400.0, gt=0)
 
 
-class FrontierSettings(BaseModel):
+class FrontierSettings(_Section):
     # sqlite: embedded, one file in the data directory; redis: shared by every worker; or a
     # third-party backend's "module:Class" (newscrawl/app/factory.py, docs/architecture.md).
     backend: str = "sqlite"
@@ -125,13 +132,13 @@ class FrontierSettings(BaseModel):
     follow_article_links: bool = False
 
 
-class ExtractSettings(BaseModel):
+class ExtractSettings(_Section):
     # trafilatura's readability/jusText comparison on every page, not only where the fast pass
     # looks wrong: about +70% extraction CPU for a few thousandths of body F1 (README "Benchmarks").
     compare_extractors: bool = False
 
 
-class DedupSettings(BaseModel):
+class DedupSettings(_Section):
     # sqlite: embedded, one file in the data directory; redis: shared by every worker; or a
     # third-party backend's "module:Class" (newscrawl/app/factory.py, docs/architecture.md).
     backend: str = "sqlite"
@@ -155,7 +162,7 @@ class DedupSettings(BaseModel):
     lock_wait_s: float = Field(60.0, gt=0)
 
 
-class WorkerSettings(BaseModel):
+class WorkerSettings(_Section):
     """Distributed mode: the Celery app (workers/celery.py) and its tasks."""
 
     # Celery's broker; None: ``redis_url``.
@@ -178,7 +185,7 @@ class WorkerSettings(BaseModel):
     runtime_factory: str = "newscrawl.app.factory:build_worker_runtime"
 
 
-class ArchiveSettings(BaseModel):
+class ArchiveSettings(_Section):
     """The WARC archive of every fetch (workers/archive.py); off unless warc_dir is set."""
 
     warc_dir: Path | None = None
@@ -186,7 +193,7 @@ class ArchiveSettings(BaseModel):
     max_file_age_s: float = Field(3600.0, gt=0)
 
 
-class SchedulerSettings(BaseModel):
+class SchedulerSettings(_Section):
     # Leases out at once (queued as tasks or being fetched): bounds the Celery queue.
     max_in_flight: int = Field(256, gt=0)
     # Longest sleep between frontier polls when nothing is due.
@@ -195,7 +202,7 @@ class SchedulerSettings(BaseModel):
     reseed_interval_s: float = Field(300.0, gt=0)
 
 
-class MetricsSettings(BaseModel):
+class MetricsSettings(_Section):
     """Prometheus endpoints (/metrics), one per process kind so they can share a host; 0: off."""
 
     scheduler_port: int = Field(9101, ge=0, le=65535)
@@ -207,7 +214,7 @@ class MetricsSettings(BaseModel):
     outlet_labels: bool = True
 
 
-class IndexSettings(BaseModel):
+class IndexSettings(_Section):
     # sqlite: embedded FTS5; elasticsearch: Elasticsearch 8/9 or OpenSearch 2/3, fed through a
     # Redis stream that `newscrawl indexer` drains in bulk (workers never wait for the cluster).
     backend: str = "sqlite"  # sqlite, elasticsearch, or "module:Class"
@@ -303,6 +310,16 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _problems(exc: ValidationError) -> str:
+    said = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        said.append(
+            f"{where}: unknown setting" if err["type"] == "extra_forbidden" else f"{where}: {err['msg']}"
+        )
+    return "; ".join(said)
+
+
 def load_settings(config: Path | str | None = None, **overrides: Any) -> Settings:
     """Build settings from defaults, a TOML file, the environment and ``overrides``.
 
@@ -320,8 +337,7 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> Setting
             return base
         return Settings.model_validate(_merge(base.model_dump(), overrides))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise ConfigError(f"invalid settings: {problems}") from exc
+        raise ConfigError(f"invalid settings: {_problems(exc)}") from exc
     finally:
         if config is not None:
             if previous is None:
