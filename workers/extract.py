@@ -11,7 +11,7 @@ import html
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -999,19 +999,7 @@ def _line_of(el: Any) -> str:
         line = line.getparent()
     if line is None:
         return _shown_text(el)
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if not isinstance(node.tag, str) or node.tag in _UNSHOWN_TAGS:
-            return
-        parts.append(node.text or "")
-        for child in node:
-            if child.tag not in _LINE_TAGS:
-                walk(child)
-            parts.append(child.tail or "")
-
-    walk(line)
-    return _WS.sub(" ", " ".join(parts)).strip()
+    return _WS.sub(" ", _shown_text(line, skip=_LINE_TAGS)).strip()
 
 
 _TAXONOMY_LINK = re.compile(
@@ -1035,7 +1023,9 @@ def _byline_text(el: Any, rules: ExtractionRules) -> str | None:
 _UNSHOWN_TAGS = frozenset({"svg", "script", "style", "noscript", "template", "title"})
 
 
-def _shown_text(el: Any) -> str:
+def _shown_text(el: Any, skip: Collection[str] = ()) -> str:
+    """The text a reader sees in ``el``, without the elements whose tags ``skip`` names (their
+    tails stay: they are ``el``'s text)."""
     parts: list[str] = []
 
     def walk(node: Any) -> None:
@@ -1043,7 +1033,8 @@ def _shown_text(el: Any) -> str:
             return
         parts.append(node.text or "")
         for child in node:
-            walk(child)
+            if child.tag not in skip:
+                walk(child)
             parts.append(child.tail or "")
 
     walk(el)
