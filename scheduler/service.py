@@ -47,7 +47,7 @@ class CeleryDispatcher:
         # A client app that sends by name: the scheduler never imports the workers' code.
         self._app = make_app(settings)
         self._task = CRAWL_TASK
-        self._queue = settings.workers.queue
+        self._queue = settings.task_queue
 
     def dispatch(self, leases: list[Lease]) -> None:
         # What Flower shows for the task; also spares Celery a repr of every lease.

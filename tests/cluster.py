@@ -108,8 +108,7 @@ class Cluster:
         waits between attempts to reach the broker last at most that long (tests/subprocess_clock)."""
         argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO"]
         argv += ["--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip"]
-        argv += ["--pool", pool]
-        argv += ["--queues", self.settings.workers.queue]
+        argv += ["--pool", pool]  # and the queue of the settings, as a user starts it
         env = _port("WORKER", metrics_port)
         if clock_skew_s or retry_wait_max_s:
             path = [str(REPO / "tests" / "subprocess_clock"), self.env.get("PYTHONPATH", "")]

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from newscrawl.app.cli import build_parser
 from newscrawl.core import metrics
-from newscrawl.core.settings import MetricsSettings, Settings, WorkerSettings
+from newscrawl.core.settings import MetricsSettings, Settings
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 MANIFESTS = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
@@ -158,7 +158,7 @@ def test_autoscaling_watches_the_queue_the_workers_consume() -> None:
     assert scaled["spec"]["scaleTargetRef"]["name"] == "newscrawl-worker"
     (trigger,) = scaled["spec"]["triggers"]
     assert trigger["type"] == "redis"
-    assert trigger["metadata"]["listName"] == WorkerSettings().queue
+    assert trigger["metadata"]["listName"] == Settings().task_queue
     assert 0 < scaled["spec"]["minReplicaCount"] <= scaled["spec"]["maxReplicaCount"]
     (pdb,) = [d for d in k8s_documents() if d["kind"] == "PodDisruptionBudget"]
     assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] == "worker"

@@ -133,6 +133,65 @@ def test_a_worker_on_a_pool_whose_tasks_share_its_process_refuses_to_start(
     assert "Traceback" not in done.stderr
 
 
+def test_crawls_sharing_a_redis_under_two_prefixes_never_take_each_others_tasks(
+    prefix: str, tmp_path: Path
+) -> None:
+    """Two crawls on one Redis, told apart by ``redis_prefix`` alone (the queue left at its
+    default): a worker takes only its own crawl's tasks. Before session 24 both crawls sent to the
+    queue "newscrawl"; a worker of one took the other's task, found none of its leases in its own
+    frontier and dropped it, and the other crawl's pages waited for their leases to expire."""
+    text = "A paragraph of the story that one of two crawls fetches. " * 12
+    pages = {
+        f"http://{crawl}-{i}.example/2026/12/06/story-{i}": Resource(
+            body=f"<html><head><title>Story {i}</title></head><body><article><h1>Story {i}</h1>"
+            f"<p>{text}</p></article></body></html>".encode()
+        )
+        for crawl in ("first", "second")
+        for i in range(3)
+    }
+    with LocalWeb(pages) as web:
+        crawls = {}
+        for crawl in ("first", "second"):
+            settings = make_settings(
+                tmp_path / crawl,
+                fetch={"proxy": web.proxy_url},
+                politeness={"min_delay_ms": 0, "respect_robots": False},
+                frontier={"backend": "redis"},
+                dedup={"backend": "redis"},
+                redis_url=REDIS_URL,
+                redis_prefix=f"{prefix}-{crawl}",
+            )
+            assert settings.workers.queue is None
+            frontier = build_frontier(settings, [])
+            ours = [url for url in pages if f"//{crawl}-" in url]
+            frontier.add([FrontierEntry(url, "article") for url in ours], frontier.now())
+            crawls[crawl] = (settings, frontier, frontier.lease(frontier.now(), 10))
+        first, first_frontier, first_leases = crawls["first"]
+        second, second_frontier, second_leases = crawls["second"]
+        cluster = Cluster(first, tmp_path / "logs")
+        try:
+            cluster.start_worker("w1")  # the first crawl's only worker
+            CeleryDispatcher(second).dispatch(second_leases)
+            CeleryDispatcher(first).dispatch(first_leases)
+            deadline = time.monotonic() + 60
+            while first_frontier.in_flight():
+                assert time.monotonic() < deadline, cluster.tail("w1")
+                time.sleep(0.2)
+            time.sleep(2)  # the second crawl's task would have been taken by now
+            stats = _cli_stats(first)
+        finally:
+            cluster.close()
+            first_frontier.close()
+        try:
+            assert second_frontier.in_flight() == len(second_leases)  # waiting for its own workers
+        finally:
+            second_frontier.close()
+        fetched = {entry.url for entry in web.log}
+    assert fetched == {lease.url for lease in first_leases}
+    assert stats["workers"].get("stale_leases", 0) == 0, stats["workers"]
+    assert stats["queues"][f"{prefix}-first.waiting"] == 0
+
+
 def test_a_task_delivered_twice_while_it_runs_fetches_each_page_once(prefix: str, tmp_path: Path) -> None:
     """A broker may hand a running task to a second worker: RabbitMQ when the first worker's
     connection drops, Celery's Redis transport when a worker whose clock runs ahead takes the
@@ -192,7 +251,7 @@ def test_stats_asks_a_rabbitmq_broker_for_the_queue_depth_and_its_consumers(
     broker = PrivateRabbitMQ()
     settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, broker_url=broker.url)
     cluster = Cluster(settings, tmp_path / "logs")
-    queue = settings.workers.queue
+    queue = settings.task_queue
     try:
         broker.start()
         before = _cli_stats(settings)["queues"]  # nothing has declared the queue yet

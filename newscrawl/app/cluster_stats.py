@@ -21,7 +21,7 @@ def queue_depths(settings: Settings) -> dict[str, int | str]:
     """Messages waiting in the task queue, asked of the broker itself (Redis or AMQP)."""
     from newscrawl.core.taskqueue import make_app
 
-    name = settings.workers.queue
+    name = settings.task_queue
     broker = settings.workers.broker_url or settings.redis_url
     if broker.startswith(("redis://", "rediss://", "unix://")):
         client: Any = redis_client(broker, "broker")

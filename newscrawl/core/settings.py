@@ -167,7 +167,9 @@ class WorkerSettings(_Section):
 
     # Celery's broker; None: ``redis_url``.
     broker_url: str | None = None
-    queue: str = "newscrawl"
+    # Celery's task queue; None: the Redis key prefix, so crawls that share a Redis (or a broker)
+    # under different prefixes never take each other's tasks.
+    queue: str | None = None
     # Leases per task: fetched concurrently on the process's event loop (README "Concurrency").
     batch_size: int = Field(16, gt=0)
     # A task (one batch) is killed after this long; its leases expire and are queued again.
@@ -268,6 +270,11 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+
+    @property
+    def task_queue(self) -> str:
+        """The Celery queue the scheduler sends to and the workers read (``workers.queue``)."""
+        return self.workers.queue or self.redis_prefix
 
     @model_validator(mode="after")
     def _timeouts_nest(self) -> Settings:

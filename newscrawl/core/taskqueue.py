@@ -55,7 +55,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # about 46 minutes, and the worker exits.
         "broker_connection_max_retries": broker_attempts(settings.store_outage_limit_s),
         "broker_transport_options": transport,
-        "task_default_queue": w.queue,
+        "task_default_queue": settings.task_queue,
         "task_serializer": "json",
         "accept_content": ["json"],
         "task_ignore_result": True,

@@ -62,7 +62,7 @@ def _queue(settings: Settings, files: list[Path], hosts: list[str] | None, since
         app.send_task(
             REPROCESS_TASK,
             args=[str(path.resolve()), hosts, since.isoformat() if since else None],
-            queue=settings.workers.queue,
+            queue=settings.task_queue,
         )
     print(json.dumps({"queued_files": len(files)}, indent=2))
     return 0
