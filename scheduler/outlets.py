@@ -20,7 +20,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from newscrawl.core.errors import ConfigError, InvalidURL
+from newscrawl.core.errors import ConfigError, InvalidURL, OutletRemoved
+from newscrawl.core.records import Lease
 from newscrawl.core.urls import host_of, normalize_url, registered_domain
 
 
@@ -155,3 +156,28 @@ class OutletIndex:
             if outlet.allows(url):
                 return outlet
         return None
+
+
+class OutletScope:
+    """Which leased URLs the outlets file still covers. A URL queued for an outlet that was
+    removed from the file since (or no longer lists the URL's host) is not fetched: the
+    scheduler fails it as :class:`OutletRemoved` instead of sending it to a worker."""
+
+    def __init__(self, outlets: Iterable[Outlet]) -> None:
+        self._index = OutletIndex(outlets)
+        self._covered: dict[str, bool] = {}  # by host: an outlet's hosts decide
+
+    def removed(self, lease: Lease) -> bool:
+        # A robots.txt lease names no outlet: its host decides. Every other URL is queued for an
+        # outlet, on one of its hosts (scheduler/discovery.py).
+        if lease.kind != "robots" and lease.outlet is None:
+            return False
+        covered = self._covered.get(lease.host)
+        if covered is None:
+            covered = self._covered[lease.host] = self._index.for_url(lease.url) is not None
+        return not covered
+
+    @staticmethod
+    def error(lease: Lease) -> OutletRemoved:
+        queued_for = f"queued for {lease.outlet!r}" if lease.outlet else f"host {lease.host}"
+        return OutletRemoved(f"no outlet covers it any more ({queued_for})", url=lease.url)

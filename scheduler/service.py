@@ -26,7 +26,7 @@ from newscrawl.core.redis_connections import data_loss_risks
 from newscrawl.core.redis_keys import StatsKeys
 from newscrawl.core.settings import Settings
 from newscrawl.core.taskqueue import CRAWL_TASK, make_app
-from scheduler.outlets import Outlet
+from scheduler.outlets import Outlet, OutletScope
 from scheduler.policy import seed
 
 log = get_logger("newscrawl.scheduler")
@@ -84,6 +84,7 @@ class Scheduler:
     ) -> None:
         self.settings = settings
         self.outlets = outlets
+        self._scope = OutletScope(outlets)
         self.frontier = frontier
         self.dispatcher = dispatcher
         self._redis = stats_client
@@ -110,6 +111,16 @@ class Scheduler:
         self._last_seed = time.monotonic()
         return added
 
+    def _in_scope(self, leases: list[Lease], now: float) -> list[Lease]:
+        """The leases to send: those of outlets removed from the outlets file are failed here."""
+        kept = []
+        for lease in leases:
+            if self._scope.removed(lease):
+                self.frontier.fail(lease, self._scope.error(lease), now)
+            else:
+                kept.append(lease)
+        return kept
+
     def _dispatch_held(self) -> None:
         while self._undispatched:
             self.dispatcher.dispatch(self._undispatched[0])
@@ -124,7 +135,7 @@ class Scheduler:
             self._throttled = True
             return 0
         self._throttled = False
-        leases = self.frontier.lease(now, room, fetched_before=fetched_before)
+        leases = self._in_scope(self.frontier.lease(now, room, fetched_before=fetched_before), now)
         for lease in leases:
             if lease.due_at is not None:
                 metrics.POLITENESS_WAIT.observe(max(now - lease.due_at, 0.0))

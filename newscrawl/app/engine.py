@@ -16,6 +16,7 @@ from newscrawl.app.factory import Components
 from newscrawl.core.errors import StoreError
 from newscrawl.core.log import get_logger
 from newscrawl.core.records import Lease
+from scheduler.outlets import OutletScope
 from scheduler.policy import seed
 from workers.handler import CrawlStats, LeaseHandler
 
@@ -31,6 +32,7 @@ class CrawlEngine:
         self, components: Components, *, on_progress: Callable[[CrawlStats], None] | None = None
     ) -> None:
         self.components = components
+        self._scope = OutletScope(components.outlets)
         self.handler = LeaseHandler(components.handler_parts())
         self.stats: CrawlStats = self.handler.stats
         self._on_progress = on_progress
@@ -66,6 +68,9 @@ class CrawlEngine:
                         if max_pages is not None:
                             room = min(room, max_pages - leased_pages)
                         for lease in self.components.frontier.lease(now, room, fetched_before=fetched_before):
+                            if self._scope.removed(lease):
+                                self.components.frontier.fail(lease, self._scope.error(lease), now)
+                                continue
                             leased_pages += lease.kind != "robots"
                             leased += 1
                             task = asyncio.create_task(self._handle(lease))

@@ -8,7 +8,7 @@ recorded for a URL has a stable ``kind``::
     ├── ConfigError                 bad settings or outlets file (exit status 2)
     ├── FetchError                  one URL could not be fetched
     │   ├── InvalidURL, BlockedAddress, TooManyRedirects, BodyTooLarge, UnsupportedContent,
-    │   │   RobotsDisallowed, OutOfScope, ProtocolError
+    │   │   RobotsDisallowed, OutOfScope (OutletRemoved), ProtocolError
     │   ├── ConnectError (transient)
     │   │   └── DNSError
     │   ├── FetchTimeout (transient)
@@ -126,6 +126,12 @@ class OutOfScope(FetchError):
     """A redirect or link leaves the outlet's allowed hosts."""
 
     kind = "out_of_scope"
+
+
+class OutletRemoved(OutOfScope):
+    """A queued URL that no outlet of the outlets file covers any more: not fetched."""
+
+    kind = "outlet_removed"
 
 
 # --- parsing and extraction ------------------------------------------------------------------
