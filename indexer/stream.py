@@ -224,13 +224,14 @@ class StreamIndexer:
     async def setup(self) -> None:
         # The template and the aliases first: writes require the write alias to exist.
         await self._init_index()
-        await self._ensure_group()
+        if not self._stop.is_set():
+            await self._ensure_group()
 
     async def _init_index(self) -> dict[str, Any]:
         """The template, index and aliases, made where missing; a cluster that is down (or not up
-        yet: processes start in any order) is waited for."""
+        yet: processes start in any order) is waited for, until the indexer is stopped."""
         failures = 0
-        while True:
+        while not self._stop.is_set():
             admin: IndexAdmin | None = None
             try:
                 admin = await asyncio.to_thread(IndexAdmin, self.settings)
@@ -241,17 +242,18 @@ class StreamIndexer:
                 return made
             except SearchEngineError as exc:
                 # A cluster that is down at start-up is waited for, like one that goes down later.
-                if not exc.transient or self._stop.is_set():
+                if not exc.transient:
                     raise
                 failures += 1
                 wait = min(
                     self.index_settings.retry_base_s * 2 ** (failures - 1), self.index_settings.retry_max_s
                 )
                 log.warning("engine_unavailable", error=exc.message, wait_s=wait)
-                await asyncio.sleep(wait)
+                await self._pause(wait)
             finally:
                 if admin is not None:
                     admin.client.close()
+        return {}
 
     async def _ensure_group(self) -> None:
         try:
@@ -261,9 +263,21 @@ class StreamIndexer:
                 raise
         self._group_ready = True
 
+    async def _set_up(self) -> None:
+        """``setup`` through an outage of Redis, until it succeeds or the indexer is stopped."""
+        while not self._stop.is_set():
+            try:
+                await self.setup()
+            except StoreError as exc:
+                await self._pause(self.outage.failed(exc))
+                continue
+            self.outage.recovered()
+            return
+
     async def run(self, *, until_drained: bool = False) -> IndexerStats:
-        await self.outage.call_async(self.setup)
+        """Load until stopped (SIGTERM: also while still waiting for Redis or the cluster)."""
         try:
+            await self._set_up()
             while not self._stop.is_set():
                 try:
                     if not self._group_ready:

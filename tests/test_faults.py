@@ -38,7 +38,7 @@ from newscrawl.core.records import Lease
 from scheduler.outlets import parse_outlets
 from scheduler.service import CeleryDispatcher
 from tests.cluster import REPO, Cluster, PrivateRabbitMQ, PrivateRedis, free_port, settings_env
-from tests.conftest import make_settings, require_rabbitmq, require_redis
+from tests.conftest import REDIS_URL, make_settings, require_rabbitmq, require_redis
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
@@ -744,6 +744,36 @@ def test_sigterm_stops_the_indexer_cleanly_and_loses_nothing(osmem: Any, prefix:
     ids = [d.id for d in index.export()]
     index.close()
     assert len(ids) == len(set(ids)) == len(docs)
+
+
+@pytest.mark.parametrize("missing", ["engine", "redis"])
+def test_sigterm_stops_an_indexer_still_waiting_for_the_engine_or_redis(
+    missing: str, osmem: Any, prefix: str, tmp_path: Path
+) -> None:
+    """An indexer started before what it loads from or into answers (processes start in any
+    order) stops at SIGTERM, exit 0, as a loading one does. Before session 24 it went on
+    waiting for the cluster, then waited for ever in an outage it logged as Redis's, until
+    killed (a pod's grace period, ``docker stop``'s ten seconds)."""
+    nobody = f"127.0.0.1:{free_port()}"
+    settings = make_settings(
+        tmp_path / "data",
+        redis_url=f"redis://{nobody}/0" if missing == "redis" else REDIS_URL,
+        redis_prefix=prefix,
+        index={"backend": "elasticsearch", "url": f"http://{nobody}" if missing == "engine" else osmem.url},
+    )
+    log = tmp_path / "indexer.log"
+    indexer = indexer_process(settings, "waiting", log, until_drained=False)
+    deadline = time.monotonic() + 30
+    while "engine_unavailable" not in log.read_text() and "store_outage_started" not in log.read_text():
+        assert time.monotonic() < deadline and indexer.poll() is None, log.read_text()
+        time.sleep(0.1)
+    time.sleep(1)
+    indexer.terminate()
+    try:
+        assert indexer.wait(10) == 0, log.read_text()[-3000:]
+    finally:
+        indexer.kill()
+    assert "Traceback" not in log.read_text()
 
 
 # --- the embedded crawl -------------------------------------------------------------------

@@ -8,10 +8,9 @@ metrics. Only an outage longer than ``store_outage_limit_s`` (unset: none) ends 
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TypeVar
 
 from newscrawl.core import metrics
@@ -88,16 +87,6 @@ class Outage:
                 result = operation()
             except StoreError as exc:
                 sleep(self.failed(exc))
-                continue
-            self.recovered()
-            return result
-
-    async def call_async(self, operation: Callable[[], Awaitable[T]]) -> T:
-        while True:
-            try:
-                result = await operation()
-            except StoreError as exc:
-                await asyncio.sleep(self.failed(exc))
                 continue
             self.recovered()
             return result
