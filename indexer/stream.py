@@ -61,6 +61,8 @@ log = get_logger("newscrawl.indexer")
 
 # Refusals that no retry can fix: the document does not fit the mapping.
 _PERMANENT = frozenset({400})
+# The longest wait between questions to a cluster that has not answered yet at start-up.
+_START_WAIT_MAX_S = 5.0
 # What the engine answers a write to a write alias that no longer exists (``require_alias``).
 _INDEX_MISSING = "index_not_found_exception"
 
@@ -245,9 +247,9 @@ class StreamIndexer:
                 if not exc.transient:
                     raise
                 failures += 1
-                wait = min(
-                    self.index_settings.retry_base_s * 2 ** (failures - 1), self.index_settings.retry_max_s
-                )
+                # Asking an absent cluster costs nothing; loading should start soon after it is up.
+                wait_max_s = min(self.index_settings.retry_max_s, _START_WAIT_MAX_S)
+                wait = min(self.index_settings.retry_base_s * 2 ** (failures - 1), wait_max_s)
                 log.warning("engine_unavailable", error=exc.message, wait_s=wait)
                 await self._pause(wait)
             finally:

@@ -763,17 +763,23 @@ def test_sigterm_stops_an_indexer_still_waiting_for_the_engine_or_redis(
     )
     log = tmp_path / "indexer.log"
     indexer = indexer_process(settings, "waiting", log, until_drained=False)
+    # The default back-off (1 s doubling): four questions to a missing cluster take 7 s.
+    waiting_for = ("engine_unavailable", 4) if missing == "engine" else ("store_outage_started", 1)
     deadline = time.monotonic() + 30
-    while "engine_unavailable" not in log.read_text() and "store_outage_started" not in log.read_text():
+    while log.read_text().count(waiting_for[0]) < waiting_for[1]:
         assert time.monotonic() < deadline and indexer.poll() is None, log.read_text()
         time.sleep(0.1)
-    time.sleep(1)
+    time.sleep(0.5)
     indexer.terminate()
     try:
         assert indexer.wait(10) == 0, log.read_text()[-3000:]
     finally:
         indexer.kill()
-    assert "Traceback" not in log.read_text()
+    lines = log.read_text()
+    assert "Traceback" not in lines
+    # Not the bulk back-off's minute: loading starts within seconds of the cluster coming up.
+    waits = [json.loads(line)["wait_s"] for line in lines.splitlines() if '"engine_unavailable"' in line]
+    assert max(waits, default=0) <= 5, waits
 
 
 # --- the embedded crawl -------------------------------------------------------------------
