@@ -15,7 +15,7 @@ import pytest
 from newscrawl.app.demo import build_demo_web
 from newscrawl.app.localweb import LocalWeb, Resource
 from newscrawl.core.document import SCHEMA_FIELDS
-from tests.cluster import REPO
+from tests.cluster import REPO, free_port
 
 CLI = [sys.executable, "-m", "newscrawl"]
 
@@ -260,6 +260,20 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     # A decision lock shorter than its holder's renewal interval would expire under a live holder.
     result = run("stats", "--data", str(tmp_path / "d"), env={"NEWSCRAWL_DEDUP__LOCK_TTL_MS": "500"})
     assert result.returncode == 2 and "dedup.lock_ttl_ms" in result.stderr
+
+
+def test_stats_says_so_when_redis_stays_away(tmp_path: Path) -> None:
+    """``newscrawl stats`` is what ops run to see what is wrong: a Redis that does not answer is
+    waited for briefly (a restart), then named, exit 1. Before session 24 it waited for ever."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    env = {
+        "NEWSCRAWL_REDIS_URL": dead,
+        "NEWSCRAWL_FRONTIER__BACKEND": "redis",
+        "NEWSCRAWL_DEDUP__BACKEND": "redis",
+    }
+    result = run("stats", "--data", str(tmp_path / "d"), env=env, timeout=60)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "newscrawl: redis" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_misspelt_setting_is_reported_by_every_process(tmp_path: Path) -> None:

@@ -12,6 +12,9 @@ from newscrawl.app.factory import build_inspection
 from newscrawl.core.outage import Outage
 from newscrawl.core.settings import Settings
 
+# How long ``newscrawl stats`` waits for a store that does not answer before it says so.
+STATS_WAIT_S = 10.0
+
 
 def _diagnosis(frontier: dict[str, Any]) -> str | None:
     """Say so plainly when nothing was ever fetched and every failure is a network one."""
@@ -43,8 +46,10 @@ def _counts(settings: Settings) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
-    # A store that is away is waited for like anywhere else (up to store_outage_limit_s).
-    out = Outage("stores", limit_s=settings.store_outage_limit_s).call(lambda: _counts(settings))
+    # A store that is away briefly (a locked SQLite file, Redis restarting) is waited for; one
+    # that stays away is reported: ops ask for stats to find out what is wrong.
+    limit_s = min(settings.store_outage_limit_s or STATS_WAIT_S, STATS_WAIT_S)
+    out = Outage("stores", limit_s=limit_s).call(lambda: _counts(settings))
     diagnosis = _diagnosis(out["frontier"])
     if diagnosis:
         out["diagnosis"] = diagnosis
