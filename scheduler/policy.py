@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from newscrawl.core.errors import HTTPStatusError, NewscrawlError, OutletRemoved, StoreError, TaskTimeLimit
+from newscrawl.core.errors import HTTPStatusError, NewscrawlError, StoreError, TaskTimeLimit
 from newscrawl.core.interfaces import Frontier
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome, UrlKind
 from newscrawl.core.settings import FrontierSettings, Settings
@@ -308,11 +308,6 @@ class FrontierPolicy:
         mode: FailureMode
         if error.transient and attempts < self.limits.max_attempts:
             mode, due = "retry", now + self.politeness.backoff_base_s * attempts
-        elif lease.kind in REVISITED_KINDS and isinstance(error, OutletRemoved):
-            # Kept, not fetched, looked at again on its interval: should its outlet come back
-            # to the outlets file, its sources are crawled again (a retired URL would stay seen).
-            interval = lease.interval_s or self.revisit_interval_s(lease.outlet)
-            mode, attempts, due = "revisit", 0, now + interval
         elif lease.kind in REVISITED_KINDS and fetched_before:
             # A feed that fails today is still worth a visit on its next interval.
             interval = lease.interval_s or self.revisit_interval_s(lease.outlet)
