@@ -27,7 +27,7 @@ from newscrawl.core.document import Document
 from newscrawl.core.interfaces import SearchQuery
 from newscrawl.core.redis_keys import IndexKeys
 from scheduler.outlets import load_outlets
-from tests.cluster import run_cli
+from tests.cluster import free_port, run_cli
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, require_redis
 from tests.indexer_support import (
     Target,
@@ -307,10 +307,13 @@ def test_search_hides_duplicates_and_takes_later_corrections(
     assert set(hits[0].appearances) == {"http://aggregator.example/a/ferry", copy.url}
     assert len(index.search(SearchQuery(text="ferry strike", include_duplicates=True))) == 2
     assert index.count(include_duplicates=False) == 2
-    cli = run_cli(settings, "search", "ferry", "--json")
-    assert cli.returncode == 0, cli.stderr
-    (line,) = cli.stdout.splitlines()
-    assert json.loads(line)["id"] == original.id
+    # A search consumer reaches the cluster only: no Redis is needed to search.
+    without_redis = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    for searcher in (settings, without_redis):
+        cli = run_cli(searcher, "search", "ferry", "--json")
+        assert cli.returncode == 0, cli.stderr
+        (line,) = cli.stdout.splitlines()
+        assert json.loads(line)["id"] == original.id
     index.close()
     writer.close()
 

@@ -90,7 +90,10 @@ def _index_from(settings: Settings, stores: Stores) -> IndexBackend:
         from indexer.search_index import SearchEngineIndex  # reads from the cluster, writes to the stream
         from indexer.stream import StreamWriter
 
-        return SearchEngineIndex(settings, StreamWriter(stores.redis("stream"), settings.redis_prefix))
+        # Searching reads only the cluster: a search consumer may have no way to Redis at all, so
+        # the stream's client connects when something is first written.
+        stream = stores.redis("stream", ping=False)
+        return SearchEngineIndex(settings, StreamWriter(stream, settings.redis_prefix))
     return _third_party(backend, "index.backend")(settings, stores)  # type: ignore[no-any-return]
 
 
@@ -122,10 +125,10 @@ class Stores:
 
     settings: Settings
 
-    def redis(self, purpose: str, *, decode_responses: bool = False) -> Any:
+    def redis(self, purpose: str, *, decode_responses: bool = False, ping: bool = True) -> Any:
         from newscrawl.core.redis_connections import redis_client  # the embedded mode never needs redis-py
 
-        return redis_client(self.settings.redis_url, purpose, decode_responses=decode_responses)
+        return redis_client(self.settings.redis_url, purpose, decode_responses=decode_responses, ping=ping)
 
     def sqlite(self, filename: str, *, named_rows: bool = True) -> Any:
         return open_sqlite(self.settings.data_dir / filename, named_rows=named_rows)
