@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from newscrawl.app.factory import build_frontier
 from newscrawl.app.localweb import LocalWeb, Resource
@@ -190,6 +191,41 @@ def test_crawls_sharing_a_redis_under_two_prefixes_never_take_each_others_tasks(
     assert fetched == {lease.url for lease in first_leases}
     assert stats["workers"].get("stale_leases", 0) == 0, stats["workers"]
     assert stats["queues"][f"{prefix}-first.waiting"] == 0
+
+
+@pytest.mark.parametrize("pool", ["prefork", "solo"])
+def test_a_worker_without_its_outlets_file_stops_and_hands_the_task_back(
+    pool: str, prefix: str, tmp_path: Path
+) -> None:
+    """A worker whose outlets file is missing can run no task: it says why once and stops (a
+    warm shutdown), and the task goes back to the queue for a worker that can. Before session
+    24 it failed every task it was handed, each with a traceback, and kept taking more."""
+    settings = make_settings(
+        tmp_path / "data",
+        frontier={"backend": "redis"},
+        dedup={"backend": "redis"},
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        politeness={"respect_robots": False},
+    )
+    frontier = build_frontier(settings, [])
+    try:
+        frontier.add([FrontierEntry("http://a.example/2026/12/06/story", "article", "a")], frontier.now())
+        leases = frontier.lease(frontier.now(), 1)
+    finally:
+        frontier.close()
+    misconfigured = settings.model_copy(update={"outlets_file": tmp_path / "missing.toml"})
+    cluster = Cluster(misconfigured, tmp_path / "logs")
+    try:
+        cluster.start_worker("w1", pool=pool)
+        CeleryDispatcher(settings).dispatch(leases)
+        cluster.wait("w1", 60)
+        log = cluster.tail("w1", 1_000_000)
+    finally:
+        cluster.close()
+    assert log.count('"worker_misconfigured"') == 1 and "outlets file not found" in log
+    queued = redis.Redis.from_url(REDIS_URL).llen(settings.task_queue)
+    assert queued == 1, "the task was not handed back"
 
 
 def test_a_task_delivered_twice_while_it_runs_fetches_each_page_once(prefix: str, tmp_path: Path) -> None:
