@@ -158,6 +158,13 @@ class Cluster:
         except subprocess.TimeoutExpired as exc:
             raise AssertionError(f"{name} still running after {timeout_s}s\n{self.tail(name)}") from exc
 
+    def wait_ready(self, name: str, timeout_s: float = 60) -> None:
+        """Until the Celery worker ``name`` logs that it takes tasks."""
+        deadline = time.monotonic() + timeout_s
+        while " ready." not in self.tail(name, 200_000):
+            assert time.monotonic() < deadline and self.alive(name), self.tail(name)
+            time.sleep(0.2)
+
     def alive(self, name: str) -> bool:
         return name in self.procs and self.procs[name].poll() is None
 

@@ -67,6 +67,12 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 REDIS_URL = os.environ.get("NEWSCRAWL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def make_distributed_settings(data_dir: Path, prefix: str, **overrides: Any) -> Settings:
+    """:func:`make_settings` for Celery workers: the Redis frontier and dedup store under ``prefix``."""
+    stores: dict[str, Any] = {"frontier": {"backend": "redis"}, "dedup": {"backend": "redis"}}
+    return make_settings(data_dir, **{**stores, "redis_url": REDIS_URL, "redis_prefix": prefix, **overrides})
+
+
 def redis_available() -> bool:
     import redis
 

@@ -216,21 +216,14 @@ def test_reprocess_as_celery_tasks_one_per_file(
 ) -> None:
     """Distributed mode: `reprocess --celery` queues a task per file; a real worker indexes them."""
     from tests.cluster import Cluster, settings_env
-    from tests.conftest import REDIS_URL, make_settings, redis_available
+    from tests.conftest import REDIS_URL, make_distributed_settings, redis_available
 
     if not redis_available():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Redis not reachable at {REDIS_URL}")
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
     tmp, crawl, _ = archived
-    settings = make_settings(
-        tmp_path / "data",
-        frontier={"backend": "redis"},
-        dedup={"backend": "redis"},
-        redis_url=REDIS_URL,
-        redis_prefix=prefix,
-        workers={"queue": f"{prefix}-tasks"},
-    )
+    settings = make_distributed_settings(tmp_path / "data", prefix, workers={"queue": f"{prefix}-tasks"})
     cluster = Cluster(settings, tmp_path / "logs")
     want = index(crawl)
     try:

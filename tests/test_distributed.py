@@ -26,7 +26,13 @@ from newscrawl.core.records import FrontierEntry
 from newscrawl.core.settings import Settings
 from scheduler.service import CeleryDispatcher
 from tests.cluster import REPO, Cluster, PrivateRabbitMQ, free_port, get_json, settings_env
-from tests.conftest import REDIS_URL, make_settings, require_rabbitmq, require_redis
+from tests.conftest import (
+    REDIS_URL,
+    make_distributed_settings,
+    make_settings,
+    require_rabbitmq,
+    require_redis,
+)
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
@@ -194,19 +200,17 @@ def test_crawls_sharing_a_redis_under_two_prefixes_never_take_each_others_tasks(
 
 
 @pytest.mark.parametrize("pool", ["prefork", "solo"])
-def test_a_worker_without_its_outlets_file_stops_and_hands_the_task_back(
+def test_a_worker_whose_outlets_file_goes_missing_stops_and_hands_the_task_back(
     pool: str, prefix: str, tmp_path: Path
 ) -> None:
-    """A worker whose outlets file is missing can run no task: it says why once and stops (a
-    warm shutdown), and the task goes back to the queue for a worker that can. Before session
-    24 it failed every task it was handed, each with a traceback, and kept taking more."""
-    settings = make_settings(
-        tmp_path / "data",
-        frontier={"backend": "redis"},
-        dedup={"backend": "redis"},
-        redis_url=REDIS_URL,
-        redis_prefix=prefix,
-        politeness={"respect_robots": False},
+    """A worker whose outlets file went missing after it started (a volume unmounted, a file
+    renamed) can run no task: it says why once and stops (a warm shutdown), and the task goes
+    back to the queue for a worker that can. Before session 24 it failed every task it was
+    handed, each with a traceback, and kept taking more."""
+    outlets_file = tmp_path / "outlets.toml"
+    outlets_file.write_text('[[outlet]]\nname = "a"\nurls = ["http://a.example/"]\n', "utf-8")
+    settings = make_distributed_settings(
+        tmp_path / "data", prefix, outlets_file=outlets_file, politeness={"respect_robots": False}
     )
     frontier = build_frontier(settings, [])
     try:
@@ -214,10 +218,11 @@ def test_a_worker_without_its_outlets_file_stops_and_hands_the_task_back(
         leases = frontier.lease(frontier.now(), 1)
     finally:
         frontier.close()
-    misconfigured = settings.model_copy(update={"outlets_file": tmp_path / "missing.toml"})
-    cluster = Cluster(misconfigured, tmp_path / "logs")
+    cluster = Cluster(settings, tmp_path / "logs")
     try:
         cluster.start_worker("w1", pool=pool)
+        cluster.wait_ready("w1")
+        outlets_file.unlink()
         CeleryDispatcher(settings).dispatch(leases)
         cluster.wait("w1", 60)
         log = cluster.tail("w1", 1_000_000)
@@ -226,6 +231,33 @@ def test_a_worker_without_its_outlets_file_stops_and_hands_the_task_back(
     assert log.count('"worker_misconfigured"') == 1 and "outlets file not found" in log
     queued = redis.Redis.from_url(REDIS_URL).llen(settings.task_queue)
     assert queued == 1, "the task was not handed back"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"outlets_file": "missing.toml"}, "outlets file not found"),
+        ({"dedup": {"backend": "sqlite"}}, "Celery workers share the frontier and the dedup store"),
+    ],
+    ids=["outlets-file-missing", "sqlite-dedup"],
+)
+def test_a_worker_that_could_run_no_task_refuses_to_start(
+    overrides: dict[str, Any], message: str, prefix: str, tmp_path: Path
+) -> None:
+    """As every newscrawl command does with bad settings: one line, exit 2, before it takes a
+    task. Before session 25 it started, and stopped at its first task (or failed them all)."""
+    if "outlets_file" in overrides:
+        overrides = {"outlets_file": tmp_path / overrides["outlets_file"]}
+    settings = make_distributed_settings(tmp_path / "data", prefix, **overrides)
+    cluster = Cluster(settings, tmp_path / "logs")
+    try:
+        cluster.start_worker("w1")
+        returncode = cluster.wait("w1", 60)
+        log = cluster.tail("w1")
+    finally:
+        cluster.close()
+    assert returncode == 2, log
+    assert f"newscrawl: {message}" in log and "Traceback" not in log, log
 
 
 def test_a_task_delivered_twice_while_it_runs_fetches_each_page_once(prefix: str, tmp_path: Path) -> None:
@@ -292,10 +324,7 @@ def test_stats_asks_a_rabbitmq_broker_for_the_queue_depth_and_its_consumers(
         broker.start()
         before = _cli_stats(settings)["queues"]  # nothing has declared the queue yet
         cluster.start_worker("w1")
-        deadline = time.monotonic() + 60
-        while " ready." not in cluster.tail("w1", 200_000):
-            assert time.monotonic() < deadline and cluster.alive("w1"), cluster.tail("w1")
-            time.sleep(0.2)
+        cluster.wait_ready("w1")
         after = _cli_stats(settings)["queues"]
     finally:
         cluster.close()

@@ -101,6 +101,20 @@ def _require_supported_pool(sender: Any = None, **_: Any) -> None:
         raise SystemExit(2)  # Celery logs and skips an Exception raised in a signal handler
 
 
+def _refuse_bad_settings(**_: Any) -> None:
+    """A worker that could run no task (its outlets file missing, stores it cannot share) says
+    so and exits 2 at start, as every newscrawl command does, instead of taking tasks."""
+    from newscrawl.core.loading import load_object
+
+    if settings.workers.runtime_check is None:
+        return
+    try:
+        load_object(settings.workers.runtime_check, setting="workers.runtime_check")(settings)
+    except ConfigError as exc:
+        print(f"newscrawl: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _freeze_startup_objects(**_: Any) -> None:
     import workers.runtime  # noqa: F401 - the pipeline's modules, loaded once for every pool process
 
@@ -108,6 +122,7 @@ def _freeze_startup_objects(**_: Any) -> None:
 
 
 worker_init.connect(_require_supported_pool, weak=False)
+worker_init.connect(_refuse_bad_settings, weak=False)
 worker_init.connect(_serve_metrics, weak=False)
 worker_init.connect(_freeze_startup_objects, weak=False)
 worker_process_shutdown.connect(_close_runtime, weak=False)

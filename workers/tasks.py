@@ -21,9 +21,10 @@ _WORKER_PID = os.getpid()
 
 
 def _runtime() -> WorkerRuntime:
-    """This process's runtime. A worker that cannot build one (its outlets file missing or
-    invalid) can run no task: it says why once and stops, and the task goes back to the queue
-    for a worker that can, instead of failing every task it is handed."""
+    """This process's runtime. A worker that cannot build one (its outlets file removed or
+    made invalid since the worker's start-up check) can run no task: it says why once and
+    stops, and the task goes back to the queue for a worker that can, instead of failing every
+    task it is handed."""
     try:
         return get_runtime(app.conf.newscrawl_settings)
     except ConfigError as exc:

@@ -298,18 +298,25 @@ def build_components(settings: Settings, outlets: list[Outlet]) -> Components:
     return components
 
 
-def build_worker_runtime(settings: Settings) -> WorkerRuntime:
-    """A Celery worker process: the shared frontier and dedup store, the index, a fetcher."""
+def check_worker_settings(settings: Settings) -> list[Outlet]:
+    """What a Celery worker needs before it takes a task, checked without connecting to
+    anything: shared stores, a readable outlets file. Its outlets; ConfigError otherwise."""
     from newscrawl.core.errors import ConfigError
     from scheduler.outlets import load_outlets
-    from workers.runtime import WorkerRuntime
 
     if settings.frontier.backend == "sqlite" or settings.dedup.backend == "sqlite":
         raise ConfigError(
             "Celery workers share the frontier and the dedup store: set frontier.backend and"
             " dedup.backend to 'redis' (NEWSCRAWL_FRONTIER__BACKEND=redis NEWSCRAWL_DEDUP__BACKEND=redis)"
         )
-    components = build_components(settings, load_outlets(settings.outlets_file))
+    return load_outlets(settings.outlets_file)
+
+
+def build_worker_runtime(settings: Settings) -> WorkerRuntime:
+    """A Celery worker process: the shared frontier and dedup store, the index, a fetcher."""
+    from workers.runtime import WorkerRuntime
+
+    components = build_components(settings, check_worker_settings(settings))
     return WorkerRuntime(
         components.handler_parts(),
         stats_client=Stores(settings).redis("stats"),

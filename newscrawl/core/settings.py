@@ -185,6 +185,10 @@ class WorkerSettings(_Section):
     # What builds a worker process's runtime: the composition root's, unless a test or a
     # deployment names another "module:function" (it is called with the settings).
     runtime_factory: str = "newscrawl.app.factory:build_worker_runtime"
+    # What the worker's main process calls with the settings before it takes a task: it raises
+    # ConfigError for what would stop every task (the outlets file missing), so the worker
+    # refuses to start instead. None: no check.
+    runtime_check: str | None = "newscrawl.app.factory:check_worker_settings"
 
 
 class ArchiveSettings(_Section):
