@@ -38,7 +38,13 @@ from newscrawl.core.records import Lease
 from scheduler.outlets import parse_outlets
 from scheduler.service import CeleryDispatcher
 from tests.cluster import REPO, Cluster, PrivateRabbitMQ, PrivateRedis, free_port, settings_env
-from tests.conftest import REDIS_URL, make_settings, require_rabbitmq, require_redis
+from tests.conftest import (
+    REDIS_URL,
+    make_distributed_settings,
+    make_settings,
+    require_rabbitmq,
+    require_redis,
+)
 from tests.dedup_web import DedupWeb
 from tests.distributed_support import (
     Crawl,
@@ -365,7 +371,7 @@ def test_a_worker_gives_up_on_its_broker_after_the_store_outage_limit(tmp_path: 
     whose broker never answers exits non-zero after about that long (here 600 s: 27 of kombu's
     attempts, their waits shortened), not after Celery's own 100 attempts."""
     dead = f"redis://127.0.0.1:{free_port()}/0"
-    settings = make_settings(tmp_path / "data", redis_url=dead, store_outage_limit_s=600)
+    settings = make_distributed_settings(tmp_path / "data", "p", redis_url=dead, store_outage_limit_s=600)
     cluster = Cluster(settings, tmp_path / "logs")
     try:
         cluster.start_worker("w1", retry_wait_max_s=0.001)
