@@ -17,6 +17,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from newscrawl.core import metrics
+from newscrawl.core.backlog import IndexBacklogGate
 from newscrawl.core.errors import StoreError
 from newscrawl.core.interfaces import Frontier
 from newscrawl.core.log import get_logger
@@ -81,12 +82,14 @@ class Scheduler:
         dispatcher: Dispatcher,
         *,
         stats_client: Any,
+        backlog_gate: IndexBacklogGate | None = None,
     ) -> None:
         self.settings = settings
         self.outlets = outlets
         self._scope = OutletScope(outlets)
         self.frontier = frontier
         self.dispatcher = dispatcher
+        self._backlog_gate = backlog_gate
         self._redis = stats_client
         self._keys = StatsKeys(settings.redis_prefix)
         self._stop = threading.Event()
@@ -133,6 +136,9 @@ class Scheduler:
         # Full batches keep the per-task cost low; a nearly idle cluster gets what there is.
         if room < self.settings.workers.batch_size and in_flight >= self.settings.workers.batch_size:
             self._throttled = True
+            return 0
+        if self._backlog_gate is not None and self._backlog_gate.holds_back():
+            self._throttled = True  # the index stream is full: what is crawled now would wait there
             return 0
         self._throttled = False
         leases = self._in_scope(self.frontier.lease(now, room, fetched_before=fetched_before), now)

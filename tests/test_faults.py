@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from indexer.engine import IndexAdmin
 from newscrawl.app.demo import build_demo_web
@@ -35,6 +36,7 @@ from newscrawl.app.factory import build_components, build_frontier, build_stream
 from newscrawl.app.localweb import LocalWeb
 from newscrawl.core.errors import StoreError
 from newscrawl.core.records import Lease
+from newscrawl.core.redis_keys import IndexKeys
 from scheduler.outlets import parse_outlets
 from scheduler.service import CeleryDispatcher
 from tests.cluster import REPO, Cluster, PrivateRabbitMQ, PrivateRedis, free_port, settings_env
@@ -364,6 +366,64 @@ def test_processes_started_before_redis_and_the_engine_wait_for_them(
     assert "engine_unavailable" in cluster.tail("indexer", 1_000_000)
     attempts = re.findall(r"Trying again .*\((\d+)/", cluster.tail("w1", 1_000_000))
     assert max(map(int, attempts)) > 100, "the worker's outage was shorter than Celery's budget"
+
+
+def test_an_index_backlog_at_its_limit_holds_the_crawl_back_until_the_indexers_drain_it(
+    dedup_web: DedupWeb, outlets_file: Path, embedded: Crawl, prefix: str, tmp_path: Path
+) -> None:
+    """No indexer runs (or the cluster is down for days): what the workers write waits in the
+    Redis stream, in Redis memory. At ``index.max_backlog`` the scheduler leases nothing new
+    until an indexer brings the backlog down, then the crawl goes on to its end. Before session
+    25 it crawled on, the stream growing by every page."""
+    engine_address = f"127.0.0.1:{free_port()}"
+    limit, in_flight = 3, 4
+    index = {"backend": "elasticsearch", "url": f"http://{engine_address}", "name": prefix}
+    index |= {"max_backlog": limit, "retry_base_s": 0.2, "retry_max_s": 2.0}
+    settings = _distributed(
+        dedup_web,
+        tmp_path / "data",
+        outlets_file,
+        prefix,
+        index=index,
+        scheduler={"max_in_flight": in_flight},
+    )
+    stream = IndexKeys(prefix).stream
+    client = redis.Redis.from_url(REDIS_URL)
+    cluster = Cluster(settings, tmp_path / "logs")
+    start = len(dedup_web.web.log)
+    engine = None
+    try:
+        cluster.start_worker("w1")
+        cluster.start_scheduler("scheduler")
+        deadline = time.monotonic() + 120
+        while "crawl_held_for_index_backlog" not in cluster.tail("scheduler", 1_000_000):
+            assert time.monotonic() < deadline and cluster.alive("scheduler"), cluster.tail("scheduler")
+            time.sleep(0.2)
+        time.sleep(2)  # what was in flight when the hold began is written by now
+        held_at = len(dedup_web.web.log)
+        time.sleep(2)
+        fetched_while_held = len(dedup_web.web.log) - held_at
+        backlog = client.xlen(stream)
+        engine = osmem_server.OsmemServer.start(japanese=False, addr=engine_address)
+        cluster.start_indexer("indexer")
+        assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
+        deadline = time.monotonic() + 60
+        while (loaded := refreshed(settings)).count() < len(embedded.docs):
+            loaded.close()
+            assert time.monotonic() < deadline and cluster.alive("indexer"), cluster.tail("indexer")
+            time.sleep(0.5)
+        crawl = _result(settings, start, len(dedup_web.web.log))
+        cluster.stop("indexer")
+    finally:
+        cluster.close()
+        if engine is not None:
+            engine.close()
+    assert fetched_while_held == 0, "the crawl went on with the stream at its limit"
+    # Leasing stops at the first look (every second) at a backlog at its limit.
+    assert limit <= backlog < len(embedded.docs), backlog
+    assert held_at - start < (crawl.log_end - start) / 2, "the hold came only at the end of the crawl"
+    assert "crawl_resumed_after_index_backlog" in cluster.tail("scheduler", 1_000_000)
+    assert sorted(crawl.docs) == sorted(embedded.docs), set(crawl.docs) ^ set(embedded.docs)
 
 
 def test_a_worker_gives_up_on_its_broker_after_the_store_outage_limit(tmp_path: Path) -> None:

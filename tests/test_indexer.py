@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -27,7 +29,7 @@ from newscrawl.core.document import Document
 from newscrawl.core.interfaces import SearchQuery
 from newscrawl.core.redis_keys import IndexKeys
 from scheduler.outlets import load_outlets
-from tests.cluster import free_port, run_cli
+from tests.cluster import REPO, free_port, run_cli, settings_env
 from tests.conftest import REDIS_URL, drop_redis_prefix, make_settings, require_redis
 from tests.indexer_support import (
     Target,
@@ -103,6 +105,64 @@ def test_a_crawl_ends_with_every_article_searchable_once(
     assert set(urls) <= set(replay.pages)
     assert index.count() == articles
     index.close()
+
+
+def test_an_embedded_crawl_holds_back_while_the_index_stream_is_at_its_limit(
+    crawled_stream: tuple[str, int], replay: ReplayWeb, osmem: Any, prefix: str, tmp_path: Path
+) -> None:
+    """`newscrawl crawl` with the search-engine index writes to the stream as workers do: with
+    no indexer running, at ``index.max_backlog`` it leases nothing new (the backlog lives in
+    Redis memory) until an indexer brings the backlog down; then it crawls to its end and
+    everything reaches the index. Before session 25 it crawled on, the stream growing."""
+    _, articles = crawled_stream
+    limit = 40
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text(replay.outlets_toml, "utf-8")
+    settings = engine_settings(tmp_path / "data", Target("opensearch", osmem.url), prefix, max_backlog=limit)
+    settings = settings.model_copy(
+        update={
+            "outlets_file": outlets,
+            "fetch": settings.fetch.model_copy(update={"proxy": replay.web.proxy_url}),
+        }
+    )
+    log = tmp_path / "crawl.log"
+    client = redis.Redis.from_url(REDIS_URL)
+    crawl = subprocess.Popen(
+        [sys.executable, "-m", "newscrawl", "crawl", "--until-idle"],
+        cwd=REPO,
+        env={**os.environ, **settings_env(settings)},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )
+    indexer = None
+    try:
+        deadline = time.monotonic() + 60
+        while "crawl_held_for_index_backlog" not in log.read_text("utf-8"):
+            assert time.monotonic() < deadline and crawl.poll() is None, log.read_text("utf-8")[-3000:]
+            time.sleep(0.2)
+        time.sleep(1.5)  # the fetches in flight when the hold began
+        held_at = len(replay.web.log)
+        time.sleep(2)
+        fetched_while_held = len(replay.web.log) - held_at
+        backlog = client.xlen(IndexKeys(prefix).stream)
+        indexer = indexer_process(settings, "i1", tmp_path / "indexer.log", until_drained=False)
+        assert crawl.wait(120) == 0, log.read_text("utf-8")[-3000:]
+        deadline = time.monotonic() + 60
+        while (loaded := refreshed(settings)).count() < articles:
+            loaded.close()
+            assert time.monotonic() < deadline and indexer.poll() is None
+            time.sleep(0.5)
+        assert loaded.count() == articles
+        loaded.close()
+    finally:
+        for process in (crawl, indexer):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(10)
+        client.close()
+    assert fetched_while_held == 0, "the crawl went on with the stream at its limit"
+    assert limit <= backlog < articles, backlog
+    assert "crawl_resumed_after_index_backlog" in log.read_text("utf-8")
 
 
 # --- faults ------------------------------------------------------------------------------------

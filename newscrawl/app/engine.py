@@ -64,7 +64,7 @@ class CrawlEngine:
                     room = self.components.settings.concurrency - len(tasks)
                     budget_left = max_pages is None or leased_pages < max_pages
                     leased = 0
-                    if room > 0 and budget_left and not self._stop.is_set():
+                    if room > 0 and budget_left and not self._stop.is_set() and not self._held_back():
                         if max_pages is not None:
                             room = min(room, max_pages - leased_pages)
                         for lease in self.components.frontier.lease(now, room, fetched_before=fetched_before):
@@ -102,6 +102,11 @@ class CrawlEngine:
             if self._on_progress:
                 self._on_progress(self.stats)
         return self.stats
+
+    def _held_back(self) -> bool:
+        """The index stream is at its limit (newscrawl/core/backlog.py): lease nothing new."""
+        gate = self.components.backlog_gate
+        return gate is not None and gate.holds_back()
 
     def _heartbeat(self, now: float) -> None:
         """Renew the leases of fetches in flight: a slow page (or a store outage) never lets one

@@ -32,6 +32,7 @@ from newscrawl.core.settings import Settings
 # (the scheduler never loads the extraction libraries).
 if TYPE_CHECKING:
     from indexer.stream import StreamIndexer, StreamWriter
+    from newscrawl.core.backlog import IndexBacklogGate
     from scheduler.outlets import Outlet
     from scheduler.service import Scheduler
     from workers.archive import WarcArchive
@@ -193,6 +194,7 @@ class Components:
     fetcher: Fetcher
     health: HealthStore
     archive: WarcArchive | None = None
+    backlog_gate: IndexBacklogGate | None = None
 
     def handler_parts(self) -> HandlerParts:
         from newscrawl.core.metrics import init_outlets
@@ -220,6 +222,17 @@ class Components:
         self.frontier.close()
         self.dedup_store.close()
         self.index.close()
+
+
+def _backlog_gate_from(settings: Settings, stores: Stores) -> IndexBacklogGate | None:
+    """The index stream's hold on the crawl, where documents go through the stream."""
+    if settings.index.backend != "elasticsearch" or settings.index.max_backlog is None:
+        return None
+    from newscrawl.core.backlog import IndexBacklogGate
+    from newscrawl.core.redis_keys import IndexKeys
+
+    stream = IndexKeys(settings.redis_prefix).stream
+    return IndexBacklogGate(stores.redis("stream", ping=False), stream, settings.index.max_backlog)
 
 
 def build_archive(settings: Settings) -> WarcArchive | None:
@@ -287,6 +300,7 @@ def build_components(settings: Settings, outlets: list[Outlet]) -> Components:
         fetcher=build_fetcher(settings),
         health=_health_from(settings, stores),
         archive=build_archive(settings),
+        backlog_gate=_backlog_gate_from(settings, stores),
     )
     _built(
         "crawl",
@@ -337,7 +351,12 @@ def build_scheduler(settings: Settings, outlets: list[Outlet]) -> Scheduler:
     stores = Stores(settings)
     frontier = _frontier_from(settings, stores, outlets)
     scheduler = Scheduler(
-        settings, outlets, frontier, CeleryDispatcher(settings), stats_client=stores.redis("stats")
+        settings,
+        outlets,
+        frontier,
+        CeleryDispatcher(settings),
+        stats_client=stores.redis("stats"),
+        backlog_gate=_backlog_gate_from(settings, stores),
     )
     _built("scheduler", frontier=frontier, dispatcher=scheduler.dispatcher)
     return scheduler

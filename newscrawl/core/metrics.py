@@ -97,6 +97,11 @@ TIME_TO_INDEX = Histogram(
 STREAM_BACKLOG = Gauge(
     "newscrawl_index_stream_backlog", "Entries waiting in the index stream", multiprocess_mode="max"
 )
+CRAWL_HELD_BACK = Gauge(
+    "newscrawl_crawl_held_back",
+    "1 while the crawl leases no new URLs because the index stream's backlog is at index.max_backlog",
+    multiprocess_mode="max",
+)
 
 
 def init_outlets(names: list[str]) -> None:

@@ -1,0 +1,63 @@
+"""Back-pressure from the index to the crawl.
+
+Workers hand documents to the indexers through a Redis stream (``IndexKeys.stream``). While the
+cluster is slow or down, or no indexer runs, that stream grows by every page crawled, in Redis
+memory: a crawl that ran on for days would fill it, and a Redis out of memory stops the
+frontier and the dedup store with it. :class:`IndexBacklogGate` holds the crawl back (no new
+URLs are leased) while the backlog is at its limit, and lets it go on once the indexers have
+brought it down. The distributed scheduler and the embedded crawl both ask it before leasing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from newscrawl.core import metrics
+from newscrawl.core.log import get_logger
+
+log = get_logger("newscrawl.backlog")
+
+# Resume below this share of the limit: a backlog hovering at the limit would otherwise hold and
+# release the crawl every second, in the log as in the metric.
+RESUME_SHARE = 0.9
+
+
+class IndexBacklogGate:
+    """Whether the index stream's backlog (its length: acknowledged entries are trimmed) leaves
+    room for more crawling. Asks Redis at most every ``check_every_s``; a store error propagates
+    to the caller's outage handling."""
+
+    def __init__(
+        self,
+        client: Any,
+        stream_key: str,
+        limit: int,
+        *,
+        check_every_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._stream = stream_key
+        self.limit = limit
+        self._resume_below = max(int(limit * RESUME_SHARE), 1)
+        self._check_every_s = check_every_s
+        self._clock = clock
+        self._checked_at = float("-inf")
+        self.holding = False
+
+    def holds_back(self) -> bool:
+        now = self._clock()
+        if now - self._checked_at < self._check_every_s:
+            return self.holding
+        backlog = int(self._client.xlen(self._stream))
+        self._checked_at = now
+        if not self.holding and backlog >= self.limit:
+            self.holding = True
+            log.warning("crawl_held_for_index_backlog", backlog=backlog, limit=self.limit)
+        elif self.holding and backlog < self._resume_below:
+            self.holding = False
+            log.info("crawl_resumed_after_index_backlog", backlog=backlog, limit=self.limit)
+        metrics.CRAWL_HELD_BACK.set(int(self.holding))
+        return self.holding
