@@ -492,6 +492,10 @@ class StreamIndexer:
                     "reason": outcome.reason[:2000],
                     "entry": entry.entry_id,
                 },
+                # The latest ones: a cause left unfixed for weeks (every document refused) would
+                # otherwise fill Redis memory with payloads; the counters keep the total.
+                maxlen=self.index_settings.dead_letters_kept,
+                approximate=False,
             )
         settled = done + [e for e, _ in dead]
         if settled:

@@ -199,6 +199,29 @@ def test_a_bad_document_is_dead_lettered_and_the_rest_indexed(
     writer.close()
 
 
+def test_the_dead_letter_stream_keeps_the_latest_refused_operations(
+    osmem: Any, prefix: str, tmp_path: Path
+) -> None:
+    """A cause left unfixed (a mapping every document breaks) must not fill Redis: the
+    dead-letter stream keeps the latest ``index.dead_letters_kept``; the counter keeps the total.
+    Before session 25 it grew by every refused document, payload included."""
+    settings = engine_settings(tmp_path, Target("opensearch", osmem.url), prefix, dead_letters_kept=3)
+    IndexAdmin(settings).init()
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = IndexKeys(prefix)
+    docs = make_docs(8)
+    loaded = 0
+    for batch in (docs[:5], docs[5:]):
+        for doc in batch:  # fault injection: documents that do not fit the mapping
+            bad = doc.to_dict() | {"published_at": "the day before yesterday"}
+            client.xadd(keys.stream, {"op": "index", "id": doc.id, "payload": json.dumps(bad)})
+        loaded += load(settings)["dead_lettered"]
+    kept = {entry[1][b"id"].decode() for entry in client.xrange(keys.dead_letters)}
+    client.close()
+    assert loaded == counter(settings, "dead_lettered") == len(docs)
+    assert kept == {doc.id for doc in docs[5:]}
+
+
 def test_an_index_lost_while_the_indexer_runs_is_made_again_with_its_mapping(
     target: Target, prefix: str, tmp_path: Path
 ) -> None:

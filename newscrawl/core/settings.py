@@ -245,6 +245,8 @@ class IndexSettings(_Section):
     claim_idle_s: float = Field(60.0, gt=0)
     # An update of a document not indexed yet is retried this many times before it is dead-lettered.
     update_attempts: int = Field(20, gt=0)
+    # The dead-letter stream keeps the latest this many operations the engine refused for good.
+    dead_letters_kept: int = Field(10_000, gt=0)
     # Entries the index stream may hold (the cluster slow or down, no indexer running) before the
     # crawl stops leasing new URLs until the indexers bring it under 90% of this: the backlog
     # lives in Redis memory (about 8 KB per page: 50,000 is ~400 MB). None: no limit.
