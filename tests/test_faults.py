@@ -376,7 +376,7 @@ def test_an_index_backlog_at_its_limit_holds_the_crawl_back_until_the_indexers_d
     until an indexer brings the backlog down, then the crawl goes on to its end. Before session
     25 it crawled on, the stream growing by every page."""
     engine_address = f"127.0.0.1:{free_port()}"
-    limit, in_flight = 3, 4
+    limit, in_flight = 3, 16
     index = {"backend": "elasticsearch", "url": f"http://{engine_address}", "name": prefix}
     index |= {"max_backlog": limit, "retry_base_s": 0.2, "retry_max_s": 2.0}
     settings = _distributed(
