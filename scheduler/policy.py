@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from newscrawl.core.errors import HTTPStatusError, NewscrawlError, StoreError, TaskTimeLimit
+from newscrawl.core.errors import HTTPStatusError, NewscrawlError, StoreError, TaskTimeLimit, WorkerLost
 from newscrawl.core.interfaces import Frontier
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome, UrlKind
 from newscrawl.core.settings import FrontierSettings, Settings
@@ -323,6 +323,11 @@ class FrontierPolicy:
             status=status,
         )
 
+    def lost_too_often(self, lease: Lease) -> bool:
+        """Its holders died with it ``max_attempts`` times in a row: fail it (see WorkerLost)
+        rather than hand it out again."""
+        return lease.lost >= self.limits.max_attempts
+
     def after_robots_failure(self, attempts_before: int) -> AfterRobotsFailure:
         attempts = attempts_before + 1
         if attempts < ROBOTS_MAX_ATTEMPTS:
@@ -340,6 +345,13 @@ class FrontierPolicy:
         if isinstance(error, HTTPStatusError):
             return error.status >= 500 or error.status == 429
         return isinstance(error, OUR_SIDE_ERRORS)
+
+
+def lost_error(lease: Lease) -> WorkerLost:
+    return WorkerLost(
+        f"the process holding it died {lease.lost} times before it was done: the page may kill workers",
+        url=lease.url,
+    )
 
 
 def robots_lease(host: str, scheme: str, now: float) -> Lease:

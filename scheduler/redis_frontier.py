@@ -22,7 +22,7 @@ from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.redis_keys import FrontierKeys
 from newscrawl.core.urls import host_of
-from scheduler.policy import REVISITED_KINDS, AfterSuccess, FrontierPolicy, robots_lease
+from scheduler.policy import REVISITED_KINDS, AfterSuccess, FrontierPolicy, lost_error, robots_lease
 from scheduler.politeness import Robots, RobotsCache
 
 _LUA = resources.files("scheduler") / "lua"
@@ -163,7 +163,7 @@ class RedisFrontier:
                 leases.append(robots_lease(host, scheme, now))
                 continue
             _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash = reply[:10]
-            robots_at, due, interval, fetched_at, last_new, new_ewma, span_ewma = reply[10:17]
+            robots_at, due, interval, fetched_at, last_new, new_ewma, span_ewma, lost = reply[10:18]
             lease = Lease(
                 url=url,
                 host=host,
@@ -181,6 +181,7 @@ class RedisFrontier:
                 last_new_at=float(last_new) if last_new else None,
                 new_ewma=float(new_ewma) if new_ewma else None,
                 span_ewma=float(span_ewma) if span_ewma else None,
+                lost=int(lost or 0),
             )
             robots = self._robots_for(host, robots_at)
             if robots is not None and not robots.allowed(url):
@@ -198,6 +199,9 @@ class RedisFrontier:
                     ],
                     args=[url, host, now, "disallowed by robots.txt", policy.errors_kept],
                 )
+                continue
+            if policy.lost_too_often(lease):
+                self.fail(lease, lost_error(lease), now)
                 continue
             leases.append(lease)
         return leases

@@ -66,11 +66,15 @@ class CeleryDispatcher:
 
 
 def batches(leases: list[Lease], size: int) -> list[list[Lease]]:
-    """Split into ceil(n/size) batches of near-equal size, so idle workers share a small lease."""
-    if not leases:
-        return []
-    count = -(-len(leases) // size)
-    return [leases[i::count] for i in range(count)]
+    """Split into ceil(n/size) batches of near-equal size, so idle workers share a small lease.
+    A lease whose holder died with it before goes alone: should the page kill workers, it takes
+    no other page down with it (each batch is one task, and one worker process)."""
+    suspects = [[lease] for lease in leases if lease.lost]
+    healthy = [lease for lease in leases if not lease.lost]
+    if not healthy:
+        return suspects
+    count = -(-len(healthy) // size)
+    return [healthy[i::count] for i in range(count)] + suspects
 
 
 class Scheduler:

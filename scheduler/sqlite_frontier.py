@@ -13,7 +13,7 @@ from newscrawl.core.errors import NewscrawlError
 from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.urls import host_of
-from scheduler.policy import FrontierPolicy, robots_lease
+from scheduler.policy import FrontierPolicy, lost_error, robots_lease
 from scheduler.politeness import Robots, RobotsCache
 
 _SCHEMA = """
@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS urls (
     error_kind TEXT, error TEXT,
     discovered_at REAL NOT NULL, referrer TEXT,
     leased_at REAL, lease_renewed_at REAL,
-    interval_s REAL, last_new_at REAL, new_ewma REAL, span_ewma REAL
+    interval_s REAL, last_new_at REAL, new_ewma REAL, span_ewma REAL,
+    lost INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS urls_pick ON urls (host, state, priority, sort_key);
 CREATE INDEX IF NOT EXISTS urls_state ON urls (state, due_at);
@@ -68,6 +69,7 @@ _MIGRATIONS = (
     ("urls", "last_new_at", "REAL"),
     ("urls", "new_ewma", "REAL"),
     ("urls", "span_ewma", "REAL"),
+    ("urls", "lost", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -89,7 +91,7 @@ class SQLiteFrontier:
         self._expiry_checked_at = float("-inf")
         self._demand = (float("-inf"), 0.0)
         # A previous run that died leaves leases behind: they are due again.
-        self._db.execute("UPDATE urls SET state='queued', leased_at=NULL WHERE state='leased'")
+        self._db.execute("UPDATE urls SET state='queued', leased_at=NULL, lost=lost+1 WHERE state='leased'")
         self._db.execute("UPDATE hosts SET in_flight=0, robots_leased_at=NULL")
 
     @classmethod
@@ -185,7 +187,11 @@ class SQLiteFrontier:
             ).fetchall()
             for host in hosts:
                 lease = self._lease_from_host(host, now, before)
-                if lease is not None:
+                if lease is None:
+                    continue
+                if self.policy.lost_too_often(lease):
+                    self.fail(lease, lost_error(lease), now)
+                else:
                     leases.append(lease)
         return leases
 
@@ -201,7 +207,9 @@ class SQLiteFrontier:
             "SELECT url, host FROM urls WHERE state='leased' AND COALESCE(lease_renewed_at, leased_at)<=?",
             (cutoff,),
         ).fetchall():
-            self._db.execute("UPDATE urls SET state='queued', leased_at=NULL WHERE url=?", (row["url"],))
+            self._db.execute(
+                "UPDATE urls SET state='queued', leased_at=NULL, lost=lost+1 WHERE url=?", (row["url"],)
+            )
             self._db.execute("UPDATE hosts SET in_flight=MAX(in_flight-1,0) WHERE host=?", (row["host"],))
         self._db.execute(
             "UPDATE hosts SET in_flight=MAX(in_flight-1,0), robots_leased_at=NULL"
@@ -258,6 +266,7 @@ class SQLiteFrontier:
                 last_new_at=row["last_new_at"],
                 new_ewma=row["new_ewma"],
                 span_ewma=row["span_ewma"],
+                lost=row["lost"],
             )
 
     def _robots_stale(self, host: sqlite3.Row, now: float) -> bool:
@@ -330,8 +339,9 @@ class SQLiteFrontier:
             source = decision.source
             if source is not None:
                 self._db.execute(
-                    "UPDATE urls SET state='queued', due_at=?, kind=?, priority=?, attempts=0, status=?,"
-                    " fetched_at=?, etag=COALESCE(?, etag), last_modified=COALESCE(?, last_modified),"
+                    "UPDATE urls SET state='queued', due_at=?, kind=?, priority=?, attempts=0, lost=0,"
+                    " status=?, fetched_at=?, etag=COALESCE(?, etag),"
+                    " last_modified=COALESCE(?, last_modified),"
                     " body_hash=COALESCE(?, body_hash), error_kind=NULL, error=NULL, leased_at=NULL,"
                     " interval_s=?, last_new_at=?, new_ewma=?, span_ewma=? WHERE url=?",
                     (
@@ -381,8 +391,8 @@ class SQLiteFrontier:
                 self._retire(lease.url, "failed")
             else:
                 self._db.execute(
-                    "UPDATE urls SET state='queued', due_at=?, attempts=?, status=?, error_kind=?, error=?,"
-                    " leased_at=NULL WHERE url=?",
+                    "UPDATE urls SET state='queued', due_at=?, attempts=?, lost=0, status=?, error_kind=?,"
+                    " error=?, leased_at=NULL WHERE url=?",
                     (due, decision.attempts, decision.status, error.kind, error.message, lease.url),
                 )
             self._record_error(lease.url, error.kind, error.message, now, final=final)

@@ -22,9 +22,9 @@ import redis
 
 from newscrawl.app.factory import build_frontier
 from newscrawl.app.localweb import LocalWeb, Resource
-from newscrawl.core.records import FrontierEntry
+from newscrawl.core.records import FrontierEntry, Lease, lease_from_json, lease_to_json
 from newscrawl.core.settings import Settings
-from scheduler.service import CeleryDispatcher
+from scheduler.service import CeleryDispatcher, batches
 from tests.cluster import REPO, Cluster, PrivateRabbitMQ, free_port, get_json, settings_env
 from tests.conftest import (
     REDIS_URL,
@@ -72,6 +72,27 @@ def _flower_workers(port: int, want: int, deadline_s: float = 30) -> dict[str, A
             return workers
         time.sleep(0.5)
     raise AssertionError(f"Flower reported {sorted(workers)}")
+
+
+def test_a_lease_whose_holder_died_with_it_goes_in_a_task_of_its_own() -> None:
+    """Should the page kill workers, it takes no other page of its batch down again."""
+    leases = [
+        Lease(
+            f"http://a{i}.example/2026/12/06/story", f"a{i}.example", "article", "a", 1, lost=int(i in (2, 5))
+        )
+        for i in range(9)
+    ]
+    tasks = batches(leases, 4)
+    suspects = [task for task in tasks if any(lease.lost for lease in task)]
+    assert sorted(len(task) for task in suspects) == [1, 1]
+    assert sorted(len(task) for task in tasks if task not in suspects) == [3, 4]
+    assert sorted(lease.url for task in tasks for lease in task) == sorted(lease.url for lease in leases)
+
+
+def test_a_lease_from_a_newer_scheduler_still_runs() -> None:
+    """During a rolling update a task may carry lease fields this worker does not know."""
+    lease = Lease("http://a.example/2026/12/06/story", "a.example", "article", "a", 1, lost=1)
+    assert lease_from_json({**lease_to_json(lease), "a_field_of_a_later_version": 7}) == lease
 
 
 def test_two_workers_crawl_what_the_embedded_mode_crawls(

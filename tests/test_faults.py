@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from indexer.engine import IndexAdmin
 from newscrawl.app.demo import build_demo_web
 from newscrawl.app.engine import CrawlEngine
 from newscrawl.app.factory import build_components, build_frontier, build_stream_writer
-from newscrawl.app.localweb import LocalWeb
+from newscrawl.app.localweb import LocalWeb, Resource
 from newscrawl.core.errors import StoreError
 from newscrawl.core.records import Lease
 from newscrawl.core.redis_keys import IndexKeys
@@ -856,6 +857,58 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def test_a_page_that_kills_the_crawl_each_time_is_given_up_after_three_deaths(tmp_path: Path) -> None:
+    """A page that kills the process working on it (here: the crawl is SIGKILLed, as the OOM
+    killer would, whenever that page is being fetched). Restarted after each death, the crawl
+    used to lease it again at once and die again, for ever; each death now counts, and at the
+    third the page fails as ``worker_lost`` without a request, the rest of the crawl going on."""
+    story = "A paragraph of a story about the harbour council and its new budget. " * 12
+
+    def article(title: str) -> Resource:
+        body = f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        return Resource(body=f"{body}<p>{story}</p></article></body></html>".encode())
+
+    poison = "http://poison.example/2026/12/06/the-page-that-kills-the-crawl"
+    pages = {
+        f"http://poison.example/2026/12/06/story-{i}": article(f"Story {i} of the day") for i in range(3)
+    }
+    links = "".join(f'<a href="{url}">{url}</a>' for url in [*pages, poison])
+    pages["http://poison.example/"] = Resource(body=f"<html><body>{links}</body></html>".encode())
+    pages[poison] = replace(article("The page that kills the crawl"), answer_after_s=60)
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text('[[outlet]]\nname = "p"\nurls = ["http://poison.example/"]\n', "utf-8")
+    args = [
+        *CLI,
+        "crawl",
+        "--outlets",
+        str(outlets),
+        "--data",
+        str(tmp_path / "d"),
+        "--until-idle",
+        "--quiet",
+    ]
+    env = {**os.environ, "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"}
+    with LocalWeb(pages) as web:
+        for death in range(3):
+            crawl = subprocess.Popen([*args, "--proxy", web.proxy_url], env=env, stdout=subprocess.DEVNULL)
+            deadline = time.monotonic() + 60
+            while web.arrived(poison) <= death:
+                assert time.monotonic() < deadline and crawl.poll() is None, "the crawl ended first"
+                time.sleep(0.05)
+            crawl.kill()
+            crawl.wait(10)
+        last = run(*args[3:], "--proxy", web.proxy_url, env=env)
+        requests = web.arrived(poison)
+    assert last.returncode == 0, last.stderr[-2000:]
+    assert requests == 3, "the page that kills the crawl was fetched again"
+    frontier = build_frontier(make_settings(tmp_path / "d"), [])
+    errors = {e["url"]: e["kind"] for e in frontier.errors()}
+    frontier.close()
+    assert errors == {poison: "worker_lost"}
+    exported = run("export", "--data", str(tmp_path / "d")).stdout.splitlines()
+    assert len(exported) == 3  # the other stories
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])

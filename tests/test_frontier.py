@@ -17,7 +17,7 @@ from newscrawl.app.factory import build_frontier
 from newscrawl.core.connections import open_sqlite
 from newscrawl.core.errors import ConnectError, HTTPStatusError
 from newscrawl.core.interfaces import Frontier
-from newscrawl.core.records import FrontierEntry, Outcome
+from newscrawl.core.records import FrontierEntry, Lease, Outcome
 from scheduler.outlets import parse_outlets
 from scheduler.policy import FrontierPolicy
 from scheduler.sqlite_frontier import SQLiteFrontier
@@ -407,6 +407,56 @@ def test_a_renewed_lease_outlives_the_timeout_and_a_dead_one_does_not(
     assert f.url_view(lease.url) is not None
     f.complete(again, Outcome(status=200), T0 + 114)
     assert f.url_view(lease.url) is None
+
+
+def test_a_url_whose_holders_die_with_it_three_times_is_given_up(backend_settings: SettingsFactory) -> None:
+    """A page that kills the process working on it (memory, a crash in a parser) would come
+    back at every lease timeout for ever, taking its batch or the embedded crawl down each
+    time. Each expiry counts; at ``max_attempts`` (3) an article fails as ``worker_lost`` and a
+    source fetched before waits for its next visit; a URL settled in between starts again."""
+    f = frontier(backend_settings, **SHORT_LEASES)
+    story = "http://a.example/2026/12/06/a-page-that-kills-workers"
+    f.add([FrontierEntry(story, "article", "x", 1)], T0)
+    now = T0
+    (lease,) = f.lease(now, 10)
+    assert (lease.url, lease.lost) == (story, 0)
+    for lost in (1, 2):  # its holder dies: no report, no heartbeat
+        now += 61
+        (lease,) = f.lease(now, 10)
+        assert (lease.url, lease.lost) == (story, lost)
+    now += 61
+    assert f.lease(now, 10) == []
+    assert f.url_view(story) is None
+    (error,) = [e for e in f.errors() if e["url"] == story]
+    assert error["kind"] == "worker_lost" and "died 3 times" in error["message"]
+
+    now += 2  # the host's delay after the failure
+    f.add([FrontierEntry("http://a.example/", "listing", "x")], now)
+    (listing,) = f.lease(now, 1)
+    f.complete(listing, Outcome(status=200), now + 1)  # the listing was fetched once
+    now += 100  # due again (60 s); its holders die three times as well
+    for lost in (0, 1, 2):
+        (lease,) = f.lease(now, 10)
+        assert (lease.url, lease.lost) == ("http://a.example/", lost)
+        now += 61
+    assert f.lease(now, 10) == []
+    view = f.url_view("http://a.example/")
+    assert view is not None and view.state == "queued" and view.due_at > now  # its next visit
+
+    other = "http://b.example/2026/12/06/a-story-on-a-flaky-host"
+    f.add([FrontierEntry(other, "article", "x", 1)], now)
+
+    def lease_other(at: float) -> Lease:
+        (found,) = [lease for lease in f.lease(at, 10) if lease.url == other]
+        return found
+
+    lease_other(now)
+    lease = lease_other(now + 61)  # lost once
+    assert lease.lost == 1
+    f.fail(lease, ConnectError("refused", url=other), now + 62)  # settled: a retry
+    lease = lease_other(now + 200)
+    assert (lease.lost, lease.attempts) == (0, 1)
+    f.close()
 
 
 def test_a_one_pass_run_does_not_wait_for_revisits_it_made(backend_settings: SettingsFactory) -> None:

@@ -82,6 +82,11 @@ class LocalWeb:
     def direct_url(self, path: str) -> str:
         return f"http://{self.bind}:{self.port}{path}"
 
+    def arrived(self, url: str) -> int:
+        """Requests for ``url`` that arrived so far, answered or not (``log`` has the answered)."""
+        with self._lock:
+            return self._served.get(resource_key(url), 0)
+
     # --- serving ----------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:

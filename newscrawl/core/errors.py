@@ -16,6 +16,7 @@ recorded for a URL has a stable ``kind``::
     ├── ParseError, ExtractionError one page could not be read
     ├── InternalError               a bug, confined to one URL
     ├── TaskTimeLimit (transient)
+    ├── WorkerLost                  its holder died with it too often (a page that kills workers)
     └── StoreError (transient)      a store failed or timed out: waited out, never a failed URL
         └── IndexBackendError
             └── SearchEngineError
@@ -160,6 +161,14 @@ class TaskTimeLimit(NewscrawlError):
 
     kind = "task_time_limit"
     transient = True
+
+
+class WorkerLost(NewscrawlError):
+    """The process holding this URL died before reporting it, time after time: the page itself
+    may kill it (memory, a crash in a parser). Given up, so one page cannot take a worker (or
+    the embedded crawl) down for ever."""
+
+    kind = "worker_lost"
 
 
 # --- storage ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 UrlKind = Literal["feed", "sitemap", "listing", "article", "robots"]
@@ -51,6 +51,11 @@ class Lease:
     # The source's rate of new links: a decayed count of them over a decayed span of seconds.
     new_ewma: float | None = None
     span_ewma: float | None = None
+    # Times its holder died with it (the lease expired unreported) since it was last settled.
+    lost: int = 0
+
+
+_LEASE_FIELDS = frozenset(f.name for f in fields(Lease))
 
 
 def lease_to_json(lease: Lease) -> dict[str, Any]:
@@ -59,7 +64,9 @@ def lease_to_json(lease: Lease) -> dict[str, Any]:
 
 
 def lease_from_json(data: dict[str, Any]) -> Lease:
-    return Lease(**data)
+    """A task's lease; fields this version does not know (from a newer scheduler, during a
+    rolling update) are left out rather than failing the task."""
+    return Lease(**{k: v for k, v in data.items() if k in _LEASE_FIELDS})
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ if not lease_held(KEYS[5], ARGV[1], ARGV[13], KEYS[1], 'lease_token') then retur
 redis.call('ZREM', KEYS[5], ARGV[1])
 redis.call('SREM', KEYS[6], ARGV[1])
 redis.call('HSET', KEYS[1], 'kind', ARGV[4], 'priority', ARGV[5], 'status', ARGV[6], 'fetched_at', ARGV[3],
-  'attempts', 0, 'error_kind', '', 'error', '')
+  'attempts', 0, 'lost', 0, 'error_kind', '', 'error', '')
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'etag', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'last_modified', ARGV[8]) end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'body_hash', ARGV[9]) end

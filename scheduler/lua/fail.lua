@@ -30,7 +30,7 @@ end
 if final == 1 then
   redis.call('DEL', KEYS[1])
 else
-  redis.call('HSET', KEYS[1], 'attempts', ARGV[6], 'status', ARGV[7], 'error_kind', ARGV[8],
+  redis.call('HSET', KEYS[1], 'attempts', ARGV[6], 'lost', 0, 'status', ARGV[7], 'error_kind', ARGV[8],
     'error', ARGV[12])
 end
 record_error(KEYS[10], KEYS[9], ARGV[14], ARGV[1], ARGV[8], ARGV[12], now, final)
