@@ -14,7 +14,11 @@ end
 for _, url in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[11]))) do
   local uk = up .. url
   redis.call('ZREM', KEYS[3], url)
-  redis.call('HINCRBY', uk, 'lost', 1)
+  -- A death counts only if a runner had started it (claimed under its current token): a lease
+  -- that expired waiting in a slow task queue says nothing about the page.
+  local started = (redis.call('HGET', uk, 'lease_token') or '') .. ' '
+  local claim = redis.call('HGET', uk, 'lease_runner')
+  if claim and string.sub(claim, 1, #started) == started then redis.call('HINCRBY', uk, 'lost', 1) end
   local hk = hp .. redis.call('HGET', uk, 'host')
   if tonumber(redis.call('HGET', hk, 'in_flight') or '0') > 0 then
     redis.call('HINCRBY', hk, 'in_flight', -1)
