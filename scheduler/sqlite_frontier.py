@@ -81,7 +81,13 @@ def _fingerprint(url: str) -> int:
 class SQLiteFrontier:
     """Applies :class:`FrontierPolicy` decisions to one SQLite file, each in one transaction."""
 
-    def __init__(self, db: sqlite3.Connection, policy: FrontierPolicy) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, policy: FrontierPolicy, *, recover_leases: bool = False
+    ) -> None:
+        """``recover_leases``: this process is the file's crawl (the one that leases from it),
+        so leases left in it belong to a run that died: they are due again, each a death of
+        its URL. Anything else that opens the file (``newscrawl stats``, tests) leaves them:
+        they may be a running crawl's."""
         self._db = db
         self._db.executescript(_SCHEMA)
         self._migrate()
@@ -90,13 +96,15 @@ class SQLiteFrontier:
         self._transaction = SQLiteTransaction(db)
         self._expiry_checked_at = float("-inf")
         self._demand = (float("-inf"), 0.0)
-        # A previous run that died leaves leases behind: they are due again.
-        self._db.execute("UPDATE urls SET state='queued', leased_at=NULL, lost=lost+1 WHERE state='leased'")
-        self._db.execute("UPDATE hosts SET in_flight=0, robots_leased_at=NULL")
+        if recover_leases:
+            self._db.execute(
+                "UPDATE urls SET state='queued', leased_at=NULL, lost=lost+1 WHERE state='leased'"
+            )
+            self._db.execute("UPDATE hosts SET in_flight=0, robots_leased_at=NULL")
 
     @classmethod
-    def open(cls, path: Path, policy: FrontierPolicy) -> SQLiteFrontier:
-        return cls(open_sqlite(path), policy)
+    def open(cls, path: Path, policy: FrontierPolicy, *, recover_leases: bool = False) -> SQLiteFrontier:
+        return cls(open_sqlite(path), policy, recover_leases=recover_leases)
 
     def _migrate(self) -> None:
         for table, column, kind in _MIGRATIONS:

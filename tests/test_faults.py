@@ -859,24 +859,24 @@ def run(
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
+def _article(title: str) -> Resource:
+    story = "A paragraph of a story about the harbour council and its new budget. " * 12
+    body = f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+    return Resource(body=f"{body}<p>{story}</p></article></body></html>".encode())
+
+
 def test_a_page_that_kills_the_crawl_each_time_is_given_up_after_three_deaths(tmp_path: Path) -> None:
     """A page that kills the process working on it (here: the crawl is SIGKILLed, as the OOM
     killer would, whenever that page is being fetched). Restarted after each death, the crawl
     used to lease it again at once and die again, for ever; each death now counts, and at the
     third the page fails as ``worker_lost`` without a request, the rest of the crawl going on."""
-    story = "A paragraph of a story about the harbour council and its new budget. " * 12
-
-    def article(title: str) -> Resource:
-        body = f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-        return Resource(body=f"{body}<p>{story}</p></article></body></html>".encode())
-
     poison = "http://poison.example/2026/12/06/the-page-that-kills-the-crawl"
     pages = {
-        f"http://poison.example/2026/12/06/story-{i}": article(f"Story {i} of the day") for i in range(3)
+        f"http://poison.example/2026/12/06/story-{i}": _article(f"Story {i} of the day") for i in range(3)
     }
     links = "".join(f'<a href="{url}">{url}</a>' for url in [*pages, poison])
     pages["http://poison.example/"] = Resource(body=f"<html><body>{links}</body></html>".encode())
-    pages[poison] = replace(article("The page that kills the crawl"), answer_after_s=60)
+    pages[poison] = replace(_article("The page that kills the crawl"), answer_after_s=60)
     outlets = tmp_path / "outlets.toml"
     outlets.write_text('[[outlet]]\nname = "p"\nurls = ["http://poison.example/"]\n', "utf-8")
     args = [
@@ -909,6 +909,38 @@ def test_a_page_that_kills_the_crawl_each_time_is_given_up_after_three_deaths(tm
     assert errors == {poison: "worker_lost"}
     exported = run("export", "--data", str(tmp_path / "d")).stdout.splitlines()
     assert len(exported) == 3  # the other stories
+
+
+def test_stats_and_a_second_crawl_leave_a_running_crawls_leases_alone(tmp_path: Path) -> None:
+    """`newscrawl stats` opened the embedded crawl's frontier as a restart would, and put the
+    leases it found (the running crawl's) back in the queue: the crawl's report was then ignored
+    and the page fetched again. A second crawl on the same data directory did the same; it is
+    now refused, naming the running one."""
+    slow = "http://busy.example/2026/12/06/a-story-that-takes-its-time"
+    pages = {url: _article(title) for url, title in ((slow, "A slow story"), (f"{slow}-too", "Another"))}
+    pages[slow] = replace(pages[slow], answer_after_s=4)
+    links = "".join(f'<a href="{url}">{url}</a>' for url in pages)
+    pages["http://busy.example/"] = Resource(body=f"<html><body>{links}</body></html>".encode())
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text('[[outlet]]\nname = "b"\nurls = ["http://busy.example/"]\n', "utf-8")
+    data = str(tmp_path / "d")
+    with LocalWeb(pages) as web:
+        crawl_args = ["crawl", "--outlets", str(outlets), "--data", data, "--until-idle", "--quiet"]
+        crawl_args += ["--proxy", web.proxy_url]
+        crawl = subprocess.Popen([*CLI, *crawl_args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not web.arrived(slow):
+            assert time.monotonic() < deadline and crawl.poll() is None, "the crawl ended first"
+            time.sleep(0.05)
+        stats = run("stats", "--data", data)
+        second = run(*crawl_args)
+        assert crawl.wait(60) == 0, crawl.communicate()[1][-2000:]
+        fetches = web.arrived(slow)
+    assert stats.returncode == 0, stats.stderr[-2000:]
+    assert json.loads(stats.stdout)["frontier"]["urls"].get("leased", 0) >= 1
+    assert second.returncode == 2 and f"another crawl (pid {crawl.pid}) is running" in second.stderr
+    assert fetches == 1, "the running crawl's page was handed out again"
+    assert len(run("export", "--data", data).stdout.splitlines()) == 2
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])

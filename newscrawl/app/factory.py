@@ -47,7 +47,11 @@ if TYPE_CHECKING:
 log = get_logger("newscrawl.factory")
 
 
-def _frontier_from(settings: Settings, stores: Stores, outlets: list[Outlet]) -> Frontier:
+def _frontier_from(
+    settings: Settings, stores: Stores, outlets: list[Outlet], *, crawls: bool = False
+) -> Frontier:
+    """``crawls``: for the process that leases from it (the embedded crawl takes over what a
+    run that died left leased in its file; see SQLiteFrontier)."""
     from scheduler.policy import FrontierPolicy
 
     policy = FrontierPolicy.for_outlets(settings, outlets)
@@ -55,7 +59,7 @@ def _frontier_from(settings: Settings, stores: Stores, outlets: list[Outlet]) ->
     if backend == "sqlite":
         from scheduler.sqlite_frontier import SQLiteFrontier
 
-        return SQLiteFrontier(stores.sqlite("frontier.sqlite"), policy)
+        return SQLiteFrontier(stores.sqlite("frontier.sqlite"), policy, recover_leases=crawls)
     if backend == "redis":
         from scheduler.redis_frontier import RedisFrontier  # only distributed mode needs redis-py
 
@@ -292,7 +296,7 @@ def build_components(settings: Settings, outlets: list[Outlet]) -> Components:
     components = Components(
         settings=settings,
         outlets=outlets,
-        frontier=_frontier_from(settings, stores, outlets),
+        frontier=_frontier_from(settings, stores, outlets, crawls=True),
         dedup_store=store,
         dedup=build_dedup_stage(settings, store),
         index=_index_from(settings, stores),

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import fcntl
+import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from newscrawl.app.factory import build_components
+from newscrawl.core.errors import ConfigError
 from newscrawl.core.heap import startup_objects_frozen
 from newscrawl.core.settings import Settings, load_settings
 from scheduler.outlets import load_outlets
 
 if TYPE_CHECKING:
     from newscrawl.app.engine import CrawlStats
+    from scheduler.outlets import Outlet
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -66,6 +73,28 @@ class Progress:
             sys.stderr.write("\n")
 
 
+@contextlib.contextmanager
+def one_crawl_per_data_dir(data_dir: Path) -> Iterator[None]:
+    """The SQLite frontier is one crawl's: a second crawl on the same files would hand the
+    first one's leases out again (it takes what it finds leased for a dead run's). Refused,
+    with the running crawl's pid; the lock goes with the process, however it ends."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "crawl.lock", "a+", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            raise ConfigError(
+                f"another crawl (pid {holder}) is running on {data_dir}: stop it first, or give"
+                " this one its own --data"
+            ) from None
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        yield
+
+
 def run_crawl(
     settings: Settings,
     outlets_path: str | None,
@@ -73,9 +102,18 @@ def run_crawl(
     max_pages: int | None,
     progress: bool = True,
 ) -> dict[str, Any]:
+    outlets = load_outlets(outlets_path or settings.outlets_file)
+    with contextlib.ExitStack() as stack:
+        if settings.frontier.backend == "sqlite":
+            stack.enter_context(one_crawl_per_data_dir(settings.data_dir))
+        return _crawl(settings, outlets, until_idle, max_pages, progress)
+
+
+def _crawl(
+    settings: Settings, outlets: list[Outlet], until_idle: bool, max_pages: int | None, progress: bool
+) -> dict[str, Any]:
     from newscrawl.app.engine import CrawlEngine
 
-    outlets = load_outlets(outlets_path or settings.outlets_file)
     components = build_components(settings, outlets)
     show = Progress() if progress else None
     engine = CrawlEngine(components, on_progress=show)
