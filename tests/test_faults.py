@@ -98,6 +98,16 @@ def _crawl_until(cluster: Cluster, settings: Any, indexed: int) -> None:
         time.sleep(0.1)
 
 
+def _wait_until_loaded(cluster: Cluster, settings: Any, documents: int) -> None:
+    """Until the cluster's indexer has loaded ``documents`` into the search engine."""
+    deadline = time.monotonic() + 60
+    while (loaded := refreshed(settings)).count() < documents:
+        loaded.close()
+        assert time.monotonic() < deadline and cluster.alive("indexer"), cluster.tail("indexer")
+        time.sleep(0.5)
+    loaded.close()
+
+
 def _ride_out(
     settings: Any,
     logs: Path,
@@ -348,11 +358,7 @@ def test_processes_started_before_redis_and_the_engine_wait_for_them(
         time.sleep(3)
         engine = osmem_server.OsmemServer.start(japanese=False, addr=engine_address)
         assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
-        deadline = time.monotonic() + 60
-        while (loaded := refreshed(settings)).count() < len(embedded.docs):
-            loaded.close()
-            assert time.monotonic() < deadline and cluster.alive("indexer"), cluster.tail("indexer")
-            time.sleep(0.5)
+        _wait_until_loaded(cluster, settings, len(embedded.docs))
         crawl = _result(settings, 0, 0)
         cluster.stop("indexer")
     finally:
@@ -408,11 +414,7 @@ def test_an_index_backlog_at_its_limit_holds_the_crawl_back_until_the_indexers_d
         engine = osmem_server.OsmemServer.start(japanese=False, addr=engine_address)
         cluster.start_indexer("indexer")
         assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
-        deadline = time.monotonic() + 60
-        while (loaded := refreshed(settings)).count() < len(embedded.docs):
-            loaded.close()
-            assert time.monotonic() < deadline and cluster.alive("indexer"), cluster.tail("indexer")
-            time.sleep(0.5)
+        _wait_until_loaded(cluster, settings, len(embedded.docs))
         crawl = _result(settings, start, len(dedup_web.web.log))
         cluster.stop("indexer")
     finally:
