@@ -69,8 +69,9 @@ REDIS_URL = os.environ.get("NEWSCRAWL_TEST_REDIS_URL", "redis://127.0.0.1:6379/1
 
 def make_distributed_settings(data_dir: Path, prefix: str, **overrides: Any) -> Settings:
     """:func:`make_settings` for Celery workers: the Redis frontier and dedup store under ``prefix``."""
-    stores: dict[str, Any] = {"frontier": {"backend": "redis"}, "dedup": {"backend": "redis"}}
-    return make_settings(data_dir, **{**stores, "redis_url": REDIS_URL, "redis_prefix": prefix, **overrides})
+    for store in ("frontier", "dedup"):
+        overrides[store] = {"backend": "redis", **overrides.get(store, {})}
+    return make_settings(data_dir, **{"redis_url": REDIS_URL, "redis_prefix": prefix, **overrides})
 
 
 def redis_available() -> bool:

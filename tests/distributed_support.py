@@ -45,6 +45,7 @@ def _distributed(
     prefix: str,
     redis_url: str = REDIS_URL,
     broker_url: str | None = None,
+    task_time_limit_s: float = 20.0,
     **overrides: Any,
 ) -> Settings:
     return _settings(
@@ -58,8 +59,8 @@ def _distributed(
         workers={
             "queue": f"{prefix}-tasks",
             "batch_size": 4,
-            "task_time_limit_s": 20.0,
-            "visibility_timeout_s": 30.0,
+            "task_time_limit_s": task_time_limit_s,
+            "visibility_timeout_s": task_time_limit_s + 10.0,
             "broker_url": broker_url,
         },
         **overrides,

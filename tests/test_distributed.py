@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -352,6 +353,40 @@ def test_stats_asks_a_rabbitmq_broker_for_the_queue_depth_and_its_consumers(
         broker.close()
     assert "NOT_FOUND" in before[f"{queue}.error"], before
     assert after == {f"{queue}.waiting": 0, f"{queue}.consumers": 1}, after
+
+
+def test_a_task_that_waited_in_the_queue_keeps_its_leases_while_it_runs(prefix: str, tmp_path: Path) -> None:
+    """A task that starts late (it waited behind a backlog, or out a broker outage) holds leases
+    near their timeout; they are renewed as it claims them. Before session 25 they expired
+    before the first heartbeat and went to another worker while the first fetched them (seen
+    in the RabbitMQ restart test: a batch of 13 pages fetched twice, 1.5 s apart)."""
+    from newscrawl.app.factory import build_worker_runtime
+
+    url = "http://late.example/2026/12/06/a-story-that-waited-in-the-queue"
+    body = b"<html><head><title>Late</title></head><body><article><p>" + b"A story. " * 80 + b"</p>"
+    with LocalWeb({url: Resource(body=body + b"</article></body></html>", answer_after_s=3.0)}) as web:
+        settings = make_distributed_settings(
+            tmp_path,
+            prefix,
+            frontier={"lease_timeout_s": 4.0, "lease_heartbeat_s": 1.9},
+            politeness={"respect_robots": False},
+            fetch={"proxy": web.proxy_url},
+        )
+        runtime = build_worker_runtime(settings)
+        frontier = runtime.frontier
+        try:
+            frontier.add([FrontierEntry(url, "article")], frontier.now())
+            leases = frontier.lease(frontier.now(), 1)
+            time.sleep(3.0)  # in the queue, most of the lease timeout
+            worker = threading.Thread(target=runtime.run_batch, args=(leases,))
+            worker.start()
+            time.sleep(1.5)  # past the lease's first deadline, before the worker's first heartbeat
+            handed_out_again = frontier.lease(frontier.now(), 10)
+            worker.join(30)
+        finally:
+            runtime.close()
+    assert handed_out_again == []
+    assert [entry.url for entry in web.log] == [url]
 
 
 def test_a_store_outage_as_a_batch_starts_is_waited_out_not_a_failed_task(tmp_path: Path) -> None:

@@ -225,7 +225,12 @@ def test_a_rabbitmq_broker_restarted_or_frozen_mid_crawl_crashes_nothing_and_los
     or frozen (SIGSTOP) for 15 s. The crawl ends with the embedded index, no process crashed."""
     require_rabbitmq()
     broker = PrivateRabbitMQ()
-    settings = _distributed(dedup_web, tmp_path / "data", outlets_file, prefix, broker_url=broker.url)
+    # While a worker reconnects to its broker (about 20 s here: kombu's waits of 2, 4, 6 and 8
+    # s) it does not see its pool finish tasks, and their time limits run on: a limit shorter
+    # than that fires on a pool process that is idle or on its next task (README "Known limits").
+    settings = _distributed(
+        dedup_web, tmp_path / "data", outlets_file, prefix, broker_url=broker.url, task_time_limit_s=60.0
+    )
     down_s = 15 if fault == "freeze" else 5
     recovery_s, crawl = _ride_out(settings, tmp_path / "logs", broker, dedup_web, embedded, fault, down_s, 90)
     print(f"\nRabbitMQ {fault}: progress resumed {recovery_s:.1f} s after it was back")
