@@ -61,22 +61,15 @@ class IndexBacklogGate:
         backlog = int(self._client.xlen(self._stream))
         memory = self._memory_share()
         self._checked_at = now
-        if not self.holding and (backlog >= self.limit or memory >= MEMORY_HOLD_SHARE):
-            self.holding = True
-            log.warning(
-                "crawl_held_for_index_backlog",
-                backlog=backlog,
-                limit=self.limit,
-                redis_memory_share=round(memory, 3),
-            )
-        elif self.holding and backlog < self._resume_below and memory < MEMORY_RESUME_SHARE:
-            self.holding = False
-            log.info(
-                "crawl_resumed_after_index_backlog",
-                backlog=backlog,
-                limit=self.limit,
-                redis_memory_share=round(memory, 3),
-            )
+        if self.holding:
+            holding = backlog >= self._resume_below or memory >= MEMORY_RESUME_SHARE
+        else:
+            holding = backlog >= self.limit or memory >= MEMORY_HOLD_SHARE
+        if holding != self.holding:
+            self.holding = holding
+            say = log.warning if holding else log.info
+            event = "crawl_held_for_index_backlog" if holding else "crawl_resumed_after_index_backlog"
+            say(event, backlog=backlog, limit=self.limit, redis_memory_share=round(memory, 3))
         metrics.CRAWL_HELD_BACK.set(int(self.holding))
         return self.holding
 
