@@ -53,7 +53,9 @@ def crawl_in_order(web: DedupWeb, data: Path, order: tuple[str, str], **override
     return Index(docs)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "redis"])
+# The Redis store's crawls are slow (its twin in the default run: the SQLite store's, and
+# test_crawl_replay.py::test_shared_backends_give_the_same_index, which holds the two stores alike).
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("redis", marks=pytest.mark.slow)])
 def runs(
     request: pytest.FixtureRequest, dedup_web: DedupWeb, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Index, Index]]:

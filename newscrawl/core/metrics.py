@@ -99,7 +99,7 @@ STREAM_BACKLOG = Gauge(
 )
 CRAWL_HELD_BACK = Gauge(
     "newscrawl_crawl_held_back",
-    "1 while the crawl leases no new URLs because the index stream's backlog is at index.max_backlog",
+    "1 while the crawl leases nothing new: the index stream at index.max_backlog or Redis near maxmemory",
     multiprocess_mode="max",
 )
 
