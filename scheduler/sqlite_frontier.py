@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS urls (
     discovered_at REAL NOT NULL, referrer TEXT,
     leased_at REAL, lease_renewed_at REAL,
     interval_s REAL, last_new_at REAL, new_ewma REAL, span_ewma REAL,
-    lost INTEGER NOT NULL DEFAULT 0
+    lost INTEGER NOT NULL DEFAULT 0,
+    claimed INTEGER NOT NULL DEFAULT 0     -- its holder started it (a death then counts)
 );
 CREATE INDEX IF NOT EXISTS urls_pick ON urls (host, state, priority, sort_key);
 CREATE INDEX IF NOT EXISTS urls_state ON urls (state, due_at);
@@ -70,6 +71,7 @@ _MIGRATIONS = (
     ("urls", "new_ewma", "REAL"),
     ("urls", "span_ewma", "REAL"),
     ("urls", "lost", "INTEGER NOT NULL DEFAULT 0"),
+    ("urls", "claimed", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -86,8 +88,8 @@ class SQLiteFrontier:
     ) -> None:
         """``recover_leases``: this process is the file's crawl (the one that leases from it),
         so leases left in it belong to a run that died: they are due again, each a death of
-        its URL. Anything else that opens the file (``newscrawl stats``, tests) leaves them:
-        they may be a running crawl's."""
+        its URL if the run had started it (:meth:`claim`). Anything else that opens the file
+        (``newscrawl stats``, tests) leaves them: they may be a running crawl's."""
         self._db = db
         self._db.executescript(_SCHEMA)
         self._migrate()
@@ -98,7 +100,8 @@ class SQLiteFrontier:
         self._demand = (float("-inf"), 0.0)
         if recover_leases:
             self._db.execute(
-                "UPDATE urls SET state='queued', leased_at=NULL, lost=lost+1 WHERE state='leased'"
+                "UPDATE urls SET state='queued', leased_at=NULL, lost=lost+claimed, claimed=0"
+                " WHERE state='leased'"
             )
             self._db.execute("UPDATE hosts SET in_flight=0, robots_leased_at=NULL")
 
@@ -216,7 +219,8 @@ class SQLiteFrontier:
             (cutoff,),
         ).fetchall():
             self._db.execute(
-                "UPDATE urls SET state='queued', leased_at=NULL, lost=lost+1 WHERE url=?", (row["url"],)
+                "UPDATE urls SET state='queued', leased_at=NULL, lost=lost+claimed, claimed=0 WHERE url=?",
+                (row["url"],),
             )
             self._db.execute("UPDATE hosts SET in_flight=MAX(in_flight-1,0) WHERE host=?", (row["host"],))
         self._db.execute(
@@ -250,7 +254,7 @@ class SQLiteFrontier:
                 self._retire(row["url"], "failed")
                 continue
             self._db.execute(
-                "UPDATE urls SET state='leased', leased_at=?, lease_renewed_at=NULL WHERE url=?",
+                "UPDATE urls SET state='leased', leased_at=?, lease_renewed_at=NULL, claimed=0 WHERE url=?",
                 (now, row["url"]),
             )
             self._db.execute(
@@ -475,8 +479,16 @@ class SQLiteFrontier:
         return int(urls) + int(robots)
 
     def claim(self, leases: list[Lease], runner: str) -> list[bool]:
-        """Held or not: the file's one process runs each lease once, so runners never compete."""
-        return [self._held(lease) for lease in leases]
+        """Held or not, and marked started: the holder's death then counts against the URL.
+        The file's one process runs each lease once, so runners never compete."""
+        held = []
+        with self._transaction:
+            for lease in leases:
+                mine = self._held(lease)
+                if mine and lease.kind != "robots":
+                    self._db.execute("UPDATE urls SET claimed=1 WHERE url=?", (lease.url,))
+                held.append(mine)
+        return held
 
     def renew(self, leases: list[Lease], now: float) -> int:
         renewed = 0

@@ -879,7 +879,10 @@ def test_a_page_that_kills_the_crawl_each_time_is_given_up_after_three_deaths(tm
     """A page that kills the process working on it (here: the crawl is SIGKILLed, as the OOM
     killer would, whenever that page is being fetched). Restarted after each death, the crawl
     used to lease it again at once and die again, for ever; each death now counts, and at the
-    third the page fails as ``worker_lost`` without a request, the rest of the crawl going on."""
+    third the page fails as ``worker_lost`` without a request, the rest of the crawl going on.
+    A page of another site in flight at the first death (it dies with the crawl) runs alone
+    after the restart, so does the killer: the bystander dies once and is indexed; before, it
+    ran beside the killer at each restart and failed with it."""
     poison = "http://poison.example/2026/12/06/the-page-that-kills-the-crawl"
     pages = {
         f"http://poison.example/2026/12/06/story-{i}": _article(f"Story {i} of the day") for i in range(3)
@@ -887,8 +890,17 @@ def test_a_page_that_kills_the_crawl_each_time_is_given_up_after_three_deaths(tm
     links = "".join(f'<a href="{url}">{url}</a>' for url in [*pages, poison])
     pages["http://poison.example/"] = Resource(body=f"<html><body>{links}</body></html>".encode())
     pages[poison] = replace(_article("The page that kills the crawl"), answer_after_s=60)
+    bystander = "http://bystander.example/2026/12/06/a-slow-story-elsewhere"
+    pages[bystander] = replace(_article("A slow story elsewhere"), answer_after_s=3)
+    pages["http://bystander.example/"] = Resource(
+        body=f'<html><body><a href="{bystander}">{bystander}</a></body></html>'.encode()
+    )
     outlets = tmp_path / "outlets.toml"
-    outlets.write_text('[[outlet]]\nname = "p"\nurls = ["http://poison.example/"]\n', "utf-8")
+    outlets.write_text(
+        '[[outlet]]\nname = "p"\nurls = ["http://poison.example/"]\n'
+        '[[outlet]]\nname = "b"\nurls = ["http://bystander.example/"]\n',
+        "utf-8",
+    )
     args = [
         *CLI,
         "crawl",
@@ -904,7 +916,7 @@ def test_a_page_that_kills_the_crawl_each_time_is_given_up_after_three_deaths(tm
         for death in range(3):
             crawl = subprocess.Popen([*args, "--proxy", web.proxy_url], env=env, stdout=subprocess.DEVNULL)
             deadline = time.monotonic() + 60
-            while web.arrived(poison) <= death:
+            while web.arrived(poison) <= death or (death == 0 and not web.arrived(bystander)):
                 assert time.monotonic() < deadline and crawl.poll() is None, "the crawl ended first"
                 time.sleep(0.05)
             crawl.kill()
@@ -917,8 +929,10 @@ def test_a_page_that_kills_the_crawl_each_time_is_given_up_after_three_deaths(tm
     errors = {e["url"]: e["kind"] for e in frontier.errors()}
     frontier.close()
     assert errors == {poison: "worker_lost"}
-    exported = run("export", "--data", str(tmp_path / "d")).stdout.splitlines()
-    assert len(exported) == 3  # the other stories
+    exported = [
+        json.loads(line)["url"] for line in run("export", "--data", str(tmp_path / "d")).stdout.splitlines()
+    ]
+    assert bystander in exported and len(exported) == 4  # the other stories
 
 
 def test_stats_and_a_second_crawl_leave_a_running_crawls_leases_alone(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ nothing: the URL is leased again on the next run.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
 
@@ -38,6 +39,11 @@ class CrawlEngine:
         self._on_progress = on_progress
         self._stop = asyncio.Event()
         self._held: dict[asyncio.Task[None], Lease] = {}
+        # Leased, not started yet (a death leaves them uncounted): to start at once, or one at
+        # a time once nothing else is in flight.
+        self._ready: list[Lease] = []
+        self._suspects: list[Lease] = []
+        self._runner = f"embedded:{os.getpid()}"
         self._last_beat = float("-inf")  # nothing is held yet: the first renewal finds nothing to renew
 
     def stop(self) -> None:
@@ -61,7 +67,14 @@ class CrawlEngine:
             while True:
                 try:
                     now = self.components.frontier.now()
-                    room = self.components.settings.concurrency - len(tasks)
+                    # A URL whose holder died with it runs alone once what is in flight is done:
+                    # were it to kill the process again, nothing else would die with it.
+                    isolating = self._suspects or any(self._held[t].lost for t in tasks)
+                    room = (
+                        0
+                        if isolating
+                        else self.components.settings.concurrency - len(tasks) - len(self._ready)
+                    )
                     budget_left = max_pages is None or leased_pages < max_pages
                     leased = 0
                     if room > 0 and budget_left and not self._stop.is_set() and not self._held_back():
@@ -73,14 +86,18 @@ class CrawlEngine:
                                 continue
                             leased_pages += lease.kind != "robots"
                             leased += 1
-                            task = asyncio.create_task(self._handle(lease))
-                            self._held[task] = lease
-                            tasks.add(task)
+                            (self._suspects if lease.lost else self._ready).append(lease)
+                    if self._suspects and not tasks and not self._ready and not self._stop.is_set():
+                        self._ready.append(self._suspects.pop(0))
                     self._heartbeat(now)
+                    self._start(tasks)
                     if not tasks and (
                         self._stop.is_set()
-                        or not budget_left
-                        or (until_idle and self._idle(now, fetched_before))
+                        or (
+                            not self._ready
+                            and not self._suspects
+                            and (not budget_left or (until_idle and self._idle(now, fetched_before)))
+                        )
                     ):
                         break
                     if self._on_progress and now - last_progress > 0.5:
@@ -103,6 +120,19 @@ class CrawlEngine:
                 self._on_progress(self.stats)
         return self.stats
 
+    def _start(self, tasks: set[asyncio.Task[None]]) -> None:
+        """Fetch the ready leases, each claimed first: from then on the process's death counts
+        against its URL (``frontier.max_attempts`` of them and it is given up)."""
+        if not self._ready:
+            return
+        claimed = self.components.frontier.claim(self._ready, self._runner)  # a store outage: kept
+        leases, self._ready = self._ready, []
+        for lease, mine in zip(leases, claimed, strict=True):
+            if mine:
+                task = asyncio.create_task(self._handle(lease))
+                self._held[task] = lease
+                tasks.add(task)
+
     def _held_back(self) -> bool:
         """The index stream is at its limit (newscrawl/core/backlog.py): lease nothing new."""
         gate = self.components.backlog_gate
@@ -113,9 +143,10 @@ class CrawlEngine:
         expire and go to another process while this one still works on it."""
         for task in [t for t in self._held if t.done()]:
             del self._held[task]
-        if self._held and now - self._last_beat >= self.components.settings.frontier.lease_heartbeat_s:
+        held = [*self._held.values(), *self._ready, *self._suspects]
+        if held and now - self._last_beat >= self.components.settings.frontier.lease_heartbeat_s:
             self._last_beat = now
-            self.components.frontier.renew(list(self._held.values()), now)
+            self.components.frontier.renew(held, now)
 
     def _idle(self, now: float, fetched_before: float | None) -> bool:
         """One pass is over: nothing pending, or nothing due before ``until_idle_max_wait_s``
