@@ -34,8 +34,9 @@ def looks_like_article(url: str) -> bool:
 class Discovery:
     """Turns links found on a page of an outlet into frontier entries (a ``LinkPolicy``)."""
 
-    def __init__(self, outlets: OutletIndex) -> None:
+    def __init__(self, outlets: OutletIndex, *, discover_feeds: bool = True) -> None:
         self._outlets = outlets
+        self._discover_feeds = discover_feeds
 
     def _outlet(self, name: str | None) -> Outlet | None:
         return self._outlets.get(name) if name else None
@@ -71,6 +72,12 @@ class Discovery:
             kind: UrlKind
             if link.kind == "sitemap":
                 kind = "sitemap"
+            elif link.kind == "feed":
+                # A feed an outlet's listing names becomes one of its sources, revisited on its
+                # own schedule: it often lists stories the page has no room for.
+                if not (self._discover_feeds and outlet is not None and source == "listing"):
+                    continue
+                kind = "feed"
             elif link.url in seeds:
                 continue  # seeds are already scheduled with their own interval
             elif source in ("feed", "sitemap") or self._is_article(outlet, link.url):

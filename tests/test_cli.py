@@ -322,3 +322,56 @@ def test_a_crawl_that_reaches_no_host_says_so_once(tmp_path: Path) -> None:
     assert result.stderr.count("fetch_failed") < 10  # the rest went to DEBUG once the cause was clear
     stats = json.loads(run("stats", "--data", str(data)).stdout)
     assert "no host was ever reached" in stats["diagnosis"]
+
+
+def _story(title: str) -> Resource:
+    text = f"{title}. The harbour council met again today to talk about the budget and the ferries. " * 12
+    return Resource(
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1><p>{text}</p></article></body></html>".encode()
+    )
+
+
+def test_a_feed_the_home_page_names_becomes_a_source_of_its_outlet(tmp_path: Path) -> None:
+    """An outlet given by its home page alone: the feed the page names in its head is crawled as
+    one of the outlet's sources, so stories the page has no room for are found; its comments
+    feed and a feed on another site are not fetched. Before session 26 only the page's links were."""
+    site = "http://paper.example"
+    on_page, only_in_feed = (
+        f"{site}/2026/12/06/ferry-timetable-changes",
+        f"{site}/2026/12/06/budget-vote-delayed",
+    )
+    items = "".join(
+        f"<item><title>t</title><link>{url}</link><pubDate>Sun, 06 Dec 2026 06:00:00 GMT</pubDate></item>"
+        for url in (on_page, only_in_feed)
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Paper</title>{items}</channel></rss>'
+    head = (
+        '<link rel="alternate" type="application/rss+xml" title="Paper" href="/feed.xml">'
+        '<link rel="alternate" type="application/rss+xml" title="Paper comments" href="/comments.xml">'
+        '<link rel="alternate" type="application/rss+xml" title="Elsewhere" href="http://other.example/rss">'
+    )
+    home = f'<html><head>{head}</head><body><a href="{on_page}">Ferry timetable changes</a></body></html>'
+    pages = {
+        f"{site}/": Resource(home.encode()),
+        f"{site}/feed.xml": Resource(feed.encode(), content_type="application/rss+xml"),
+        f"{site}/comments.xml": Resource(feed.encode(), content_type="application/rss+xml"),
+        "http://other.example/rss": Resource(feed.encode(), content_type="application/rss+xml"),
+        on_page: _story("Ferry timetable changes"),
+        only_in_feed: _story("Budget vote delayed"),
+    }
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text(f'[[outlet]]\nname = "paper"\nurls = ["{site}/"]\n', "utf-8")
+    data = tmp_path / "data"
+    with LocalWeb(pages) as web:
+        crawl = run(
+            "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet",
+            "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
+        )  # fmt: skip
+        fetched = {url: web.arrived(url) for url in pages}
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    assert exported == {on_page, only_in_feed}
+    assert fetched[f"{site}/feed.xml"] == 1
+    assert fetched[f"{site}/comments.xml"] == fetched["http://other.example/rss"] == 0
+    stats = json.loads(run("stats", "--data", str(data)).stdout)
+    assert stats["frontier"]["urls"].get("queued", 0) >= 2  # the home page and its feed, due again

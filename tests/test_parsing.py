@@ -174,6 +174,27 @@ def test_teaser_blocks_are_the_card_around_one_article() -> None:
     assert "Team wins" not in by_url["https://a.example/politics/minister-resigns-after-budget-row"]
 
 
+def test_a_listing_names_its_feeds_in_its_head_and_comments_feeds_are_left_out() -> None:
+    head = "".join(
+        f'<link rel="alternate" type="{kind}" href="{href}" title="{title}">'
+        for kind, href, title in [
+            ("application/rss+xml", "/rss.xml", "Top stories"),
+            ("application/atom+xml; charset=utf-8", "https://a.example/world/atom", "World"),
+            ("application/rss+xml", "/comments/feed/", "Comments Feed"),
+            ("application/rss+xml", "/feed/?x=1", "Site » Kommentare"),
+            ("text/html", "/amp/", "AMP"),
+            ("application/rss+xml", "/rss.xml", "Top stories, again"),
+            *[("application/rss+xml", f"/section-{i}.xml", f"Section {i}") for i in range(9)],
+        ]
+    )
+    page = parse_html(f"<html><head>{head}</head><body><p>Home</p></body></html>", "https://a.example/")
+    links, _ = html_links(page, looks_like_article)
+    feeds = [link.url for link in links if link.kind == "feed"]
+    assert feeds[:2] == ["https://a.example/rss.xml", "https://a.example/world/atom"]
+    assert len(feeds) == 5  # a page listing dozens of feeds is a trap, not a newsroom
+    assert not [link for link in links if link.kind == "page"]
+
+
 def test_structured_fields_and_paywall() -> None:
     ld = {
         "@context": "https://schema.org",

@@ -17,6 +17,13 @@ from newscrawl.core.urls import normalize_url
 from workers.parse import HtmlPage
 
 _WS = re.compile(r"\s+")
+_FEED_TYPES = frozenset(
+    ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/x-rss+xml")
+)
+# A listing names its outlet's feeds in its head; more than a few is a trap, not a newsroom.
+MAX_FEEDS_PER_PAGE = 5
+# A site's comments feeds list readers' comments, not stories.
+_COMMENTS = re.compile(r"comment|kommentar", re.I)
 # The sitemap protocol caps a file at 50,000 URLs; more is a broken or hostile file.
 MAX_SITEMAP_URLS = 50_000
 _TEASER_MAX_CHARS = 1000
@@ -47,7 +54,27 @@ def html_links(page: HtmlPage, is_article: Callable[[str], bool]) -> tuple[list[
         links.setdefault(url, Link(url=url, kind="page"))
         if is_article(url):
             anchors.append((anchor, url))
-    return list(links.values()), _teasers(page, anchors)
+    return [*links.values(), *named_feeds(page)], _teasers(page, anchors)
+
+
+def named_feeds(page: HtmlPage) -> list[Link]:
+    """The feeds a page names (``<link rel="alternate" type="application/rss+xml">`` and the
+    like), comments feeds left out, at most :data:`MAX_FEEDS_PER_PAGE`."""
+    feeds: dict[str, Link] = {}
+    for element in page.tree.iter("link"):
+        rel = (element.get("rel") or "").lower().split()
+        kind = (element.get("type") or "").split(";")[0].strip().lower()
+        href = element.get("href")
+        if "alternate" not in rel or kind not in _FEED_TYPES or not href:
+            continue
+        title = element.get("title") or ""
+        url = _norm(href, page.base_url)
+        if url is None or url == page.url or _COMMENTS.search(title) or _COMMENTS.search(url):
+            continue
+        feeds.setdefault(url, Link(url=url, kind="feed", title=title or None))
+        if len(feeds) == MAX_FEEDS_PER_PAGE:
+            break
+    return list(feeds.values())
 
 
 def _teasers(page: HtmlPage, anchors: list[tuple[Any, str]]) -> list[Teaser]:

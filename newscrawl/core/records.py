@@ -103,7 +103,9 @@ class AddResult:
 @dataclass(frozen=True)
 class Link:
     url: str
-    kind: str  # "page" (judged by discovery policy), "sitemap" (a child sitemap)
+    # "page" (judged by the discovery policy), "sitemap" (a child sitemap), "feed" (one a
+    # listing page names in its head)
+    kind: str
     published_ts: float | None = None
     title: str | None = None
 

@@ -130,6 +130,9 @@ class FrontierSettings(_Section):
     errors_kept: int = Field(100_000, gt=0)
     # Articles are leaves by default: news is found on listing pages, feeds and sitemaps.
     follow_article_links: bool = False
+    # The feeds an outlet's listing pages name in their head (<link rel="alternate">, on its own
+    # hosts, comments feeds left out) become sources of the outlet, as if listed under feeds.
+    discover_feeds: bool = True
 
 
 class ExtractSettings(_Section):
