@@ -174,6 +174,18 @@ def test_teaser_blocks_are_the_card_around_one_article() -> None:
     assert "Team wins" not in by_url["https://a.example/politics/minister-resigns-after-budget-row"]
 
 
+def test_a_feed_behind_a_click_tracking_proxy_gives_the_storys_own_address() -> None:
+    feed = b"""<?xml version="1.0"?><rss version="2.0"
+      xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0"><channel><title>P</title>
+      <item><title>Story</title><link>http://feedproxy.example/~r/paper/~3/abc/</link>
+      <guid isPermaLink="false">x1</guid>
+      <feedburner:origLink>https://paper.example/2026/12/06/story</feedburner:origLink></item>
+      <item><title>Plain</title><link>https://paper.example/2026/12/06/plain</link></item>
+    </channel></rss>"""
+    urls = [link.url for link in feed_links(feed, "https://feeds.example/paper")]
+    assert urls == ["https://paper.example/2026/12/06/story", "https://paper.example/2026/12/06/plain"]
+
+
 def test_a_listing_names_its_feeds_in_its_head_and_comments_feeds_are_left_out() -> None:
     head = "".join(
         f'<link rel="alternate" type="{kind}" href="{href}" title="{title}">'

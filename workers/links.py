@@ -115,7 +115,8 @@ def feed_links(body: bytes, url: str) -> list[Link]:
         raise ParseError(f"unreadable feed: {parsed.get('bozo_exception')}", url=url)
     links = []
     for entry in parsed.entries:
-        href = entry.get("link") or entry.get("id")
+        # A feed served through a click-tracking proxy names the story's own address apart.
+        href = entry.get("feedburner_origlink") or entry.get("link") or entry.get("id")
         target = _norm(href, url) if href else None
         if target is None:
             continue
