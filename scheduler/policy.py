@@ -204,6 +204,7 @@ class FrontierPolicy:
         self.per_host_concurrency = self.politeness.per_host_concurrency
         self.lease_timeout_s = self.limits.lease_timeout_s
         self.host_page_budget = self.limits.host_page_budget
+        self.host_budget_window_s = self.limits.host_budget_window_s
         self.errors_kept = self.limits.errors_kept
 
     @classmethod
@@ -232,6 +233,10 @@ class FrontierPolicy:
     @staticmethod
     def priority(kind: str) -> int:
         return PRIORITY[kind]
+
+    def budget_window(self, now: float) -> int:
+        """The host budget's current window: a host's count of new URLs starts again in each."""
+        return int(now // self.host_budget_window_s)
 
     @staticmethod
     def sort_key(entry: FrontierEntry, now: float) -> float:

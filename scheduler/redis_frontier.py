@@ -116,6 +116,7 @@ class RedisFrontier:
                     _s(entry.referrer),
                     self.policy.host_page_budget,
                     seen_field,
+                    str(self.policy.budget_window(now)),
                 ],
             )
         for entry, outcome in zip(admitted, pipe.execute() if len(pipe) else [], strict=True):

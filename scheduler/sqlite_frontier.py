@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS hosts (
     robots_attempts INTEGER NOT NULL DEFAULT 0,
     crawl_delay_s REAL,
     enqueued INTEGER NOT NULL DEFAULT 0,
-    robots_leased_at REAL, robots_renewed_at REAL
+    robots_leased_at REAL, robots_renewed_at REAL,
+    budget_window INTEGER                   -- the window its enqueued count belongs to
 );
 CREATE TABLE IF NOT EXISTS errors (
     url TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL, final INTEGER NOT NULL
@@ -72,6 +73,7 @@ _MIGRATIONS = (
     ("urls", "span_ewma", "REAL"),
     ("urls", "lost", "INTEGER NOT NULL DEFAULT 0"),
     ("urls", "claimed", "INTEGER NOT NULL DEFAULT 0"),
+    ("hosts", "budget_window", "INTEGER"),
 )
 
 
@@ -130,8 +132,16 @@ class SQLiteFrontier:
                 if self._retired(entry.url):
                     result.known += 1
                     continue
-                row = self._db.execute("SELECT enqueued FROM hosts WHERE host=?", (host,)).fetchone()
-                if row["enqueued"] >= self.policy.host_page_budget:
+                row = self._db.execute(
+                    "SELECT enqueued, budget_window FROM hosts WHERE host=?", (host,)
+                ).fetchone()
+                window = self.policy.budget_window(now)
+                enqueued = row["enqueued"] if row["budget_window"] == window else 0
+                if enqueued == 0:
+                    self._db.execute(
+                        "UPDATE hosts SET enqueued=0, budget_window=? WHERE host=?", (window, host)
+                    )
+                if enqueued >= self.policy.host_page_budget:
                     if self._known(entry.url):
                         result.known += 1
                     else:

@@ -147,6 +147,29 @@ def test_limits_against_traps(backend_settings: SettingsFactory) -> None:
     assert result.added == 3
 
 
+def test_the_host_budget_starts_again_each_day_so_a_long_crawl_keeps_finding_news(
+    backend_settings: SettingsFactory,
+) -> None:
+    """The budget counted every URL a host ever had: an outlet publishing 300 stories a day hit
+    the default 5,000 in under three weeks, and every later story was refused for good. It is
+    now per ``host_budget_window_s`` (a day): a trap still stops there, the news gets in."""
+    f = frontier(backend_settings, frontier={"host_page_budget": 3})
+    day = backend_settings().frontier.host_budget_window_s
+    start = (T0 // day + 1) * day + 10  # early in a window
+
+    def stories(n: int, tag: str) -> list[FrontierEntry]:
+        return [
+            FrontierEntry(f"http://a.example/2026/12/0{n}/story-{tag}-{i}", "article", "x") for i in range(4)
+        ]
+
+    first = f.add(stories(1, "a"), start)
+    assert (first.added, first.rejected) == (3, {"host_budget": 1})
+    assert f.add(stories(1, "b"), start + day - 20).rejected == {"host_budget": 4}  # same window
+    for n in range(2, 5):  # day after day
+        result = f.add(stories(n, "c"), start + (n - 1) * day)
+        assert (result.added, result.rejected) == (3, {"host_budget": 1}), n
+
+
 def test_revisit_on_interval_and_until_idle_pass(backend_settings: SettingsFactory) -> None:
     f = frontier(backend_settings)
     f.add([FrontierEntry("http://a.example/", "listing", "x")], T0)

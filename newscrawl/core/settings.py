@@ -84,7 +84,10 @@ class FrontierSettings(_Section):
     lease_heartbeat_s: float = Field(15.0, gt=0)
     max_url_length: int = Field(2048, gt=0)
     max_depth: int = Field(3, ge=0)
+    # At most this many new URLs a host, per host_budget_window_s: a spider trap stops there,
+    # while an outlet's news still gets in day after day (a crawl runs for weeks).
     host_page_budget: int = Field(5000, gt=0)
+    host_budget_window_s: float = Field(86400.0, gt=0)
     # How listing pages, feeds and sitemaps are revisited. adaptive: each source's interval follows
     # the rate of new article links it yields (scheduler/policy.py RevisitSchedule), between
     # revisit_min_s and revisit_max_s; fixed: every source every revisit_interval_s. An outlet's

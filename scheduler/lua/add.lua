@@ -1,4 +1,7 @@
 if redis.call('HEXISTS', KEYS[8], ARGV[12]) == 1 then return 0 end
+if redis.call('HGET', KEYS[2], 'budget_window') ~= ARGV[13] then
+  redis.call('HSET', KEYS[2], 'enqueued', 0, 'budget_window', ARGV[13])
+end
 local enq = tonumber(redis.call('HGET', KEYS[2], 'enqueued') or '0')
 if enq >= tonumber(ARGV[11]) then return -1 end
 redis.call('HSET', KEYS[8], ARGV[12], 1)
