@@ -205,6 +205,7 @@ class FrontierPolicy:
         self.lease_timeout_s = self.limits.lease_timeout_s
         self.host_page_budget = self.limits.host_page_budget
         self.host_budget_window_s = self.limits.host_budget_window_s
+        self.retry_rounds = self.limits.retry_rounds
         self.errors_kept = self.limits.errors_kept
 
     @classmethod
@@ -311,12 +312,18 @@ class FrontierPolicy:
         throttled = status in THROTTLE_STATUSES
         retry_after = error.retry_after_s if isinstance(error, HTTPStatusError) else None
         mode: FailureMode
-        if error.transient and attempts < self.limits.max_attempts:
-            mode, due = "retry", now + self.politeness.backoff_base_s * attempts
+        per_round = self.limits.max_attempts
+        in_round = (attempts - 1) % per_round + 1
+        if error.transient and in_round < per_round:
+            mode, due = "retry", now + self.politeness.backoff_base_s * in_round
         elif lease.kind in REVISITED_KINDS and fetched_before:
             # A feed that fails today is still worth a visit on its next interval.
             interval = lease.interval_s or self.revisit_interval_s(lease.outlet)
             mode, attempts, due = "revisit", 0, now + interval
+        elif error.transient and attempts < per_round * self.retry_rounds:
+            # Its site is down or throttling: a later round, as an outage may last an hour.
+            gap = self.limits.retry_round_gap_s * 2.0 ** (attempts // per_round - 1)
+            mode, due = "retry", now + gap
         else:
             mode, due = "final", now
         return AfterFailure(

@@ -47,12 +47,14 @@ def dedup_web(corpora: Path) -> Iterator[DedupWeb]:
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Test settings: fast politeness, short timeouts; everything else as in production."""
+    """Test settings: fast politeness, short timeouts, one round of retries (as an
+    ``--until-idle`` pass has); everything else as in production."""
     base: dict[str, Any] = {
         "data_dir": data_dir,
         "concurrency": 32,
         "politeness": {"min_delay_ms": 150, "backoff_base_s": 0.5, "backoff_max_s": 2.0},
         "fetch": {"total_timeout_s": 5.0, "read_timeout_s": 3.0, "connect_timeout_s": 2.0},
+        "frontier": {"retry_rounds": 1},
         # Metrics endpoints off unless a test asks for them: parallel processes would fight for ports.
         "metrics": {"scheduler_port": 0, "worker_port": 0, "indexer_port": 0},
     }

@@ -147,6 +147,30 @@ def test_limits_against_traps(backend_settings: SettingsFactory) -> None:
     assert result.added == 3
 
 
+def test_a_story_whose_site_is_down_for_an_hour_gets_later_rounds_and_is_fetched(
+    backend_settings: SettingsFactory,
+) -> None:
+    """With the default rounds (three, 30 min then 60 min apart) a story whose site refuses
+    connections for an hour is fetched once it is back; before session 26 its three attempts
+    took 30 s and it failed for good, and a feed listing it again could not bring it back."""
+    f = frontier(backend_settings, frontier={"retry_rounds": 3, "retry_round_gap_s": 1800})
+    story = "http://down.example/2026/12/06/a-story-published-during-an-outage"
+    f.add([FrontierEntry(story, "article", "x")], T0)
+    now, tries = T0, []
+    while now < T0 + 3600:  # the site is down for this hour
+        for lease in f.lease(now, 10):
+            tries.append(now - T0)
+            f.fail(lease, ConnectError("refused", url=lease.url), now)
+        now += 5
+    assert tries == [0, 10, 30, 1830, 1840, 1860]  # rounds of three, 10 s and 20 s apart
+    assert f.url_view(story) is not None and f.errors() == []  # type: ignore[attr-defined]
+    while not (leases := f.lease(now, 10)):
+        now += 5
+    assert now - T0 == 1860 + 3600  # the third round
+    f.complete(leases[0], Outcome(status=200), now)
+    assert f.url_view(story) is None and f.errors() == []  # type: ignore[attr-defined]
+
+
 def test_the_host_budget_starts_again_each_day_so_a_long_crawl_keeps_finding_news(
     backend_settings: SettingsFactory,
 ) -> None:

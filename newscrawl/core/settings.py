@@ -126,6 +126,12 @@ class FrontierSettings(_Section):
     # Retry-After, retries far ahead); the summary lists what was left ("left_for_later").
     until_idle_max_wait_s: float = Field(300.0, ge=0)
     max_attempts: int = Field(3, gt=0)
+    # A URL whose max_attempts all fail for a transient reason (its site down, throttling) gets
+    # later rounds, retry_round_gap_s and then twice that after the previous one, before it fails
+    # for good: a story published while its site is down for an hour is still indexed. An
+    # --until-idle pass (one pass) has one round.
+    retry_rounds: int = Field(3, gt=0)
+    retry_round_gap_s: float = Field(1800.0, gt=0)
     # Redis frontier: the seen filter's buckets (2**bits HASHes); keep URLs/2**bits under Redis's
     # hash-max-listpack-entries (128) for the compact encoding: 17 bits suit up to ~12M URLs.
     seen_bucket_bits: int = Field(17, ge=4, le=32)

@@ -103,6 +103,10 @@ def run_crawl(
     progress: bool = True,
 ) -> dict[str, Any]:
     outlets = load_outlets(outlets_path or settings.outlets_file)
+    if until_idle:  # one pass: what fails in it fails, no later round is waited for
+        settings = settings.model_copy(
+            update={"frontier": settings.frontier.model_copy(update={"retry_rounds": 1})}
+        )
     with contextlib.ExitStack() as stack:
         if settings.frontier.backend == "sqlite":
             stack.enter_context(one_crawl_per_data_dir(settings.data_dir))
