@@ -23,7 +23,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from newscrawl.core.errors import HTTPStatusError, NewscrawlError, StoreError, TaskTimeLimit, WorkerLost
+from newscrawl.core.errors import (
+    ConnectError,
+    FetchTimeout,
+    HTTPStatusError,
+    NewscrawlError,
+    StoreError,
+    TaskTimeLimit,
+    WorkerLost,
+)
 from newscrawl.core.interfaces import Frontier
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome, UrlKind
 from newscrawl.core.settings import FrontierSettings, Settings
@@ -39,6 +47,9 @@ ROBOTS_MAX_ATTEMPTS = 3
 # Back-off levels beyond this rest as long as the last one (the schedule has reached its cap).
 _MAX_BACKOFF_LEVELS = 32
 THROTTLE_STATUSES = frozenset({429, 503})
+# A host that refuses connections, does not resolve or does not answer in time is backed off as
+# one that says 429: it is down or overloaded, and its other URLs would fail the same way.
+UNREACHABLE_ERRORS = (ConnectError, FetchTimeout)
 
 OUR_SIDE_ERRORS = (StoreError, TaskTimeLimit)
 
@@ -309,7 +320,7 @@ class FrontierPolicy:
     ) -> AfterFailure:
         attempts = lease.attempts + 1
         status = error.status if isinstance(error, HTTPStatusError) else None
-        throttled = status in THROTTLE_STATUSES
+        throttled = status in THROTTLE_STATUSES or isinstance(error, UNREACHABLE_ERRORS)
         retry_after = error.retry_after_s if isinstance(error, HTTPStatusError) else None
         mode: FailureMode
         per_round = self.limits.max_attempts

@@ -98,6 +98,22 @@ def test_429_backs_off_with_retry_after(backend_settings: SettingsFactory) -> No
     assert f.lease(T0 + 31 + 21, 1) != []
 
 
+def test_a_host_that_refuses_connections_is_backed_off_like_a_429(backend_settings: SettingsFactory) -> None:
+    """Its other URLs would fail the same way: they wait the back-off (10 s here, doubling), not
+    the one-second delay; before session 26 a dead host was asked once a second for each of them."""
+    f = frontier(backend_settings)
+    f.add([FrontierEntry(f"http://a.example/story-{i}-on-a-dead-host", "article", "x") for i in range(3)], T0)
+    (lease,) = f.lease(T0, 10)
+    f.fail(lease, ConnectError("refused", url=lease.url), T0)
+    assert f.lease(T0 + 9.5, 10) == []
+    (lease,) = f.lease(T0 + 10, 10)
+    f.fail(lease, ConnectError("refused", url=lease.url), T0 + 10)
+    assert f.lease(T0 + 10 + 19.5, 10) == []
+    (lease,) = f.lease(T0 + 30, 10)
+    f.complete(lease, Outcome(status=200), T0 + 30)  # back: the delay is one second again
+    assert f.lease(T0 + 31, 10) != []
+
+
 def test_permanent_and_exhausted_failures_are_recorded(backend_settings: SettingsFactory) -> None:
     f = frontier(backend_settings, frontier={"max_attempts": 2})
     f.add(
@@ -162,11 +178,12 @@ def test_a_story_whose_site_is_down_for_an_hour_gets_later_rounds_and_is_fetched
             tries.append(now - T0)
             f.fail(lease, ConnectError("refused", url=lease.url), now)
         now += 5
-    assert tries == [0, 10, 30, 1830, 1840, 1860]  # rounds of three, 10 s and 20 s apart
+    # Rounds of three; within one the host's back-off spaces them (10, 20, 40, 80 s, its 100 s cap).
+    assert tries == [0, 10, 30, 1830, 1910, 2010]
     assert f.url_view(story) is not None and f.errors() == []  # type: ignore[attr-defined]
     while not (leases := f.lease(now, 10)):
         now += 5
-    assert now - T0 == 1860 + 3600  # the third round
+    assert now - T0 == 2010 + 3600  # the third round
     f.complete(leases[0], Outcome(status=200), now)
     assert f.url_view(story) is None and f.errors() == []  # type: ignore[attr-defined]
 
