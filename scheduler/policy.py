@@ -335,6 +335,10 @@ class FrontierPolicy:
             # Its site is down or throttling: a later round, as an outage may last an hour.
             gap = self.limits.retry_round_gap_s * 2.0 ** (attempts // per_round - 1)
             mode, due = "retry", now + gap
+        elif lease.kind in REVISITED_KINDS and self.retry_rounds > 1:
+            # A source is its outlet's: a continuous crawl never gives one up for good, it looks
+            # again a day later (a feed moved back, a site down for longer than the rounds).
+            mode, attempts, due = "revisit", 0, now + self.limits.revisit_max_s
         else:
             mode, due = "final", now
         return AfterFailure(

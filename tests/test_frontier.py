@@ -114,6 +114,24 @@ def test_a_host_that_refuses_connections_is_backed_off_like_a_429(backend_settin
     assert f.lease(T0 + 31, 10) != []
 
 
+def test_a_continuous_crawl_never_gives_up_a_source_it_has_not_fetched_yet(
+    backend_settings: SettingsFactory,
+) -> None:
+    """A seed feed that answers 404 (moved, then put back) or whose site is down past the retry
+    rounds is looked at again ``revisit_max_s`` later; before session 26 it failed for good and
+    its outlet had that source no more, on that run or any later one."""
+    f = frontier(backend_settings, frontier={"retry_rounds": 3, "revisit_max_s": 7200})
+    feed = "http://a.example/moved-feed.xml"
+    f.add([FrontierEntry(feed, "feed", "x")], T0)
+    (lease,) = f.lease(T0, 10)
+    f.fail(lease, HTTPStatusError("HTTP 404", url=feed, status=404), T0)
+    assert f.errors() == [] and f.url_view(feed) is not None  # type: ignore[attr-defined]
+    assert f.lease(T0 + 7199, 10) == []
+    (lease,) = f.lease(T0 + 7200, 10)
+    f.complete(lease, Outcome(status=200), T0 + 7200)
+    assert f.url_view(feed) is not None  # a source now, on its interval
+
+
 def test_permanent_and_exhausted_failures_are_recorded(backend_settings: SettingsFactory) -> None:
     f = frontier(backend_settings, frontier={"max_attempts": 2})
     f.add(
