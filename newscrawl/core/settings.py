@@ -128,8 +128,9 @@ class FrontierSettings(_Section):
     max_attempts: int = Field(3, gt=0)
     # A URL whose max_attempts all fail for a transient reason (its site down, throttling) gets
     # later rounds, retry_round_gap_s and then twice that after the previous one, before it fails
-    # for good: a story published while its site is down for an hour is still indexed. An
-    # --until-idle pass (one pass) has one round.
+    # for good: a story published while its site is down for an hour is still indexed. With
+    # more than one round (a continuous crawl) a source is never given up: one that fails for
+    # good is looked at again revisit_max_s later. An --until-idle pass has one round.
     retry_rounds: int = Field(3, gt=0)
     retry_round_gap_s: float = Field(1800.0, gt=0)
     # Redis frontier: the seen filter's buckets (2**bits HASHes); keep URLs/2**bits under Redis's
