@@ -355,10 +355,14 @@ class FrontierPolicy:
         rather than hand it out again."""
         return lease.lost >= self.limits.max_attempts
 
-    def after_robots_failure(self, attempts_before: int) -> AfterRobotsFailure:
+    def after_robots_failure(self, attempts_before: int, *, cached: bool) -> AfterRobotsFailure:
+        """RFC 9309 (2.3.1.4): an unreachable robots.txt means complete disallow. After a few
+        tries the host's last copy (``cached``) stands in; with none, the host waits, asking
+        again on the back-off schedule (up to ``backoff_max_s`` apart) until it answers."""
         attempts = attempts_before + 1
-        if attempts < ROBOTS_MAX_ATTEMPTS:
-            return AfterRobotsFailure(True, attempts, backoff_s(self.politeness, attempts, None))
+        if attempts < ROBOTS_MAX_ATTEMPTS or not cached:
+            level = min(attempts, _MAX_BACKOFF_LEVELS)
+            return AfterRobotsFailure(True, attempts, backoff_s(self.politeness, level, None))
         return AfterRobotsFailure(False, 0, 0.0)
 
     @staticmethod

@@ -229,15 +229,17 @@ class RedisFrontier:
             self.keys.robots_leased,
         ]
         if not reachable:
-            attempts = int(self._redis.hget(self.keys.host(host), "robots_attempts") or 0)
-            decision = self.policy.after_robots_failure(attempts)
+            attempts, fetched_at, cached_text = self._redis.hmget(
+                self.keys.host(host), "robots_attempts", "robots_fetched_at", "robots_txt"
+            )
+            decision = self.policy.after_robots_failure(int(attempts or 0), cached=bool(fetched_at))
             if decision.retry:
                 # RFC 9309: an unreachable robots.txt means "disallow all" for now; try again later.
                 self._set_robots(
                     keys=keys, args=[host, now, "retry", "", "", decision.attempts, decision.wait_s, ""]
                 )
                 return
-            text = None
+            text = cached_text or None  # the last copy stands in
         robots = Robots(text, self.policy.robots_agent)
         crawl_delay = robots.crawl_delay_s()
         delay = self.policy.host_delay_s(crawl_delay)

@@ -331,7 +331,10 @@ class SQLiteFrontier:
         with self._transaction:
             row = self._host(host)
             if not reachable:
-                decision = self.policy.after_robots_failure(row["robots_attempts"] if row else 0)
+                cached = row is not None and row["robots_fetched_at"] is not None
+                decision = self.policy.after_robots_failure(
+                    row["robots_attempts"] if row else 0, cached=cached
+                )
                 if decision.retry:
                     self._db.execute(
                         "UPDATE hosts SET robots_attempts=?, in_flight=MAX(in_flight-1,0),"
@@ -339,7 +342,7 @@ class SQLiteFrontier:
                         (decision.attempts, now + decision.wait_s, host),
                     )
                     return
-                text = None
+                text = row["robots_txt"] if row else None  # the last copy stands in
             robots = Robots(text, self.policy.robots_agent)
             self.robots_cache.put(host, robots)
             crawl_delay = robots.crawl_delay_s()

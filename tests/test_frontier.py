@@ -321,6 +321,42 @@ def test_robots_lease_comes_first_and_is_obeyed(
         assert [e["kind"] for e in f.errors()] == ["robots"]  # type: ignore[attr-defined]
 
 
+def test_a_robots_txt_that_stops_answering_keeps_its_last_copy_or_the_host_waits(
+    backend_settings: SettingsFactory,
+) -> None:
+    """RFC 9309: an unreachable robots.txt (5xx, 429) means "disallow all". Before session 26
+    the host was crawled as if it had no rules after three tries (about 30 s); now the last copy
+    stands in, and a host with none waits, asked again on the back-off schedule."""
+    f = frontier(backend_settings, politeness={**ROBOTS_ON, "robots_ttl_s": 100})
+    private = "http://a.example/private/a-story-behind-robots"
+    f.add(
+        [FrontierEntry("http://b.example/2026/12/06/a-story-on-a-host-that-never-answered", "article", "x")],
+        T0,
+    )
+    (robots_b,) = f.lease(T0, 5)
+    now = T0
+    for _ in range(6):  # b.example's robots.txt never answers: nothing else of b.example goes out
+        assert robots_b.kind == "robots"
+        f.set_robots("b.example", None, now, reachable=False)
+        host = f.host_view("b.example")
+        assert host is not None
+        now = host.next_fetch_at
+        (robots_b,) = f.lease(now, 5)
+    f.add([FrontierEntry(private, "article", "x")], now)
+    (robots_a,) = f.lease(now, 5)
+    f.set_robots("a.example", "User-agent: *\nDisallow: /private/\n", now)
+    now += 200  # the copy is stale: asked again, and the server fails three times
+    for _ in range(3):
+        (robots_a,) = [lease for lease in f.lease(now, 5) if lease.host == "a.example"]
+        assert robots_a.kind == "robots"
+        f.set_robots("a.example", None, now, reachable=False)
+        host = f.host_view("a.example")
+        assert host is not None
+        now = max(now, host.next_fetch_at)
+    f.lease(now + 1, 5)
+    assert private in {e["url"] for e in f.errors()}  # type: ignore[attr-defined]
+
+
 def test_parsed_robots_files_are_bounded_and_an_evicted_one_still_holds(
     backend_settings: SettingsFactory,
 ) -> None:
@@ -388,13 +424,19 @@ def _decisions(f: Frontier) -> list[Any]:
         ],
         now,
     )
-    # robots.txt answers 5xx three times: twice "try again later", then "crawl as if none".
+    # robots.txt answers 5xx three times: "disallow all" while no copy is known (RFC 9309), so
+    # the host waits and robots.txt is asked again; then it answers 404: no rules.
     for _ in range(3):
         lease = lease_one()
         assert lease.kind == "robots"
         f.set_robots("a.example", None, now, reachable=False)
         after("robots_5xx", feed)
         now = wake()
+    lease = lease_one()
+    assert lease.kind == "robots"
+    f.set_robots("a.example", None, now)
+    after("robots_404", feed)
+    now = wake()
     lease = lease_one()  # feeds first
     f.complete(lease, Outcome(status=200), now)
     after("feed_ok", feed)
