@@ -14,6 +14,9 @@ _DATE_PATH = re.compile(r"/(?:19|20)\d\d[/-](?:0?[1-9]|1[0-2])(?:[/-]|$)")
 _LONG_NUMBER = re.compile(r"\d{5,}")
 _SLUG_SPLIT = re.compile(r"[-_+]")
 _ARTICLE_SUFFIX = re.compile(r"\.(?:s?html?|php|aspx?|ece|cms|story)$", re.I)
+_NAME_TOKENS = re.compile(r"[^a-z0-9]+")
+# A robots.txt names a few sitemaps; more is a generated list, not a newsroom's.
+MAX_ROBOTS_SITEMAPS = 5
 
 
 def looks_like_article(url: str) -> bool:
@@ -31,12 +34,24 @@ def looks_like_article(url: str) -> bool:
     return bool(_ARTICLE_SUFFIX.search(last)) and len(words) >= 2
 
 
+def is_news_sitemap(url: str) -> bool:
+    """Whether a sitemap's address names it a news sitemap (``sitemap-news.xml``,
+    ``/sitemaps/news.xml``, ``googlenews``, ``news_sitemap.xml``): by Google's rules such a
+    sitemap lists the last two days' stories, where a site's other sitemaps list its archive."""
+    parts = urlsplit(url)
+    tokens = _NAME_TOKENS.split(f"{parts.path}?{parts.query}".lower())
+    return any(t == "news" or t == "googlenews" or ("news" in t and "sitemap" in t) for t in tokens)
+
+
 class Discovery:
     """Turns links found on a page of an outlet into frontier entries (a ``LinkPolicy``)."""
 
-    def __init__(self, outlets: OutletIndex, *, discover_feeds: bool = True) -> None:
+    def __init__(
+        self, outlets: OutletIndex, *, discover_feeds: bool = True, discover_news_sitemaps: bool = True
+    ) -> None:
         self._outlets = outlets
         self._discover_feeds = discover_feeds
+        self._discover_news_sitemaps = discover_news_sitemaps
 
     def _outlet(self, name: str | None) -> Outlet | None:
         return self._outlets.get(name) if name else None
@@ -66,6 +81,8 @@ class Discovery:
         outlet = self._outlet(outlet_name)
         seeds = set(outlet.urls) if outlet else set()
         out: list[FrontierEntry] = []
+        if source == "robots":
+            links = self._robots_sitemaps(outlet, links)
         for position, link in enumerate(links):
             if outlet is not None and not outlet.allows(link.url):
                 continue
@@ -97,3 +114,11 @@ class Discovery:
                 )
             )
         return out
+
+    def _robots_sitemaps(self, outlet: Outlet | None, links: list[Link]) -> list[Link]:
+        """The news sitemaps of an outlet's robots.txt; its archive sitemaps would queue every
+        story the site ever published."""
+        if not self._discover_news_sitemaps or outlet is None:
+            return []
+        news = [x for x in links if x.kind == "sitemap" and outlet.allows(x.url) and is_news_sitemap(x.url)]
+        return news[:MAX_ROBOTS_SITEMAPS]

@@ -379,6 +379,61 @@ def test_a_feed_the_home_page_names_becomes_a_source_of_its_outlet(tmp_path: Pat
     assert stats["frontier"]["urls"].get("queued", 0) >= 2  # the home page and its feed, due again
 
 
+def test_the_news_sitemap_a_robots_txt_names_becomes_a_source_of_its_outlet(tmp_path: Path) -> None:
+    """An outlet given by its home page alone: the Google News sitemap its robots.txt names is
+    crawled as one of its sources, so a story only the sitemap lists is indexed; the archive
+    sitemap beside it and a news sitemap on another site are not fetched. Before session 27 the
+    Sitemap lines were not read."""
+    site = "http://daily.example"
+    on_page, only_in_sitemap = (
+        f"{site}/2026/12/06/tram-line-reopens",
+        f"{site}/2026/12/06/council-budget-approved",
+    )
+    entries = "".join(
+        f"<url><loc>{url}</loc><news:news><news:publication_date>2026-12-06T06:00:00Z"
+        "</news:publication_date><news:title>t</news:title></news:news></url>"
+        for url in (on_page, only_in_sitemap)
+    )
+    news_sitemap = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{entries}</urlset>'
+    )
+    archive = (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{site}/sitemap-2019-01.xml</loc></sitemap></sitemapindex>"
+    )
+    robots = (
+        "User-agent: *\nAllow: /\n"
+        f"Sitemap: {site}/sitemap_index.xml\nSitemap: /sitemaps/news.xml\n"
+        "Sitemap: http://other.example/news-sitemap.xml\n"
+    )
+    home = f'<html><body><a href="{on_page}">Tram line reopens</a></body></html>'
+    xml = "application/xml"
+    pages = {
+        f"{site}/robots.txt": Resource(robots.encode(), content_type="text/plain"),
+        f"{site}/": Resource(home.encode()),
+        f"{site}/sitemaps/news.xml": Resource(news_sitemap.encode(), content_type=xml),
+        f"{site}/sitemap_index.xml": Resource(archive.encode(), content_type=xml),
+        "http://other.example/news-sitemap.xml": Resource(news_sitemap.encode(), content_type=xml),
+        on_page: _story("Tram line reopens"),
+        only_in_sitemap: _story("Council budget approved"),
+    }
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text(f'[[outlet]]\nname = "daily"\nurls = ["{site}/"]\n', "utf-8")
+    data = tmp_path / "data"
+    with LocalWeb(pages) as web:
+        crawl = run(
+            "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet",
+            "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
+        )  # fmt: skip
+        fetched = {url: web.arrived(url) for url in pages}
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    assert exported == {on_page, only_in_sitemap}
+    assert fetched[f"{site}/sitemaps/news.xml"] == 1
+    assert fetched[f"{site}/sitemap_index.xml"] == fetched["http://other.example/news-sitemap.xml"] == 0
+
+
 def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round(tmp_path: Path) -> None:
     """The installed command without --until-idle: a story whose site refuses it (429) past its
     three attempts is fetched in the next round (its gap shortened to 2 s here) and indexed;

@@ -11,15 +11,15 @@ import pytest
 from newscrawl.core.errors import ConfigError, InvalidURL, UnsupportedContent
 from newscrawl.core.settings import load_settings
 from newscrawl.core.urls import host_of, normalize_url
-from scheduler.discovery import looks_like_article
-from scheduler.outlets import load_outlets, parse_outlets
+from scheduler.discovery import Discovery, is_news_sitemap, looks_like_article
+from scheduler.outlets import OutletIndex, load_outlets, parse_outlets
 from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
 from workers.charset import decode_body
 from workers.compression import gunzip_capped as maybe_gunzip
 from workers.extract import ExtractionRules, extract_article
 from workers.fetch import parse_retry_after
 from workers.language import decide_language
-from workers.links import feed_links, html_links, sitemap_links
+from workers.links import feed_links, html_links, robots_sitemap_links, sitemap_links
 from workers.parse import classify_body, parse_html
 
 
@@ -205,6 +205,42 @@ def test_a_listing_names_its_feeds_in_its_head_and_comments_feeds_are_left_out()
     assert feeds[:2] == ["https://a.example/rss.xml", "https://a.example/world/atom"]
     assert len(feeds) == 5  # a page listing dozens of feeds is a trap, not a newsroom
     assert not [link for link in links if link.kind == "page"]
+
+
+def test_a_robots_txt_gives_its_news_sitemaps_and_not_its_archive() -> None:
+    robots = "\n".join(
+        [
+            "User-agent: *",
+            "Disallow: /search",
+            "Sitemap: https://a.example/sitemap_index.xml",
+            "sitemap: /sitemaps/news.xml",
+            "Sitemap: https://a.example/sitemap-news.xml.gz",
+            "Sitemap: https://a.example/googlenews",
+            "Sitemap: https://a.example/newsletter-sitemap.xml",
+            "Sitemap: https://cdn.example/news-sitemap.xml",
+            *[f"Sitemap: https://a.example/news_sitemap_{i}.xml" for i in range(6)],
+        ]
+    )
+    links = robots_sitemap_links(robots, "https://a.example/robots.txt")
+    assert links[1].url == "https://a.example/sitemaps/news.xml"  # relative to the robots.txt
+    assert {link.kind for link in links} == {"sitemap"}
+    outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
+    found = Discovery(outlets).entries(
+        links, outlet_name="A", depth=0, referrer="https://a.example/robots.txt", source="robots"
+    )
+    assert [e.url for e in found] == [
+        "https://a.example/sitemaps/news.xml",
+        "https://a.example/sitemap-news.xml.gz",
+        "https://a.example/googlenews",
+        "https://a.example/news_sitemap_0.xml",
+        "https://a.example/news_sitemap_1.xml",
+    ]  # the archive, a newsletter's, another site's and all past five are left out
+    assert {(e.kind, e.outlet, e.depth) for e in found} == {("sitemap", "A", 1)}
+    off = Discovery(outlets, discover_news_sitemaps=False)
+    assert not off.entries(links, outlet_name="A", depth=0, referrer="r", source="robots")
+    assert not Discovery(outlets).entries(links, outlet_name=None, depth=0, referrer="r", source="robots")
+    assert is_news_sitemap("https://b.example/sitemap.xml?type=news")
+    assert not is_news_sitemap("https://b.example/post-sitemap.xml")
 
 
 def test_structured_fields_and_paywall() -> None:

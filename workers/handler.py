@@ -268,6 +268,11 @@ class LeaseHandler:
         self.stats.bytes += len(fetched.body)
         if lease.kind == "robots":
             self.stats.robots += 1
+            if fetched.text:
+                # Before the rules are stored: a store error retries both, and adding twice is harmless.
+                sources = self.parts.processor.robots_sitemaps(lease, fetched.text, fetched.final_url)
+                if sources:
+                    self.parts.frontier.add(sources, self.parts.frontier.now())
             self.parts.frontier.set_robots(lease.host, fetched.text or None, self.parts.frontier.now())
             return
         self.stats.fetched += 1

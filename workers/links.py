@@ -10,6 +10,7 @@ from typing import Any
 
 import feedparser
 from lxml import etree
+from protego import Protego
 
 from newscrawl.core.errors import InvalidURL, ParseError
 from newscrawl.core.records import Link, Teaser
@@ -142,6 +143,16 @@ def _parse_iso(value: str | None) -> float | None:
     if stamp.tzinfo is None:
         return calendar.timegm(stamp.timetuple())
     return stamp.timestamp()
+
+
+def robots_sitemap_links(text: str, url: str) -> list[Link]:
+    """The sitemaps a robots.txt names on its ``Sitemap:`` lines, in their order."""
+    links: list[Link] = []
+    for href in Protego.parse(text).sitemaps:
+        target = _norm(href, url)
+        if target is not None:
+            links.append(Link(url=target, kind="sitemap"))
+    return links
 
 
 def sitemap_links(body: bytes, url: str) -> list[Link]:

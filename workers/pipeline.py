@@ -19,7 +19,7 @@ from newscrawl.core.urls import host_of, normalize_url
 from workers.compression import gunzip_capped
 from workers.extract import Article, extract_article
 from workers.fetch import FetchResponse
-from workers.links import feed_links, html_links, sitemap_links
+from workers.links import feed_links, html_links, robots_sitemap_links, sitemap_links
 from workers.parse import classify_body, classify_html, parse_html
 
 
@@ -126,6 +126,19 @@ class PageProcessor:
             now = datetime.now(UTC)
             result.document = to_document(article, url=final_url, outlet=lease.outlet, now=now)
         return result
+
+    def robots_sitemaps(self, lease: Lease, text: str, final_url: str) -> list[FrontierEntry]:
+        """The sources a host's robots.txt names that the discovery policy takes (news sitemaps)."""
+        try:
+            links = robots_sitemap_links(text, final_url)
+        except HOSTILE_INPUT_ERRORS:
+            return []  # its rules are the frontier's to read (or to find unreadable)
+        if not links:
+            return []
+        outlet = lease.outlet or self._discovery.outlet_for(lease.url)
+        return self._discovery.entries(
+            links, outlet_name=outlet, depth=0, referrer=final_url, source="robots"
+        )
 
     def _links_result(
         self, kind: UrlKind, lease: Lease, links: list[Link], digest: str, url: str

@@ -173,7 +173,11 @@ def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
     from workers.pipeline import PageProcessor
 
     return PageProcessor(
-        Discovery(OutletIndex(outlets), discover_feeds=settings.frontier.discover_feeds),
+        Discovery(
+            OutletIndex(outlets),
+            discover_feeds=settings.frontier.discover_feeds,
+            discover_news_sitemaps=settings.frontier.discover_news_sitemaps,
+        ),
         follow_article_links=settings.frontier.follow_article_links,
         compare_extractors=settings.extract.compare_extractors,
         max_body_bytes=settings.fetch.max_body_bytes,

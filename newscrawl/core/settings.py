@@ -143,6 +143,9 @@ class FrontierSettings(_Section):
     # The feeds an outlet's listing pages name in their head (<link rel="alternate">, on its own
     # hosts, comments feeds left out) become sources of the outlet, as if listed under feeds.
     discover_feeds: bool = True
+    # The Google News sitemaps a host's robots.txt names (by their name: "news" in the path) become
+    # sources of the outlet the host belongs to; other sitemaps there (the archive) are not read.
+    discover_news_sitemaps: bool = True
 
 
 class ExtractSettings(_Section):
