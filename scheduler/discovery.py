@@ -34,6 +34,28 @@ def looks_like_article(url: str) -> bool:
     return bool(_ARTICLE_SUFFIX.search(last)) and len(words) >= 2
 
 
+_PAGE_NUMBER = re.compile(r"^\d+$")
+_HOME_FILE = re.compile(r"^(?:index|default|home|start)(?:\.\w+)?$", re.I)
+_DOCUMENT_SUFFIX = re.compile(r"\.(?!s?html?$|php$|aspx?$)\w{2,5}$", re.I)
+
+
+def looks_like_section(url: str, page_url: str) -> bool:
+    """Whether a link of a listing page may lead to a section of its site: a shallow page (one
+    or two path segments, no query) on the page's own host that is not an article, a page
+    number, the home page again, a file or a login form. Whether it is one, its content says."""
+    parts = urlsplit(url)
+    if parts.query or parts.netloc != urlsplit(page_url).netloc:
+        return False
+    segments = [s for s in parts.path.split("/") if s]
+    if not 1 <= len(segments) <= 2 or _PAGE_NUMBER.match(segments[-1]):
+        return False
+    if len(segments) == 1 and _HOME_FILE.match(segments[0]):
+        return False
+    if _DOCUMENT_SUFFIX.search(segments[-1]) or is_not_crawlable(url):
+        return False
+    return not looks_like_article(url)
+
+
 def is_news_sitemap(url: str) -> bool:
     """Whether a sitemap's address names it a news sitemap (``sitemap-news.xml``,
     ``/sitemaps/news.xml``, ``googlenews``, ``news_sitemap.xml``): by Google's rules such a
@@ -47,11 +69,17 @@ class Discovery:
     """Turns links found on a page of an outlet into frontier entries (a ``LinkPolicy``)."""
 
     def __init__(
-        self, outlets: OutletIndex, *, discover_feeds: bool = True, discover_news_sitemaps: bool = True
+        self,
+        outlets: OutletIndex,
+        *,
+        discover_feeds: bool = True,
+        discover_news_sitemaps: bool = True,
+        sections_per_page: int = 0,
     ) -> None:
         self._outlets = outlets
         self._discover_feeds = discover_feeds
         self._discover_news_sitemaps = discover_news_sitemaps
+        self._sections_per_page = sections_per_page
 
     def _outlet(self, name: str | None) -> Outlet | None:
         return self._outlets.get(name) if name else None
@@ -83,6 +111,9 @@ class Discovery:
         out: list[FrontierEntry] = []
         if source == "robots":
             links = self._robots_sitemaps(outlet, links)
+        # Only the outlets file's own pages name sections: a section's links name no more.
+        sections = self._sections_per_page if source == "listing" and depth == 0 and outlet else 0
+        taken: set[str] = set()
         for position, link in enumerate(links):
             if outlet is not None and not outlet.allows(link.url):
                 continue
@@ -100,6 +131,9 @@ class Discovery:
             elif source in ("feed", "sitemap") or self._is_article(outlet, link.url):
                 # Feeds and sitemaps list articles by definition.
                 kind = "article"
+            elif len(taken) < sections and link.url not in taken and looks_like_section(link.url, referrer):
+                taken.add(link.url)
+                kind = "listing"
             else:
                 continue
             out.append(

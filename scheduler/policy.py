@@ -42,6 +42,8 @@ from scheduler.politeness import backoff_s, host_delay_s, robots_agent
 # Lower runs first: feeds and sitemaps name the newest articles, listings come next.
 PRIORITY: dict[str, int] = {"robots": 0, "feed": 1, "sitemap": 1, "listing": 2, "article": 3}
 REVISITED_KINDS = frozenset({"feed", "sitemap", "listing"})
+
+
 # After this many failed robots.txt fetches (5xx, 429, network) a host is crawled as if it had none.
 ROBOTS_MAX_ATTEMPTS = 3
 # Back-off levels beyond this rest as long as the last one (the schedule has reached its cap).
@@ -309,7 +311,7 @@ class FrontierPolicy:
         self, lease: Lease, outcome: Outcome, now: float, *, source_demand_per_s: float = 0.0
     ) -> AfterSuccess:
         kind = outcome.kind or lease.kind
-        if kind not in REVISITED_KINDS:
+        if kind not in REVISITED_KINDS or not outcome.keep_source:
             return AfterSuccess(kind, PRIORITY[kind], False, now)
         state = self._next_visit(lease, outcome, now)
         wait = state.interval_s * self.budget_stretch(source_demand_per_s)
@@ -335,9 +337,10 @@ class FrontierPolicy:
             # Its site is down or throttling: a later round, as an outage may last an hour.
             gap = self.limits.retry_round_gap_s * 2.0 ** (attempts // per_round - 1)
             mode, due = "retry", now + gap
-        elif lease.kind in REVISITED_KINDS and self.retry_rounds > 1:
+        elif lease.kind in REVISITED_KINDS and self.retry_rounds > 1 and not lease.found_section:
             # A source is its outlet's: a continuous crawl never gives one up for good, it looks
-            # again a day later (a feed moved back, a site down for longer than the rounds).
+            # again a day later (a feed moved back, a site down for longer than the rounds). A
+            # link that only might have been a section is no source yet.
             mode, attempts, due = "revisit", 0, now + self.limits.revisit_max_s
         else:
             mode, due = "final", now

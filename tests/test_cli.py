@@ -434,6 +434,52 @@ def test_the_news_sitemap_a_robots_txt_names_becomes_a_source_of_its_outlet(tmp_
     assert fetched[f"{site}/sitemap_index.xml"] == fetched["http://other.example/news-sitemap.xml"] == 0
 
 
+SECTION_NAV = [("/", "Home"), ("/politik/", "Politik"), ("/impressum/", "Impressum"), ("/suche", "Suche")]
+
+
+def test_the_sections_a_home_page_links_become_sources_of_its_outlet(tmp_path: Path) -> None:
+    """An outlet given by its home page alone: a section its navigation links to is crawled, so
+    the stories only the section teases are indexed, and it stays a source (due again); a
+    service page beside it (a search form) is fetched once and dropped, and the
+    section's own links to other sections are not followed. Before session 27 only the home
+    page's article links were."""
+    site = "http://courier.example"
+    on_home = f"{site}/2026/12/06/harbour-bridge-closed-for-repairs"
+    in_section = [f"{site}/politik/2026/12/06/council-debate-{i}-runs-late" for i in range(5)]
+    teasers = "".join(f'<li><a href="{url}">Council debate runs late</a></li>' for url in in_section)
+    nav = "".join(f'<a href="{path}">{name}</a> ' for path, name in SECTION_NAV)
+    nav = f"<nav>{nav}</nav>"
+    home = f'<html><body>{nav}<a href="{on_home}">Harbour bridge closed for repairs</a></body></html>'
+    section = f'<html><body><nav><a href="/wirtschaft/">Wirtschaft</a></nav><ul>{teasers}</ul></body></html>'
+    imprint = f"<html><body>{nav}<p>Courier Verlag, Hafenstrasse 1</p></body></html>"
+    pages = {
+        f"{site}/": Resource(home.encode()),
+        f"{site}/politik/": Resource(section.encode()),
+        f"{site}/impressum/": Resource(imprint.encode()),
+        f"{site}/suche": Resource(b"<html><body><form><input name=q></form></body></html>"),
+        f"{site}/wirtschaft/": Resource(section.encode()),
+        on_home: _story("Harbour bridge closed for repairs"),
+        **{url: _story(f"Council debate {i} runs late") for i, url in enumerate(in_section)},
+    }
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text(f'[[outlet]]\nname = "courier"\nurls = ["{site}/"]\n', "utf-8")
+    data = tmp_path / "data"
+    with LocalWeb(pages) as web:
+        crawl = run(
+            "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet",
+            "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
+        )  # fmt: skip
+        fetched = {url: web.arrived(url) for url in pages}
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    assert exported == {on_home, *in_section}
+    assert fetched[f"{site}/politik/"] == fetched[f"{site}/suche"] == 1
+    assert fetched[f"{site}/wirtschaft/"] == 0
+    assert fetched[f"{site}/impressum/"] == 0  # courlan knows an imprint from its address
+    stats = json.loads(run("stats", "--data", str(data)).stdout)
+    assert stats["frontier"]["urls"].get("queued", 0) == 2  # the home page and its section, due again
+
+
 def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round(tmp_path: Path) -> None:
     """The installed command without --until-idle: a story whose site refuses it (429) past its
     three attempts is fetched in the next round (its gap shortened to 2 s here) and indexed;

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from newscrawl.core.errors import ConfigError, InvalidURL, UnsupportedContent
+from newscrawl.core.records import Link
 from newscrawl.core.settings import load_settings
 from newscrawl.core.urls import host_of, normalize_url
-from scheduler.discovery import Discovery, is_news_sitemap, looks_like_article
+from scheduler.discovery import Discovery, is_news_sitemap, looks_like_article, looks_like_section
 from scheduler.outlets import OutletIndex, load_outlets, parse_outlets
 from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
 from workers.charset import decode_body
@@ -241,6 +242,42 @@ def test_a_robots_txt_gives_its_news_sitemaps_and_not_its_archive() -> None:
     assert not Discovery(outlets).entries(links, outlet_name=None, depth=0, referrer="r", source="robots")
     assert is_news_sitemap("https://b.example/sitemap.xml?type=news")
     assert not is_news_sitemap("https://b.example/post-sitemap.xml")
+
+
+def test_a_seed_listing_names_its_sections_and_no_other_page_does() -> None:
+    home = "https://a.example/"
+    assert looks_like_section("https://a.example/politik/", home)
+    assert looks_like_section("https://a.example/politik/ausland", home)
+    assert looks_like_section("https://a.example/thema/ukraine", home)
+    for url in [
+        "https://a.example/2026/12/06/council-approves-the-budget-after-a-long-debate",  # an article
+        "https://a.example/politik/ausland/europa/",  # deeper than a section
+        "https://a.example/politik/?page=2",
+        "https://a.example/politik/2",
+        "https://a.example/index.html",
+        "https://a.example/media/report.pdf",
+        "https://a.example/login",
+        "https://b.example/politik/",  # another host
+    ]:
+        assert not looks_like_section(url, home), url
+    outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
+    links = [
+        Link(url=f"https://a.example/{name}/", kind="page")
+        for name in ["politik", "politik", "wirtschaft", "sport", "kultur"]
+    ]
+    found = Discovery(outlets, sections_per_page=3).entries(
+        links, outlet_name="A", depth=0, referrer=home, source="listing"
+    )
+    assert [(e.url, e.kind, e.depth) for e in found] == [
+        ("https://a.example/politik/", "listing", 1),
+        ("https://a.example/wirtschaft/", "listing", 1),
+        ("https://a.example/sport/", "listing", 1),
+    ]
+    from_section = Discovery(outlets, sections_per_page=3).entries(
+        links, outlet_name="A", depth=1, referrer="https://a.example/politik/", source="listing"
+    )
+    assert not from_section
+    assert not Discovery(outlets).entries(links, outlet_name="A", depth=0, referrer=home, source="listing")
 
 
 def test_structured_fields_and_paywall() -> None:

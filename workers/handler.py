@@ -339,6 +339,7 @@ class LeaseHandler:
                 changed=not result.unchanged,
                 dated_links=len(dated),
                 oldest_dated_ts=min(dated, default=None),
+                keep_source=result.keep_source,
             ),
             now,
         )

@@ -34,6 +34,8 @@ class PageResult:
     error: NewscrawlError | None = None
     # CPU seconds spent extracting the article (the rest of ``process`` is parsing and discovery).
     extract_cpu_s: float = 0.0
+    # Whether a listing stays a source (Outcome.keep_source).
+    keep_source: bool = True
 
 
 def body_hash(body: bytes) -> str:
@@ -71,7 +73,9 @@ class PageProcessor:
         follow_article_links: bool,
         max_body_bytes: int,
         compare_extractors: bool = False,
+        section_min_article_links: int = 5,
     ) -> None:
+        self._section_min_article_links = section_min_article_links
         self._compare_extractors = compare_extractors
         self._discovery = discovery
         self._follow_article_links = follow_article_links
@@ -111,7 +115,9 @@ class PageProcessor:
             # A redirect off the outlet's hosts (a consent wall, a parked domain) is not its article.
             raise OutOfScope(f"redirected off the outlet's hosts to {final_url}", url=lease.url)
         page = parse_html(response.text, final_url)
-        kind = classify_html(page, lease.kind)
+        found_section = lease.found_section
+        # A seed listing stays one; a possible section is judged on its markup and text.
+        kind = classify_html(page, "page" if found_section else lease.kind)
         result = PageResult(kind=kind, body_hash=digest)
         if kind == "listing" or self._follow_article_links:
             links, teasers = html_links(page, lambda u: self._discovery.is_article(outlet, u))
@@ -119,6 +125,9 @@ class PageProcessor:
                 links, outlet_name=lease.outlet, depth=lease.depth, referrer=final_url, source=kind
             )
             result.teasers = teasers if kind == "listing" else []
+        if found_section and kind == "listing" and lease.fetched_at is None:
+            listed = sum(1 for entry in result.entries if entry.kind == "article")
+            result.keep_source = listed >= self._section_min_article_links
         if kind == "article":
             started = time.process_time()
             article = extract_article(page, compare_extractors=self._compare_extractors)

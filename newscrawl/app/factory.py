@@ -172,13 +172,16 @@ def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
     from scheduler.outlets import OutletIndex
     from workers.pipeline import PageProcessor
 
+    frontier = settings.frontier
     return PageProcessor(
         Discovery(
             OutletIndex(outlets),
-            discover_feeds=settings.frontier.discover_feeds,
-            discover_news_sitemaps=settings.frontier.discover_news_sitemaps,
+            discover_feeds=frontier.discover_feeds,
+            discover_news_sitemaps=frontier.discover_news_sitemaps,
+            sections_per_page=frontier.sections_per_page if frontier.discover_sections else 0,
         ),
-        follow_article_links=settings.frontier.follow_article_links,
+        follow_article_links=frontier.follow_article_links,
+        section_min_article_links=frontier.section_min_article_links,
         compare_extractors=settings.extract.compare_extractors,
         max_body_bytes=settings.fetch.max_body_bytes,
     )

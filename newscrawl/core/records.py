@@ -54,6 +54,12 @@ class Lease:
     # Times its holder died with it (the lease expired unreported) since it was last settled.
     lost: int = 0
 
+    @property
+    def found_section(self) -> bool:
+        """A listing the crawl found on a seed page (a possible section), not one the outlets
+        file gave (those are at depth 0)."""
+        return self.kind == "listing" and self.depth > 0
+
 
 _LEASE_FIELDS = frozenset(f.name for f in fields(Lease))
 
@@ -87,6 +93,9 @@ class Outcome:
     # first visit, the rate a feed or sitemap has been publishing at.
     dated_links: int = 0
     oldest_dated_ts: float | None = None
+    # False for a page found as a possible section that lists too few articles to be one (a
+    # service page, a search form): it is not looked at again.
+    keep_source: bool = True
 
 
 @dataclass

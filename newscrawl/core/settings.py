@@ -146,6 +146,13 @@ class FrontierSettings(_Section):
     # The Google News sitemaps a host's robots.txt names (by their name: "news" in the path) become
     # sources of the outlet the host belongs to; other sitemaps there (the archive) are not read.
     discover_news_sitemaps: bool = True
+    # Sections: the first ``sections_per_page`` links of a seed listing (home or section page
+    # from the outlets file) to shallow pages of its own host that are not articles are fetched
+    # once; those listing at least ``section_min_article_links`` articles become sources of the
+    # outlet, revisited as often as their news deserves; the rest (service pages) are dropped.
+    discover_sections: bool = True
+    sections_per_page: int = Field(30, ge=0)
+    section_min_article_links: int = Field(5, ge=1)
 
 
 class ExtractSettings(_Section):
