@@ -75,7 +75,9 @@ class Discovery:
         discover_feeds: bool = True,
         discover_news_sitemaps: bool = True,
         sections_per_page: int = 0,
+        section_min_articles: int = 5,
     ) -> None:
+        self._section_min_articles = section_min_articles
         self._outlets = outlets
         self._discover_feeds = discover_feeds
         self._discover_news_sitemaps = discover_news_sitemaps
@@ -147,6 +149,10 @@ class Discovery:
                     position=position,
                 )
             )
+        if taken and sum(1 for e in out if e.kind == "article") < self._section_min_articles:
+            # A page with a handful of stories is a small site's: they are all on it, and its
+            # other pages (about, contact, its few categories) would cost more than they find.
+            return [e for e in out if e.kind != "listing"]
         return out
 
     def _robots_sitemaps(self, outlet: Outlet | None, links: list[Link]) -> list[Link]:

@@ -444,12 +444,13 @@ def test_the_sections_a_home_page_links_become_sources_of_its_outlet(tmp_path: P
     section's own links to other sections are not followed. Before session 27 only the home
     page's article links were."""
     site = "http://courier.example"
-    on_home = f"{site}/2026/12/06/harbour-bridge-closed-for-repairs"
+    on_home = [f"{site}/2026/12/06/harbour-bridge-closed-for-repairs-{i}" for i in range(5)]
     in_section = [f"{site}/politik/2026/12/06/council-debate-{i}-runs-late" for i in range(5)]
     teasers = "".join(f'<li><a href="{url}">Council debate runs late</a></li>' for url in in_section)
     nav = "".join(f'<a href="{path}">{name}</a> ' for path, name in SECTION_NAV)
     nav = f"<nav>{nav}</nav>"
-    home = f'<html><body>{nav}<a href="{on_home}">Harbour bridge closed for repairs</a></body></html>'
+    home_teasers = "".join(f'<p><a href="{url}">Harbour bridge closed for repairs</a></p>' for url in on_home)
+    home = f"<html><body>{nav}{home_teasers}</body></html>"
     section = f'<html><body><nav><a href="/wirtschaft/">Wirtschaft</a></nav><ul>{teasers}</ul></body></html>'
     imprint = f"<html><body>{nav}<p>Courier Verlag, Hafenstrasse 1</p></body></html>"
     pages = {
@@ -458,7 +459,7 @@ def test_the_sections_a_home_page_links_become_sources_of_its_outlet(tmp_path: P
         f"{site}/impressum/": Resource(imprint.encode()),
         f"{site}/suche": Resource(b"<html><body><form><input name=q></form></body></html>"),
         f"{site}/wirtschaft/": Resource(section.encode()),
-        on_home: _story("Harbour bridge closed for repairs"),
+        **{url: _story(f"Harbour bridge {i} closed for repairs") for i, url in enumerate(on_home)},
         **{url: _story(f"Council debate {i} runs late") for i, url in enumerate(in_section)},
     }
     outlets = tmp_path / "outlets.toml"
@@ -472,12 +473,36 @@ def test_the_sections_a_home_page_links_become_sources_of_its_outlet(tmp_path: P
         fetched = {url: web.arrived(url) for url in pages}
     assert crawl.returncode == 0, crawl.stderr[-2000:]
     exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
-    assert exported == {on_home, *in_section}
+    assert exported == {*on_home, *in_section}
     assert fetched[f"{site}/politik/"] == fetched[f"{site}/suche"] == 1
     assert fetched[f"{site}/wirtschaft/"] == 0
     assert fetched[f"{site}/impressum/"] == 0  # courlan knows an imprint from its address
     stats = json.loads(run("stats", "--data", str(data)).stdout)
     assert stats["frontier"]["urls"].get("queued", 0) == 2  # the home page and its section, due again
+
+
+def test_a_home_page_with_a_handful_of_stories_names_no_sections(tmp_path: Path) -> None:
+    """A small site: its home page lists four stories, fewer than a section must list; the
+    links of its navigation are not fetched (they would cost more requests than its stories)."""
+    site = "http://village.example"
+    stories = [f"{site}/2026/12/06/fete-on-the-green-{i}" for i in range(4)]
+    teasers = "".join(f'<p><a href="{url}">Fete on the green</a></p>' for url in stories)
+    home = f'<html><body><nav><a href="/news/">News</a></nav>{teasers}</body></html>'
+    pages = {
+        f"{site}/": Resource(home.encode()),
+        f"{site}/news/": Resource(home.encode()),
+        **{url: _story(f"Fete on the green {i}") for i, url in enumerate(stories)},
+    }
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text(f'[[outlet]]\nname = "village"\nurls = ["{site}/"]\n', "utf-8")
+    with LocalWeb(pages) as web:
+        crawl = run(
+            "crawl", "--outlets", str(outlets), "--data", str(tmp_path / "data"), "--until-idle",
+            "--quiet", "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
+        )  # fmt: skip
+        news_requests = web.arrived(f"{site}/news/")
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    assert news_requests == 0
 
 
 def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round(tmp_path: Path) -> None:

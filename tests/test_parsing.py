@@ -261,14 +261,15 @@ def test_a_seed_listing_names_its_sections_and_no_other_page_does() -> None:
     ]:
         assert not looks_like_section(url, home), url
     outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
+    stories = [Link(url=f"https://a.example/2026/12/06/story-{i}", kind="page") for i in range(5)]
     links = [
         Link(url=f"https://a.example/{name}/", kind="page")
         for name in ["politik", "politik", "wirtschaft", "sport", "kultur"]
-    ]
+    ] + stories
     found = Discovery(outlets, sections_per_page=3).entries(
         links, outlet_name="A", depth=0, referrer=home, source="listing"
     )
-    assert [(e.url, e.kind, e.depth) for e in found] == [
+    assert [(e.url, e.kind, e.depth) for e in found if e.kind == "listing"] == [
         ("https://a.example/politik/", "listing", 1),
         ("https://a.example/wirtschaft/", "listing", 1),
         ("https://a.example/sport/", "listing", 1),
@@ -276,8 +277,14 @@ def test_a_seed_listing_names_its_sections_and_no_other_page_does() -> None:
     from_section = Discovery(outlets, sections_per_page=3).entries(
         links, outlet_name="A", depth=1, referrer="https://a.example/politik/", source="listing"
     )
-    assert not from_section
-    assert not Discovery(outlets).entries(links, outlet_name="A", depth=0, referrer=home, source="listing")
+    assert not [e for e in from_section if e.kind == "listing"]
+    off = Discovery(outlets).entries(links, outlet_name="A", depth=0, referrer=home, source="listing")
+    assert not [e for e in off if e.kind == "listing"]
+    # A page with fewer stories than a section must list is a small site's: no sections.
+    small = Discovery(outlets, sections_per_page=3).entries(
+        links[:-1], outlet_name="A", depth=0, referrer=home, source="listing"
+    )
+    assert [e.kind for e in small] == ["article"] * 4
 
 
 def test_structured_fields_and_paywall() -> None:

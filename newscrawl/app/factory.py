@@ -179,6 +179,7 @@ def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
             discover_feeds=frontier.discover_feeds,
             discover_news_sitemaps=frontier.discover_news_sitemaps,
             sections_per_page=frontier.sections_per_page if frontier.discover_sections else 0,
+            section_min_articles=frontier.section_min_article_links,
         ),
         follow_article_links=frontier.follow_article_links,
         section_min_article_links=frontier.section_min_article_links,

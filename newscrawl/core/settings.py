@@ -150,6 +150,8 @@ class FrontierSettings(_Section):
     # from the outlets file) to shallow pages of its own host that are not articles are fetched
     # once; those listing at least ``section_min_article_links`` articles become sources of the
     # outlet, revisited as often as their news deserves; the rest (service pages) are dropped.
+    # A seed page listing fewer articles than that names no sections (a small site's stories are
+    # all on it).
     discover_sections: bool = True
     sections_per_page: int = Field(30, ge=0)
     section_min_article_links: int = Field(5, ge=1)
