@@ -107,7 +107,10 @@ class Cluster:
         """``clock_skew_s``: the worker's wall clock runs that far off; ``retry_wait_max_s``: its
         waits between attempts to reach the broker last at most that long (tests/subprocess_clock)."""
         argv = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO"]
-        argv += ["--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--without-gossip"]
+        # The crawl's prefix in the node name: Flower, the broker's control and event messages see
+        # every worker on a broker, those of a test running beside this one too.
+        hostname = f"{name}.{self.settings.redis_prefix}@%h"
+        argv += ["--concurrency", str(concurrency), "--hostname", hostname, "--without-gossip"]
         argv += ["--pool", pool]  # and the queue of the settings, as a user starts it
         env = _port("WORKER", metrics_port)
         if clock_skew_s or retry_wait_max_s:

@@ -61,14 +61,16 @@ def _cli_stats(settings: Settings) -> dict[str, Any]:
     return dict(json.loads(result.stdout))
 
 
-def _flower_workers(port: int, want: int, deadline_s: float = 30) -> dict[str, Any]:
+def _flower_workers(port: int, want: int, prefix: str, deadline_s: float = 30) -> dict[str, Any]:
+    """The workers of this test's crawl (``prefix`` in their node names) that Flower reports."""
     deadline = time.monotonic() + deadline_s
     workers: dict[str, Any] = {}
     while time.monotonic() < deadline:
         try:
-            workers = get_json(f"http://127.0.0.1:{port}/api/workers?refresh=1", timeout_s=10)
+            seen = get_json(f"http://127.0.0.1:{port}/api/workers?refresh=1", timeout_s=10)
         except OSError:
-            workers = {}
+            seen = {}
+        workers = {name: info for name, info in seen.items() if f".{prefix}@" in name}
         if len(workers) >= want and all("stats" in w for w in workers.values()):
             return workers
         time.sleep(0.5)
@@ -112,7 +114,7 @@ def test_two_workers_crawl_what_the_embedded_mode_crawls(
         cluster.start_scheduler()
         assert cluster.wait("scheduler", 240) == 0, cluster.tail("scheduler")
         end = len(dedup_web.web.log)
-        workers = _flower_workers(port, 2)
+        workers = _flower_workers(port, 2, prefix)
         stats = _cli_stats(settings)
     finally:
         cluster.close()
@@ -134,7 +136,7 @@ def test_two_workers_crawl_what_the_embedded_mode_crawls(
     assert stats["pages_per_s"] > 0
     assert stats["errors_by_kind"] == {k: v for k, v in stats["errors_by_kind"].items() if v > 0}
     # Flower, a real process, sees both workers and what each has run.
-    names = sorted(n.split("@")[0] for n in workers)
+    names = sorted(n.split(".")[0] for n in workers)
     assert names == ["w1", "w2"], names
     for name, info in workers.items():
         done = info["stats"]["total"].get("newscrawl.crawl", 0)
