@@ -77,11 +77,11 @@ class Discovery:
         sections_per_page: int = 0,
         section_min_articles: int = 5,
     ) -> None:
-        self._section_min_articles = section_min_articles
         self._outlets = outlets
         self._discover_feeds = discover_feeds
         self._discover_news_sitemaps = discover_news_sitemaps
         self._sections_per_page = sections_per_page
+        self._section_min_articles = section_min_articles
 
     def _outlet(self, name: str | None) -> Outlet | None:
         return self._outlets.get(name) if name else None

@@ -42,8 +42,6 @@ from scheduler.politeness import backoff_s, host_delay_s, robots_agent
 # Lower runs first: feeds and sitemaps name the newest articles, listings come next.
 PRIORITY: dict[str, int] = {"robots": 0, "feed": 1, "sitemap": 1, "listing": 2, "article": 3}
 REVISITED_KINDS = frozenset({"feed", "sitemap", "listing"})
-
-
 # After this many failed robots.txt fetches (5xx, 429, network) a host is crawled as if it had none.
 ROBOTS_MAX_ATTEMPTS = 3
 # Back-off levels beyond this rest as long as the last one (the schedule has reached its cap).

@@ -132,6 +132,28 @@ def test_a_continuous_crawl_never_gives_up_a_source_it_has_not_fetched_yet(
     assert f.url_view(feed) is not None  # a source now, on its interval
 
 
+def test_a_possible_section_that_fails_or_lists_too_little_is_dropped_and_a_section_kept(
+    backend_settings: SettingsFactory,
+) -> None:
+    """Links a seed page names as possible sections (listings at depth 1): one answering 404 is
+    given up for good, not looked at daily as a source of the outlets file would be; one whose
+    first visit lists too few articles is not looked at again; a section stays a source."""
+    f = frontier(backend_settings, frontier={"retry_rounds": 3, "revisit_max_s": 7200})
+    gone, service, section = (f"http://a.example/{name}/" for name in ("gone", "suche", "politik"))
+    f.add([FrontierEntry(url, "listing", "x", depth=1) for url in (gone, service, section)], T0)
+    leases = {lease.url: lease for lease in f.lease(T0, 10)}
+    assert set(leases) == {gone}  # one host: one at a time
+    f.fail(leases[gone], HTTPStatusError("HTTP 404", url=gone, status=404), T0)
+    assert [e["url"] for e in f.errors()] == [gone]  # type: ignore[attr-defined]
+    now = T0 + 10
+    for _ in range(2):
+        (lease,) = f.lease(now, 10)
+        f.complete(lease, Outcome(status=200, keep_source=lease.url != service), now)
+        now += 10
+    assert f.url_view(gone) is None and f.url_view(service) is None  # type: ignore[attr-defined]
+    assert f.url_view(section) is not None  # type: ignore[attr-defined]
+
+
 def test_permanent_and_exhausted_failures_are_recorded(backend_settings: SettingsFactory) -> None:
     f = frontier(backend_settings, frontier={"max_attempts": 2})
     f.add(
