@@ -333,6 +333,25 @@ def _story(title: str) -> Resource:
     )
 
 
+def _crawl_home_only(
+    tmp_path: Path, site: str, pages: dict[str, Resource]
+) -> tuple[set[str], dict[str, int], Path]:
+    """The installed command's one-pass crawl of an outlet given by its home page alone, on a
+    loopback web: the URLs it indexed, each page's requests, its data directory."""
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text(f'[[outlet]]\nname = "outlet"\nurls = ["{site}/"]\n', "utf-8")
+    data = tmp_path / "data"
+    with LocalWeb(pages) as web:
+        crawl = run(
+            "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet",
+            "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
+        )  # fmt: skip
+        fetched = {url: web.arrived(url) for url in pages}
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    return exported, fetched, data
+
+
 def test_a_feed_the_home_page_names_becomes_a_source_of_its_outlet(tmp_path: Path) -> None:
     """An outlet given by its home page alone: the feed the page names in its head is crawled as
     one of the outlet's sources, so stories the page has no room for are found; its comments
@@ -361,17 +380,7 @@ def test_a_feed_the_home_page_names_becomes_a_source_of_its_outlet(tmp_path: Pat
         on_page: _story("Ferry timetable changes"),
         only_in_feed: _story("Budget vote delayed"),
     }
-    outlets = tmp_path / "outlets.toml"
-    outlets.write_text(f'[[outlet]]\nname = "paper"\nurls = ["{site}/"]\n', "utf-8")
-    data = tmp_path / "data"
-    with LocalWeb(pages) as web:
-        crawl = run(
-            "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet",
-            "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
-        )  # fmt: skip
-        fetched = {url: web.arrived(url) for url in pages}
-    assert crawl.returncode == 0, crawl.stderr[-2000:]
-    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    exported, fetched, data = _crawl_home_only(tmp_path, site, pages)
     assert exported == {on_page, only_in_feed}
     assert fetched[f"{site}/feed.xml"] == 1
     assert fetched[f"{site}/comments.xml"] == fetched["http://other.example/rss"] == 0
@@ -418,17 +427,7 @@ def test_the_news_sitemap_a_robots_txt_names_becomes_a_source_of_its_outlet(tmp_
         on_page: _story("Tram line reopens"),
         only_in_sitemap: _story("Council budget approved"),
     }
-    outlets = tmp_path / "outlets.toml"
-    outlets.write_text(f'[[outlet]]\nname = "daily"\nurls = ["{site}/"]\n', "utf-8")
-    data = tmp_path / "data"
-    with LocalWeb(pages) as web:
-        crawl = run(
-            "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet",
-            "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
-        )  # fmt: skip
-        fetched = {url: web.arrived(url) for url in pages}
-    assert crawl.returncode == 0, crawl.stderr[-2000:]
-    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    exported, fetched, _ = _crawl_home_only(tmp_path, site, pages)
     assert exported == {on_page, only_in_sitemap}
     assert fetched[f"{site}/sitemaps/news.xml"] == 1
     assert fetched[f"{site}/sitemap_index.xml"] == fetched["http://other.example/news-sitemap.xml"] == 0
@@ -462,17 +461,7 @@ def test_the_sections_a_home_page_links_become_sources_of_its_outlet(tmp_path: P
         **{url: _story(f"Harbour bridge {i} closed for repairs") for i, url in enumerate(on_home)},
         **{url: _story(f"Council debate {i} runs late") for i, url in enumerate(in_section)},
     }
-    outlets = tmp_path / "outlets.toml"
-    outlets.write_text(f'[[outlet]]\nname = "courier"\nurls = ["{site}/"]\n', "utf-8")
-    data = tmp_path / "data"
-    with LocalWeb(pages) as web:
-        crawl = run(
-            "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet",
-            "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
-        )  # fmt: skip
-        fetched = {url: web.arrived(url) for url in pages}
-    assert crawl.returncode == 0, crawl.stderr[-2000:]
-    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    exported, fetched, data = _crawl_home_only(tmp_path, site, pages)
     assert exported == {*on_home, *in_section}
     assert fetched[f"{site}/politik/"] == fetched[f"{site}/suche"] == 1
     assert fetched[f"{site}/wirtschaft/"] == 0
@@ -493,16 +482,9 @@ def test_a_home_page_with_a_handful_of_stories_names_no_sections(tmp_path: Path)
         f"{site}/news/": Resource(home.encode()),
         **{url: _story(f"Fete on the green {i}") for i, url in enumerate(stories)},
     }
-    outlets = tmp_path / "outlets.toml"
-    outlets.write_text(f'[[outlet]]\nname = "village"\nurls = ["{site}/"]\n', "utf-8")
-    with LocalWeb(pages) as web:
-        crawl = run(
-            "crawl", "--outlets", str(outlets), "--data", str(tmp_path / "data"), "--until-idle",
-            "--quiet", "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
-        )  # fmt: skip
-        news_requests = web.arrived(f"{site}/news/")
-    assert crawl.returncode == 0, crawl.stderr[-2000:]
-    assert news_requests == 0
+    exported, fetched, _ = _crawl_home_only(tmp_path, site, pages)
+    assert exported == set(stories)
+    assert fetched[f"{site}/news/"] == 0
 
 
 def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round(tmp_path: Path) -> None:
