@@ -75,7 +75,7 @@ class Discovery:
         discover_feeds: bool = True,
         discover_news_sitemaps: bool = True,
         sections_per_page: int = 0,
-        section_min_articles: int = 5,
+        section_min_articles: int = 10,
     ) -> None:
         self._outlets = outlets
         self._discover_feeds = discover_feeds

@@ -443,8 +443,8 @@ def test_the_sections_a_home_page_links_become_sources_of_its_outlet(tmp_path: P
     section's own links to other sections are not followed. Before session 27 only the home
     page's article links were."""
     site = "http://courier.example"
-    on_home = [f"{site}/2026/12/06/harbour-bridge-closed-for-repairs-{i}" for i in range(5)]
-    in_section = [f"{site}/politik/2026/12/06/council-debate-{i}-runs-late" for i in range(5)]
+    on_home = [f"{site}/2026/12/06/harbour-bridge-closed-for-repairs-{i}" for i in range(10)]
+    in_section = [f"{site}/politik/2026/12/06/council-debate-{i}-runs-late" for i in range(10)]
     teasers = "".join(f'<li><a href="{url}">Council debate runs late</a></li>' for url in in_section)
     nav = "".join(f'<a href="{path}">{name}</a> ' for path, name in SECTION_NAV)
     nav = f"<nav>{nav}</nav>"

@@ -261,7 +261,7 @@ def test_a_seed_listing_names_its_sections_and_no_other_page_does() -> None:
     ]:
         assert not looks_like_section(url, home), url
     outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
-    stories = [Link(url=f"https://a.example/2026/12/06/story-{i}", kind="page") for i in range(5)]
+    stories = [Link(url=f"https://a.example/2026/12/06/story-{i}", kind="page") for i in range(10)]
     links = [
         Link(url=f"https://a.example/{name}/", kind="page")
         for name in ["politik", "politik", "wirtschaft", "sport", "kultur"]
@@ -284,7 +284,7 @@ def test_a_seed_listing_names_its_sections_and_no_other_page_does() -> None:
     small = Discovery(outlets, sections_per_page=3).entries(
         links[:-1], outlet_name="A", depth=0, referrer=home, source="listing"
     )
-    assert [e.kind for e in small] == ["article"] * 4
+    assert [e.kind for e in small] == ["article"] * 9
 
 
 def test_structured_fields_and_paywall() -> None:

@@ -73,7 +73,7 @@ class PageProcessor:
         follow_article_links: bool,
         max_body_bytes: int,
         compare_extractors: bool = False,
-        section_min_article_links: int = 5,
+        section_min_article_links: int = 10,
     ) -> None:
         self._section_min_article_links = section_min_article_links
         self._compare_extractors = compare_extractors
@@ -115,9 +115,9 @@ class PageProcessor:
             # A redirect off the outlet's hosts (a consent wall, a parked domain) is not its article.
             raise OutOfScope(f"redirected off the outlet's hosts to {final_url}", url=lease.url)
         page = parse_html(response.text, final_url)
-        found_section = lease.found_section
-        # A seed listing stays one; a possible section is judged on its markup and text.
-        kind = classify_html(page, "page" if found_section else lease.kind)
+        # A listing stays one, a possible section too: real sections often call themselves
+        # articles (og:type) or carry as much teaser text as one; the articles it lists decide.
+        kind = classify_html(page, lease.kind)
         result = PageResult(kind=kind, body_hash=digest)
         if kind == "listing" or self._follow_article_links:
             links, teasers = html_links(page, lambda u: self._discovery.is_article(outlet, u))
@@ -125,7 +125,7 @@ class PageProcessor:
                 links, outlet_name=lease.outlet, depth=lease.depth, referrer=final_url, source=kind
             )
             result.teasers = teasers if kind == "listing" else []
-        if found_section and kind == "listing" and lease.fetched_at is None:
+        if lease.found_section and lease.fetched_at is None:
             listed = sum(1 for entry in result.entries if entry.kind == "article")
             result.keep_source = listed >= self._section_min_article_links
         if kind == "article":

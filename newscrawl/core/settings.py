@@ -154,7 +154,7 @@ class FrontierSettings(_Section):
     # all on it).
     discover_sections: bool = True
     sections_per_page: int = Field(30, ge=0)
-    section_min_article_links: int = Field(5, ge=1)
+    section_min_article_links: int = Field(10, ge=1)
 
 
 class ExtractSettings(_Section):
