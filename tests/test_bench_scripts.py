@@ -16,6 +16,7 @@ BENCHES = [
     "frontier_memory",
     "fuzz",
     "indexer",
+    "sections",
     "serve_replay",
     "soak",
 ]
