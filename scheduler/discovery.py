@@ -113,8 +113,10 @@ class Discovery:
         out: list[FrontierEntry] = []
         if source == "robots":
             links = self._robots_sitemaps(outlet, links)
-        # Only the outlets file's own pages name sections: a section's links name no more.
-        sections = self._sections_per_page if source == "listing" and depth == 0 and outlet else 0
+        # Only the outlets file's own pages name sections and feeds; a section found on one names
+        # no more (thirty sections with a feed each would make an outlet ninety sources).
+        named_by_seed = source == "listing" and depth == 0 and outlet is not None
+        sections = self._sections_per_page if named_by_seed else 0
         taken: set[str] = set()
         for position, link in enumerate(links):
             if outlet is not None and not outlet.allows(link.url):
@@ -125,7 +127,7 @@ class Discovery:
             elif link.kind == "feed":
                 # A feed an outlet's listing names becomes one of its sources, revisited on its
                 # own schedule: it often lists stories the page has no room for.
-                if not (self._discover_feeds and outlet is not None and source == "listing"):
+                if not (self._discover_feeds and named_by_seed):
                     continue
                 kind = "feed"
             elif link.url in seeds:

@@ -274,10 +274,15 @@ def test_a_seed_listing_names_its_sections_and_no_other_page_does() -> None:
         ("https://a.example/wirtschaft/", "listing", 1),
         ("https://a.example/sport/", "listing", 1),
     ]
+    section_feed = Link(url="https://a.example/politik/rss.xml", kind="feed")
     from_section = Discovery(outlets, sections_per_page=3).entries(
-        links, outlet_name="A", depth=1, referrer="https://a.example/politik/", source="listing"
+        [*links, section_feed],
+        outlet_name="A",
+        depth=1,
+        referrer="https://a.example/politik/",
+        source="listing",
     )
-    assert not [e for e in from_section if e.kind == "listing"]
+    assert {e.kind for e in from_section} == {"article"}  # neither sections nor feeds
     off = Discovery(outlets).entries(links, outlet_name="A", depth=0, referrer=home, source="listing")
     assert not [e for e in off if e.kind == "listing"]
     # A page with fewer stories than a section must list is a small site's: no sections.
