@@ -353,10 +353,10 @@ class RedisFrontier:
         times += [float(score) for _, score in delayed[:1]]
         return min(times) if times else None
 
-    def claim(self, leases: list[Lease], runner: str) -> list[bool]:
+    def claim(self, leases: list[Lease], runner: str, now: float | None = None) -> list[bool]:
         if not leases:
             return []
-        args: list[Any] = [self.keys.url_prefix, self.keys.host_prefix, runner]
+        args: list[Any] = [self.keys.url_prefix, self.keys.host_prefix, runner, _s(now)]
         for lease in leases:
             args += _lease_args(lease)
         replies = self._claim(keys=[self.keys.leased, self.keys.robots_leased], args=args)

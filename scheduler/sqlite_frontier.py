@@ -491,7 +491,7 @@ class SQLiteFrontier:
         ]
         return int(urls) + int(robots)
 
-    def claim(self, leases: list[Lease], runner: str) -> list[bool]:
+    def claim(self, leases: list[Lease], runner: str, now: float | None = None) -> list[bool]:
         """Held or not, and marked started: the holder's death then counts against the URL.
         The file's one process runs each lease once, so runners never compete."""
         held = []
@@ -500,6 +500,8 @@ class SQLiteFrontier:
                 mine = self._held(lease)
                 if mine and lease.kind != "robots":
                     self._db.execute("UPDATE urls SET claimed=1 WHERE url=?", (lease.url,))
+                if mine and now is not None:
+                    self._renew_one(lease, now)
                 held.append(mine)
         return held
 
@@ -507,14 +509,16 @@ class SQLiteFrontier:
         renewed = 0
         with self._transaction:
             for lease in leases:
-                if not self._held(lease):
-                    continue
-                if lease.kind == "robots":
-                    self._db.execute("UPDATE hosts SET robots_renewed_at=? WHERE host=?", (now, lease.host))
-                else:
-                    self._db.execute("UPDATE urls SET lease_renewed_at=? WHERE url=?", (now, lease.url))
-                renewed += 1
+                if self._held(lease):
+                    self._renew_one(lease, now)
+                    renewed += 1
         return renewed
+
+    def _renew_one(self, lease: Lease, now: float) -> None:
+        if lease.kind == "robots":
+            self._db.execute("UPDATE hosts SET robots_renewed_at=? WHERE host=?", (now, lease.host))
+        else:
+            self._db.execute("UPDATE urls SET lease_renewed_at=? WHERE url=?", (now, lease.url))
 
     def errors(self, final_only: bool = True) -> list[dict[str, Any]]:
         sql = "SELECT url, kind, message, at, final FROM errors" + (" WHERE final=1" if final_only else "")

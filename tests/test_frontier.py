@@ -326,6 +326,22 @@ def test_a_lease_is_worked_on_by_the_first_runner_that_claims_it(backend_setting
     assert f.claim([again], "first") == [False]
 
 
+def test_a_task_that_starts_after_its_leases_expired_keeps_them_when_it_claims_them(
+    backend_settings: SettingsFactory,
+) -> None:
+    """A task that waited in the queue past the lease timeout (a broker outage) claims its
+    leases; the claim renews them in the same step, so the scheduler's next lease call, which
+    hands out expired leases again, cannot slip in between the claim and the first heartbeat and
+    give the same URL to a second worker (a page fetched twice after a RabbitMQ restart)."""
+    f = frontier(backend_settings, **SHORT_LEASES)
+    f.add([FrontierEntry("http://b.example/story-that-waited-in-the-queue", "article", "x")], T0)
+    (lease,) = f.lease(T0, 5)
+    late = T0 + 100  # past the 60 s timeout, and nobody asked for leases since
+    assert f.claim([lease], "runner", now=late) == [True]
+    assert f.lease(late, 5) == []  # still this runner's: not handed out again
+    assert f.lease(late + 61, 5) != []  # its holder went silent after the claim: out again
+
+
 @pytest.mark.parametrize("robots, allowed", [("User-agent: *\nDisallow: /private/\n", False), (None, True)])
 def test_robots_lease_comes_first_and_is_obeyed(
     backend_settings: SettingsFactory, robots: str | None, allowed: bool

@@ -74,12 +74,11 @@ class WorkerRuntime:
         # A store outage as the batch starts is waited out like one while it runs (a claim tried
         # again under the same runner name finds its own claims).
         runner = f"{socket.gethostname()}:{self.pid}:{uuid.uuid4().hex[:12]}"
-        claimed = self.parts.outage.call(lambda: self.frontier.claim(leases, runner))
+        # A task that waited in the queue (a backlog, a broker outage) starts with leases near or
+        # past their timeout: renewed as they are claimed, in one step, or a lease call between
+        # the two would hand them to another worker while this one fetches them.
+        claimed = self.parts.outage.call(lambda: self.frontier.claim(leases, runner, self.frontier.now()))
         live = [lease for lease, mine in zip(leases, claimed, strict=True) if mine]
-        # A task that waited in the queue (a backlog, a broker outage) starts with leases near
-        # their timeout: renewed now, not at the first heartbeat, or they would expire and go to
-        # another worker while this one fetches them.
-        self.parts.outage.call(lambda: self.frontier.renew(live, self.frontier.now()))
         handler.stats.stale = len(leases) - len(live)
         pending = {asyncio.run_coroutine_threadsafe(handler.fetch(lease), self.loop): lease for lease in live}
         heartbeat = _Heartbeat(self.frontier, live, self.heartbeat_s)

@@ -114,10 +114,12 @@ class Frontier(Protocol):
     def in_flight(self) -> int:
         """Leases handed out and not reported back yet."""
 
-    def claim(self, leases: list[Lease], runner: str) -> list[bool]:
+    def claim(self, leases: list[Lease], runner: str, now: float | None = None) -> list[bool]:
         """Whether ``runner`` may work on each lease: still its holder's (not expired and handed
         to someone else) and not started by another runner; the first runner to ask gets it, so
-        a task the broker delivers twice is worked on once."""
+        a task the broker delivers twice is worked on once. With ``now``, the leases claimed are
+        renewed in the same step (as ``renew``): one that expired while its task waited in the
+        queue cannot be handed out again between the claim and the first heartbeat."""
 
     def renew(self, leases: list[Lease], now: float) -> int:
         """Heartbeat: each lease still held gets ``lease_timeout_s`` from ``now``; returns how many."""

@@ -2,9 +2,13 @@
 -- is claimed for this one. A broker that hands a running task out a second time (RabbitMQ after a
 -- lost connection, Redis's visibility timeout read by a clock that runs ahead) thus fetches nothing
 -- twice: the copy finds its leases claimed. A claim under an older token is stale and taken over.
--- KEYS: leased, robots_leased. ARGV: url prefix, host prefix, runner, then (kind, member, token)...
+-- With a time (ARGV[4] not empty) a lease claimed is renewed in the same step: one that expired
+-- while its task waited in the queue is not handed out again by a lease call in between.
+-- KEYS: leased, robots_leased. ARGV: url prefix, host prefix, runner, now or '', then
+-- (kind, member, token)...
 local out = {}
-for i = 4, #ARGV, 3 do
+local now = tonumber(ARGV[4])
+for i = 5, #ARGV, 3 do
   local kind, member, token = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local leased, key, token_field, runner_field = KEYS[1], ARGV[1] .. member, 'lease_token', 'lease_runner'
   if kind == 'robots' then
@@ -18,6 +22,7 @@ for i = 4, #ARGV, 3 do
     if (not claim) or claim == mine or string.sub(claim, 1, #current) ~= current then
       redis.call('HSET', key, runner_field, mine)
       claimed = 1
+      if now then redis.call('ZADD', leased, 'XX', now, member) end
     end
   end
   table.insert(out, claimed)
