@@ -417,11 +417,11 @@ def test_a_store_outage_as_a_batch_starts_is_waited_out_not_a_failed_task(tmp_pa
         attempts: list[int] = []
         claim = runtime.frontier.claim
 
-        def reset_once(batch: Any, runner: str) -> list[bool]:
+        def reset_once(batch: Any, runner: str, now: float | None = None) -> list[bool]:
             attempts.append(1)
             if len(attempts) == 1:
                 raise StoreError("redis EVALSHA: Connection reset by peer")
-            return claim(batch, runner)
+            return claim(batch, runner, now)
 
         runtime.frontier.claim = reset_once  # type: ignore[method-assign]
         runtime.run_batch(leases)
