@@ -3,10 +3,13 @@
 - CPU microseconds per document for the whole dedup stage (``ContentDeduplicator.process`` with its
   SQLite store), over the corpora's article pages plus, for each, a verbatim copy on another host
   and an edited copy (paragraph dropped), processed in a shuffled order;
+- the same with the Redis store (``--redis URL``, default the settings' ``redis_url``; left out
+  when no Redis answers there): the requests the process sent to Redis per document (a pipeline
+  is one; each is paid under the global decision lock) and redis-server's CPU per document;
 - lookups per second of the near-duplicate (simhash band) index with 1,000,000 stored fingerprints;
 - bytes per document in the store (file size after the run, divided by documents).
 
-Usage: python bench/dedup.py [--fingerprints N]
+Usage: python bench/dedup.py [--fingerprints N] [--redis URL]
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -100,6 +104,74 @@ def stage_cost(tmp: Path) -> dict[str, float]:
     }
 
 
+class _RoundTrips:
+    """Counts the requests redis-py sends (a pipeline is one request)."""
+
+    def __init__(self) -> None:
+        import redis.connection
+
+        self.count = 0
+        self._class = redis.connection.AbstractConnection
+        self._send = self._class.send_packed_command
+
+        def counted(connection: Any, *args: Any, **kwargs: Any) -> None:
+            self.count += 1
+            self._send(connection, *args, **kwargs)
+
+        self._class.send_packed_command = counted  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        self._class.send_packed_command = self._send  # type: ignore[method-assign]
+
+
+def redis_stage_cost(tmp: Path, url: str) -> dict[str, Any]:
+    """The stage over the same documents with the Redis store, on a key prefix of its own."""
+    import uuid
+
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return {"skipped": f"no Redis at {url}: {exc}"}
+    prefix = f"bench-dedup-{uuid.uuid4().hex[:8]}"
+    settings = load_settings(
+        data_dir=tmp / "redis", dedup={"backend": "redis"}, redis_url=url, redis_prefix=prefix
+    )
+    store = build_dedup_store(settings)
+    stage = build_dedup_stage(settings, store)
+    docs = corpus_documents()
+    random.Random(1).shuffle(docs)
+    stage.process(document("http://warm.example/up", "", "scripts loaded, connection open"))
+
+    def server_cpu() -> float:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    trips = _RoundTrips()
+    server0, start = server_cpu(), time.process_time()
+    try:
+        for doc in docs:
+            with stage.decision():  # as a worker takes it
+                stage.process(doc)
+        cpu = time.process_time() - start
+    finally:
+        trips.close()
+    server = server_cpu() - server0
+    found = store.stats()
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        client.delete(key)
+    client.close()
+    return {
+        "documents": len(docs),
+        "store": found,
+        "round_trips_per_document": round(trips.count / len(docs), 2),
+        "cpu_us_per_document": round(1e6 * cpu / len(docs), 1),
+        "redis_server_cpu_us_per_document": round(1e6 * server / len(docs), 1),
+    }
+
+
 def band_lookups(tmp: Path, count: int) -> dict[str, float]:
     settings = load_settings().dedup
     store = SQLiteDedupStore.open(tmp / "bands" / "dedup.sqlite")
@@ -135,10 +207,17 @@ def band_lookups(tmp: Path, count: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--fingerprints", type=int, default=1_000_000)
+    parser.add_argument(
+        "--redis", default=load_settings().redis_url, help="Redis for the Redis store's figures"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        report = {"stage": stage_cost(tmp), "near_duplicate_index": band_lookups(tmp, args.fingerprints)}
+        report = {
+            "stage": stage_cost(tmp),
+            "stage_redis": redis_stage_cost(tmp, args.redis),
+            "near_duplicate_index": band_lookups(tmp, args.fingerprints),
+        }
     print(json.dumps(report, indent=2))
 
 

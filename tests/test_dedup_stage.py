@@ -15,6 +15,7 @@ import redis
 from newscrawl.app.factory import build_dedup_stage, build_dedup_store
 from newscrawl.core.document import Document, doc_id
 from newscrawl.core.records import Teaser
+from newscrawl.core.redis_keys import DedupKeys
 from newscrawl.core.settings import Settings
 from newscrawl.core.urls import host_of
 from tests.conftest import SettingsFactory
@@ -278,6 +279,80 @@ def test_a_stalled_dedup_lock_delays_pages_and_loses_none(tmp_path: Path) -> Non
     assert outages >= 1 and calm == 0, "the lock never stalled a page"
     assert not [r for r in records if r["kind"] == "store"]  # a store failure fails no URL, even once
     assert stalled == normal and len(normal) >= 8
+
+
+# --- the Redis store: round trips under the global lock ----------------------------------------
+
+
+@pytest.fixture
+def redis_dedup(tmp_path: Path, prefix: str) -> Settings:
+    from tests.conftest import REDIS_URL, make_settings, redis_available
+
+    if not redis_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    return make_settings(tmp_path, dedup={"backend": "redis"}, redis_url=REDIS_URL, redis_prefix=prefix)
+
+
+class RoundTrips:
+    """Requests this process sends to Redis (a pipeline is one)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        send = redis.connection.AbstractConnection.send_packed_command
+
+        def counted(connection: object, *args: object, **kwargs: object) -> None:
+            self.count += 1
+            send(connection, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+
+
+def test_a_redis_decision_takes_few_round_trips_whatever_the_size_of_the_cluster(
+    redis_dedup: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every worker waits for the one decision lock: each round trip it holds the lock for is
+    paid by the whole cluster, more so across machines. Writes go with the decision's next read
+    and the release; a cluster's documents, aliases and graph are read in one request each."""
+    s = stage(redis_dedup)
+    s.process(doc("http://warm.example/up", OTHER))  # scripts loaded, connection open
+    trips = RoundTrips(monkeypatch)
+    spent = []
+    index: dict[str, Document] = {}
+    for url in ["http://news.example/story", *(f"http://wire{n}.example/copy" for n in range(4))]:
+        before = trips.count
+        with s.decision():  # as the worker takes it: the index writes follow under the same lock
+            apply(index, doc(url, STORY), s)
+        spent.append(trips.count - before)
+    story, *copies = spent
+    assert story <= 12, spent  # 15 before session 28
+    assert max(copies) <= 16 and copies[-1] == copies[0], spent  # 24, growing by 5 a member, before
+    canonical = [d.id for d in index.values() if d.duplicate_of is None]
+    assert len(canonical) == 1 and all(d.duplicate_of in (None, *canonical) for d in index.values())
+
+
+def test_what_a_redis_decision_step_wrote_is_stored_when_the_step_ends(redis_dedup: Settings) -> None:
+    """Writes wait for the step's next read, not for the lock's release: the index writes that
+    follow a step under the same lock may wait out an outage for minutes, and a worker that dies
+    meanwhile must not take the step's decision with it."""
+    s = stage(redis_dedup)
+    keys = DedupKeys(redis_dedup.redis_prefix)
+    other_client = redis.Redis.from_url(redis_dedup.redis_url)
+    story_id = doc_id("http://news.example/story")
+    with s.decision():
+        s.process(doc("http://news.example/story", STORY))
+        assert other_client.exists(keys.lock)
+        assert other_client.hget(keys.doc(story_id), "url") == b"http://news.example/story"
+        assert other_client.zscore(keys.seen, story_id) is not None
+        copy = doc("http://wire.example/copy", STORY)
+        s.process(copy)
+        assert other_client.smembers(keys.edges(copy.id)) == {story_id.encode()}
+        # The cluster's verdict is the step's last write.
+        duplicates = other_client.smembers(keys.duplicates)
+        assert len(duplicates) == 1 and duplicates <= {copy.id.encode(), story_id.encode()}
+    assert not other_client.exists(keys.lock)
+    other_client.close()
 
 
 # --- the window: a crawl that runs for weeks keeps a bounded store ---------------------------

@@ -182,9 +182,18 @@ class DedupStore(Protocol):
         """Inside a transaction that expires (a lock with a TTL): push its expiry back."""
 
     def get_doc(self, doc_id: str) -> StoredDoc | None: ...
+    def get_docs(self, doc_ids: Iterable[str]) -> list[StoredDoc]:
+        """The stored ones of these documents, in the order given (a cluster, a candidate list:
+        one round trip to a remote store)."""
+        ...
+
     def put_doc(self, doc: StoredDoc) -> None: ...
     def add_alias(self, doc_id: str, url: str) -> bool: ...
     def aliases(self, doc_id: str) -> list[str]: ...
+    def aliases_of(self, doc_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each document's aliases, sorted (documents without any map to [])."""
+        ...
+
     def add_block_pages(
         self, host: str, blocks: Iterable[str], page_url: str, *, now: float, since: float, cap: int
     ) -> dict[str, int]:
@@ -241,6 +250,10 @@ class DedupStore(Protocol):
         ...
 
     def neighbours(self, doc_id: str) -> set[str]: ...
+    def neighbours_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
+        """Each document's neighbours (documents without any map to an empty set)."""
+        ...
+
     def set_neighbours(self, doc_id: str, neighbours: set[str], previous: set[str]) -> None:
         """``doc_id``'s neighbours become ``neighbours``; ``previous`` are its current ones (the
         caller has just read them, in the same transaction)."""
@@ -432,7 +445,7 @@ class ContentDeduplicator:
             if doc.duplicate_of is not None:
                 doc.duplicate_of = None
                 self._store.put_doc(doc)
-            return [self._appearances_update(doc, [doc])]
+            return [self._appearances_update(doc, [doc], self._store.aliases_of([doc.doc_id]))]
         return self._recluster({doc.doc_id} | old | new)
 
     def _candidates(self, doc: StoredDoc) -> Iterator[StoredDoc]:
@@ -447,10 +460,7 @@ class ContentDeduplicator:
                     shared[holder] = shared.get(holder, 0) + 1
         ids |= {d for d, n in shared.items() if n >= self._s.shared_blocks_min}
         ids.discard(doc.doc_id)
-        for doc_id in sorted(ids):
-            candidate = self._store.get_doc(doc_id)
-            if candidate is not None:
-                yield candidate
+        yield from self._store.get_docs(sorted(ids))
 
     def _verified(self, doc: StoredDoc, other: StoredDoc) -> bool:
         if not doc.kept or not other.kept or not self._same_text(doc, other):
@@ -493,12 +503,11 @@ class ContentDeduplicator:
 
     def _component(self, start: str) -> set[str]:
         seen = {start}
-        todo = [start]
-        while todo:
-            for n in self._store.neighbours(todo.pop()):
-                if n not in seen:
-                    seen.add(n)
-                    todo.append(n)
+        ring = {start}  # a store round trip per ring of the graph, not per document
+        while ring:
+            reached = set().union(*self._store.neighbours_of(ring).values())
+            ring = reached - seen
+            seen |= ring
         return seen
 
     def _recluster(self, touched: set[str]) -> list[DocUpdate]:
@@ -507,10 +516,11 @@ class ContentDeduplicator:
         for start in sorted(touched):
             if start in done:
                 continue
-            members = [d for d in (self._store.get_doc(i) for i in sorted(self._component(start))) if d]
+            members = self._store.get_docs(sorted(self._component(start)))
             done |= {m.doc_id for m in members}
             if not members:
                 continue
+            aliases = self._store.aliases_of(m.doc_id for m in members)
             canonical = min(members, key=StoredDoc.rank)
             for member in members:
                 target = None if member is canonical else canonical.doc_id
@@ -519,20 +529,22 @@ class ContentDeduplicator:
                     self._store.put_doc(member)
             # Every member's whole cluster state, changed or not: a correction that was decided
             # but never reached the index (a crash between the two) is made again next time.
-            updates.append(self._appearances_update(canonical, members))
+            updates.append(self._appearances_update(canonical, members, aliases))
             for member in members:
                 if member is not canonical:
-                    own = sorted(set(self._store.aliases(member.doc_id)) - {member.url})
+                    own = sorted(set(aliases[member.doc_id]) - {member.url})
                     fields = {"duplicate_of": canonical.doc_id, "also_seen_at": own}
                     updates.append(DocUpdate(member.doc_id, fields))
         return updates
 
-    def _appearances_update(self, canonical: StoredDoc, members: list[StoredDoc]) -> DocUpdate:
-        urls: set[str] = set(self._store.aliases(canonical.doc_id))
+    def _appearances_update(
+        self, canonical: StoredDoc, members: list[StoredDoc], aliases: dict[str, list[str]]
+    ) -> DocUpdate:
+        urls: set[str] = set(aliases[canonical.doc_id])
         for member in members:
             if member.doc_id != canonical.doc_id:
                 urls.add(member.url)
-                urls |= set(self._store.aliases(member.doc_id))
+                urls |= set(aliases[member.doc_id])
         urls.discard(canonical.url)
         return DocUpdate(canonical.doc_id, {"duplicate_of": None, "also_seen_at": sorted(urls)})
 

@@ -62,7 +62,13 @@ return 0
 
 
 class _DecisionLock(ReentrantTransaction):
-    """The global decision lock: SET NX with a token and an expiry, released by compare-and-delete."""
+    """The global decision lock: SET NX with a token and an expiry, released by compare-and-delete.
+
+    The writes a decision makes wait in ``writes`` until its next read or the end of the step
+    that made them (``process``, ``observe_listing``: the transactions nested in the lock), and
+    go in the same round trip as that read or the release: under the lock nobody else reads
+    them first. A step that fails sends none of its waiting writes.
+    """
 
     def __init__(self, client: Any, key: str, *, timeout_s: float, ttl_ms: int) -> None:
         super().__init__()
@@ -70,8 +76,24 @@ class _DecisionLock(ReentrantTransaction):
         self._key = key
         self._timeout_s = timeout_s
         self._ttl_ms = ttl_ms
-        self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
+        self.writes: Any = None  # the pipeline of writes not yet sent, while the lock is held
+
+    @property
+    def held(self) -> bool:
+        return self._token is not None
+
+    def flush(self) -> None:
+        pipe, self.writes = self.writes, None
+        if pipe is not None:
+            pipe.execute()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.writes = None
+        elif self._depth > 1:
+            self.flush()  # a step ends: its writes reach Redis before the lock's holder goes on
+        super().__exit__(exc_type, exc, tb)
 
     def _begin(self) -> str:
         token = uuid.uuid4().hex
@@ -83,7 +105,12 @@ class _DecisionLock(ReentrantTransaction):
         return token
 
     def _end(self, token: Any, *, ok: bool) -> None:
-        self._release(keys=[self._key], args=[token])
+        pipe, self.writes = self.writes, None
+        if pipe is None:
+            pipe = self._client.pipeline(transaction=False)
+        # EVAL, not EVALSHA: a pipeline would first ask whether the script is loaded.
+        pipe.eval(_RELEASE, 1, self._key, token)
+        pipe.execute()
 
     def renew(self) -> None:
         """Push the expiry back while this process still holds the lock (it waits out an index
@@ -132,6 +159,37 @@ class RedisDedupStore:
 
     # Pipelines below are not MULTI/EXEC transactions: every write happens under the decision lock.
 
+    def _writes(self) -> Any:
+        """Where a write goes: the decision's waiting writes while the lock is held (sent with
+        the next read or the release), else a pipeline that :meth:`_send` sends at once."""
+        if self._lock.held:
+            if self._lock.writes is None:
+                self._lock.writes = self._redis.pipeline(transaction=False)
+            return self._lock.writes
+        return self._redis.pipeline(transaction=False)
+
+    def _send(self, pipe: Any) -> None:
+        if pipe is not self._lock.writes:
+            pipe.execute()
+
+    def _reads(self) -> tuple[Any, int]:
+        """A pipeline for reads, holding the waiting writes first, and how many replies are theirs."""
+        pipe, self._lock.writes = self._lock.writes, None
+        if pipe is None:
+            return self._redis.pipeline(transaction=False), 0
+        return pipe, len(pipe.command_stack)
+
+    def _read(self, command: str, *args: Any) -> Any:
+        """One read command, after the waiting writes (in the same round trip)."""
+        if self._lock.writes is None:
+            return getattr(self._redis, command)(*args)
+        pipe, skip = self._reads()
+        getattr(pipe, command)(*args)
+        return pipe.execute()[skip]
+
+    def _flush(self) -> None:
+        self._lock.flush()
+
     def transaction(self) -> AbstractContextManager[None]:
         if not self._upgraded:
             # Before the lock, not under it: on a large store the scans outlast its expiry.
@@ -145,24 +203,44 @@ class RedisDedupStore:
     # --- documents --------------------------------------------------------------------------
 
     def get_doc(self, doc_id: str) -> StoredDoc | None:
-        raw: dict[bytes, bytes] = self._redis.hgetall(self.keys.doc(doc_id))
+        raw: dict[bytes, bytes] = self._read("hgetall", self.keys.doc(doc_id))
         return decode_doc(doc_id, {k.decode(): v for k, v in raw.items()}) if raw else None
 
+    def get_docs(self, doc_ids: Iterable[str]) -> list[StoredDoc]:
+        ids = list(doc_ids)
+        pipe, skip = self._reads()
+        for doc_id in ids:
+            pipe.hgetall(self.keys.doc(doc_id))
+        replies = pipe.execute()[skip:] if ids or skip else []
+        return [
+            decode_doc(doc_id, {k.decode(): v for k, v in raw.items()})
+            for doc_id, raw in zip(ids, replies, strict=True)
+            if raw
+        ]
+
     def put_doc(self, doc: StoredDoc) -> None:
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self._writes()
         pipe.hset(self.keys.doc(doc.doc_id), mapping=encode_doc(doc))
         pipe.sadd(self.keys.docs, doc.doc_id)
         if doc.duplicate_of:
             pipe.sadd(self.keys.duplicates, doc.doc_id)
         else:
             pipe.srem(self.keys.duplicates, doc.doc_id)
-        pipe.execute()
+        self._send(pipe)
 
     def add_alias(self, doc_id: str, url: str) -> bool:
-        return bool(self._redis.sadd(self.keys.aliases(doc_id), url))
+        return bool(self._read("sadd", self.keys.aliases(doc_id), url))
+
+    def aliases_of(self, doc_ids: Iterable[str]) -> dict[str, list[str]]:
+        ids = list(doc_ids)
+        pipe, skip = self._reads()
+        for doc_id in ids:
+            pipe.smembers(self.keys.aliases(doc_id))
+        replies = pipe.execute()[skip:] if ids or skip else []
+        return {d: sorted(m.decode() for m in urls) for d, urls in zip(ids, replies, strict=True)}
 
     def aliases(self, doc_id: str) -> list[str]:
-        return sorted(m.decode() for m in self._redis.smembers(self.keys.aliases(doc_id)))
+        return sorted(m.decode() for m in self._read("smembers", self.keys.aliases(doc_id)))
 
     # --- blocks -----------------------------------------------------------------------------
 
@@ -173,10 +251,12 @@ class RedisDedupStore:
         if not wanted:
             return {}
         keys = [self.keys.counts_seen, *(self.keys.block_pages(host, b) for b in wanted)]
+        self._flush()
         replies = self._add_block_pages(keys=keys, args=[page_url, repr(now), repr(since), cap])
         return {b: int(replies[2 * i + 1]) for i, b in enumerate(wanted) if replies[2 * i]}
 
     def forget_stale_counts(self, before: float, limit: int) -> int:
+        self._flush()
         keys = self._redis.zrangebyscore(self.keys.counts_seen, "-inf", f"({before!r}", start=0, num=limit)
         if not keys:
             return 0
@@ -200,7 +280,7 @@ class RedisDedupStore:
         return len(stale)
 
     def mark_boilerplate(self, host: str, block: str) -> None:
-        if self._redis.sadd(self.keys.boilerplate(host), block):
+        if self._read("sadd", self.keys.boilerplate(host), block):
             self._redis.incr(self.keys.boilerplate_count)
 
     def block_status(
@@ -209,35 +289,37 @@ class RedisDedupStore:
         wanted = sorted(set(blocks))
         if not wanted:
             return set(), {}
-        pipe = self._redis.pipeline(transaction=False)
+        pipe, skip = self._reads()
         pipe.smismember(self.keys.boilerplate(host), wanted)
         for block in wanted:
             pipe.zrangebyscore(self.keys.headlines(host, block), repr(since), "+inf")
-        flags, *teased = pipe.execute()
+        flags, *teased = pipe.execute()[skip:]
         boilerplate = {b for b, flag in zip(wanted, flags, strict=True) if flag}
         articles = {b: {m.decode() for m in urls} for b, urls in zip(wanted, teased, strict=True) if urls}
         return boilerplate, articles
 
     def add_headlines(self, host: str, teased: list[tuple[str, str]], now: float) -> set[str]:
-        pipe = self._redis.pipeline(transaction=False)
+        pipe, skip = self._reads()
         for block, article_url in teased:
             key = self.keys.headlines(host, block)
             pipe.exists(key)
             pipe.zadd(key, {article_url: now})
             pipe.zadd(self.keys.counts_seen, {key: now})
-        replies = pipe.execute()
+        replies = pipe.execute()[skip:]
         gained = {block for i, (block, _) in enumerate(teased) if replies[3 * i + 1]}
         # A key that did not exist before its first pair (a later pair of the same block in
         # this batch found it): the headlines seen for the first time.
         first = {block for i, (block, _) in enumerate(teased) if not replies[3 * i]}
         if first:
-            self._redis.incrby(self.keys.headline_count, len(first))
+            pipe = self._writes()
+            pipe.incrby(self.keys.headline_count, len(first))
+            self._send(pipe)
         return gained
 
     def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None:
         new = set(blocks)
-        old = {m.decode() for m in self._redis.smembers(self.keys.doc_blocks(doc_id))}
-        pipe = self._redis.pipeline(transaction=False)
+        old = {m.decode() for m in self._read("smembers", self.keys.doc_blocks(doc_id))}
+        pipe = self._writes()
         for block in old - new:
             pipe.srem(self.keys.block_docs(block), doc_id)
             pipe.srem(self.keys.host_block_docs(host, block), doc_id)
@@ -247,17 +329,17 @@ class RedisDedupStore:
         pipe.delete(self.keys.doc_blocks(doc_id))
         if new:
             pipe.sadd(self.keys.doc_blocks(doc_id), *new)
-        pipe.execute()
+        self._send(pipe)
 
     def docs_with_host_blocks(self, host: str, blocks: Iterable[str]) -> set[str]:
         keys = [self.keys.host_block_docs(host, b) for b in sorted(set(blocks))]
-        return {m.decode() for m in self._redis.sunion(keys)} if keys else set()
+        return {m.decode() for m in self._read("sunion", keys)} if keys else set()
 
     # --- fingerprints and links -------------------------------------------------------------
 
     def set_fingerprints(self, doc_id: str, content: str, bands: list[tuple[int, int]]) -> None:
-        old: dict[bytes, bytes] = self._redis.hgetall(self.keys.doc_fingerprints(doc_id))
-        pipe = self._redis.pipeline(transaction=False)
+        old: dict[bytes, bytes] = self._read("hgetall", self.keys.doc_fingerprints(doc_id))
+        pipe = self._writes()
         if old:
             pipe.srem(self.keys.content(old[b"content"].decode()), doc_id)
             for item in json.loads(old[b"bands"]):
@@ -268,17 +350,17 @@ class RedisDedupStore:
         pipe.hset(
             self.keys.doc_fingerprints(doc_id), mapping={"content": content, "bands": json.dumps(bands)}
         )
-        pipe.execute()
+        self._send(pipe)
 
     def candidates(
         self, content: str, bands: list[tuple[int, int]], blocks: Iterable[str]
     ) -> tuple[set[str], dict[str, set[str]]]:
         wanted = sorted(set(blocks))
-        pipe = self._redis.pipeline(transaction=False)
+        pipe, skip = self._reads()
         pipe.sunion([self.keys.content(content), *(self.keys.band(b, v) for b, v in bands)])
         for block in wanted:
             pipe.smembers(self.keys.block_docs(block))
-        found, *holders = pipe.execute()
+        found, *holders = pipe.execute()[skip:]
         return {m.decode() for m in found}, {
             b: {m.decode() for m in docs} for b, docs in zip(wanted, holders, strict=True) if docs
         }
@@ -288,16 +370,19 @@ class RedisDedupStore:
     def touch_docs(self, doc_ids: Iterable[str], now: float) -> None:
         mapping = dict.fromkeys(doc_ids, now)
         if mapping:
-            self._redis.zadd(self.keys.seen, mapping)
+            pipe = self._writes()
+            pipe.zadd(self.keys.seen, mapping)
+            self._send(pipe)
 
     def seen_at(self, doc_ids: Iterable[str]) -> dict[str, float]:
         wanted = sorted(set(doc_ids))
         if not wanted:
             return {}
-        scores = self._redis.zmscore(self.keys.seen, wanted)
+        scores = self._read("zmscore", self.keys.seen, wanted)
         return {d: float(s) for d, s in zip(wanted, scores, strict=True) if s is not None}
 
     def expired_docs(self, before: float, limit: int) -> list[str]:
+        self._flush()
         found = self._redis.zrangebyscore(self.keys.seen, "-inf", f"({before!r}", start=0, num=limit)
         return [m.decode() for m in found]
 
@@ -305,14 +390,14 @@ class RedisDedupStore:
         ids = sorted(set(doc_ids))
         if not ids:
             return
-        read = self._redis.pipeline(transaction=False)
+        read, skip = self._reads()
         for doc_id in ids:
             read.smembers(self.keys.doc_blocks(doc_id))
             read.hgetall(self.keys.doc_fingerprints(doc_id))
             read.hget(self.keys.doc(doc_id), "host")
             read.smembers(self.keys.edges(doc_id))
-        replies = read.execute()
-        write = self._redis.pipeline(transaction=False)
+        replies = read.execute()[skip:]
+        write = self._writes()
         for i, doc_id in enumerate(ids):
             blocks, fingerprints, host, edges = replies[4 * i : 4 * i + 4]
             for block in (b.decode() for b in blocks):
@@ -335,23 +420,32 @@ class RedisDedupStore:
         write.srem(self.keys.docs, *ids)
         write.srem(self.keys.duplicates, *ids)
         write.zrem(self.keys.seen, *ids)
-        write.execute()
+        self._send(write)
+
+    def neighbours_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
+        ids = list(doc_ids)
+        pipe, skip = self._reads()
+        for doc_id in ids:
+            pipe.smembers(self.keys.edges(doc_id))
+        replies = pipe.execute()[skip:] if ids or skip else []
+        return {d: {m.decode() for m in found} for d, found in zip(ids, replies, strict=True)}
 
     def neighbours(self, doc_id: str) -> set[str]:
-        return {m.decode() for m in self._redis.smembers(self.keys.edges(doc_id))}
+        return {m.decode() for m in self._read("smembers", self.keys.edges(doc_id))}
 
     def set_neighbours(self, doc_id: str, neighbours: set[str], previous: set[str]) -> None:
         old = previous
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self._writes()
         for gone in old - neighbours:
             pipe.srem(self.keys.edges(doc_id), gone)
             pipe.srem(self.keys.edges(gone), doc_id)
         for new in neighbours - old:
             pipe.sadd(self.keys.edges(doc_id), new)
             pipe.sadd(self.keys.edges(new), doc_id)
-        pipe.execute()
+        self._send(pipe)
 
     def stats(self) -> dict[str, int]:
+        self._flush()
         docs = int(self._redis.scard(self.keys.docs))
         duplicates = int(self._redis.scard(self.keys.duplicates))
         aliases = sum(int(self._redis.scard(k)) for k in self._redis.scan_iter(self.keys.aliases("*")))

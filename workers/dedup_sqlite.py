@@ -126,6 +126,12 @@ class SQLiteDedupStore:
         cur = self._db.execute("INSERT OR IGNORE INTO aliases VALUES (?, ?)", (doc_id, url))
         return cur.rowcount > 0
 
+    def get_docs(self, doc_ids: Iterable[str]) -> list[StoredDoc]:
+        return [d for d in map(self.get_doc, doc_ids) if d is not None]
+
+    def aliases_of(self, doc_ids: Iterable[str]) -> dict[str, list[str]]:
+        return {d: self.aliases(d) for d in doc_ids}
+
     def aliases(self, doc_id: str) -> list[str]:
         return [
             r[0] for r in self._db.execute("SELECT url FROM aliases WHERE doc_id=? ORDER BY url", (doc_id,))
@@ -293,6 +299,9 @@ class SQLiteDedupStore:
             pairs = self._db.execute(f"SELECT b, a FROM edges WHERE a IN ({marks})", chunk).fetchall()
             self._db.executemany("DELETE FROM edges WHERE a=? AND b=?", pairs)
             self._db.execute(f"DELETE FROM edges WHERE a IN ({marks})", chunk)
+
+    def neighbours_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
+        return {d: self.neighbours(d) for d in doc_ids}
 
     def neighbours(self, doc_id: str) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT b FROM edges WHERE a=?", (doc_id,))}
