@@ -187,6 +187,13 @@ class RedisDedupStore:
         getattr(pipe, command)(*args)
         return pipe.execute()[skip]
 
+    def _read_each(self, command: str, keys: list[str]) -> list[Any]:
+        """One read command per key, after the waiting writes, all in one round trip."""
+        pipe, skip = self._reads()
+        for key in keys:
+            getattr(pipe, command)(key)
+        return pipe.execute()[skip:] if keys or skip else []
+
     def _flush(self) -> None:
         self._lock.flush()
 
@@ -208,10 +215,7 @@ class RedisDedupStore:
 
     def get_docs(self, doc_ids: Iterable[str]) -> list[StoredDoc]:
         ids = list(doc_ids)
-        pipe, skip = self._reads()
-        for doc_id in ids:
-            pipe.hgetall(self.keys.doc(doc_id))
-        replies = pipe.execute()[skip:] if ids or skip else []
+        replies = self._read_each("hgetall", [self.keys.doc(d) for d in ids])
         return [
             decode_doc(doc_id, {k.decode(): v for k, v in raw.items()})
             for doc_id, raw in zip(ids, replies, strict=True)
@@ -233,10 +237,7 @@ class RedisDedupStore:
 
     def aliases_of(self, doc_ids: Iterable[str]) -> dict[str, list[str]]:
         ids = list(doc_ids)
-        pipe, skip = self._reads()
-        for doc_id in ids:
-            pipe.smembers(self.keys.aliases(doc_id))
-        replies = pipe.execute()[skip:] if ids or skip else []
+        replies = self._read_each("smembers", [self.keys.aliases(d) for d in ids])
         return {d: sorted(m.decode() for m in urls) for d, urls in zip(ids, replies, strict=True)}
 
     def aliases(self, doc_id: str) -> list[str]:
@@ -424,10 +425,7 @@ class RedisDedupStore:
 
     def neighbours_of(self, doc_ids: Iterable[str]) -> dict[str, set[str]]:
         ids = list(doc_ids)
-        pipe, skip = self._reads()
-        for doc_id in ids:
-            pipe.smembers(self.keys.edges(doc_id))
-        replies = pipe.execute()[skip:] if ids or skip else []
+        replies = self._read_each("smembers", [self.keys.edges(d) for d in ids])
         return {d: {m.decode() for m in found} for d, found in zip(ids, replies, strict=True)}
 
     def neighbours(self, doc_id: str) -> set[str]:
