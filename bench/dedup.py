@@ -124,6 +124,34 @@ class _RoundTrips:
         self._class.send_packed_command = self._send  # type: ignore[method-assign]
 
 
+class _LockHeld:
+    """Wall time between taking the Redis decision lock and releasing it."""
+
+    def __init__(self) -> None:
+        from workers.dedup_redis import _DecisionLock
+
+        self.seconds = 0.0
+        self._class = _DecisionLock
+        self._begin, self._end = _DecisionLock._begin, _DecisionLock._end
+        taken: list[float] = []
+
+        def begin(lock: Any) -> Any:
+            token = self._begin(lock)
+            taken.append(time.perf_counter())
+            return token
+
+        def end(lock: Any, token: Any, *, ok: bool) -> None:
+            self._end(lock, token, ok=ok)
+            self.seconds += time.perf_counter() - taken.pop()
+
+        _DecisionLock._begin = begin  # type: ignore[method-assign]
+        _DecisionLock._end = end  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        self._class._begin = self._begin  # type: ignore[method-assign]
+        self._class._end = self._end  # type: ignore[method-assign]
+
+
 def redis_stage_cost(tmp: Path, url: str) -> dict[str, Any]:
     """The stage over the same documents with the Redis store, on a key prefix of its own."""
     import uuid
@@ -150,14 +178,17 @@ def redis_stage_cost(tmp: Path, url: str) -> dict[str, Any]:
         return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
     trips = _RoundTrips()
+    held = _LockHeld()
     server0, start = server_cpu(), time.process_time()
     try:
         for doc in docs:
+            prepared = stage.prepare(doc)
             with stage.decision():  # as a worker takes it
-                stage.process(doc)
+                stage.process(doc, prepared)
         cpu = time.process_time() - start
     finally:
         trips.close()
+        held.close()
     server = server_cpu() - server0
     found = store.stats()
     for key in client.scan_iter(match=f"{prefix}:*", count=1000):
@@ -169,6 +200,8 @@ def redis_stage_cost(tmp: Path, url: str) -> dict[str, Any]:
         "round_trips_per_document": round(trips.count / len(docs), 2),
         "cpu_us_per_document": round(1e6 * cpu / len(docs), 1),
         "redis_server_cpu_us_per_document": round(1e6 * server / len(docs), 1),
+        # Every worker waits while one holds the decision lock: this bounds the whole cluster.
+        "lock_held_us_per_document": round(1e6 * held.seconds / len(docs), 1),
     }
 
 

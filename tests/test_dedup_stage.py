@@ -355,6 +355,40 @@ def test_what_a_redis_decision_step_wrote_is_stored_when_the_step_ends(redis_ded
     other_client.close()
 
 
+def test_a_storys_fingerprints_are_worked_out_before_the_lock(
+    redis_dedup: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks, hashes and shingles depend on the page alone: worked out while other workers may
+    decide (``prepare``), they cost the cluster nothing. A story whose blocks all stay needs no
+    shingles under the lock; its copy needs only those of the stories it is compared with."""
+    import workers.dedup
+
+    s = stage(redis_dedup)
+    lock = DedupKeys(redis_dedup.redis_prefix).lock
+    other_client = redis.Redis.from_url(redis_dedup.redis_url)
+    under_lock: list[int] = []
+    shingles = workers.dedup.shingle_digests
+
+    def watched(text: str) -> set[bytes]:
+        under_lock.append(int(other_client.exists(lock)))
+        return shingles(text)
+
+    monkeypatch.setattr(workers.dedup, "shingle_digests", watched)
+    story = doc("http://news.example/story", STORY)
+    prepared = s.prepare(story)
+    with s.decision():
+        s.process(story, prepared)
+    assert under_lock == [0]
+    copy = doc("http://wire.example/copy", STORY[:-1], published=T0 + timedelta(hours=2))  # edited
+    prepared = s.prepare(copy)
+    with s.decision():
+        s.process(copy, prepared)
+    assert copy.duplicate_of == story.id
+    # The copy's before the lock; the story's, loaded to be compared with it, under it.
+    assert under_lock == [0, 0, 1]
+    other_client.close()
+
+
 # --- the window: a crawl that runs for weeks keeps a bounded store ---------------------------
 
 DAY_S = 86_400.0

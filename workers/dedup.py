@@ -64,6 +64,18 @@ def bands_of(value: int, max_distance: int) -> list[tuple[int, int]]:
     return [(i, (value >> (i * width)) & ((1 << width) - 1)) for i in range(count)]
 
 
+@dataclass(frozen=True)
+class _Fingerprints:
+    content_hash: str
+    simhash: int
+    shingles: set[bytes]
+
+    @classmethod
+    def of(cls, text: str) -> _Fingerprints:
+        shingles = shingle_digests(text)
+        return cls(content_hash(text), simhash_of_digests(shingles), shingles)
+
+
 @dataclass
 class StoredDoc:
     doc_id: str
@@ -80,12 +92,21 @@ class StoredDoc:
     duplicate_of: str | None = None
     title: str = ""
     _shingles: set[bytes] | None = field(default=None, repr=False, compare=False)
+    # The blocks as stored (compressed JSON): they never change once a document is made.
+    _packed: bytes | None = field(default=None, repr=False, compare=False)
+    # The fingerprints of the whole body (every block kept), when computed before the decision.
+    _whole: _Fingerprints | None = field(default=None, repr=False, compare=False)
 
     def shingles(self) -> set[bytes]:
         """Shingle digests of the cleaned body, computed once per loaded document."""
         if self._shingles is None:
             self._shingles = shingle_digests(self.cleaned_body)
         return self._shingles
+
+    def packed_blocks(self) -> bytes:
+        if self._packed is None:
+            self._packed = zlib.compress(json.dumps(self.blocks, ensure_ascii=False).encode("utf-8"), 6)
+        return self._packed
 
     @property
     def cleaned_body(self) -> str:
@@ -120,7 +141,7 @@ def encode_doc(doc: StoredDoc) -> dict[str, str | bytes]:
         "canonical_url": doc.canonical_url,
         "host": doc.host,
         "published_ts": "" if doc.published_ts is None else repr(doc.published_ts),
-        "blocks": zlib.compress(json.dumps(doc.blocks, ensure_ascii=False).encode("utf-8"), 6),
+        "blocks": doc.packed_blocks(),
         "block_hashes": ",".join(doc.block_hashes),
         "kept": json.dumps(doc.kept),
         "content_hash": doc.content_hash,
@@ -148,6 +169,7 @@ def decode_doc(doc_id: str, fields: dict[str, Any]) -> StoredDoc:
         host=_text(fields["host"]),
         published_ts=float(published) if published else None,
         blocks=json.loads(zlib.decompress(fields["blocks"])),
+        _packed=bytes(fields["blocks"]),
         block_hashes=hashes.split(",") if hashes else [],
         kept=json.loads(_text(fields["kept"])),
         content_hash=_text(fields["content_hash"]),
@@ -271,8 +293,13 @@ class DedupStage(Protocol):
     def keep_alive(self) -> None:
         """Inside :meth:`decision`, while waiting: keep the lock from expiring."""
 
-    def process(self, document: Document) -> DedupOutcome:
-        """Decide on ``document`` (its fields are set in place) and return corrections to others."""
+    def prepare(self, document: Document) -> StoredDoc:
+        """What the decision on ``document`` needs that no store has a say in (its blocks and
+        fingerprints), worked out outside :meth:`decision`: every worker waits while one holds it."""
+
+    def process(self, document: Document, prepared: StoredDoc | None = None) -> DedupOutcome:
+        """Decide on ``document`` (its fields are set in place) and return corrections to others;
+        ``prepared``: :meth:`prepare`'s result for it, when the caller already holds the lock."""
 
     def observe_listing(self, host: str, teasers: list[Teaser]) -> list[DocUpdate]:
         """Count a listing page's teaser blocks; returns corrections when blocks become boilerplate."""
@@ -283,6 +310,25 @@ class DedupStage(Protocol):
 _PRUNE_EVERY_S = 60.0
 _FORGET_DOCS_PER_PRUNE = 64
 _FORGET_BLOCKS_PER_PRUNE = 2048
+
+
+def _prepared(document: Document) -> StoredDoc:
+    """The document as the store keeps it, with its stored blocks and the fingerprints of its
+    whole body worked out (most documents keep every block)."""
+    blocks = split_blocks(document.body)
+    doc = StoredDoc(
+        doc_id=document.id,
+        url=document.url,
+        canonical_url=document.canonical_url,
+        host=document.host,
+        published_ts=document.published_at.timestamp() if document.published_at else None,
+        blocks=blocks,
+        block_hashes=[block_hash(b) for b in blocks],
+        title=document.title or "",
+    )
+    doc.packed_blocks()
+    doc._whole = _Fingerprints.of("\n".join(blocks))
+    return doc
 
 
 class ContentDeduplicator:
@@ -303,10 +349,14 @@ class ContentDeduplicator:
     def keep_alive(self) -> None:
         self._store.keep_alive()
 
-    def process(self, document: Document) -> DedupOutcome:
+    def prepare(self, document: Document) -> StoredDoc:
+        return _prepared(document)
+
+    def process(self, document: Document, prepared: StoredDoc | None = None) -> DedupOutcome:
         now = self._clock()
+        doc = prepared if prepared is not None else _prepared(document)  # before the lock if not held
         with self._store.transaction():
-            outcome = self._process(document, now)
+            outcome = self._process(document, doc, now)
             self._prune(now)
             return outcome
 
@@ -334,7 +384,7 @@ class ContentDeduplicator:
 
     # --- the algorithm ----------------------------------------------------------------------
 
-    def _process(self, document: Document, now: float) -> DedupOutcome:
+    def _process(self, document: Document, doc: StoredDoc, now: float) -> DedupOutcome:
         self._store.touch_docs([document.id], now)
         existing = self._store.get_doc(document.id)
         if existing is not None and existing.url != document.url and not self._supersedes(document, existing):
@@ -344,17 +394,6 @@ class ContentDeduplicator:
             return DedupOutcome("alias", document.id, _merge(self._recluster({existing.doc_id})))
         if existing is not None and existing.url != document.url:
             self._store.add_alias(document.id, existing.url)  # the original page replaces a copy
-        blocks = split_blocks(document.body)
-        doc = StoredDoc(
-            doc_id=document.id,
-            url=document.url,
-            canonical_url=document.canonical_url,
-            host=document.host,
-            published_ts=document.published_at.timestamp() if document.published_at else None,
-            blocks=blocks,
-            block_hashes=[block_hash(b) for b in blocks],
-            title=document.title or "",
-        )
         doc.votes = self._votes(doc)
         dirty = self._count_blocks(doc.host, doc.block_hashes, doc.url, now)
         self._store.set_doc_blocks(doc.doc_id, doc.host, set(doc.block_hashes))
@@ -405,9 +444,11 @@ class ContentDeduplicator:
             for i, h in enumerate(doc.block_hashes)
             if h not in stripped and not (teased.get(h, set()) - {doc.url, doc.canonical_url})
         ]
-        doc._shingles = None
-        doc.content_hash = content_hash(doc.cleaned_body)
-        doc.simhash = simhash_of_digests(doc.shingles())
+        whole = doc._whole if len(doc.kept) == len(doc.blocks) else None
+        fingerprints = whole or _Fingerprints.of(doc.cleaned_body)
+        doc._shingles = fingerprints.shingles
+        doc.content_hash = fingerprints.content_hash
+        doc.simhash = fingerprints.simhash
         self._store.set_fingerprints(
             doc.doc_id, doc.content_hash, bands_of(doc.simhash, self._s.simhash_max_distance)
         )

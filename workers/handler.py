@@ -357,13 +357,14 @@ class LeaseHandler:
         doc = result.document
         if doc is None and not result.teasers:  # nothing to decide: no lock to take
             return new_articles
+        prepared = self.parts.dedup.prepare(doc) if doc is not None else None  # before the lock
         # Decisions and the index writes they imply under one lock: a worker that decided later
         # cannot have its corrections overwritten by an earlier decision's slower writes.
         with self.parts.dedup.decision():
             updates: list[DocUpdate] = []
             if result.teasers:
                 updates += self.parts.dedup.observe_listing(lease.host, result.teasers)
-            outcome = self.parts.dedup.process(doc) if doc is not None else None
+            outcome = self.parts.dedup.process(doc, prepared) if doc is not None else None
             t2 = time.process_time()
             self.stats.cpu_s["dedup"] += t2 - t1
             if doc is not None and outcome is not None:
