@@ -68,6 +68,9 @@ class _DecisionLock(ReentrantTransaction):
     that made them (``process``, ``observe_listing``: the transactions nested in the lock), and
     go in the same round trip as that read or the release: under the lock nobody else reads
     them first. A step that fails sends none of its waiting writes.
+
+    ``known`` holds what this holder read ahead (a document's aliases, blocks and fingerprints,
+    read with the document) and what it wrote there since: under the lock only it changes them.
     """
 
     def __init__(self, client: Any, key: str, *, timeout_s: float, ttl_ms: int) -> None:
@@ -78,6 +81,7 @@ class _DecisionLock(ReentrantTransaction):
         self._ttl_ms = ttl_ms
         self._renew = client.register_script(_RENEW)
         self.writes: Any = None  # the pipeline of writes not yet sent, while the lock is held
+        self.known: dict[str, Any] = {}  # Redis key -> its value, while the lock is held
 
     @property
     def held(self) -> bool:
@@ -91,6 +95,7 @@ class _DecisionLock(ReentrantTransaction):
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is not None:
             self.writes = None
+            self.known = {}
         elif self._depth > 1:
             self.flush()  # a step ends: its writes reach Redis before the lock's holder goes on
         super().__exit__(exc_type, exc, tb)
@@ -105,6 +110,7 @@ class _DecisionLock(ReentrantTransaction):
         return token
 
     def _end(self, token: Any, *, ok: bool) -> None:
+        self.known = {}
         pipe, self.writes = self.writes, None
         if pipe is None:
             pipe = self._client.pipeline(transaction=False)
@@ -187,6 +193,16 @@ class RedisDedupStore:
         getattr(pipe, command)(*args)
         return pipe.execute()[skip]
 
+    def _known_read(self, command: str, key: str) -> Any:
+        """``command`` on ``key``, or what this lock's holder already knows of it."""
+        if key in self._lock.known:
+            return self._lock.known[key]
+        return self._read(command, key)
+
+    def _know(self, key: str, value: Any) -> None:
+        if self._lock.held:
+            self._lock.known[key] = value
+
     def _read_each(self, command: str, keys: list[str]) -> list[Any]:
         """One read command per key, after the waiting writes, all in one round trip."""
         pipe, skip = self._reads()
@@ -210,7 +226,22 @@ class RedisDedupStore:
     # --- documents --------------------------------------------------------------------------
 
     def get_doc(self, doc_id: str) -> StoredDoc | None:
-        raw: dict[bytes, bytes] = self._read("hgetall", self.keys.doc(doc_id))
+        if not self._lock.held:
+            raw: dict[bytes, bytes] = self._read("hgetall", self.keys.doc(doc_id))
+        else:
+            # What a decision on the document reads next comes in the same round trip.
+            ahead = [
+                self.keys.aliases(doc_id),
+                self.keys.doc_blocks(doc_id),
+                self.keys.doc_fingerprints(doc_id),
+            ]
+            pipe, skip = self._reads()
+            pipe.hgetall(self.keys.doc(doc_id))
+            pipe.smembers(ahead[0])
+            pipe.smembers(ahead[1])
+            pipe.hgetall(ahead[2])
+            raw, *values = pipe.execute()[skip:]
+            self._lock.known.update(zip(ahead, values, strict=True))
         return decode_doc(doc_id, {k.decode(): v for k, v in raw.items()}) if raw else None
 
     def get_docs(self, doc_ids: Iterable[str]) -> list[StoredDoc]:
@@ -233,15 +264,20 @@ class RedisDedupStore:
         self._send(pipe)
 
     def add_alias(self, doc_id: str, url: str) -> bool:
+        self._lock.known.pop(self.keys.aliases(doc_id), None)
         return bool(self._read("sadd", self.keys.aliases(doc_id), url))
 
     def aliases_of(self, doc_ids: Iterable[str]) -> dict[str, list[str]]:
-        ids = list(doc_ids)
-        replies = self._read_each("smembers", [self.keys.aliases(d) for d in ids])
-        return {d: sorted(m.decode() for m in urls) for d, urls in zip(ids, replies, strict=True)}
+        keys = {d: self.keys.aliases(d) for d in doc_ids}
+        unknown = [d for d, key in keys.items() if key not in self._lock.known]
+        read = dict(zip(unknown, self._read_each("smembers", [keys[d] for d in unknown]), strict=True))
+        return {
+            d: sorted(m.decode() for m in (read[d] if d in read else self._lock.known[key]))
+            for d, key in keys.items()
+        }
 
     def aliases(self, doc_id: str) -> list[str]:
-        return sorted(m.decode() for m in self._read("smembers", self.keys.aliases(doc_id)))
+        return sorted(m.decode() for m in self._known_read("smembers", self.keys.aliases(doc_id)))
 
     # --- blocks -----------------------------------------------------------------------------
 
@@ -319,7 +355,7 @@ class RedisDedupStore:
 
     def set_doc_blocks(self, doc_id: str, host: str, blocks: Iterable[str]) -> None:
         new = set(blocks)
-        old = {m.decode() for m in self._read("smembers", self.keys.doc_blocks(doc_id))}
+        old = {m.decode() for m in self._known_read("smembers", self.keys.doc_blocks(doc_id))}
         pipe = self._writes()
         for block in old - new:
             pipe.srem(self.keys.block_docs(block), doc_id)
@@ -331,6 +367,7 @@ class RedisDedupStore:
         if new:
             pipe.sadd(self.keys.doc_blocks(doc_id), *new)
         self._send(pipe)
+        self._know(self.keys.doc_blocks(doc_id), {b.encode() for b in new})
 
     def docs_with_host_blocks(self, host: str, blocks: Iterable[str]) -> set[str]:
         keys = [self.keys.host_block_docs(host, b) for b in sorted(set(blocks))]
@@ -339,7 +376,7 @@ class RedisDedupStore:
     # --- fingerprints and links -------------------------------------------------------------
 
     def set_fingerprints(self, doc_id: str, content: str, bands: list[tuple[int, int]]) -> None:
-        old: dict[bytes, bytes] = self._read("hgetall", self.keys.doc_fingerprints(doc_id))
+        old: dict[bytes, bytes] = self._known_read("hgetall", self.keys.doc_fingerprints(doc_id))
         pipe = self._writes()
         if old:
             pipe.srem(self.keys.content(old[b"content"].decode()), doc_id)
@@ -348,10 +385,10 @@ class RedisDedupStore:
         pipe.sadd(self.keys.content(content), doc_id)
         for band, value in bands:
             pipe.sadd(self.keys.band(band, value), doc_id)
-        pipe.hset(
-            self.keys.doc_fingerprints(doc_id), mapping={"content": content, "bands": json.dumps(bands)}
-        )
+        stored = {"content": content, "bands": json.dumps(bands)}
+        pipe.hset(self.keys.doc_fingerprints(doc_id), mapping=stored)
         self._send(pipe)
+        self._know(self.keys.doc_fingerprints(doc_id), {k.encode(): v.encode() for k, v in stored.items()})
 
     def candidates(
         self, content: str, bands: list[tuple[int, int]], blocks: Iterable[str]
@@ -391,6 +428,13 @@ class RedisDedupStore:
         ids = sorted(set(doc_ids))
         if not ids:
             return
+        for doc_id in ids:
+            for key in (
+                self.keys.aliases(doc_id),
+                self.keys.doc_blocks(doc_id),
+                self.keys.doc_fingerprints(doc_id),
+            ):
+                self._lock.known.pop(key, None)
         read, skip = self._reads()
         for doc_id in ids:
             read.smembers(self.keys.doc_blocks(doc_id))
