@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from courlan import is_navigation_page, is_not_crawlable
@@ -17,6 +19,9 @@ _ARTICLE_SUFFIX = re.compile(r"\.(?:s?html?|php|aspx?|ece|cms|story)$", re.I)
 _NAME_TOKENS = re.compile(r"[^a-z0-9]+")
 # A robots.txt names a few sitemaps; more is a generated list, not a newsroom's.
 MAX_ROBOTS_SITEMAPS = 5
+# Of a found sitemap index, the children most recently changed: a news site's current month,
+# its news sitemap, its latest posts; the rest is its archive.
+MAX_FOUND_INDEX_CHILDREN = 5
 
 
 def looks_like_article(url: str) -> bool:
@@ -74,12 +79,16 @@ class Discovery:
         *,
         discover_feeds: bool = True,
         discover_news_sitemaps: bool = True,
+        found_sitemap_max_age_s: float = 3 * 86400.0,
         sections_per_page: int = 0,
         section_min_articles: int = 10,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._outlets = outlets
         self._discover_feeds = discover_feeds
         self._discover_news_sitemaps = discover_news_sitemaps
+        self._found_sitemap_max_age_s = found_sitemap_max_age_s
+        self._clock = clock
         self._sections_per_page = sections_per_page
         self._section_min_articles = section_min_articles
 
@@ -113,11 +122,16 @@ class Discovery:
         out: list[FrontierEntry] = []
         if source == "robots":
             links = self._robots_sitemaps(outlet, links)
+        elif source == "sitemap" and depth > 0:
+            links = self._recent(links, referrer)
         # Only the outlets file's own pages name sections and feeds; a section found on one names
         # no more (thirty sections with a feed each would make an outlet ninety sources).
         named_by_seed = source == "listing" and depth == 0 and outlet is not None
         sections = self._sections_per_page if named_by_seed else 0
         taken: set[str] = set()
+        # What an outlets-file sitemap's indexes list is named by the file too (depth 0: read
+        # whole); below a found one, or robots.txt, depth counts what the crawl found itself.
+        index_depth = 0 if source == "sitemap" and depth == 0 else depth + 1
         for position, link in enumerate(links):
             if outlet is not None and not outlet.allows(link.url):
                 continue
@@ -145,7 +159,7 @@ class Discovery:
                     url=link.url,
                     kind=kind,
                     outlet=outlet_name,
-                    depth=depth + 1,
+                    depth=index_depth if kind == "sitemap" else depth + 1,
                     published_ts=link.published_ts,
                     referrer=referrer,
                     position=position,
@@ -158,9 +172,30 @@ class Discovery:
         return out
 
     def _robots_sitemaps(self, outlet: Outlet | None, links: list[Link]) -> list[Link]:
-        """The news sitemaps of an outlet's robots.txt; its archive sitemaps would queue every
-        story the site ever published."""
+        """The sitemaps of an outlet's robots.txt, those named news first. Each is a found
+        sitemap: only what it dates recent is taken (``_recent``), so an archive costs a fetch,
+        not every story the site ever published."""
         if not self._discover_news_sitemaps or outlet is None:
             return []
-        news = [x for x in links if x.kind == "sitemap" and outlet.allows(x.url) and is_news_sitemap(x.url)]
-        return news[:MAX_ROBOTS_SITEMAPS]
+        own = [x for x in links if x.kind == "sitemap" and outlet.allows(x.url)]
+        own.sort(key=lambda x: not is_news_sitemap(x.url))  # stable: robots.txt order otherwise
+        return own[:MAX_ROBOTS_SITEMAPS]
+
+    def _recent(self, links: list[Link], sitemap_url: str) -> list[Link]:
+        """What a sitemap the crawl found itself (in robots.txt, or in a found index) lists of
+        the last ``found_sitemap_max_age_s``: entries dated (``news:publication_date``,
+        ``lastmod``) that recently, and undated ones only when the sitemap's address names
+        news (its entries are the last two days' by Google's rules). Of an index, the
+        ``MAX_FOUND_INDEX_CHILDREN`` children changed last, news sitemaps first."""
+        oldest = self._clock() - self._found_sitemap_max_age_s
+        news = is_news_sitemap(sitemap_url)
+
+        def recent(link: Link) -> bool:
+            if link.published_ts is None:
+                return news or (link.kind == "sitemap" and is_news_sitemap(link.url))
+            return link.published_ts >= oldest
+
+        pages = [x for x in links if x.kind != "sitemap" and recent(x)]
+        children = [x for x in links if x.kind == "sitemap" and recent(x)]
+        children.sort(key=lambda x: (not is_news_sitemap(x.url), -(x.published_ts or 0.0)))
+        return pages + children[:MAX_FOUND_INDEX_CHILDREN]

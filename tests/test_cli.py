@@ -388,28 +388,48 @@ def test_a_feed_the_home_page_names_becomes_a_source_of_its_outlet(tmp_path: Pat
     assert stats["frontier"]["urls"].get("queued", 0) >= 2  # the home page and its feed, due again
 
 
-def test_the_news_sitemap_a_robots_txt_names_becomes_a_source_of_its_outlet(tmp_path: Path) -> None:
-    """An outlet given by its home page alone: the Google News sitemap its robots.txt names is
-    crawled as one of its sources, so a story only the sitemap lists is indexed; the archive
-    sitemap beside it and a news sitemap on another site are not fetched. Before session 27 the
-    Sitemap lines were not read."""
-    site = "http://daily.example"
-    on_page, only_in_sitemap = (
-        f"{site}/2026/12/06/tram-line-reopens",
-        f"{site}/2026/12/06/council-budget-approved",
-    )
-    entries = "".join(
-        f"<url><loc>{url}</loc><news:news><news:publication_date>2026-12-06T06:00:00Z"
-        "</news:publication_date><news:title>t</news:title></news:news></url>"
-        for url in (on_page, only_in_sitemap)
-    )
-    news_sitemap = (
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _urlset(entries: list[tuple[str, float]], *, news: bool) -> Resource:
+    def entry(url: str, ts: float) -> str:
+        if news:
+            return (
+                f"<url><loc>{url}</loc><news:news><news:publication_date>{_iso(ts)}"
+                "</news:publication_date><news:title>t</news:title></news:news></url>"
+            )
+        return f"<url><loc>{url}</loc><lastmod>{_iso(ts)}</lastmod></url>"
+
+    urls = "".join(entry(*e) for e in entries)
+    body = (
         '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-        f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{entries}</urlset>'
+        f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>'
     )
-    archive = (
+    return Resource(body.encode(), content_type="application/xml")
+
+
+def test_the_sitemaps_a_robots_txt_names_become_sources_of_its_outlet_for_their_recent_stories(
+    tmp_path: Path,
+) -> None:
+    """An outlet given by its home page alone: the sitemaps its robots.txt names are crawled as
+    its sources, so the stories only they list are indexed: its Google News sitemap's, and the
+    latest of its WordPress-style sitemap index (the child changed today, and of it the stories
+    dated this week). The index's archive children, the old stories of the current one and a
+    news sitemap on another site are not fetched. Before session 27 the Sitemap lines were not
+    read; before session 29 the index was not (only addresses naming news were)."""
+    site, now = "http://daily.example", time.time()
+    hour, year = 3600.0, 365 * 86400.0
+    on_page = f"{site}/2026/12/06/tram-line-reopens"
+    only_in_news = f"{site}/2026/12/06/council-budget-approved"
+    only_in_posts = f"{site}/2026/12/06/harbour-ferry-gets-new-timetable"
+    old_post = f"{site}/2019/01/02/harbour-ferry-strike-ends"
+    index = (
         '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-        f"<sitemap><loc>{site}/sitemap-2019-01.xml</loc></sitemap></sitemapindex>"
+        f"<sitemap><loc>{site}/page-sitemap.xml</loc></sitemap>"
+        f"<sitemap><loc>{site}/post-sitemap-2019.xml</loc><lastmod>{_iso(now - 7 * year)}</lastmod></sitemap>"
+        f"<sitemap><loc>{site}/post-sitemap.xml</loc><lastmod>{_iso(now - 2 * hour)}</lastmod></sitemap>"
+        "</sitemapindex>"
     )
     robots = (
         "User-agent: *\nAllow: /\n"
@@ -417,20 +437,27 @@ def test_the_news_sitemap_a_robots_txt_names_becomes_a_source_of_its_outlet(tmp_
         "Sitemap: http://other.example/news-sitemap.xml\n"
     )
     home = f'<html><body><a href="{on_page}">Tram line reopens</a></body></html>'
-    xml = "application/xml"
+    news_sitemap = _urlset([(on_page, now - 3 * hour), (only_in_news, now - hour)], news=True)
     pages = {
         f"{site}/robots.txt": Resource(robots.encode(), content_type="text/plain"),
         f"{site}/": Resource(home.encode()),
-        f"{site}/sitemaps/news.xml": Resource(news_sitemap.encode(), content_type=xml),
-        f"{site}/sitemap_index.xml": Resource(archive.encode(), content_type=xml),
-        "http://other.example/news-sitemap.xml": Resource(news_sitemap.encode(), content_type=xml),
+        f"{site}/sitemaps/news.xml": news_sitemap,
+        f"{site}/sitemap_index.xml": Resource(index.encode(), content_type="application/xml"),
+        f"{site}/post-sitemap.xml": _urlset([(old_post, now - 7 * year), (only_in_posts, now)], news=False),
+        f"{site}/post-sitemap-2019.xml": _urlset([(old_post, now - 7 * year)], news=False),
+        f"{site}/page-sitemap.xml": _urlset([(f"{site}/about-the-daily-team", now - hour)], news=False),
+        "http://other.example/news-sitemap.xml": news_sitemap,
         on_page: _story("Tram line reopens"),
-        only_in_sitemap: _story("Council budget approved"),
+        only_in_news: _story("Council budget approved"),
+        only_in_posts: _story("Harbour ferry gets new timetable"),
+        old_post: _story("Harbour ferry strike ends"),
     }
     exported, fetched, _ = _crawl_home_only(tmp_path, site, pages)
-    assert exported == {on_page, only_in_sitemap}
-    assert fetched[f"{site}/sitemaps/news.xml"] == 1
-    assert fetched[f"{site}/sitemap_index.xml"] == fetched["http://other.example/news-sitemap.xml"] == 0
+    assert exported == {on_page, only_in_news, only_in_posts}
+    assert fetched[f"{site}/sitemaps/news.xml"] == fetched[f"{site}/sitemap_index.xml"] == 1
+    assert fetched[f"{site}/post-sitemap.xml"] == 1
+    assert fetched[f"{site}/post-sitemap-2019.xml"] == fetched[f"{site}/page-sitemap.xml"] == 0
+    assert fetched[old_post] == fetched["http://other.example/news-sitemap.xml"] == 0
 
 
 SECTION_NAV = [("/", "Home"), ("/politik/", "Politik"), ("/impressum/", "Impressum"), ("/suche", "Suche")]

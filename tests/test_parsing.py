@@ -244,6 +244,66 @@ def test_a_robots_txt_gives_its_news_sitemaps_and_not_its_archive() -> None:
     assert not is_news_sitemap("https://b.example/post-sitemap.xml")
 
 
+def test_a_robots_txt_gives_its_other_sitemaps_after_its_news_ones() -> None:
+    robots = "Sitemap: https://a.example/sitemap_index.xml\nSitemap: https://a.example/news-sitemap.xml\n"
+    links = robots_sitemap_links(robots, "https://a.example/robots.txt")
+    outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
+    found = Discovery(outlets).entries(links, outlet_name="A", depth=0, referrer="r", source="robots")
+    assert [e.url for e in found] == [
+        "https://a.example/news-sitemap.xml",
+        "https://a.example/sitemap_index.xml",
+    ]
+
+
+DAY_S = 86400.0
+NOW = 1_780_000_000.0
+
+
+def _dated(url: str, age_days: float | None, kind: str = "page") -> Link:
+    return Link(url=url, kind=kind, published_ts=None if age_days is None else NOW - age_days * DAY_S)  # type: ignore[arg-type]
+
+
+def test_a_found_sitemap_gives_what_it_dates_recent_and_a_named_one_is_read_whole() -> None:
+    """A sitemap the crawl found (in robots.txt: depth 1 and more) gives the stories it dates
+    within three days and, of an index, the five children changed last, news sitemaps first;
+    undated entries only when its address names news. The outlets file's own (depth 0), and
+    what its indexes list, are read whole."""
+    outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
+    discovery = Discovery(outlets, clock=lambda: NOW)
+    urlset = [
+        _dated("https://a.example/2026/12/05/fresh-story-about-the-port", 1),
+        _dated("https://a.example/2019/01/02/old-story-about-the-port", 2500),
+        _dated("https://a.example/about-us-and-our-history-page", None),
+    ]
+
+    def taken(links: list[Link], sitemap: str, depth: int) -> list[str]:
+        found = discovery.entries(links, outlet_name="A", depth=depth, referrer=sitemap, source="sitemap")
+        return [e.url for e in found]
+
+    assert taken(urlset, "https://a.example/post-sitemap.xml", 1) == [urlset[0].url]
+    assert taken(urlset, "https://a.example/news-sitemap.xml", 1) == [urlset[0].url, urlset[2].url]
+    assert taken(urlset, "https://a.example/post-sitemap.xml", 0) == [x.url for x in urlset]
+    children = [
+        *[_dated(f"https://a.example/post-sitemap{i}.xml", i / 4, "sitemap") for i in range(8)],
+        _dated("https://a.example/page-sitemap.xml", 400, "sitemap"),
+        _dated("https://a.example/category-sitemap.xml", None, "sitemap"),
+        _dated("https://a.example/news-sitemap.xml", None, "sitemap"),
+    ]
+    assert taken(children, "https://a.example/sitemap_index.xml", 1) == [
+        "https://a.example/news-sitemap.xml",
+        *[f"https://a.example/post-sitemap{i}.xml" for i in range(4)],
+    ]
+    assert len(taken(children, "https://a.example/sitemap_index.xml", 0)) == len(children)
+    for depth, child_depth in ((0, 0), (1, 2)):  # an index the file names names its children too
+        (child,) = discovery.entries(
+            children[-1:], outlet_name="A", depth=depth, referrer="https://a.example/i.xml", source="sitemap"
+        )
+        assert child.depth == child_depth
+    later = Discovery(outlets, clock=lambda: NOW + 3 * DAY_S)
+    stale = later.entries(urlset[:1], outlet_name="A", depth=1, referrer="s", source="sitemap")
+    assert not stale
+
+
 def test_a_seed_listing_names_its_sections_and_no_other_page_does() -> None:
     home = "https://a.example/"
     assert looks_like_section("https://a.example/politik/", home)

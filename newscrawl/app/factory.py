@@ -178,6 +178,7 @@ def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
             OutletIndex(outlets),
             discover_feeds=frontier.discover_feeds,
             discover_news_sitemaps=frontier.discover_news_sitemaps,
+            found_sitemap_max_age_s=frontier.found_sitemap_max_age_s,
             sections_per_page=frontier.sections_per_page if frontier.discover_sections else 0,
             section_min_articles=frontier.section_min_article_links,
         ),

@@ -143,9 +143,13 @@ class FrontierSettings(_Section):
     # The feeds an outlet's listing pages name in their head (<link rel="alternate">, on its own
     # hosts, comments feeds left out) become sources of the outlet, as if listed under feeds.
     discover_feeds: bool = True
-    # The Google News sitemaps a host's robots.txt names (by their name: "news" in the path) become
-    # sources of the outlet the host belongs to; other sitemaps there (the archive) are not read.
+    # The sitemaps a host's robots.txt names (those named news first, at most 5) become sources of
+    # the outlet the host belongs to. Of a sitemap the crawl found itself (there, or in a found
+    # index) only what it dates within found_sitemap_max_age_s is taken, and of an index the
+    # five children changed last: the archive is fetched, never queued. The outlets file's own
+    # sitemaps are read whole.
     discover_news_sitemaps: bool = True
+    found_sitemap_max_age_s: float = Field(3 * 86400.0, gt=0)
     # Sections: the first ``sections_per_page`` links of a seed listing (home or section page
     # from the outlets file) to shallow pages of its own host that are not articles are fetched
     # once; those listing at least ``section_min_article_links`` articles become sources of the
