@@ -11,13 +11,15 @@ stopped with SIGTERM, and the index is read back:
 - requests to home pages, feeds and sitemaps, and their share of 304s;
 - every 30 s, the crawler's RSS and the size of its data files; their slopes over the second half.
 
-Modes: ``adaptive`` (the defaults), ``fixed`` (every source every ``--fixed-interval`` seconds;
+Modes: ``adaptive`` (the defaults), ``home-only`` (the defaults, with an outlets file that gives
+each outlet's home page alone: its feed is found in the page's head, its sitemap in robots.txt),
+``fixed`` (every source every ``--fixed-interval`` seconds;
 by default the interval that spends what the adaptive run spent on sources: sources x run time /
 adaptive source requests, so it runs after the adaptive one), ``distributed`` (Redis frontier and
 dedup, the scheduler and two workers; the index stays SQLite). Adaptive and distributed run side by
 side (each with its own copy of the live web), then fixed.
 
-Usage: python bench/freshness.py [--duration 1200] [--grace 300] [--modes adaptive,fixed,distributed]
+Usage: python bench/freshness.py [--duration 1200] [--grace 300] [--modes adaptive,home-only,fixed,...]
 """
 
 from __future__ import annotations
@@ -164,7 +166,7 @@ def run_mode(
     data = tmp / mode
     data.mkdir(parents=True)
     outlets = tmp / f"{mode}-outlets.toml"
-    outlets.write_text(schedule.outlets_toml(), "utf-8")
+    outlets.write_text(schedule.outlets_toml(home_only=mode == "home-only"), "utf-8")
     live = LiveWeb(schedule).start()
     frontier: dict[str, Any] = {}
     if mode == "fixed":
@@ -260,7 +262,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ncfresh-") as tmp_name:
         tmp = Path(tmp_name)
-        first = [m for m in modes if m in ("adaptive", "distributed")]
+        first = [m for m in modes if m in ("adaptive", "home-only", "distributed")]
         threads = [
             threading.Thread(
                 target=lambda m=m: results.__setitem__(m, run_mode(m, schedule, tmp, run_s, None))

@@ -183,19 +183,19 @@ class Discovery:
 
     def _recent(self, links: list[Link], sitemap_url: str) -> list[Link]:
         """What a sitemap the crawl found itself (in robots.txt, or in a found index) lists of
-        the last ``found_sitemap_max_age_s``: entries dated (``news:publication_date``,
-        ``lastmod``) that recently, and undated ones only when the sitemap's address names
-        news (its entries are the last two days' by Google's rules). Of an index, the
-        ``MAX_FOUND_INDEX_CHILDREN`` children changed last, news sitemaps first."""
+        the last ``found_sitemap_max_age_s``. A Google News sitemap (named so, or written in
+        its markup) is read whole: it lists the last two days' stories by definition, and a
+        replay of old ones is still news to its reader. Of any other, the entries dated
+        (``lastmod``) that recently, and of an index the ``MAX_FOUND_INDEX_CHILDREN`` children
+        changed last, news sitemaps first (an undated child only when named news)."""
+        if is_news_sitemap(sitemap_url) or any(x.news for x in links):
+            return links
         oldest = self._clock() - self._found_sitemap_max_age_s
-        news = is_news_sitemap(sitemap_url)
-
-        def recent(link: Link) -> bool:
-            if link.published_ts is None:
-                return news or (link.kind == "sitemap" and is_news_sitemap(link.url))
-            return link.published_ts >= oldest
-
-        pages = [x for x in links if x.kind != "sitemap" and recent(x)]
-        children = [x for x in links if x.kind == "sitemap" and recent(x)]
+        pages = [x for x in links if x.kind != "sitemap" and (x.published_ts or 0.0) >= oldest]
+        children = [
+            x
+            for x in links
+            if x.kind == "sitemap" and (is_news_sitemap(x.url) or (x.published_ts or 0.0) >= oldest)
+        ]
         children.sort(key=lambda x: (not is_news_sitemap(x.url), -(x.published_ts or 0.0)))
         return pages + children[:MAX_FOUND_INDEX_CHILDREN]

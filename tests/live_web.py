@@ -4,8 +4,9 @@ Built from the text of ``../shared/corpora`` (fundus and scrapinghub-aeb ground 
 article joins paragraphs of two corpus articles, so no two are duplicates of each other. Outlets
 come in three classes: *bursty* (quiet, then several stories within a minute or two), *steady*
 (stories spread evenly with jitter) and *quiet* (one story in a run, or none). Every outlet has a
-home page of its latest teasers; most have an RSS feed (latest 20, pubDate) and some a Google News
-sitemap (last 48 h, ``news:publication_date``); a few have neither. ETag and Last-Modified are
+home page of its latest teasers; most have an RSS feed (latest 20, pubDate; named in the home
+page's head) and some a Google News sitemap (last 48 h, ``news:publication_date``; named in
+robots.txt, at ``/sitemap.xml``); a few have neither. ETag and Last-Modified are
 sent and a conditional request for an unchanged page gets 304 (:class:`LocalWeb`). An article's
 URL answers 404 until its release.
 
@@ -67,7 +68,8 @@ class LiveOutlet:
 
     @property
     def sitemap_url(self) -> str:
-        return f"http://{self.host}/news-sitemap.xml"
+        # Named as most sites name theirs: nothing in the address says news, its dates do.
+        return f"http://{self.host}/sitemap.xml"
 
     def sources(self) -> list[tuple[str, str]]:
         out = [(self.home, "listing")]
@@ -185,11 +187,14 @@ class LiveSchedule:
     def outlet(self, name: str) -> LiveOutlet:
         return next(o for o in self.outlets if o.name == name)
 
-    def outlets_toml(self) -> str:
+    def outlets_toml(self, *, home_only: bool = False) -> str:
+        """The outlets file: each outlet's home page, feed and sitemap, or (``home_only``) its
+        home page alone, as a user who knows no more writes it: the feed is named in the
+        page's head and the sitemap in robots.txt."""
         blocks = []
         for o in self.outlets:
-            feeds = f'feeds = ["{o.feed_url}"]\n' if o.feed else ""
-            sitemaps = f'sitemaps = ["{o.sitemap_url}"]\n' if o.sitemap else ""
+            feeds = f'feeds = ["{o.feed_url}"]\n' if o.feed and not home_only else ""
+            sitemaps = f'sitemaps = ["{o.sitemap_url}"]\n' if o.sitemap and not home_only else ""
             head = f'[[outlet]]\nname = "{o.name}"\nurls = ["{o.home}"]\n'
             blocks.append(f'{head}{feeds}{sitemaps}allowed_hosts = ["{o.host}"]\n')
         return "\n".join(blocks)
@@ -243,8 +248,11 @@ def render_home(outlet: LiveOutlet, items: list[LiveArticle]) -> bytes:
         f"<p>{escape(a.paragraphs[0][:160])}</p></article>"
         for a in items
     )
+    feed = ""
+    if outlet.feed:
+        feed = f"<link rel='alternate' type='application/rss+xml' href='{escape(outlet.feed_url)}'>"
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(outlet.name)}</title></head>"
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(outlet.name)}</title>{feed}</head>"
         f"<body><nav><a href='/'>Home</a></nav><main>{teasers}</main></body></html>"
     ).encode()
 
@@ -292,6 +300,8 @@ class LiveWeb:
             robots = "User-agent: *\nAllow: /\n"
             if o.crawl_delay_s:
                 robots += f"Crawl-delay: {o.crawl_delay_s:g}\n"
+            if o.sitemap:
+                robots += f"Sitemap: {o.sitemap_url}\n"
             self.web.add(f"http://{o.host}/robots.txt", Resource(robots.encode(), content_type="text/plain"))
         self._publish(0.0)
         self.web.start()

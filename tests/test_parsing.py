@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -141,14 +142,15 @@ def test_feeds_and_sitemaps() -> None:
     assert [x.url for x in links] == ["https://a.example/one-story", "https://a.example/relative-two"]
     assert links[0].published_ts == 1749542400.0 and links[1].published_ts is None
     (news,) = sitemap_links(NEWS_SITEMAP, "https://a.example/news.xml")
-    assert (news.url, news.kind, news.title, news.published_ts) == (
+    assert (news.url, news.kind, news.title, news.published_ts, news.news) == (
         "https://a.example/news/storm",
         "page",
         "Storm",
         1749542400.0,
+        True,
     )
     (child,) = sitemap_links(SITEMAP_INDEX, "https://a.example/sitemap.xml")
-    assert child.kind == "sitemap"
+    assert child.kind == "sitemap" and not child.news
     assert maybe_gunzip(gzip.compress(NEWS_SITEMAP), "u", 10_000) == NEWS_SITEMAP
     with pytest.raises(Exception, match="exceeds"):
         maybe_gunzip(gzip.compress(b" " * 100_000), "u", 10_000)
@@ -265,9 +267,9 @@ def _dated(url: str, age_days: float | None, kind: str = "page") -> Link:
 
 def test_a_found_sitemap_gives_what_it_dates_recent_and_a_named_one_is_read_whole() -> None:
     """A sitemap the crawl found (in robots.txt: depth 1 and more) gives the stories it dates
-    within three days and, of an index, the five children changed last, news sitemaps first;
-    undated entries only when its address names news. The outlets file's own (depth 0), and
-    what its indexes list, are read whole."""
+    within three days and, of an index, the five children changed last, news sitemaps first,
+    unless it is a Google News sitemap. The outlets file's own (depth 0), and what its indexes
+    list, are read whole."""
     outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
     discovery = Discovery(outlets, clock=lambda: NOW)
     urlset = [
@@ -281,8 +283,12 @@ def test_a_found_sitemap_gives_what_it_dates_recent_and_a_named_one_is_read_whol
         return [e.url for e in found]
 
     assert taken(urlset, "https://a.example/post-sitemap.xml", 1) == [urlset[0].url]
-    assert taken(urlset, "https://a.example/news-sitemap.xml", 1) == [urlset[0].url, urlset[2].url]
     assert taken(urlset, "https://a.example/post-sitemap.xml", 0) == [x.url for x in urlset]
+    # A Google News sitemap, by its name or its markup, lists the latest stories: read whole
+    # (a replayed web's are old).
+    assert taken(urlset, "https://a.example/news-sitemap.xml", 1) == [x.url for x in urlset]
+    marked = [replace(x, news=True) for x in urlset]
+    assert taken(marked, "https://a.example/sitemap.xml", 1) == [x.url for x in urlset]
     children = [
         *[_dated(f"https://a.example/post-sitemap{i}.xml", i / 4, "sitemap") for i in range(8)],
         _dated("https://a.example/page-sitemap.xml", 400, "sitemap"),

@@ -169,13 +169,17 @@ def sitemap_links(body: bytes, url: str) -> list[Link]:
         if len(links) >= MAX_SITEMAP_URLS:
             break
         fields: dict[str, str] = {}
+        news = False
         for el in entry.iter():
             name = _local(el.tag)
+            news = news or name == "news"
             if el.text and name in ("loc", "lastmod", "publication_date", "title") and name not in fields:
                 fields[name] = el.text.strip()
         target = _norm(fields["loc"], url) if "loc" in fields else None
         if target is None:
             continue
         published = _parse_iso(fields.get("publication_date")) or _parse_iso(fields.get("lastmod"))
-        links.append(Link(url=target, kind=child_kind, published_ts=published, title=fields.get("title")))
+        links.append(
+            Link(url=target, kind=child_kind, published_ts=published, title=fields.get("title"), news=news)
+        )
     return links

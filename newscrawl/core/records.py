@@ -117,6 +117,8 @@ class Link:
     kind: str
     published_ts: float | None = None
     title: str | None = None
+    # A sitemap entry in Google News markup (<news:news>): its sitemap lists the latest stories.
+    news: bool = False
 
 
 def normalize_text(text: str) -> str:

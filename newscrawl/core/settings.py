@@ -144,10 +144,10 @@ class FrontierSettings(_Section):
     # hosts, comments feeds left out) become sources of the outlet, as if listed under feeds.
     discover_feeds: bool = True
     # The sitemaps a host's robots.txt names (those named news first, at most 5) become sources of
-    # the outlet the host belongs to. Of a sitemap the crawl found itself (there, or in a found
-    # index) only what it dates within found_sitemap_max_age_s is taken, and of an index the
-    # five children changed last: the archive is fetched, never queued. The outlets file's own
-    # sitemaps are read whole.
+    # the outlet the host belongs to. A sitemap the crawl found itself (there, or in a found
+    # index) that is not a Google News sitemap (by name or markup) gives only what its lastmod
+    # dates within found_sitemap_max_age_s, and of an index the five children changed last: an
+    # archive is fetched, never queued. News sitemaps and the outlets file's own are read whole.
     discover_news_sitemaps: bool = True
     found_sitemap_max_age_s: float = Field(3 * 86400.0, gt=0)
     # Sections: the first ``sections_per_page`` links of a seed listing (home or section page
