@@ -309,11 +309,24 @@ class FrontierPolicy:
         self, lease: Lease, outcome: Outcome, now: float, *, source_demand_per_s: float = 0.0
     ) -> AfterSuccess:
         kind = outcome.kind or lease.kind
-        if kind not in REVISITED_KINDS or not outcome.keep_source:
+        if kind not in REVISITED_KINDS:
+            return AfterSuccess(kind, PRIORITY[kind], False, now)
+        if lease.section_on_trial and not (outcome.keep_source and outcome.changed):
+            # Not a section yet (an unchanged page still lists too little): a continuous crawl
+            # looks again, ever less often; a section still nearly empty when found fills up.
+            return AfterSuccess(kind, PRIORITY[kind], True, now + self.section_recheck_s(lease, now))
+        if not outcome.keep_source:
             return AfterSuccess(kind, PRIORITY[kind], False, now)
         state = self._next_visit(lease, outcome, now)
         wait = state.interval_s * self.budget_stretch(source_demand_per_s)
         return AfterSuccess(kind, PRIORITY[kind], True, now + wait, state)
+
+    def section_recheck_s(self, lease: Lease, now: float) -> float:
+        """A possible section's next look: ``section_recheck_min_s`` after the first, then twice
+        the previous gap, at most ``revisit_max_s`` (a service page costs a fetch a day)."""
+        first = self.limits.section_recheck_min_s
+        gap = 2.0 * (now - lease.fetched_at) if lease.fetched_at is not None else first
+        return min(max(gap, first), max(first, self.limits.revisit_max_s))
 
     def after_failure(
         self, lease: Lease, error: NewscrawlError, now: float, *, fetched_before: bool
@@ -327,7 +340,7 @@ class FrontierPolicy:
         in_round = (attempts - 1) % per_round + 1
         if error.transient and in_round < per_round:
             mode, due = "retry", now + self.politeness.backoff_base_s * in_round
-        elif lease.kind in REVISITED_KINDS and fetched_before:
+        elif lease.kind in REVISITED_KINDS and fetched_before and not lease.section_on_trial:
             # A feed that fails today is still worth a visit on its next interval.
             interval = lease.interval_s or self.revisit_interval_s(lease.outlet)
             mode, attempts, due = "revisit", 0, now + interval

@@ -362,7 +362,13 @@ class SQLiteFrontier:
                 lease, outcome, now, source_demand_per_s=self._source_demand(now)
             )
             source = decision.source
-            if source is not None:
+            if decision.revisit:
+                # A possible section on trial is looked at again with no schedule of its own.
+                schedule = (
+                    (source.interval_s, source.last_new_at, source.new_ewma, source.span_ewma)
+                    if source is not None
+                    else (None, None, None, None)
+                )
                 self._db.execute(
                     "UPDATE urls SET state='queued', due_at=?, kind=?, priority=?, attempts=0, lost=0,"
                     " status=?, fetched_at=?, etag=COALESCE(?, etag),"
@@ -378,10 +384,7 @@ class SQLiteFrontier:
                         outcome.etag,
                         outcome.last_modified,
                         outcome.body_hash,
-                        source.interval_s,
-                        source.last_new_at,
-                        source.new_ewma,
-                        source.span_ewma,
+                        *schedule,
                         lease.url,
                     ),
                 )

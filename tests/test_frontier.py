@@ -6,6 +6,7 @@ distributed mode runs the same cases.
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from pathlib import Path
@@ -132,26 +133,65 @@ def test_a_continuous_crawl_never_gives_up_a_source_it_has_not_fetched_yet(
     assert f.url_view(feed) is not None  # a source now, on its interval
 
 
-def test_a_possible_section_that_fails_or_lists_too_little_is_dropped_and_a_section_kept(
+def test_a_possible_section_that_fails_is_dropped_one_listing_too_little_looked_at_again_later(
     backend_settings: SettingsFactory,
 ) -> None:
     """Links a seed page names as possible sections (listings at depth 1): one answering 404 is
     given up for good, not looked at daily as a source of the outlets file would be; one whose
-    first visit lists too few articles is not looked at again; a section stays a source."""
-    f = frontier(backend_settings, frontier={"retry_rounds": 3, "revisit_max_s": 7200})
-    gone, service, section = (f"http://a.example/{name}/" for name in ("gone", "suche", "politik"))
-    f.add([FrontierEntry(url, "listing", "x", depth=1) for url in (gone, service, section)], T0)
+    first visit lists too few articles is looked at again 100 s later, then at twice the previous
+    gap (an unchanged page lists no more), at most ``revisit_max_s`` apart, and once it lists
+    enough it is a source on the outlet's interval; a section stays a source. Before session 30
+    a possible section that listed too little on its first visit was dropped for good, so a
+    section still nearly empty when the crawl found it was never read."""
+    f = frontier(
+        backend_settings, frontier={"retry_rounds": 3, "revisit_max_s": 350, "section_recheck_min_s": 100}
+    )
+    gone, filling, section = (f"http://a.example/{name}/" for name in ("gone", "neu", "politik"))
+    f.add([FrontierEntry(url, "listing", "x", depth=1) for url in (gone, filling, section)], T0)
     leases = {lease.url: lease for lease in f.lease(T0, 10)}
     assert set(leases) == {gone}  # one host: one at a time
     f.fail(leases[gone], HTTPStatusError("HTTP 404", url=gone, status=404), T0)
     assert [e["url"] for e in f.errors()] == [gone]  # type: ignore[attr-defined]
+    assert f.url_view(gone) is None  # type: ignore[attr-defined]
     now = T0 + 10
     for _ in range(2):
         (lease,) = f.lease(now, 10)
-        f.complete(lease, Outcome(status=200, keep_source=lease.url != service), now)
+        f.complete(lease, Outcome(status=200, keep_source=lease.url != filling), now)
         now += 10
-    assert f.url_view(gone) is None and f.url_view(service) is None  # type: ignore[attr-defined]
     assert f.url_view(section) is not None  # type: ignore[attr-defined]
+    looks = [T0 + 10]
+    for changed in (True, False, True):
+        view = f.url_view(filling)  # type: ignore[attr-defined]
+        assert view is not None and view.state == "queued"
+        looks.append(view.due_at)
+        (lease,) = f.lease(view.due_at, 10)
+        assert lease.url == filling and lease.interval_s is None
+        outcome = Outcome(status=200 if changed else 304, changed=changed, keep_source=False)
+        f.complete(lease, outcome, view.due_at)
+    view = f.url_view(filling)  # type: ignore[attr-defined]
+    looks.append(view.due_at)
+    assert [b - a for a, b in itertools.pairwise(looks)] == [100, 200, 350, 350]
+    (lease,) = f.lease(view.due_at, 10)
+    f.complete(lease, Outcome(status=200, keep_source=True), view.due_at)
+    assert f.url_view(filling).due_at == view.due_at + 60  # type: ignore[attr-defined]
+    (lease,) = f.lease(view.due_at + 60, 10)
+    assert lease.url == filling and lease.interval_s == 60  # a source now
+
+
+def test_a_possible_section_looked_at_again_that_is_gone_is_given_up(
+    backend_settings: SettingsFactory,
+) -> None:
+    """A possible section that listed too little and then answers 404 fails for good, rather
+    than being polled on the outlet's interval as a source that failed once would be."""
+    f = frontier(backend_settings, frontier={"retry_rounds": 3, "section_recheck_min_s": 100})
+    page = "http://a.example/neu/"
+    f.add([FrontierEntry(page, "listing", "x", depth=1)], T0)
+    (lease,) = f.lease(T0, 10)
+    f.complete(lease, Outcome(status=200, keep_source=False), T0)
+    (lease,) = f.lease(T0 + 100, 10)
+    f.fail(lease, HTTPStatusError("HTTP 404", url=page, status=404), T0 + 100)
+    assert f.url_view(page) is None  # type: ignore[attr-defined]
+    assert [e["url"] for e in f.errors()] == [page]  # type: ignore[attr-defined]
 
 
 def test_permanent_and_exhausted_failures_are_recorded(backend_settings: SettingsFactory) -> None:

@@ -125,7 +125,7 @@ class PageProcessor:
                 links, outlet_name=lease.outlet, depth=lease.depth, referrer=final_url, source=kind
             )
             result.teasers = teasers if kind == "listing" else []
-        if lease.found_section and lease.fetched_at is None:
+        if lease.section_on_trial:
             listed = sum(1 for entry in result.entries if entry.kind == "article")
             result.keep_source = listed >= self._section_min_article_links
         if kind == "article":

@@ -60,6 +60,12 @@ class Lease:
         file gave (those are at depth 0)."""
         return self.kind == "listing" and self.depth > 0
 
+    @property
+    def section_on_trial(self) -> bool:
+        """A possible section not yet shown to be one: its first visit, or a later look at one
+        that listed too few articles before (it has no revisit schedule of its own yet)."""
+        return self.found_section and self.interval_s is None
+
 
 _LEASE_FIELDS = frozenset(f.name for f in fields(Lease))
 
@@ -94,7 +100,8 @@ class Outcome:
     dated_links: int = 0
     oldest_dated_ts: float | None = None
     # False for a page found as a possible section that lists too few articles to be one (a
-    # service page, a search form): it is not looked at again.
+    # service page, a search form, or a section still nearly empty): it is looked at again
+    # less and less often (FrontierPolicy.after_success), and becomes a source once it lists enough.
     keep_source: bool = True
 
 

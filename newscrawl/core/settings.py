@@ -153,12 +153,15 @@ class FrontierSettings(_Section):
     # Sections: the first ``sections_per_page`` links of a seed listing (home or section page
     # from the outlets file) to shallow pages of its own host that are not articles are fetched
     # once; those listing at least ``section_min_article_links`` articles become sources of the
-    # outlet, revisited as often as their news deserves; the rest (service pages) are dropped.
+    # outlet, revisited as often as their news deserves. The rest (service pages, or sections
+    # still nearly empty) are looked at again section_recheck_min_s later, then at twice the
+    # previous gap each time, up to revisit_max_s (then daily), until they list enough.
     # A seed page listing fewer articles than that names no sections (a small site's stories are
     # all on it).
     discover_sections: bool = True
     sections_per_page: int = Field(30, ge=0)
     section_min_article_links: int = Field(10, ge=1)
+    section_recheck_min_s: float = Field(1800.0, gt=0)
 
 
 class ExtractSettings(_Section):
