@@ -150,7 +150,7 @@ class RedisFrontier:
                 self.keys.url_prefix,
                 self.keys.host_prefix,
                 self.keys.queue_prefix,
-                policy.default_delay_s,
+                self._delays,
                 int(policy.respect_robots),
                 policy.robots_ttl_s,
                 _s(fetched_before),
@@ -245,6 +245,12 @@ class RedisFrontier:
         delay = self.policy.host_delay_s(crawl_delay)
         self._set_robots(keys=keys, args=[host, now, "ok", _s(text), _s(crawl_delay), 0, 0, delay])
 
+    @property
+    def _delays(self) -> str:
+        """This process's delay settings for the scripts' ``host_delay``: each host's delay is
+        worked out from them and its robots.txt's Crawl-delay at each use."""
+        return f"{self.policy.default_delay_s!r},{self.policy.politeness.max_crawl_delay_s!r}"
+
     def _report_keys(self, lease: Lease) -> list[str]:
         """The keys a report on a URL lease touches (complete.lua, fail.lua)."""
         return [
@@ -278,7 +284,7 @@ class RedisFrontier:
                 _s(outcome.body_hash),
                 int(decision.revisit),
                 decision.due_at,
-                self.policy.default_delay_s,
+                self._delays,
                 _s(lease.leased_at),
                 *self._source_args(decision),
             ],
@@ -310,7 +316,7 @@ class RedisFrontier:
                 error.kind,
                 int(decision.throttled),
                 ",".join(repr(w) for w in decision.backoff_schedule_s),
-                self.policy.default_delay_s,
+                self._delays,
                 error.message,
                 _s(lease.leased_at),
                 self.policy.errors_kept,

@@ -399,6 +399,36 @@ def test_robots_lease_comes_first_and_is_obeyed(
         assert [e["kind"] for e in f.errors()] == ["robots"]  # type: ignore[attr-defined]
 
 
+def test_a_change_of_the_delay_settings_reaches_a_host_at_once(backend_settings: SettingsFactory) -> None:
+    """Ops raise ``min_delay_ms`` (a site complained) and restart: the host's next spacing is
+    the new one, though its robots.txt (Crawl-delay 5) was read under the old settings; then they
+    lower ``max_crawl_delay_s`` below that Crawl-delay, and the cap applies at once too. Before
+    session 30 the Redis frontier kept the delay it worked out when the robots.txt arrived until
+    the next robots.txt fetch (a day later by default)."""
+    politeness = {"respect_robots": True, "min_delay_ms": 1000, "max_crawl_delay_s": 30}
+    old = build_frontier(backend_settings(politeness=politeness), OUTLETS)
+    stories = [f"http://a.example/2026/12/06/story-number-{i}-of-the-day" for i in range(4)]
+    old.add([FrontierEntry(url, "article", "x") for url in stories], T0)
+    (robots,) = old.lease(T0, 5)
+    old.set_robots(robots.host, "User-agent: *\nCrawl-delay: 5\n", T0)
+    (first,) = old.lease(T0 + 5, 5)
+    old.complete(first, Outcome(status=200), T0 + 5)
+    assert old.lease(T0 + 9.9, 5) == [] and len(old.lease(T0 + 10, 5)) == 1  # Crawl-delay 5 s
+
+    stricter = build_frontier(backend_settings(politeness={**politeness, "min_delay_ms": 20_000}), OUTLETS)
+    (second,) = stricter.lease(T0 + 100, 5)  # the first lease at T0 + 10 has expired: handed out again
+    stricter.complete(second, Outcome(status=200), T0 + 100)
+    assert stricter.lease(T0 + 119.9, 5) == []  # 20 s, not the 5 s worked out under the old settings
+
+    capped = build_frontier(
+        backend_settings(politeness={**politeness, "min_delay_ms": 0, "max_crawl_delay_s": 2}), OUTLETS
+    )
+    (third,) = capped.lease(T0 + 120, 5)
+    capped.complete(third, Outcome(status=200), T0 + 120)
+    assert capped.lease(T0 + 121.9, 5) == []
+    assert len(capped.lease(T0 + 122, 5)) == 1  # the Crawl-delay capped at 2 s
+
+
 def test_a_robots_txt_that_stops_answering_keeps_its_last_copy_or_the_host_waits(
     backend_settings: SettingsFactory,
 ) -> None:

@@ -23,5 +23,5 @@ else
 end
 redis.call('HSET', KEYS[2], 'backoff_level', 0)
 redis.call('HINCRBY', KEYS[9], 'fetched', 1)
-release(KEYS[2], KEYS[3], KEYS[4], ARGV[2], now, host_delay(KEYS[2], tonumber(ARGV[12])))
+release(KEYS[2], KEYS[3], KEYS[4], ARGV[2], now, host_delay(KEYS[2], ARGV[12]))
 return 1

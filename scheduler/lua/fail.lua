@@ -1,6 +1,6 @@
 local now = tonumber(ARGV[3])
 if not lease_held(KEYS[5], ARGV[1], ARGV[13], KEYS[1], 'lease_token') then return -1 end
-local wait = host_delay(KEYS[2], tonumber(ARGV[11]))
+local wait = host_delay(KEYS[2], ARGV[11])
 if ARGV[9] == '1' then
   -- the policy's rest by back-off level (ARGV[10]: comma-separated, level 1 first)
   local level = redis.call('HINCRBY', KEYS[2], 'backoff_level', 1)

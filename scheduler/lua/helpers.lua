@@ -4,11 +4,16 @@ local function set_state(ukey, states, new)
   redis.call('HSET', ukey, 'state', new)
   redis.call('HINCRBY', states, new, 1)
 end
--- The host's delay as the policy set it from its robots.txt, else the policy's default.
-local function host_delay(hk, default)
-  local d = redis.call('HGET', hk, 'delay_s')
-  if d and d ~= '' then return tonumber(d) end
-  return default
+-- The host's delay by the calling process's settings ("min_delay_s,max_crawl_delay_s"): the
+-- minimum delay, or the Crawl-delay of its robots.txt capped at the maximum when that is longer
+-- (politeness.host_delay_s). Worked out at each use, so a change of either setting reaches
+-- every host at once, not at its next robots.txt fetch.
+local function host_delay(hk, delays)
+  local min_delay, max_crawl = string.match(delays, '^([^,]+),([^,]+)$')
+  min_delay, max_crawl = tonumber(min_delay), tonumber(max_crawl) or math.huge
+  local crawl_delay = tonumber(redis.call('HGET', hk, 'crawl_delay_s') or '')
+  if crawl_delay then return math.max(min_delay, math.min(crawl_delay, max_crawl)) end
+  return min_delay
 end
 -- A lease is its holder's while it is in the leased set (scored by its last renewal) and the
 -- token the holder got (the lease time) is still the one stored: not expired and handed on.

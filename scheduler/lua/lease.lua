@@ -77,7 +77,7 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT',
         redis.call('HSET', uk, 'lease_token', now)
         redis.call('HINCRBY', hk, 'in_flight', 1)
         local nf = tonumber(redis.call('HGET', hk, 'next_fetch_at') or '0')
-        local d = host_delay(hk, tonumber(ARGV[7]))
+        local d = host_delay(hk, ARGV[7])
         if now + d > nf then
           nf = now + d
           redis.call('HSET', hk, 'next_fetch_at', nf)
