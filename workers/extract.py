@@ -788,6 +788,7 @@ _NOT_WRITTEN_BY = re.compile(
     r"|(?:with\s+)?(?:additional\s+)?contributions?\s+(?:by|from)|additional\s+reporting\s+(?:by|from))\s",
     re.IGNORECASE,
 )
+_NOT_WRITTEN_BY_AT = re.compile(f"(?=({_NOT_WRITTEN_BY.pattern}))", re.IGNORECASE)
 _TEXT_BYLINE_MAX_CHARS = 120
 
 
@@ -799,7 +800,10 @@ def _without_other_credits(page: HtmlPage, names: list[str]) -> list[str]:
     if headline is None:
         return names
     text = " ".join(_lines_after(headline))
-    kept = [n for n in names if not re.search(f"{_NOT_WRITTEN_BY.pattern}\\s*{re.escape(n)}", text, re.I)]
+    # What follows each credit, overlapping ones included: one scan of the text, where a pattern
+    # per name cost a compilation of the long credit pattern for every name of every page.
+    credited = [text[m.end(1) :].lstrip().lower() for m in _NOT_WRITTEN_BY_AT.finditer(text)]
+    kept = [n for n in names if not any(after.startswith(n.lower()) for after in credited)]
     return kept or names
 
 
