@@ -576,6 +576,86 @@ def test_a_home_page_with_a_handful_of_stories_names_no_sections(tmp_path: Path)
     assert fetched[f"{site}/news/"] == 0
 
 
+def test_a_feeds_tracking_parameter_is_learned_from_canonicals_and_its_stories_fetched_once(
+    tmp_path: Path,
+) -> None:
+    """The installed command, crawling on: the feed links every story with ``?cmpid=rss``, which
+    no list of tracking parameters names, and the home page links it without; each page's
+    canonical URL drops the parameter. The first stories are fetched under both addresses; once
+    pages of two stories have shown that the parameter does not make another page, the feed's
+    links of the stories published next lose it, and each of those is fetched once. Before
+    session 30 every story of such an outlet was fetched (and extracted) twice."""
+    site = "http://tidings.example"
+    first = [f"{site}/2026/12/06/first-wave-story-{i}-is-out" for i in range(3)]
+    later = [f"{site}/2026/12/06/later-wave-story-{i}-is-out" for i in range(3)]
+
+    def story(url: str, title: str) -> Resource:
+        text = f"{title}. The harbour council met again today to talk about the ferries. " * 12
+        head = f'<title>{title}</title><link rel="canonical" href="{url}">'
+        return Resource(
+            f"<html><head>{head}</head><body><article><h1>{title}</h1><p>{text}</p></article></body></html>".encode()
+        )
+
+    def home(urls: list[str]) -> Resource:
+        teasers = "".join(f'<p><a href="{u}">Story {i}</a></p>' for i, u in enumerate(urls))
+        return Resource(f"<html><body>{teasers}</body></html>".encode())
+
+    def feed(urls: list[str]) -> Resource:
+        items = "".join(f"<item><title>t</title><link>{u}?cmpid=rss</link></item>" for u in urls)
+        rss = f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
+        return Resource(rss.encode(), content_type="application/rss+xml")
+
+    pages = {
+        f"{site}/": home(first),
+        f"{site}/feed.xml": feed(first),
+        **{u: story(u, f"First wave story {i}") for i, u in enumerate(first)},
+        **{f"{u}?cmpid=rss": story(u, f"First wave story {i}") for i, u in enumerate(first)},
+        **{u: story(u, f"Later wave story {i}") for i, u in enumerate(later)},
+        **{f"{u}?cmpid=rss": story(u, f"Later wave story {i}") for i, u in enumerate(later)},
+    }
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text(
+        f'[[outlet]]\nname = "tidings"\nurls = ["{site}/"]\nfeeds = ["{site}/feed.xml"]\n', "utf-8"
+    )
+    data = tmp_path / "data"
+    env = {
+        **os.environ,
+        "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50",
+        "NEWSCRAWL_FRONTIER__REVISIT_MIN_S": "1",
+        "NEWSCRAWL_FRONTIER__REVISIT_INTERVAL_S": "1",
+    }
+    with LocalWeb(pages) as web:
+        args = ["crawl", "--outlets", str(outlets), "--data", str(data), "--quiet", "--proxy", web.proxy_url]
+        crawl = subprocess.Popen(
+            [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 40
+
+            def wait_for(urls: list[str]) -> None:
+                while not all(web.arrived(u) for u in urls) and time.monotonic() < deadline:
+                    assert crawl.poll() is None, crawl.stderr.read() if crawl.stderr else ""
+                    time.sleep(0.05)
+
+            wait_for([*first, *(f"{u}?cmpid=rss" for u in first)])
+            web.add(f"{site}/", home([*later, *first]))  # the next stories are published
+            web.add(f"{site}/feed.xml", feed([*later, *first]))
+            wait_for(later)
+            time.sleep(1.5)  # both sources looked at again, the last story indexed
+            crawl.send_signal(signal.SIGINT)
+            _, stderr = crawl.communicate(timeout=60)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+        fetched = {url: web.arrived(url) for url in pages}
+    assert crawl.returncode == 0, stderr[-2000:]
+    assert all(fetched[f"{u}?cmpid=rss"] == 1 for u in first)  # before anything was learned
+    assert [fetched[u] for u in later] == [1, 1, 1]
+    assert [fetched[f"{u}?cmpid=rss"] for u in later] == [0, 0, 0]
+    exported = [json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()]
+    assert sorted(set(exported)) == sorted([*first, *later])
+
+
 def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round(tmp_path: Path) -> None:
     """The installed command without --until-idle: a story whose site refuses it (429) past its
     three attempts is fetched in the next round (its gap shortened to 2 s here) and indexed;

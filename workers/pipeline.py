@@ -6,6 +6,7 @@ the :class:`PageResult` to the frontier, the dedup stage and the index.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from workers.extract import Article, extract_article
 from workers.fetch import FetchResponse
 from workers.links import feed_links, html_links, robots_sitemap_links, sitemap_links
 from workers.parse import classify_body, classify_html, parse_html
+from workers.url_params import LearnedParams
 
 
 @dataclass
@@ -80,6 +82,7 @@ class PageProcessor:
         self._discovery = discovery
         self._follow_article_links = follow_article_links
         self._max_body_bytes = max_body_bytes
+        self._params = LearnedParams()
 
     def process(self, lease: Lease, response: FetchResponse) -> PageResult:
         """Never raises for bad input: the error is returned on the result for that URL."""
@@ -121,8 +124,10 @@ class PageProcessor:
         result = PageResult(kind=kind, body_hash=digest)
         if kind == "listing" or self._follow_article_links:
             links, teasers = html_links(page, lambda u: self._discovery.is_article(outlet, u))
-            result.entries = self._discovery.entries(
-                links, outlet_name=lease.outlet, depth=lease.depth, referrer=final_url, source=kind
+            result.entries = self._without_ignored_params(
+                self._discovery.entries(
+                    links, outlet_name=lease.outlet, depth=lease.depth, referrer=final_url, source=kind
+                )
             )
             result.teasers = teasers if kind == "listing" else []
         if lease.section_on_trial:
@@ -134,6 +139,7 @@ class PageProcessor:
             result.extract_cpu_s = time.process_time() - started
             now = datetime.now(UTC)
             result.document = to_document(article, url=final_url, outlet=lease.outlet, now=now)
+            self._params.observe(lease.url, article.canonical_url)
         return result
 
     def robots_sitemaps(self, lease: Lease, text: str, final_url: str) -> list[FrontierEntry]:
@@ -155,7 +161,15 @@ class PageProcessor:
         entries = self._discovery.entries(
             links, outlet_name=lease.outlet, depth=lease.depth, referrer=url, source=kind
         )
-        return PageResult(kind=kind, body_hash=digest, entries=entries)
+        return PageResult(kind=kind, body_hash=digest, entries=self._without_ignored_params(entries))
+
+    def _without_ignored_params(self, entries: list[FrontierEntry]) -> list[FrontierEntry]:
+        """Article links without the parameters their host's canonical URLs were seen to drop
+        (``workers/url_params.py``): one story linked with and without ``?cmpid=rss`` is one URL."""
+        return [
+            dataclasses.replace(e, url=self._params.clean(e.url)) if e.kind == "article" else e
+            for e in entries
+        ]
 
     @staticmethod
     def _final_url(response: FetchResponse) -> str:
