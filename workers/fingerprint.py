@@ -17,11 +17,9 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(normalize_body(text).encode("utf-8")).hexdigest()[:32]
 
 
-_LANE_BITS = 32
-# SPREAD[v] puts bit j of byte v into lane j of a wide integer, so adding SPREAD values counts
-# set bits for 8 positions at once: a simhash costs 8 additions per shingle instead of 64 tests.
-_SPREAD = tuple(sum(1 << (_LANE_BITS * j) for j in range(8) if v >> j & 1) for v in range(256))
-_LANE_MASK = (1 << _LANE_BITS) - 1
+# One byte with bit j set: repeated once per digest, a mask that keeps bit j of every byte of a
+# column, so that counting how many digests have a bit set is one AND and one popcount in C.
+_BYTE_BIT = tuple(bytes([1 << j]) for j in range(8))
 
 
 def shingle_digests(text: str) -> set[bytes]:
@@ -43,13 +41,12 @@ def simhash_of_digests(digests: set[bytes]) -> int:
     if not digests:
         return 0
     packed = b"".join(digests)
-    spread = _SPREAD
     half = len(digests) // 2
+    masks = [int.from_bytes(bit * len(digests)) for bit in _BYTE_BIT]
     value = 0
     for i in range(8):
-        # Byte i of every digest at once: lane j of ``lanes`` counts how often its bit j is set.
-        lanes = sum(spread[byte] for byte in packed[i::8])
-        for j in range(8):
-            if (lanes >> (_LANE_BITS * j)) & _LANE_MASK > half:
+        column = int.from_bytes(packed[i::8])  # byte i of every digest
+        for j, mask in enumerate(masks):
+            if (column & mask).bit_count() > half:
                 value |= 1 << (8 * (7 - i) + j)  # digests are big-endian: byte 0 holds bits 63..56
     return value
