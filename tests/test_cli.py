@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -499,6 +499,54 @@ def test_the_sections_a_home_page_links_become_sources_of_its_outlet(tmp_path: P
     assert stats["frontier"]["urls"].get("queued", 0) == 3
 
 
+class _CrawlingOn:
+    """The installed command crawling on (no --until-idle) over a loopback web of ``pages``;
+    leaving the block stops it as a user would (Ctrl-C) and checks that it exited cleanly."""
+
+    def __init__(self, tmp_path: Path, outlets_toml: str, pages: dict[str, Resource], env: dict[str, str]):
+        (tmp_path / "outlets.toml").write_text(outlets_toml, "utf-8")
+        self.outlets, self.data = tmp_path / "outlets.toml", tmp_path / "data"
+        self.web = LocalWeb(pages)
+        self.env = {**os.environ, "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50", **env}
+        self.deadline = 0.0
+
+    def __enter__(self) -> _CrawlingOn:
+        self.web.__enter__()
+        args = ["crawl", "--outlets", str(self.outlets), "--data", str(self.data), "--quiet"]
+        self.crawl = subprocess.Popen(
+            [*CLI, *args, "--proxy", self.web.proxy_url],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.deadline = time.monotonic() + 40
+        return self
+
+    def wait_until(self, done: Callable[[], bool]) -> None:
+        """Until ``done()`` or the test's 40 s are up; the crawl must keep running meanwhile."""
+        while not done() and time.monotonic() < self.deadline:
+            assert self.crawl.poll() is None, "the crawl stopped"
+            time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self.crawl.poll() is None:
+                self.crawl.send_signal(signal.SIGINT)
+            _, stderr = self.crawl.communicate(timeout=60)
+        finally:
+            if self.crawl.poll() is None:
+                self.crawl.kill()
+            self.web.__exit__(*exc)
+        if exc[0] is None:
+            assert self.crawl.returncode == 0, stderr[-2000:]
+
+    def exported(self) -> list[str]:
+        return [
+            json.loads(line)["url"] for line in run("export", "--data", str(self.data)).stdout.splitlines()
+        ]
+
+
 def test_a_section_nearly_empty_when_found_is_read_once_it_fills_up(tmp_path: Path) -> None:
     """The installed command, crawling on (no --until-idle): a section the home page links to
     lists two stories when first fetched, too few to be a section; it is looked at again
@@ -522,38 +570,14 @@ def test_a_section_nearly_empty_when_found_is_read_once_it_fills_up(tmp_path: Pa
         **{url: _story(f"Harbour bridge {i} closed for repairs") for i, url in enumerate(on_home)},
         **{url: _story(f"New desk story {i} goes online") for i, url in enumerate(in_section)},
     }
-    outlets = tmp_path / "outlets.toml"
-    outlets.write_text(f'[[outlet]]\nname = "gazette"\nurls = ["{site}/"]\n', "utf-8")
-    data = tmp_path / "data"
-    env = {
-        **os.environ,
-        "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50",
-        "NEWSCRAWL_FRONTIER__SECTION_RECHECK_MIN_S": "1",
-    }
-    with LocalWeb(pages) as web:
-        args = ["crawl", "--outlets", str(outlets), "--data", str(data), "--quiet", "--proxy", web.proxy_url]
-        crawl = subprocess.Popen(
-            [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            deadline = time.monotonic() + 40
-            while web.arrived(f"{site}/neu/") == 0 and time.monotonic() < deadline and crawl.poll() is None:
-                time.sleep(0.05)
-            web.add(f"{site}/neu/", section(in_section))  # the desk publishes
-            while time.monotonic() < deadline and crawl.poll() is None:
-                if all(web.arrived(url) for url in in_section):
-                    break
-                time.sleep(0.1)
-            time.sleep(1.0)  # the last story is extracted and indexed
-            crawl.send_signal(signal.SIGINT)
-            _, stderr = crawl.communicate(timeout=60)
-        finally:
-            if crawl.poll() is None:
-                crawl.kill()
-        fetched = {url: web.arrived(url) for url in pages}
-    assert crawl.returncode == 0, stderr[-2000:]
-    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
-    assert exported == {*on_home, *in_section}
+    outlets = f'[[outlet]]\nname = "gazette"\nurls = ["{site}/"]\n'
+    with _CrawlingOn(tmp_path, outlets, pages, {"NEWSCRAWL_FRONTIER__SECTION_RECHECK_MIN_S": "1"}) as run_:
+        run_.wait_until(lambda: run_.web.arrived(f"{site}/neu/") > 0)
+        run_.web.add(f"{site}/neu/", section(in_section))  # the desk publishes
+        run_.wait_until(lambda: all(run_.web.arrived(url) for url in in_section))
+        time.sleep(1.0)  # the last story is extracted and indexed
+    fetched = {url: run_.web.arrived(url) for url in pages}
+    assert set(run_.exported()) == {*on_home, *in_section}
     assert fetched[f"{site}/neu/"] >= 2
     # the search form: looked at again ever less often (1 s, 2 s, 4 s, ... apart), not polled
     assert 1 <= fetched[f"{site}/suche"] <= 5
@@ -613,47 +637,21 @@ def test_a_feeds_tracking_parameter_is_learned_from_canonicals_and_its_stories_f
         **{u: story(u, f"Later wave story {i}") for i, u in enumerate(later)},
         **{f"{u}?cmpid=rss": story(u, f"Later wave story {i}") for i, u in enumerate(later)},
     }
-    outlets = tmp_path / "outlets.toml"
-    outlets.write_text(
-        f'[[outlet]]\nname = "tidings"\nurls = ["{site}/"]\nfeeds = ["{site}/feed.xml"]\n', "utf-8"
-    )
-    data = tmp_path / "data"
-    env = {
-        **os.environ,
-        "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50",
-        "NEWSCRAWL_FRONTIER__REVISIT_MIN_S": "1",
-        "NEWSCRAWL_FRONTIER__REVISIT_INTERVAL_S": "1",
-    }
-    with LocalWeb(pages) as web:
-        args = ["crawl", "--outlets", str(outlets), "--data", str(data), "--quiet", "--proxy", web.proxy_url]
-        crawl = subprocess.Popen(
-            [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    outlets = f'[[outlet]]\nname = "tidings"\nurls = ["{site}/"]\nfeeds = ["{site}/feed.xml"]\n'
+    quick = {"NEWSCRAWL_FRONTIER__REVISIT_MIN_S": "1", "NEWSCRAWL_FRONTIER__REVISIT_INTERVAL_S": "1"}
+    with _CrawlingOn(tmp_path, outlets, pages, quick) as run_:
+        run_.wait_until(
+            lambda: all(run_.web.arrived(u) for u in [*first, *(f"{u}?cmpid=rss" for u in first)])
         )
-        try:
-            deadline = time.monotonic() + 40
-
-            def wait_for(urls: list[str]) -> None:
-                while not all(web.arrived(u) for u in urls) and time.monotonic() < deadline:
-                    assert crawl.poll() is None, crawl.stderr.read() if crawl.stderr else ""
-                    time.sleep(0.05)
-
-            wait_for([*first, *(f"{u}?cmpid=rss" for u in first)])
-            web.add(f"{site}/", home([*later, *first]))  # the next stories are published
-            web.add(f"{site}/feed.xml", feed([*later, *first]))
-            wait_for(later)
-            time.sleep(1.5)  # both sources looked at again, the last story indexed
-            crawl.send_signal(signal.SIGINT)
-            _, stderr = crawl.communicate(timeout=60)
-        finally:
-            if crawl.poll() is None:
-                crawl.kill()
-        fetched = {url: web.arrived(url) for url in pages}
-    assert crawl.returncode == 0, stderr[-2000:]
+        run_.web.add(f"{site}/", home([*later, *first]))  # the next stories are published
+        run_.web.add(f"{site}/feed.xml", feed([*later, *first]))
+        run_.wait_until(lambda: all(run_.web.arrived(u) for u in later))
+        time.sleep(1.5)  # both sources looked at again, the last story indexed
+    fetched = {url: run_.web.arrived(url) for url in pages}
     assert all(fetched[f"{u}?cmpid=rss"] == 1 for u in first)  # before anything was learned
     assert [fetched[u] for u in later] == [1, 1, 1]
     assert [fetched[f"{u}?cmpid=rss"] for u in later] == [0, 0, 0]
-    exported = [json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()]
-    assert sorted(set(exported)) == sorted([*first, *later])
+    assert sorted(set(run_.exported())) == sorted([*first, *later])
 
 
 def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round(tmp_path: Path) -> None:
@@ -667,32 +665,11 @@ def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round
         f"{site}/": Resource(home.encode()),
         story: Resource(_story("A story from an overloaded site").body, throttle_first=4),
     }
-    outlets = tmp_path / "outlets.toml"
-    outlets.write_text(f'[[outlet]]\nname = "busy"\nurls = ["{site}/"]\n', "utf-8")
-    data = tmp_path / "data"
-    env = {
-        **os.environ,
-        "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50",
-        "NEWSCRAWL_POLITENESS__BACKOFF_BASE_S": "0.2",
-        "NEWSCRAWL_FRONTIER__RETRY_ROUND_GAP_S": "2",
-    }
-    with LocalWeb(pages) as web:
-        args = ["crawl", "--outlets", str(outlets), "--data", str(data), "--quiet", "--proxy", web.proxy_url]
-        crawl = subprocess.Popen(
-            [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        try:
-            deadline = time.monotonic() + 40
-            while web.arrived(story) < 5 and time.monotonic() < deadline and crawl.poll() is None:
-                time.sleep(0.1)
-            time.sleep(1.0)  # the fifth answer is a 200: extracted and indexed
-            crawl.send_signal(signal.SIGINT)
-            _, stderr = crawl.communicate(timeout=60)
-        finally:
-            if crawl.poll() is None:
-                crawl.kill()
-        requests = web.arrived(story)
-    assert crawl.returncode == 0, stderr[-2000:]
-    assert requests == 5, "the story was not tried again in a later round"
-    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    outlets = f'[[outlet]]\nname = "busy"\nurls = ["{site}/"]\n'
+    env = {"NEWSCRAWL_POLITENESS__BACKOFF_BASE_S": "0.2", "NEWSCRAWL_FRONTIER__RETRY_ROUND_GAP_S": "2"}
+    with _CrawlingOn(tmp_path, outlets, pages, env) as run_:
+        run_.wait_until(lambda: run_.web.arrived(story) >= 5)
+        time.sleep(1.0)  # the fifth answer is a 200: extracted and indexed
+    assert run_.web.arrived(story) == 5, "the story was not tried again in a later round"
+    exported = set(run_.exported())
     assert exported == {story}
