@@ -46,3 +46,49 @@ def test_what_is_learned_is_bounded_by_hosts() -> None:
             params.observe(f"https://{host}/s{n}?src=rss", f"https://{host}/s{n}")
     assert params.ignorable("a.example") == frozenset()  # the oldest host went
     assert params.ignorable("c.example") == {"src"}
+
+
+def test_the_page_processor_learns_only_from_canonicals_that_name_a_story() -> None:
+    """Two templates whose canonical drops the ``?id=`` that tells their pages apart (``/video``,
+    ``/gallery``) would make ``id`` look ignorable: their canonicals do not look like stories, so
+    nothing is learned and ``/video?id=9`` stays its own URL; story addresses do teach."""
+    from newscrawl.app.factory import build_processor
+    from newscrawl.core.records import FrontierEntry, Lease
+    from newscrawl.core.settings import Settings
+    from workers.fetch import FetchResponse
+
+    processor = build_processor(Settings(), [])
+
+    def page(url: str, canonical: str) -> FetchResponse:
+        text = "The harbour council met again today to talk about the ferries. " * 30
+        head = f'<link rel="canonical" href="{canonical}">'
+        html = (
+            f"<html><head>{head}</head><body><article><h1>A story</h1><p>{text}</p></article></body></html>"
+        )
+        return FetchResponse(url, url, 200, {"content-type": "text/html"}, body=html.encode(), text=html)
+
+    def feed_links(urls: list[str]) -> list[str]:
+        items = "".join(f"<item><title>t</title><link>{u}</link></item>" for u in urls)
+        rss = f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
+        feed = "https://news.example/feed.xml"
+        response = FetchResponse(
+            feed, feed, 200, {"content-type": "application/rss+xml"}, body=rss.encode(), text=rss
+        )
+        result = processor.process(Lease(feed, "news.example", "feed", None, 0), response)
+        return [e.url for e in result.entries if isinstance(e, FrontierEntry)]
+
+    for url, canonical in (
+        ("https://news.example/video?id=5", "https://news.example/video"),
+        ("https://news.example/gallery?id=7", "https://news.example/gallery"),
+    ):
+        assert processor.process(
+            Lease(url, "news.example", "article", None, 1), page(url, canonical)
+        ).document
+    assert feed_links(["https://news.example/video?id=9"]) == ["https://news.example/video?id=9"]
+
+    for n in (1, 2):
+        story = f"https://news.example/2026/12/06/harbour-story-number-{n}"
+        lease = Lease(f"{story}?src=rss", "news.example", "article", None, 1)
+        assert processor.process(lease, page(f"{story}?src=rss", story)).document
+    later = "https://news.example/2026/12/06/harbour-story-number-3"
+    assert feed_links([f"{later}?src=rss"]) == [later]

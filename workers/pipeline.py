@@ -139,7 +139,10 @@ class PageProcessor:
             result.extract_cpu_s = time.process_time() - started
             now = datetime.now(UTC)
             result.document = to_document(article, url=final_url, outlet=lease.outlet, now=now)
-            self._params.observe(lease.url, article.canonical_url)
+            if self._discovery.is_article(outlet, article.canonical_url):
+                # Only an address that names a story by itself: a template whose canonical drops
+                # the ?id= that tells its pages apart (/video?id=5 -> /video) teaches nothing.
+                self._params.observe(lease.url, article.canonical_url)
         return result
 
     def robots_sitemaps(self, lease: Lease, text: str, final_url: str) -> list[FrontierEntry]:

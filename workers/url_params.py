@@ -7,8 +7,11 @@ copy by its canonical URL, after the fetch and the extraction were paid for). Th
 which parameters do not change a page: its ``rel=canonical`` drops them. A parameter is taken
 for ignorable on a host once pages of ``MIN_EVIDENCE`` different canonical URLs have dropped
 it (one page whose canonical drops ``?id=`` may be a template that names every article the
-same; a site whose canonicals tell its articles apart keeps them apart). From then on the
-article links found on that host lose it before they reach the frontier's seen filter.
+same; a site whose canonicals tell its articles apart keeps them apart), and only canonical
+URLs that name an article by themselves count (the page processor asks the discovery policy:
+``/video`` and ``/gallery`` as the canonicals of ``?id=`` pages are two templates, not two
+stories). From then on the article links found on that host lose it before they reach the
+frontier's seen filter.
 
 What is learned lives in the process (bounded; a restarted worker learns again from its first
 few articles of each host).
