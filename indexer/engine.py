@@ -240,6 +240,8 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
         filters.append({"term": {"outlet": query.outlet}})
     if query.since:
         filters.append({"range": {"published_at": {"gte": query.since.isoformat()}}})
+    if query.language:
+        filters.append({"term": {"language": query.language.lower()}})
     must: list[dict[str, Any]] = []
     if query.text.strip():
         must.append(

@@ -118,6 +118,9 @@ class SQLiteIndex:
         if query.since:
             where.append("d.published_at >= ?")
             params.append(query.since.isoformat())
+        if query.language:
+            where.append("d.language = ?")
+            params.append(query.language.lower())
         if not query.include_duplicates:
             where.append("d.duplicate_of IS NULL")
         if match:

@@ -59,6 +59,9 @@ def test_search_finds_the_wire_story_once_with_its_appearances(demo_data: Path) 
         "search", "plan", "--data", str(demo_data), "--since", "2026-10-31", "--json", "--limit", "100"
     )
     assert all(json.loads(x)["published_at"] >= "2026-10-31" for x in recent.stdout.splitlines())
+    german = run("search", "", "--data", str(demo_data), "--language", "DE", "--json", "--limit", "100")
+    languages = [json.loads(x)["language"] for x in german.stdout.splitlines()]
+    assert languages and set(languages) == {"de"}  # the demo web's German outlet, nothing else
     assert "no results" in run("search", "zzzyxq", "--data", str(demo_data)).stdout
 
 

@@ -379,13 +379,16 @@ def test_search_hides_duplicates_and_takes_later_corrections(
     original.title = "Ferry strike closes the harbour"
     copy.title = "Ferry strike closes the harbour (wire)"
     copy.duplicate_of = original.id
+    other.title, other.language = "Fährstreik legt den Hafen lahm", "de"
     for doc in (original, copy, other):
         writer.index(doc)
     writer.update(original.id, {"also_seen_at": ["http://aggregator.example/a/ferry"]})
     load(settings)
     index = refreshed(settings)
-    hits = index.search(SearchQuery(text="ferry strike"))
+    hits = index.search(SearchQuery(text="ferry strike", language="en"))
     assert [h.document.id for h in hits] == [original.id]
+    assert [h.document.id for h in index.search(SearchQuery(text="fährstreik", language="de"))] == [other.id]
+    assert index.search(SearchQuery(text="fährstreik", language="en")) == []
     assert "<em>" in hits[0].snippet or hits[0].snippet
     assert set(hits[0].appearances) == {"http://aggregator.example/a/ferry", copy.url}
     assert len(index.search(SearchQuery(text="ferry strike", include_duplicates=True))) == 2

@@ -21,6 +21,7 @@ class SearchQuery:
     text: str
     outlet: str | None = None
     since: datetime | None = None
+    language: str | None = None  # ISO 639-1, as detected at extraction ("de")
     limit: int = 10
     include_duplicates: bool = False
 

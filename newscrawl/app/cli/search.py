@@ -31,7 +31,12 @@ def run(args: argparse.Namespace) -> int:
     index = build_index(settings)
     hits = index.search(
         SearchQuery(
-            text=args.query, outlet=args.outlet, since=since, limit=args.limit, include_duplicates=args.all
+            text=args.query,
+            outlet=args.outlet,
+            since=since,
+            language=args.language,
+            limit=args.limit,
+            include_duplicates=args.all,
         )
     )
     index.close()
@@ -59,6 +64,7 @@ def register(sub: Any) -> None:
     p.add_argument("query")
     p.add_argument("--outlet")
     p.add_argument("--since", help="ISO date or datetime")
+    p.add_argument("--language", help="ISO 639-1 code of the stories' language, e.g. de")
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--all", action="store_true", help="include duplicates")
     p.add_argument("--json", action="store_true", help="one JSON object per hit")
