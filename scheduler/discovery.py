@@ -163,6 +163,7 @@ class Discovery:
                     published_ts=link.published_ts,
                     referrer=referrer,
                     position=position,
+                    modified_ts=link.modified_ts,
                 )
             )
         if taken and sum(1 for e in out if e.kind == "article") < self._section_min_articles:

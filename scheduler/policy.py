@@ -246,6 +246,30 @@ class FrontierPolicy:
     def priority(kind: str) -> int:
         return PRIORITY[kind]
 
+    def refetch_after(self, entry: FrontierEntry, now: float) -> float | None:
+        """When ``entry`` says its story changed, if that may have a fetched story fetched again:
+        a story, refetching on, a change dated within ``refetch_max_age_s`` and not in the future
+        (beyond the clocks' slack). None: a story the frontier has seen stays as it is."""
+        modified = entry.modified_ts
+        if entry.kind != "article" or modified is None or self.limits.refetch_min_gap_s is None:
+            return None
+        if not now - self.limits.refetch_max_age_s <= modified <= now + self.limits.refetch_clock_slack_s:
+            return None
+        return modified
+
+    def refetch_due(self, fetched_at: float | None, modified: float | None, now: float) -> bool:
+        """A story fetched at ``fetched_at`` is fetched again: it changed (``modified``, from
+        :meth:`refetch_after`) later than that, and the last fetch is ``refetch_min_gap_s`` old.
+        The Redis frontier's add.lua decides the same in its script."""
+        gap = self.limits.refetch_min_gap_s
+        return (
+            fetched_at is not None
+            and modified is not None
+            and gap is not None
+            and modified > fetched_at + self.limits.refetch_clock_slack_s
+            and now - fetched_at >= gap
+        )
+
     def budget_window(self, now: float) -> int:
         """The host budget's current window: a host's count of new URLs starts again in each."""
         return int(now // self.host_budget_window_s)

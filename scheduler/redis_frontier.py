@@ -117,12 +117,17 @@ class RedisFrontier:
                     self.policy.host_page_budget,
                     seen_field,
                     str(self.policy.budget_window(now)),
+                    _s(self.policy.refetch_after(entry, now)),
+                    _s(self.policy.limits.refetch_min_gap_s),
+                    self.policy.limits.refetch_clock_slack_s,
                 ],
             )
         for entry, outcome in zip(admitted, pipe.execute() if len(pipe) else [], strict=True):
             if outcome == 1:
                 result.added += 1
                 result.new_articles += entry.kind == "article"
+            elif outcome == 2:
+                result.updated += 1
             elif outcome == 0:
                 result.known += 1
             else:
@@ -270,8 +275,9 @@ class RedisFrontier:
         if self.policy.budgeted and lease.kind in REVISITED_KINDS:
             demand = float(self._redis.hget(self.keys.counters, "source_demand") or 0.0)
         decision = self.policy.after_success(lease, outcome, now, source_demand_per_s=demand)
+        seen_key, seen_field = self._seen_slot(lease.url)
         self._complete(
-            keys=self._report_keys(lease),
+            keys=[*self._report_keys(lease), seen_key],
             args=[
                 lease.url,
                 lease.host,
@@ -287,6 +293,7 @@ class RedisFrontier:
                 self._delays,
                 _s(lease.leased_at),
                 *self._source_args(decision),
+                seen_field,
             ],
         )
 
@@ -303,8 +310,9 @@ class RedisFrontier:
             return
         fetched = self._redis.hget(self.keys.url(lease.url), "fetched_at")
         decision = self.policy.after_failure(lease, error, now, fetched_before=bool(fetched))
+        seen_key, seen_field = self._seen_slot(lease.url)
         self._fail(
-            keys=[*self._report_keys(lease), self.keys.errors],
+            keys=[*self._report_keys(lease), self.keys.errors, seen_key],
             args=[
                 lease.url,
                 lease.host,
@@ -320,6 +328,7 @@ class RedisFrontier:
                 error.message,
                 _s(lease.leased_at),
                 self.policy.errors_kept,
+                seen_field,
             ],
         )
 

@@ -57,8 +57,9 @@ CREATE TABLE IF NOT EXISTS errors (
     url TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL, final INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
--- The seen filter: a URL that is done or failed for good leaves its row and keeps only this.
-CREATE TABLE IF NOT EXISTS seen (fp INTEGER PRIMARY KEY) WITHOUT ROWID;
+-- The seen filter: a URL that is done or failed for good leaves its row and keeps only this
+-- (and when it was last fetched, if it was: an updated story is fetched again).
+CREATE TABLE IF NOT EXISTS seen (fp INTEGER PRIMARY KEY, fetched_at REAL) WITHOUT ROWID;
 """
 
 # Columns added after the first release: (table, column, type).
@@ -74,6 +75,7 @@ _MIGRATIONS = (
     ("urls", "lost", "INTEGER NOT NULL DEFAULT 0"),
     ("urls", "claimed", "INTEGER NOT NULL DEFAULT 0"),
     ("hosts", "budget_window", "INTEGER"),
+    ("seen", "fetched_at", "REAL"),
 )
 
 
@@ -129,9 +131,13 @@ class SQLiteFrontier:
             for entry in self.policy.admissible(entries, result):
                 host = host_of(entry.url)
                 self._ensure_host(host, entry.url)
-                if self._retired(entry.url):
-                    result.known += 1
-                    continue
+                refetch = False
+                seen = self._seen(entry.url)
+                if seen is not None:
+                    refetch = self.policy.refetch_due(seen[0], self.policy.refetch_after(entry, now), now)
+                    if not refetch:
+                        result.known += 1
+                        continue
                 row = self._db.execute(
                     "SELECT enqueued, budget_window FROM hosts WHERE host=?", (host,)
                 ).fetchone()
@@ -163,25 +169,36 @@ class SQLiteFrontier:
                         entry.referrer,
                     ),
                 )
-                if cur.rowcount:
+                if not cur.rowcount:
+                    result.known += 1
+                    continue
+                if refetch:
+                    result.updated += 1
+                else:
                     result.added += 1
                     result.new_articles += entry.kind == "article"
-                    self._db.execute("UPDATE hosts SET enqueued=enqueued+1 WHERE host=?", (host,))
-                else:
-                    result.known += 1
+                self._db.execute("UPDATE hosts SET enqueued=enqueued+1 WHERE host=?", (host,))
         return result
 
     def _known(self, url: str) -> bool:
         found = self._db.execute("SELECT 1 FROM urls WHERE url=?", (url,)).fetchone() is not None
-        return found or self._retired(url)
+        return found or self._seen(url) is not None
 
-    def _retired(self, url: str) -> bool:
-        return self._db.execute("SELECT 1 FROM seen WHERE fp=?", (_fingerprint(url),)).fetchone() is not None
+    def _seen(self, url: str) -> tuple[float | None] | None:
+        """(when it was last fetched, or None) for a URL done or failed for good; None if not."""
+        row = self._db.execute("SELECT fetched_at FROM seen WHERE fp=?", (_fingerprint(url),)).fetchone()
+        return None if row is None else (row[0],)
 
-    def _retire(self, url: str, state: str) -> None:
-        """A URL done or failed for good: its row goes (the frontier does not grow with it)."""
+    def _retire(self, url: str, state: str, now: float) -> None:
+        """A URL done or failed for good: its row goes (the frontier does not grow with it).
+        The seen filter keeps when it was last fetched: a story that failed the first time has
+        nothing to update; one fetched again that failed is not asked for again before the gap
+        (it stays as first read)."""
         self._db.execute("DELETE FROM urls WHERE url=?", (url,))
-        self._db.execute("INSERT OR IGNORE INTO seen (fp) VALUES (?)", (_fingerprint(url),))
+        self._db.execute(
+            "INSERT INTO seen (fp, fetched_at) VALUES (?, ?) ON CONFLICT(fp) DO UPDATE SET fetched_at=?",
+            (_fingerprint(url), now if state == "done" else None, now),
+        )
         self._bump(f"state:{state}")
 
     def _ensure_host(self, host: str, url: str) -> None:
@@ -261,7 +278,7 @@ class SQLiteFrontier:
                 return None
             if robots is not None and not robots.allowed(row["url"]):
                 self._record_error(row["url"], "robots", "disallowed by robots.txt", now, final=True)
-                self._retire(row["url"], "failed")
+                self._retire(row["url"], "failed", now)
                 continue
             self._db.execute(
                 "UPDATE urls SET state='leased', leased_at=?, lease_renewed_at=NULL, claimed=0 WHERE url=?",
@@ -389,7 +406,7 @@ class SQLiteFrontier:
                     ),
                 )
             else:
-                self._retire(lease.url, "done")
+                self._retire(lease.url, "done", now)
             self._db.execute("UPDATE hosts SET backoff_level=0 WHERE host=?", (lease.host,))
             self._release_host(lease.host, now, self._host_delay(self._host(lease.host)))
             self._bump("fetched")
@@ -416,7 +433,7 @@ class SQLiteFrontier:
                 due = max(due, now + host_wait)
             final = decision.mode == "final"
             if final:
-                self._retire(lease.url, "failed")
+                self._retire(lease.url, "failed", now)
             else:
                 self._db.execute(
                     "UPDATE urls SET state='queued', due_at=?, attempts=?, lost=0, status=?, error_kind=?,"

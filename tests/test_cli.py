@@ -512,6 +512,7 @@ class _CrawlingOn:
         self.web = LocalWeb(pages)
         self.env = {**os.environ, "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50", **env}
         self.deadline = 0.0
+        self.stdout = ""  # the summary the crawl prints when it stops
 
     def __enter__(self) -> _CrawlingOn:
         self.web.__enter__()
@@ -536,7 +537,7 @@ class _CrawlingOn:
         try:
             if self.crawl.poll() is None:
                 self.crawl.send_signal(signal.SIGINT)
-            _, stderr = self.crawl.communicate(timeout=60)
+            self.stdout, stderr = self.crawl.communicate(timeout=60)
         finally:
             if self.crawl.poll() is None:
                 self.crawl.kill()
@@ -655,6 +656,63 @@ def test_a_feeds_tracking_parameter_is_learned_from_canonicals_and_its_stories_f
     assert [fetched[u] for u in later] == [1, 1, 1]
     assert [fetched[f"{u}?cmpid=rss"] for u in later] == [0, 0, 0]
     assert sorted(set(run_.exported())) == sorted([*first, *later])
+
+
+def test_a_story_its_sitemap_says_was_updated_is_fetched_again_and_indexed_once_as_updated(
+    tmp_path: Path,
+) -> None:
+    """The installed command, crawling on: a developing story is indexed as first published;
+    the newsroom rewrites it and its news sitemap dates the change (``<lastmod>``); the crawl
+    fetches it again and the index holds the one story, rewritten (the search finds the new
+    text, not the old). An unchanged sitemap fetches nothing again. Before session 31 a story
+    was fetched once and the index kept its first version."""
+    site = "http://courier.example"
+    url = f"{site}/2026/12/06/harbour-fire-crews-still-at-the-scene"
+    title = "Harbour fire: crews still at the scene"
+
+    def story(news: str) -> Resource:
+        text = f"{news} The harbour master spoke to reporters at the gate this morning. " * 10
+        head = f'<title>{title}</title><link rel="canonical" href="{url}">'
+        body = f"<article><h1>{title}</h1><p>{text}</p></article>"
+        return Resource(f"<html><head>{head}</head><body>{body}</body></html>".encode())
+
+    def sitemap(lastmod: float) -> Resource:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(lastmod))
+        xml = (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{url}</loc><lastmod>{stamp}</lastmod></url></urlset>"
+        )
+        return Resource(xml.encode(), content_type="application/xml")
+
+    first_news = "Fire crews are still fighting the blaze in warehouse seven."
+    later_news = "The blaze in warehouse seven was put out overnight by volunteers."
+    pages = {f"{site}/sitemap.xml": sitemap(time.time() - 600), url: story(first_news)}
+    outlets = f'[[outlet]]\nname = "courier"\nurls = []\nsitemaps = ["{site}/sitemap.xml"]\n'
+    env = {
+        "NEWSCRAWL_FRONTIER__REVISIT_MIN_S": "1",
+        "NEWSCRAWL_FRONTIER__REVISIT_INTERVAL_S": "1",
+        "NEWSCRAWL_FRONTIER__REFETCH_MIN_GAP_S": "1",
+        "NEWSCRAWL_FRONTIER__REFETCH_CLOCK_SLACK_S": "1",
+    }
+    with _CrawlingOn(tmp_path, outlets, pages, env) as run_:
+        run_.wait_until(lambda: run_.web.arrived(url) == 1 and run_.web.arrived(f"{site}/sitemap.xml") >= 3)
+        time.sleep(0.5)
+        assert run_.web.arrived(url) == 1  # the sitemap looked at again, unchanged: nothing refetched
+        time.sleep(1.5)
+        run_.web.add(url, story(later_news))
+        run_.web.add(f"{site}/sitemap.xml", sitemap(time.time()))
+        run_.wait_until(lambda: run_.web.arrived(url) == 2)
+        time.sleep(1.5)  # extracted and indexed
+    assert run_.web.arrived(url) == 2
+    summary = json.loads(run_.stdout)
+    assert (summary["articles_indexed"], summary["updates_queued"], summary["articles_updated"]) == (1, 1, 1)
+    (doc,) = [json.loads(line) for line in run("export", "--data", str(run_.data)).stdout.splitlines()]
+    assert doc["url"] == url and "put out overnight" in doc["body"] and "still fighting" not in doc["body"]
+    found = run("search", "overnight volunteers", "--data", str(run_.data), "--json")
+    assert found.returncode == 0, found.stderr
+    assert [json.loads(line)["url"] for line in found.stdout.splitlines()] == [url]
+    stale = run("search", "still fighting", "--data", str(run_.data), "--json")
+    assert stale.returncode == 0 and stale.stdout.strip() == ""
 
 
 def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round(tmp_path: Path) -> None:

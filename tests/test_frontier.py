@@ -69,6 +69,58 @@ def test_seen_filter_and_priorities(backend_settings: SettingsFactory) -> None:
     ]
 
 
+STORY = "http://a.example/2026/12/06/minister-resigns-after-vote"
+
+
+def _story(modified_ts: float | None) -> list[FrontierEntry]:
+    return [FrontierEntry(STORY, "article", "x", 1, published_ts=T0, modified_ts=modified_ts)]
+
+
+def test_a_story_its_sitemap_dates_a_change_of_is_fetched_again_once_per_change(
+    backend_settings: SettingsFactory,
+) -> None:
+    """A story fetched once is fetched again when its feed or sitemap dates a change later than
+    that fetch (a correction, a developing story rewritten), at most once per
+    ``refetch_min_gap_s``; a change dated within the clocks' slack of the fetch, in the future,
+    older than ``refetch_max_age_s``, or already fetched, is nothing new. Before session 31 a
+    story was fetched once and the index kept its first version."""
+    f = frontier(backend_settings, frontier={"refetch_min_gap_s": 1800, "refetch_max_age_s": 86400})
+    assert f.add(_story(None), T0).added == 1
+    (lease,) = f.lease(T0, 5)
+    f.complete(lease, Outcome(status=200), T0)
+
+    def offered(modified: float | None, now: float) -> tuple[int, int]:
+        result = f.add(_story(modified), now)
+        return result.updated, result.known
+
+    assert offered(None, T0 + 4000) == (0, 1)  # no date: the seen filter as ever
+    assert offered(T0 + 60, T0 + 4000) == (0, 1)  # the version fetched, dated a moment later
+    assert offered(T0 + 900, T0 + 1000) == (0, 1)  # changed, but fetched less than 30 min ago
+    assert offered(T0 + 9000, T0 + 4000) == (0, 1)  # dated in the future
+    assert offered(T0 + 900, T0 + 900 + 86401) == (0, 1)  # a change too old to chase
+    assert f.lease(T0 + 4000, 5) == []
+    assert offered(T0 + 900, T0 + 2000) == (1, 0)
+    assert offered(T0 + 900, T0 + 2001) == (0, 1)  # queued already
+    (again,) = f.lease(T0 + 2001, 5)
+    assert again.url == STORY and again.kind == "article"
+    f.complete(again, Outcome(status=200), T0 + 2001)
+    assert offered(T0 + 900, T0 + 9000) == (0, 1)  # that change is the version now fetched
+    assert offered(T0 + 8000, T0 + 9000) == (1, 0)  # a later one is fetched in turn
+    (third,) = f.lease(T0 + 9000, 5)
+    f.fail(third, HTTPStatusError("gone", status=404, url=STORY), T0 + 9000)
+    assert offered(T0 + 9500, T0 + 9600) == (0, 1)  # failed just now: waits the gap again
+
+
+def test_a_story_is_fetched_once_when_refetching_is_off(backend_settings: SettingsFactory) -> None:
+    f = frontier(backend_settings, frontier={"refetch_min_gap_s": None})
+    f.add(_story(None), T0)
+    (lease,) = f.lease(T0, 5)
+    f.complete(lease, Outcome(status=200), T0)
+    result = f.add(_story(T0 + 3000), T0 + 4000)
+    assert (result.updated, result.known) == (0, 1)
+    assert f.lease(T0 + 4000, 5) == []
+
+
 def test_one_host_waits_its_delay_others_do_not(backend_settings: SettingsFactory) -> None:
     f = frontier(backend_settings)
     f.add(

@@ -194,6 +194,8 @@ class DedupOutcome:
     action: Literal["index", "alias"]
     doc_id: str
     updates: list[DocUpdate] = field(default_factory=list)
+    # The same page was decided on before (fetched again as updated, or reprocessed): no new story.
+    again: bool = False
 
 
 class DedupStore(Protocol):
@@ -407,7 +409,10 @@ class ContentDeduplicator:
                 for key, value in update.fields.items():
                     setattr(document, key, value)
         self._fill(document, doc)
-        return DedupOutcome("index", document.id, _merge([u for u in updates if u.doc_id != doc.doc_id]))
+        again = existing is not None and existing.url == document.url
+        return DedupOutcome(
+            "index", document.id, _merge([u for u in updates if u.doc_id != doc.doc_id]), again=again
+        )
 
     def _votes(self, doc: StoredDoc) -> int:
         """How many pages on other hosts name this document's URL as their rel=canonical."""

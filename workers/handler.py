@@ -49,6 +49,10 @@ class CrawlStats:
     not_modified: int = 0
     unchanged: int = 0
     discovered: int = 0
+    # Stories fetched before, queued again because their feed or sitemap dated a change since,
+    # and those of them indexed again (the same document, re-extracted).
+    updates_queued: int = 0
+    articles_updated: int = 0
     stale: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     # Set while every host fails alike (workers/handler.py NetworkWatch).
@@ -71,6 +75,8 @@ class CrawlStats:
             "not_modified": self.not_modified,
             "unchanged": self.unchanged,
             "discovered": self.discovered,
+            "updates_queued": self.updates_queued,
+            "articles_updated": self.articles_updated,
             "stale_leases": self.stale,
         }
 
@@ -351,6 +357,7 @@ class LeaseHandler:
         if result.entries:
             added = self.parts.frontier.add(result.entries, now)
             self.stats.discovered += added.added
+            self.stats.updates_queued += added.updated
             new_articles = added.new_articles
         t1 = time.process_time()
         self.stats.cpu_s["frontier"] += t1 - t0
@@ -374,7 +381,10 @@ class LeaseHandler:
             for update in updates:
                 self._until_stored(partial(self.parts.index.update, update.doc_id, update.fields))
         if doc is not None and outcome is not None:
-            if outcome.action == "index":
+            if outcome.action == "index" and outcome.again:
+                self.stats.articles_updated += 1  # a story read again: no new article, no freshness sample
+                metrics.DEDUP.labels(outcome="updated").inc()
+            elif outcome.action == "index":
                 self._new_article(doc, now)
                 self.stats.articles += 1
                 self.stats.duplicates += doc.duplicate_of is not None

@@ -121,8 +121,10 @@ def feed_links(body: bytes, url: str) -> list[Link]:
         target = _norm(href, url) if href else None
         if target is None:
             continue
-        published = _struct_ts(entry.get("published_parsed") or entry.get("updated_parsed"))
-        links.append(Link(url=target, kind="page", published_ts=published, title=entry.get("title")))
+        updated = _struct_ts(entry.get("updated_parsed"))
+        published = _struct_ts(entry.get("published_parsed")) or updated
+        title = entry.get("title")
+        links.append(Link(url=target, kind="page", published_ts=published, title=title, modified_ts=updated))
     return links
 
 
@@ -178,8 +180,16 @@ def sitemap_links(body: bytes, url: str) -> list[Link]:
         target = _norm(fields["loc"], url) if "loc" in fields else None
         if target is None:
             continue
-        published = _parse_iso(fields.get("publication_date")) or _parse_iso(fields.get("lastmod"))
+        modified = _parse_iso(fields.get("lastmod"))
+        published = _parse_iso(fields.get("publication_date")) or modified
         links.append(
-            Link(url=target, kind=child_kind, published_ts=published, title=fields.get("title"), news=news)
+            Link(
+                url=target,
+                kind=child_kind,
+                published_ts=published,
+                title=fields.get("title"),
+                news=news,
+                modified_ts=modified,
+            )
         )
     return links

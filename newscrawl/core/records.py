@@ -27,6 +27,9 @@ class FrontierEntry:
     referrer: str | None = None
     # Place among the links of a page without dates (a listing's teasers): the top one runs first.
     position: int = 0
+    # When a feed (``updated``) or sitemap (``lastmod``) says the page last changed: a story
+    # fetched before that is fetched again (the policy's ``refetch_due``).
+    modified_ts: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ class AddResult:
     added: int = 0
     known: int = 0
     new_articles: int = 0  # of ``added``, those of kind "article"
+    # Stories fetched before, queued again because their feed or sitemap says they changed since.
+    updated: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
 
     def reject(self, reason: str) -> None:
@@ -126,6 +131,8 @@ class Link:
     title: str | None = None
     # A sitemap entry in Google News markup (<news:news>): its sitemap lists the latest stories.
     news: bool = False
+    # When the page last changed, by the feed (``updated``) or the sitemap (``lastmod``).
+    modified_ts: float | None = None
 
 
 def normalize_text(text: str) -> str:

@@ -162,6 +162,15 @@ class FrontierSettings(_Section):
     sections_per_page: int = Field(30, ge=0)
     section_min_article_links: int = Field(10, ge=1)
     section_recheck_min_s: float = Field(1800.0, gt=0)
+    # Updated stories: a story a feed (<updated>) or sitemap (<lastmod>) says changed after it
+    # was fetched is fetched again (same document, re-extracted and re-indexed), at most once
+    # per refetch_min_gap_s, and only for changes dated within refetch_max_age_s (a sitemap that
+    # re-dates its archive does not have it all fetched again). None: each story is fetched once.
+    refetch_min_gap_s: float | None = Field(1800.0, gt=0)
+    refetch_max_age_s: float = Field(2 * 86400.0, gt=0)
+    # A site's clock and ours may differ this much: a change dated within it of our fetch is the
+    # version fetched (a CMS dates a story's lastmod a moment after publishing it).
+    refetch_clock_slack_s: float = Field(120.0, ge=0)
 
 
 class ExtractSettings(_Section):

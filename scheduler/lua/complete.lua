@@ -20,6 +20,8 @@ if ARGV[10] == '1' then
 else
   set_state(KEYS[1], KEYS[8], 'done')
   redis.call('DEL', KEYS[1])
+  -- when it was fetched, in the seen filter: a story that changes later is fetched again
+  redis.call('HSET', KEYS[10], ARGV[18], math.floor(now))
 end
 redis.call('HSET', KEYS[2], 'backoff_level', 0)
 redis.call('HINCRBY', KEYS[9], 'fetched', 1)

@@ -26,6 +26,9 @@ else
   final = 1
   set_state(KEYS[1], KEYS[8], 'failed')
   redis.call('SREM', KEYS[6], ARGV[1])
+  -- a story fetched before that fails when fetched again is not asked for again before the gap
+  local fetched = tonumber(redis.call('HGET', KEYS[11], ARGV[15]) or '')
+  if fetched and fetched > 1 then redis.call('HSET', KEYS[11], ARGV[15], math.floor(now)) end
 end
 if final == 1 then
   redis.call('DEL', KEYS[1])
