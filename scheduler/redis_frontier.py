@@ -74,7 +74,8 @@ class RedisFrontier:
         """The seen filter's bucket key and field for ``url``: a 64-bit fingerprint, split.
 
         Buckets stay small enough for Redis's compact listpack encoding, so a URL costs about
-        ten bytes for as long as the frontier lives (bench/frontier_memory.py measures it).
+        seventeen bytes (with its fetch time) for as long as the frontier lives
+        (bench/frontier_memory.py measures it).
         """
         fp = int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "big")
         bits = self.policy.limits.seen_bucket_bits
