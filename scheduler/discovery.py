@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -19,6 +20,10 @@ _ARTICLE_SUFFIX = re.compile(r"\.(?:s?html?|php|aspx?|ece|cms|story)$", re.I)
 _NAME_TOKENS = re.compile(r"[^a-z0-9]+")
 # A robots.txt names a few sitemaps; more is a generated list, not a newsroom's.
 MAX_ROBOTS_SITEMAPS = 5
+# A feed or sitemap that dates at least this share of its entries (three or more) within one
+# minute stamps them when it is generated: its dates say nothing of when each story changed.
+STAMPED_SHARE = 0.5
+STAMPED_WINDOW_S = 60.0
 # Of a found sitemap index, the children most recently changed: a news site's current month,
 # its news sitemap, its latest posts; the rest is its archive.
 MAX_FOUND_INDEX_CHILDREN = 5
@@ -120,6 +125,7 @@ class Discovery:
         outlet = self._outlet(outlet_name)
         seeds = set(outlet.urls) if outlet else set()
         out: list[FrontierEntry] = []
+        changes_dated = not stamped_when_generated(links)
         if source == "robots":
             links = self._robots_sitemaps(outlet, links)
         elif source == "sitemap" and depth > 0:
@@ -163,7 +169,7 @@ class Discovery:
                     published_ts=link.published_ts,
                     referrer=referrer,
                     position=position,
-                    modified_ts=link.modified_ts,
+                    modified_ts=link.modified_ts if changes_dated else None,
                 )
             )
         if taken and sum(1 for e in out if e.kind == "article") < self._section_min_articles:
@@ -200,3 +206,17 @@ class Discovery:
         ]
         children.sort(key=lambda x: (not is_news_sitemap(x.url), -(x.published_ts or 0.0)))
         return pages + children[:MAX_FOUND_INDEX_CHILDREN]
+
+
+def stamped_when_generated(links: list[Link]) -> bool:
+    """Whether a page's ``modified_ts`` dates are its generation time rather than each story's
+    change (many CMSs write ``<lastmod>`` as "now" on every entry): at least three dated entries,
+    ``STAMPED_SHARE`` of them within ``STAMPED_WINDOW_S``. Taken at their word, such dates would
+    have every story fetched again at every ``refetch_min_gap_s``."""
+    stamps = sorted(x.modified_ts for x in links if x.modified_ts is not None and x.kind == "page")
+    if len(stamps) < 3:
+        return False
+    needed = max(2, math.ceil(STAMPED_SHARE * len(stamps)))
+    return any(
+        stamps[i + needed - 1] - stamps[i] <= STAMPED_WINDOW_S for i in range(len(stamps) - needed + 1)
+    )

@@ -265,6 +265,40 @@ def _dated(url: str, age_days: float | None, kind: str = "page") -> Link:
     return Link(url=url, kind=kind, published_ts=None if age_days is None else NOW - age_days * DAY_S)  # type: ignore[arg-type]
 
 
+def test_feeds_and_sitemaps_date_each_storys_last_change_unless_they_stamp_every_entry() -> None:
+    """A sitemap's ``<lastmod>`` and an Atom entry's ``<updated>`` date the story's last change
+    (``modified_ts``: an updated story is fetched again); the publication time stays
+    ``news:publication_date`` or ``<published>``. A page that dates most entries within one
+    minute stamps them when it is generated (many CMSs write "now" on every entry): its dates
+    reach the frontier as no change at all, so its stories are not fetched again at every gap."""
+    sitemap = b"""<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://a.example/news/storm</loc>
+<lastmod>2025-06-10T11:30:00Z</lastmod><news:news><news:publication_date>2025-06-10T08:00:00Z</news:publication_date>
+</news:news></url></urlset>"""
+    (story,) = sitemap_links(sitemap, "https://a.example/news.xml")
+    assert (story.published_ts, story.modified_ts) == (1749542400.0, 1749555000.0)
+    atom = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+<entry><title>A</title><link href="https://a.example/one"/><published>2025-06-10T08:00:00Z</published>
+<updated>2025-06-10T11:30:00Z</updated></entry></feed>"""
+    (entry,) = feed_links(atom, "https://a.example/atom")
+    assert (entry.published_ts, entry.modified_ts) == (1749542400.0, 1749555000.0)
+
+    outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
+    discovery = Discovery(outlets, clock=lambda: NOW)
+
+    def changes(offsets_s: list[float]) -> list[float | None]:
+        links = [
+            Link(f"https://a.example/2026/12/05/story-number-{i}", "page", NOW - 86400, modified_ts=NOW - off)
+            for i, off in enumerate(offsets_s)
+        ]
+        found = discovery.entries(links, outlet_name="A", depth=0, referrer="s", source="sitemap")
+        return [e.modified_ts for e in found]
+
+    assert changes([3600, 7200, 9000]) == [NOW - 3600, NOW - 7200, NOW - 9000]
+    assert changes([10, 10, 11, 9000]) == [None] * 4  # generated: three of four in one minute
+    assert changes([10, 12]) == [NOW - 10, NOW - 12]  # two stories changed together: believed
+
+
 def test_a_found_sitemap_gives_what_it_dates_recent_and_a_named_one_is_read_whole() -> None:
     """A sitemap the crawl found (in robots.txt: depth 1 and more) gives the stories it dates
     within three days and, of an index, the five children changed last, news sitemaps first,
