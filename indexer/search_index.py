@@ -37,8 +37,8 @@ class SearchEngineIndex:
     def client(self) -> EngineClient:
         return self.admin.client
 
-    def upsert(self, document: Document) -> None:
-        self.writer.index(document)
+    def upsert(self, document: Document, *, again: bool = False) -> None:
+        self.writer.index(document, again=again)
 
     def update(self, doc_id: str, fields: dict[str, Any]) -> None:
         self.writer.update(doc_id, fields)

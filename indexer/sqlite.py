@@ -77,7 +77,7 @@ class SQLiteIndex:
     def open(cls, path: Path) -> SQLiteIndex:
         return cls(open_sqlite(path))
 
-    def upsert(self, document: Document) -> None:
+    def upsert(self, document: Document, *, again: bool = False) -> None:
         row = _to_row(document)
         existing = self._db.execute(
             "SELECT first_seen_at FROM documents WHERE id=?", (document.id,)

@@ -82,9 +82,11 @@ class StreamWriter:
         self.keys = IndexKeys(prefix)
         self._write = client.register_script(_script("write"))
 
-    def index(self, document: Document) -> None:
+    def index(self, document: Document, *, again: bool = False) -> None:
+        """``again``: a page indexed before, fetched again: written as a partial update that
+        keeps the indexed ``first_seen_at`` (the whole document if none is indexed)."""
         payload = json.dumps(document.to_dict(), ensure_ascii=False)
-        self._append("index", document.id, payload)
+        self._append("refresh" if again else "index", document.id, payload)
 
     def update(self, doc_id: str, fields: dict[str, Any]) -> None:
         self._append("update", doc_id, json.dumps(fields, ensure_ascii=False, default=str))
@@ -111,6 +113,17 @@ class Entry:
                 "_index": index,
                 "_id": self.doc_id,
                 "doc": json.loads(self.payload),
+            }
+        if self.op == "refresh":
+            # The stored document's first sighting stands; a missing one is written whole.
+            source = json.loads(self.payload)
+            changed = {k: v for k, v in source.items() if k != "first_seen_at"}
+            return {
+                "_op_type": "update",
+                "_index": index,
+                "_id": self.doc_id,
+                "doc": changed,
+                "upsert": source,
             }
         return {"_op_type": "index", "_index": index, "_id": self.doc_id, "_source": json.loads(self.payload)}
 
@@ -503,7 +516,7 @@ class StreamIndexer:
             for entry in settled:
                 args += [entry.entry_id, entry.doc_id]
             await self._settle_entries(keys=[self.keys.stream, self.keys.held], args=args, client=pipe)
-        indexed = sum(e.op == "index" for e in done)
+        indexed = sum(e.op != "update" for e in done)
         pipe.hincrby(self.keys.counters, "indexed", indexed)
         pipe.hincrby(self.keys.counters, "updated", len(done) - indexed)
         pipe.hincrby(self.keys.counters, "dead_lettered", len(dead))

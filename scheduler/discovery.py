@@ -12,6 +12,7 @@ from courlan import is_navigation_page, is_not_crawlable
 
 from newscrawl.core.records import FrontierEntry, Link, UrlKind
 from scheduler.outlets import Outlet, OutletIndex
+from scheduler.url_shapes import ArticleShapes
 
 _DATE_PATH = re.compile(r"/(?:19|20)\d\d[/-](?:0?[1-9]|1[0-2])(?:[/-]|$)")
 _LONG_NUMBER = re.compile(r"\d{5,}")
@@ -87,9 +88,11 @@ class Discovery:
         found_sitemap_max_age_s: float = 3 * 86400.0,
         sections_per_page: int = 0,
         section_min_articles: int = 10,
+        learn_article_shapes: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._outlets = outlets
+        self._shapes = ArticleShapes() if learn_article_shapes else None
         self._discover_feeds = discover_feeds
         self._discover_news_sitemaps = discover_news_sitemaps
         self._found_sitemap_max_age_s = found_sitemap_max_age_s
@@ -111,13 +114,27 @@ class Discovery:
     def is_article(self, outlet_name: str | None, url: str) -> bool:
         return self._is_article(self._outlet(outlet_name), url)
 
-    @staticmethod
-    def _is_article(outlet: Outlet | None, url: str) -> bool:
+    def _is_article(self, outlet: Outlet | None, url: str) -> bool:
         if outlet is not None and not outlet.allows(url):
             return False
         if outlet is not None and outlet.article_pattern is not None:
             return bool(outlet.article_pattern.search(url))
-        return looks_like_article(url)
+        return looks_like_article(url) or (self._shapes is not None and self._shapes.is_article(url))
+
+    def _learn_shapes(self, links: list[Link], outlet: Outlet | None, source: str, referrer: str) -> None:
+        """A feed or a news sitemap lists stories: their addresses teach the host's article shapes
+        (``scheduler/url_shapes.py``). Other sitemaps list tag, author and service pages too."""
+        if self._shapes is None or outlet is None or outlet.article_pattern is not None:
+            return
+        if source == "feed" or (source == "sitemap" and is_news_sitemap(referrer)):
+            stories = (x for x in links if x.kind == "page")
+        elif source == "sitemap":
+            stories = (x for x in links if x.kind == "page" and x.news)
+        else:
+            return
+        for link in stories:
+            if outlet.allows(link.url):
+                self._shapes.observe(link.url)
 
     def entries(
         self, links: list[Link], *, outlet_name: str | None, depth: int, referrer: str, source: str
@@ -126,6 +143,7 @@ class Discovery:
         seeds = set(outlet.urls) if outlet else set()
         out: list[FrontierEntry] = []
         changes_dated = not stamped_when_generated(links)
+        self._learn_shapes(links, outlet, source, referrer)
         if source == "robots":
             links = self._robots_sitemaps(outlet, links)
         elif source == "sitemap" and depth > 0:

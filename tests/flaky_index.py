@@ -27,9 +27,9 @@ class FlakyIndex(SQLiteIndex):
             self.faults += 1
             raise IndexBackendError(f"injected: first write of {key}")
 
-    def upsert(self, document: Document) -> None:
+    def upsert(self, document: Document, *, again: bool = False) -> None:
         self._fail_once("upsert " + document.id)
-        super().upsert(document)
+        super().upsert(document, again=again)
 
     def update(self, doc_id: str, fields: dict[str, Any]) -> None:
         self._fail_once("update " + doc_id)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -353,6 +354,40 @@ def _crawl_home_only(
     assert crawl.returncode == 0, crawl.stderr[-2000:]
     exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
     return exported, fetched, data
+
+
+def test_stories_whose_addresses_only_their_feed_shows_to_be_stories_are_found_on_the_home_page(
+    tmp_path: Path,
+) -> None:
+    """An outlet whose story addresses carry no date, no number and a short slug
+    (``/story/best-rain-jackets``): the URL rule alone takes them for sections. Its feed lists
+    three stories; their shape makes the home page's links of that shape stories, so the two
+    the feed does not list yet are indexed too (the installed command, one pass). Before session
+    31 they were fetched as possible sections and never indexed."""
+    site = "http://review.example"
+    in_feed = [f"{site}/story/{slug}" for slug in ("best-rain-jackets", "types-of-saws", "winter-tyre-test")]
+    home_only = [f"{site}/story/{slug}" for slug in ("healing-through-art", "quiet-office-chairs")]
+    items = "".join(f"<item><title>t</title><link>{url}</link></item>" for url in in_feed)
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Review</title>{items}</channel></rss>'
+    teasers = "".join(f'<li><a href="{url}">A story to read</a></li>' for url in [*home_only, *in_feed])
+    pages = {
+        f"{site}/": Resource(f"<html><body><ul>{teasers}</ul></body></html>".encode()),
+        f"{site}/feed.xml": Resource(feed.encode(), content_type="application/rss+xml"),
+        **{url: _story(f"Review number {i}") for i, url in enumerate([*in_feed, *home_only])},
+    }
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text(
+        f'[[outlet]]\nname = "review"\nurls = ["{site}/"]\nfeeds = ["{site}/feed.xml"]\n', "utf-8"
+    )
+    data = tmp_path / "data"
+    with LocalWeb(pages) as web:
+        crawl = run(
+            "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet",
+            "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
+        )  # fmt: skip
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    assert exported == {*in_feed, *home_only}
 
 
 def test_a_feed_the_home_page_names_becomes_a_source_of_its_outlet(tmp_path: Path) -> None:
@@ -699,6 +734,7 @@ def test_a_story_its_sitemap_says_was_updated_is_fetched_again_and_indexed_once_
         time.sleep(0.5)
         assert run_.web.arrived(url) == 1  # the sitemap looked at again, unchanged: nothing refetched
         time.sleep(1.5)
+        changed_at = time.time()
         run_.web.add(url, story(later_news))
         run_.web.add(f"{site}/sitemap.xml", sitemap(time.time()))
         run_.wait_until(lambda: run_.web.arrived(url) == 2)
@@ -708,6 +744,7 @@ def test_a_story_its_sitemap_says_was_updated_is_fetched_again_and_indexed_once_
     assert (summary["articles_indexed"], summary["updates_queued"], summary["articles_updated"]) == (1, 1, 1)
     (doc,) = [json.loads(line) for line in run("export", "--data", str(run_.data)).stdout.splitlines()]
     assert doc["url"] == url and "put out overnight" in doc["body"] and "still fighting" not in doc["body"]
+    assert datetime.fromisoformat(doc["first_seen_at"]).timestamp() < changed_at  # the first sighting
     found = run("search", "overnight volunteers", "--data", str(run_.data), "--json")
     assert found.returncode == 0, found.stderr
     assert [json.loads(line)["url"] for line in found.stdout.splitlines()] == [url]

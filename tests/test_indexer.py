@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -400,6 +402,41 @@ def test_search_hides_duplicates_and_takes_later_corrections(
         assert cli.returncode == 0, cli.stderr
         (line,) = cli.stdout.splitlines()
         assert json.loads(line)["id"] == original.id
+    index.close()
+    writer.close()
+
+
+def test_a_story_fetched_again_is_rewritten_and_keeps_its_first_sighting(
+    target: Target, prefix: str, tmp_path: Path
+) -> None:
+    """A story fetched again (its sitemap dated a change) is written over itself: the new text
+    is searched, and ``first_seen_at`` stays the first fetch's, so time to index is still
+    measured from it; a page the dedup store knew but the index lost is written whole. Before
+    session 31 the engine's copy took the later fetch's time."""
+    settings = engine_settings(tmp_path, target, prefix)
+    IndexAdmin(settings).init()
+    writer = build_stream_writer(settings)
+    story, lost = make_docs(2, seed="again-")
+    first_seen = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+    story.first_seen_at = lost.first_seen_at = first_seen
+    story.body = "Fire crews are still fighting the blaze in the warehouse."
+    writer.index(story)
+    load(settings)
+    rewritten = dataclasses.replace(
+        story,
+        body="The blaze in the warehouse was put out overnight by volunteers.",
+        first_seen_at=first_seen + timedelta(hours=2),
+    )
+    writer.index(rewritten, again=True)
+    writer.index(lost, again=True)
+    load(settings)
+    index = refreshed(settings)
+    found = index.get(story.id)
+    assert found is not None and "put out overnight" in found.body
+    assert found.first_seen_at == first_seen
+    assert [h.document.id for h in index.search(SearchQuery(text="volunteers"))] == [story.id]
+    assert index.search(SearchQuery(text="fighting")) == []
+    assert index.get(lost.id) == lost
     index.close()
     writer.close()
 

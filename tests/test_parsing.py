@@ -282,6 +282,8 @@ xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://a.
 <updated>2025-06-10T11:30:00Z</updated></entry></feed>"""
     (entry,) = feed_links(atom, "https://a.example/atom")
     assert (entry.published_ts, entry.modified_ts) == (1749542400.0, 1749555000.0)
+    rss_item, _ = feed_links(FEED, "https://a.example/feed")  # a pubDate is no change
+    assert (rss_item.published_ts, rss_item.modified_ts) == (1749542400.0, None)
 
     outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
     discovery = Discovery(outlets, clock=lambda: NOW)

@@ -376,7 +376,8 @@ class LeaseHandler:
             self.stats.cpu_s["dedup"] += t2 - t1
             if doc is not None and outcome is not None:
                 if outcome.action == "index":
-                    self._until_stored(lambda: self.parts.index.upsert(doc))
+                    again = outcome.again
+                    self._until_stored(lambda: self.parts.index.upsert(doc, again=again))
                 updates += outcome.updates
             for update in updates:
                 self._until_stored(partial(self.parts.index.update, update.doc_id, update.fields))

@@ -123,8 +123,12 @@ def feed_links(body: bytes, url: str) -> list[Link]:
             continue
         updated = _struct_ts(entry.get("updated_parsed"))
         published = _struct_ts(entry.get("published_parsed")) or updated
+        # feedparser reports an RSS item's pubDate as its update too; taken for a change, a pubDate
+        # a wrong time zone puts an hour ahead would have each story fetched twice. Only an
+        # <updated> apart from the publication (an Atom entry edited after it) dates a change.
+        changed = updated if updated is not None and updated != published else None
         title = entry.get("title")
-        links.append(Link(url=target, kind="page", published_ts=published, title=title, modified_ts=updated))
+        links.append(Link(url=target, kind="page", published_ts=published, title=title, modified_ts=changed))
     return links
 
 

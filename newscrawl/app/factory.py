@@ -181,6 +181,7 @@ def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
             found_sitemap_max_age_s=frontier.found_sitemap_max_age_s,
             sections_per_page=frontier.sections_per_page if frontier.discover_sections else 0,
             section_min_articles=frontier.section_min_article_links,
+            learn_article_shapes=frontier.learn_article_shapes,
         ),
         follow_article_links=frontier.follow_article_links,
         section_min_article_links=frontier.section_min_article_links,

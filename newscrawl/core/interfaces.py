@@ -36,8 +36,11 @@ class SearchHit:
 
 
 class IndexBackend(Protocol):
-    def upsert(self, document: Document) -> None:
-        """Insert or replace the document with this id (idempotent)."""
+    def upsert(self, document: Document, *, again: bool = False) -> None:
+        """Insert or replace the document with this id (idempotent). A document already indexed
+        keeps its ``first_seen_at`` (a story fetched again is no new sighting); ``again`` says it
+        probably is indexed (the page was decided on before), for an engine that writes it then
+        as a partial update."""
 
     def update(self, doc_id: str, fields: dict[str, Any]) -> None:
         """Set some fields of an indexed document (no-op when it is not indexed)."""

@@ -162,6 +162,10 @@ class FrontierSettings(_Section):
     sections_per_page: int = Field(30, ge=0)
     section_min_article_links: int = Field(10, ge=1)
     section_recheck_min_s: float = Field(1800.0, gt=0)
+    # A link on a listing page whose address has the shape (path words and classes: digits, ids,
+    # slugs) of three stories its host's feeds or news sitemaps listed is a story, though its
+    # address has no date, long number or long slug (scheduler/url_shapes.py). Per process.
+    learn_article_shapes: bool = True
     # Updated stories: a story a feed (<updated>) or sitemap (<lastmod>) says changed after it
     # was fetched is fetched again (same document, re-extracted and re-indexed), at most once
     # per refetch_min_gap_s, and only for changes dated within refetch_max_age_s (a sitemap that
