@@ -199,6 +199,14 @@ class AfterRobotsFailure:
     wait_s: float
 
 
+@dataclass(frozen=True)
+class Refetch:
+    """A seen story's feed or sitemap dates a change: when, and how old its last fetch must be."""
+
+    modified_ts: float
+    gap_s: float
+
+
 class FrontierPolicy:
     """Decisions from settings; one instance per frontier."""
 
@@ -246,28 +254,36 @@ class FrontierPolicy:
     def priority(kind: str) -> int:
         return PRIORITY[kind]
 
-    def refetch_after(self, entry: FrontierEntry, now: float) -> float | None:
+    def refetch_after(self, entry: FrontierEntry, now: float) -> Refetch | None:
         """When ``entry`` says its story changed, if that may have a fetched story fetched again:
         a story, refetching on, a change dated within ``refetch_max_age_s`` and not in the future
-        (beyond the clocks' slack). None: a story the frontier has seen stays as it is."""
-        modified = entry.modified_ts
-        if entry.kind != "article" or modified is None or self.limits.refetch_min_gap_s is None:
-            return None
-        if not now - self.limits.refetch_max_age_s <= modified <= now + self.limits.refetch_clock_slack_s:
-            return None
-        return modified
+        (beyond the clocks' slack). None: a story the frontier has seen stays as it is.
 
-    def refetch_due(self, fetched_at: float | None, modified: float | None, now: float) -> bool:
-        """A story fetched at ``fetched_at`` is fetched again: it changed (``modified``, from
-        :meth:`refetch_after`) later than that, and the last fetch is ``refetch_min_gap_s`` old.
-        The Redis frontier's add.lua decides the same in its script."""
-        gap = self.limits.refetch_min_gap_s
+        The gap its last fetch must be old: ``refetch_min_gap_s``, or ``refetch_gap_share`` of
+        the story's age when its publication is dated apart: a story changes most while it
+        develops, and one that keeps being re-dated is fetched ever less often (about fifteen
+        times over two days at most), not every gap."""
+        modified = entry.modified_ts
+        limits = self.limits
+        if entry.kind != "article" or modified is None or limits.refetch_min_gap_s is None:
+            return None
+        if not now - limits.refetch_max_age_s <= modified <= now + limits.refetch_clock_slack_s:
+            return None
+        gap = limits.refetch_min_gap_s
+        published = entry.published_ts
+        if published is not None and published < modified:
+            gap = max(gap, limits.refetch_gap_share * (now - published))
+        return Refetch(modified, gap)
+
+    def refetch_due(self, fetched_at: float | None, refetch: Refetch | None, now: float) -> bool:
+        """A story fetched at ``fetched_at`` is fetched again: it changed (``refetch``, from
+        :meth:`refetch_after`) later than that, and the last fetch is the gap old. The Redis
+        frontier's add.lua decides the same in its script."""
         return (
             fetched_at is not None
-            and modified is not None
-            and gap is not None
-            and modified > fetched_at + self.limits.refetch_clock_slack_s
-            and now - fetched_at >= gap
+            and refetch is not None
+            and refetch.modified_ts > fetched_at + self.limits.refetch_clock_slack_s
+            and now - fetched_at >= refetch.gap_s
         )
 
     def budget_window(self, now: float) -> int:

@@ -92,6 +92,7 @@ class RedisFrontier:
             host = host_of(entry.url)
             seen_key, seen_field = self._seen_slot(entry.url)
             sort_key = self.policy.sort_key(entry, now)
+            refetch = self.policy.refetch_after(entry, now)
             self._add(
                 client=pipe,
                 keys=[
@@ -118,8 +119,8 @@ class RedisFrontier:
                     self.policy.host_page_budget,
                     seen_field,
                     str(self.policy.budget_window(now)),
-                    _s(self.policy.refetch_after(entry, now)),
-                    _s(self.policy.limits.refetch_min_gap_s),
+                    _s(refetch.modified_ts if refetch else None),
+                    _s(refetch.gap_s if refetch else None),
                     self.policy.limits.refetch_clock_slack_s,
                 ],
             )

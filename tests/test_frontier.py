@@ -111,6 +111,26 @@ def test_a_story_its_sitemap_dates_a_change_of_is_fetched_again_once_per_change(
     assert offered(T0 + 9500, T0 + 9600) == (0, 1)  # failed just now: waits the gap again
 
 
+def test_an_older_story_re_dated_again_and_again_is_fetched_again_ever_less_often(
+    backend_settings: SettingsFactory,
+) -> None:
+    """The gap before a story is fetched again grows with its age (a quarter of the time since
+    its publication, when that is dated apart from the change): a day-old story re-dated every
+    few minutes is fetched again eight hours later, not every 30 minutes."""
+    f = frontier(backend_settings, frontier={"refetch_min_gap_s": 1800, "refetch_gap_share": 0.25})
+    published = T0 - 86400
+
+    def offer(modified: float, now: float) -> int:
+        entry = FrontierEntry(STORY, "article", "x", 1, published_ts=published, modified_ts=modified)
+        return f.add([entry], now).updated
+
+    f.add([FrontierEntry(STORY, "article", "x", 1, published_ts=published)], T0)
+    (lease,) = f.lease(T0, 5)
+    f.complete(lease, Outcome(status=200), T0)
+    assert [offer(T0 + t - 60, T0 + t) for t in (1800, 3600, 4 * 3600, 8 * 3600 - 120)] == [0, 0, 0, 0]
+    assert offer(T0 + 8 * 3600, T0 + 8 * 3600 + 60) == 1  # a quarter of its age then: (24 h + 8 h) / 4
+
+
 def test_a_story_is_fetched_once_when_refetching_is_off(backend_settings: SettingsFactory) -> None:
     f = frontier(backend_settings, frontier={"refetch_min_gap_s": None})
     f.add(_story(None), T0)

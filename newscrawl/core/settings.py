@@ -170,7 +170,11 @@ class FrontierSettings(_Section):
     # was fetched is fetched again (same document, re-extracted and re-indexed), at most once
     # per refetch_min_gap_s, and only for changes dated within refetch_max_age_s (a sitemap that
     # re-dates its archive does not have it all fetched again). None: each story is fetched once.
+    # A story whose publication is dated apart waits a refetch_gap_share of its age instead when
+    # that is longer (fetched a day old: 8 h later at the earliest), so one re-dated again and
+    # again is fetched about fifteen times over its first two days, not every gap.
     refetch_min_gap_s: float | None = Field(1800.0, gt=0)
+    refetch_gap_share: float = Field(0.25, ge=0)
     refetch_max_age_s: float = Field(2 * 86400.0, gt=0)
     # A site's clock and ours may differ this much: a change dated within it of our fetch is the
     # version fetched (a CMS dates a story's lastmod a moment after publishing it).
