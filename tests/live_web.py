@@ -23,7 +23,7 @@ import re
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
@@ -46,6 +46,12 @@ class LiveArticle:
     author: str
     paragraphs: tuple[str, ...]
     released_at: float  # seconds from the start of the run; negative: published before it
+    # When the newsroom rewrote it (relative seconds, ascending): its sitemap's lastmod moves.
+    updated_at: tuple[float, ...] = ()
+
+    def lastmod(self, t: float) -> float:
+        """When it last changed as of ``t``: its release or its latest rewrite by then."""
+        return max([self.released_at, *(u for u in self.updated_at if u <= t)])
 
 
 @dataclass
@@ -127,8 +133,14 @@ class LiveSchedule:
         quiet_share: float = 0.5,
         backlog: int = 4,
         seed: int = 7,
+        rewrites: int = 0,
+        rewrite_window_s: tuple[float, float] = (2400.0, 4 * 3600.0),
     ) -> LiveSchedule:
-        """About 300 stories in 20 minutes with the defaults (8*2*5 + 20*11 + ~6)."""
+        """About 300 stories in 20 minutes with the defaults (8*2*5 + 20*11 + ~6).
+
+        ``rewrites``: each story released during the run is rewritten that many times, within
+        ``rewrite_window_s`` of its release (drawn apart, so the stories are the same); the
+        virtual crawl dates them in sitemaps (:class:`LiveWeb` serves the first version)."""
         rng = random.Random(seed)
         outlets: list[LiveOutlet] = []
         n = 0
@@ -175,6 +187,20 @@ class LiveSchedule:
                     )
                 )
                 n += 1
+        if rewrites:
+            redraw = random.Random(seed + 1)
+            for outlet in outlets:
+                outlet.articles = [
+                    replace(
+                        a,
+                        updated_at=tuple(
+                            sorted(a.released_at + redraw.uniform(*rewrite_window_s) for _ in range(rewrites))
+                        ),
+                    )
+                    if a.released_at >= 0
+                    else a
+                    for a in outlet.articles
+                ]
         return cls(outlets, duration_s)
 
     def articles(self) -> list[LiveArticle]:

@@ -393,3 +393,40 @@ def test_a_source_budget_is_kept_and_spent_where_the_news_is(
         visits[live_schedule.source_urls()[url]] += 1
     n_sources = {c: sum(1 for v in live_schedule.source_urls().values() if v == c) for c in visits}
     assert visits["steady"] / n_sources["steady"] >= 3 * visits["quiet"] / n_sources["quiet"]
+
+
+def test_stories_rewritten_after_release_are_fetched_again_once_their_sitemap_dates_it(
+    tmp_path: Path, corpora: Path
+) -> None:
+    """Five virtual hours of the live web with default settings, each story rewritten once
+    between 40 minutes and 4 hours after its release (its sitemap's lastmod moves): every
+    rewrite of a story whose outlet has a sitemap is fetched (the median within 10 minutes,
+    at the sitemap's next visit), no story is fetched again without a rewrite, and an outlet
+    with a feed alone (RSS dates no change) fetches none again. Rewritten three times, a story
+    is fetched at most once a rewrite, rewrites close together in one fetch."""
+    until_s = 5 * 3600.0
+    for rewrites in (1, 3):
+        schedule = LiveSchedule.build(corpus_texts(corpora), rewrites=rewrites)
+        crawl = virtual_crawl(tmp_path / str(rewrites), schedule, until_s)
+        delays: list[float] = []
+        rewrites_seen = 0
+        for outlet in schedule.outlets:
+            for article in outlet.articles:
+                again = crawl.refetched.get(article.url, [])
+                if not outlet.sitemap:
+                    assert again == [], article.url
+                    continue
+                first = crawl.fetched[article.url]
+                assert all(any(first < u <= at for u in article.updated_at) for at in again), article.url
+                assert len(again) <= len(article.updated_at)
+                for u in article.updated_at:
+                    if u <= until_s - 3600:
+                        rewrites_seen += 1
+                        later = [at for at in again if at >= u]
+                        delays.append(min(later) - u if later else float("inf"))
+        assert rewrites_seen > 100
+        if rewrites == 1:
+            assert max(delays) < float("inf")
+            assert sorted(delays)[len(delays) // 2] <= 600
+        else:
+            assert sum(d < float("inf") for d in delays) >= 0.9 * len(delays)

@@ -27,6 +27,7 @@ FETCH_S = 0.2
 class VirtualCrawl:
     leases: list[tuple[float, str]] = field(default_factory=list)  # (relative time, URL)
     fetched: dict[str, float] = field(default_factory=dict)  # article URL -> relative fetch time
+    refetched: dict[str, list[float]] = field(default_factory=dict)  # article URL -> later fetches
     source_requests: Counter[str] = field(default_factory=Counter)  # by outlet class
     not_modified: int = 0
     articles_fetched: int = 0
@@ -94,7 +95,9 @@ def run(
                 if keep_log:
                     crawl.source_visits.setdefault(lease.url, []).append(rel)
                 items = schedule.listed(outlet, kind, rel)
-                listing = tuple(a.url for a in items)
+                # A sitemap dates each story's last change (<lastmod>); its listing changes with it.
+                dated_changes = kind == "sitemap"
+                listing = tuple((a.url, a.lastmod(rel) if dated_changes else 0.0) for a in items)
                 changed = listing != listed_before.get(lease.url)
                 listed_before[lease.url] = listing
                 added = AddResult()
@@ -109,6 +112,7 @@ def run(
                             1,
                             published_ts=t0 + a.released_at if has_dates else None,
                             position=i,
+                            modified_ts=t0 + a.lastmod(rel) if dated_changes else None,
                         )
                         for i, a in enumerate(items)
                     ]
@@ -130,6 +134,8 @@ def run(
                 assert articles[lease.url].released_at <= rel, "an article was leased before its release"
                 crawl.articles_fetched += 1
                 if keep_log:
+                    if lease.url in crawl.fetched:
+                        crawl.refetched.setdefault(lease.url, []).append(rel + FETCH_S)
                     crawl.fetched.setdefault(lease.url, rel + FETCH_S)
                 frontier.complete(lease, Outcome(status=200), report_at)
         if tick_s is not None:
