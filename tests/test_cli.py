@@ -342,8 +342,16 @@ def _crawl_home_only(
 ) -> tuple[set[str], dict[str, int], Path]:
     """The installed command's one-pass crawl of an outlet given by its home page alone, on a
     loopback web: the URLs it indexed, each page's requests, its data directory."""
+    return _crawl_once(tmp_path, f'[[outlet]]\nname = "outlet"\nurls = ["{site}/"]\n', pages)
+
+
+def _crawl_once(
+    tmp_path: Path, outlets_toml: str, pages: dict[str, Resource]
+) -> tuple[set[str], dict[str, int], Path]:
+    """The installed command's one-pass crawl of the outlets file ``outlets_toml`` on a loopback
+    web: the URLs it indexed, each page's requests, its data directory."""
     outlets = tmp_path / "outlets.toml"
-    outlets.write_text(f'[[outlet]]\nname = "outlet"\nurls = ["{site}/"]\n', "utf-8")
+    outlets.write_text(outlets_toml, "utf-8")
     data = tmp_path / "data"
     with LocalWeb(pages) as web:
         crawl = run(
@@ -375,18 +383,8 @@ def test_stories_whose_addresses_only_their_feed_shows_to_be_stories_are_found_o
         f"{site}/feed.xml": Resource(feed.encode(), content_type="application/rss+xml"),
         **{url: _story(f"Review number {i}") for i, url in enumerate([*in_feed, *home_only])},
     }
-    outlets = tmp_path / "outlets.toml"
-    outlets.write_text(
-        f'[[outlet]]\nname = "review"\nurls = ["{site}/"]\nfeeds = ["{site}/feed.xml"]\n', "utf-8"
-    )
-    data = tmp_path / "data"
-    with LocalWeb(pages) as web:
-        crawl = run(
-            "crawl", "--outlets", str(outlets), "--data", str(data), "--until-idle", "--quiet",
-            "--proxy", web.proxy_url, env={"NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "50"},
-        )  # fmt: skip
-    assert crawl.returncode == 0, crawl.stderr[-2000:]
-    exported = {json.loads(line)["url"] for line in run("export", "--data", str(data)).stdout.splitlines()}
+    toml = f'[[outlet]]\nname = "review"\nurls = ["{site}/"]\nfeeds = ["{site}/feed.xml"]\n'
+    exported, _, _ = _crawl_once(tmp_path, toml, pages)
     assert exported == {*in_feed, *home_only}
 
 
