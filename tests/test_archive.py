@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,18 @@ ENV = {**os.environ, "NEWSCRAWL_POLITENESS__MIN_DELAY_MS": "0", "NEWSCRAWL_FRONT
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, env=ENV, timeout=240, check=False)
+
+
+def sightings(data: Path) -> dict[str, tuple[float, float]]:
+    """Each indexed story's first_seen_at and fetched_at, as seconds."""
+    out = cli("export", "--data", str(data))
+    return {
+        d["id"]: (
+            datetime.fromisoformat(d["first_seen_at"]).timestamp(),
+            datetime.fromisoformat(d["fetched_at"]).timestamp(),
+        )
+        for d in map(json.loads, out.stdout.splitlines())
+    }
 
 
 def index(data: Path) -> set[tuple[Any, ...]]:
@@ -92,11 +105,19 @@ def test_every_fetch_is_archived_as_valid_warc(archived: tuple[Path, Path, Local
 
 def test_reprocess_rebuilds_the_crawls_index(archived: tuple[Path, Path, LocalWeb], tmp_path: Path) -> None:
     tmp, crawl, _ = archived
+    started = time.time()
     result = cli("reprocess", str(tmp / "warcs"), "--data", str(tmp_path / "re"), "--quiet")
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     rebuilt = index(tmp_path / "re")
     assert len(rebuilt) >= 16 and rebuilt == index(crawl)
+    # Each story was first seen and fetched when the crawl fetched it (its WARC record's date),
+    # not when it was read again: before session 31 a rebuilt index dated them all to the rebuild.
+    crawled, again_read = sightings(crawl), sightings(tmp_path / "re")
+    assert crawled.keys() == again_read.keys()
+    for doc_id, (first_seen, fetched) in again_read.items():
+        assert first_seen == fetched < started
+        assert abs(first_seen - crawled[doc_id][0]) < 5.0
     assert report["indexed"] + report["url_aliases"] >= len(rebuilt)
     # A resumed run finds every record done and indexes nothing again.
     again = json.loads(cli("reprocess", str(tmp / "warcs"), "--data", str(tmp_path / "re"), "--quiet").stdout)

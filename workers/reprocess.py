@@ -218,9 +218,13 @@ class Reprocessor:
         if doc is None:
             self.report.skipped[f"not_an_article:{result.kind}"] += 1
             return
+        if captured is not None and captured.tzinfo is not None:
+            # The page as the crawl fetched it: its time to index counts from then, not from now.
+            doc.fetched_at = doc.first_seen_at = captured
         outcome = self.dedup.process(doc)
         if outcome.action == "index":
-            self.index.upsert(doc)
+            # An index that holds the story already keeps its first sighting (a later capture).
+            self.index.upsert(doc, again=True)
             self.report.indexed += 1
         else:
             self.report.aliases += 1
