@@ -142,20 +142,33 @@ def load_outlets(path: Path | str | None = None) -> list[Outlet]:
 
 
 class OutletIndex:
-    """Finds the outlet a URL belongs to."""
+    """Finds the outlet a URL belongs to: the first in the file whose hosts cover it."""
 
     def __init__(self, outlets: Iterable[Outlet]) -> None:
         self.outlets = list(outlets)
         self._by_name = {o.name: o for o in self.outlets}
+        # Places in the file by host, and by the domain a "*.domain" covers: a file of thousands
+        # of outlets costs a few lookups per URL, not a scan.
+        self._by_host: dict[str, int] = {}
+        self._by_domain: dict[str, int] = {}
+        for place, outlet in enumerate(self.outlets):
+            for host in outlet.allowed_hosts:
+                if host.startswith("*."):
+                    self._by_domain.setdefault(host[2:], place)
+                else:
+                    self._by_host.setdefault(host, place)
 
     def get(self, name: str) -> Outlet | None:
         return self._by_name.get(name)
 
     def for_url(self, url: str) -> Outlet | None:
-        for outlet in self.outlets:
-            if outlet.allows(url):
-                return outlet
-        return None
+        host = host_of(url)
+        none = len(self.outlets)
+        place = self._by_host.get(host, none)
+        labels = host.split(".")
+        for i in range(len(labels)):  # "*.example.com" covers example.com and below it
+            place = min(place, self._by_domain.get(".".join(labels[i:]), none))
+        return self.outlets[place] if place < none else None
 
 
 class OutletScope:

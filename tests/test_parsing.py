@@ -1319,3 +1319,40 @@ def test_a_malformed_canonical_or_og_url_keeps_the_article() -> None:
     article = extract_article(page)
     assert article.canonical_url == "http://a.example/2026/11/30/harbour"
     assert "harbour budget" in article.body
+
+
+def test_the_outlet_of_a_url_is_the_first_in_the_file_that_covers_its_host() -> None:
+    """The index by host gives what a scan of the file in order gives, wildcards included
+    (an earlier outlet's ``*.example.com`` wins over a later one naming the exact host)."""
+    outlets = parse_outlets(
+        """
+[[outlet]]
+name = "first"
+urls = ["https://www.a.example/"]
+allowed_hosts = ["www.a.example", "*.shared.example"]
+[[outlet]]
+name = "second"
+urls = ["https://news.shared.example/"]
+allowed_hosts = ["news.shared.example", "b.example"]
+[[outlet]]
+name = "third"
+urls = ["https://b.example/"]
+[[outlet]]
+name = "fourth"
+urls = ["https://c.example/"]
+allowed_hosts = ["c.example", "*.c.example"]
+"""
+    )
+    index = OutletIndex(outlets)
+    urls = [
+        "https://www.a.example/x",
+        "https://news.shared.example/y",
+        "https://shared.example/",
+        "https://b.example/z",
+        "https://deep.sub.c.example/",
+        "https://c.example/",
+        "https://nobody.example/",
+    ]
+    found = [o.name if (o := index.for_url(u)) else None for u in urls]
+    scanned = [next((o.name for o in outlets if o.allows(u)), None) for u in urls]
+    assert found == scanned == ["first", "first", "first", "second", "fourth", "fourth", None]
