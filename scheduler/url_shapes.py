@@ -47,17 +47,20 @@ def _segment(segment: str) -> str:
 
 def url_shape(url: str) -> tuple[str, Shape] | None:
     """(host, shape) of an address, or None when it has nothing that varies from story to story
-    (a fixed page: a section, the home page) or no path."""
+    (a fixed page: a section, the home page) or no path. Of the query, only parameters whose
+    value varies count (``story?id=105867721``): a fixed one (``?cmpid=rss``) is a feed's tag."""
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
     if not segments:
         return None
     shape = tuple(_segment(s) for s in segments)
-    if not any(c.startswith("<") for c in shape):
+    params = sorted(
+        f"{key}={kind}" for key, value in parse_qsl(parts.query) if (kind := _segment(value)).startswith("<")
+    )
+    if not params and not any(c.startswith("<") for c in shape):
         return None
-    keys = sorted({k for k, _ in parse_qsl(parts.query, keep_blank_values=True)})
-    if keys:
-        shape += ("?" + "&".join(keys),)
+    if params:
+        shape += ("?" + "&".join(params),)
     if parts.path.endswith("/"):
         shape += ("/",)
     return parts.netloc.lower(), shape

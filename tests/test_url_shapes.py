@@ -25,10 +25,20 @@ def test_shapes_keep_words_and_class_what_varies() -> None:
     )
     assert url_shape("https://A.example/story/best-rain-jackets/") == ("a.example", ("story", "<slug>", "/"))
     assert url_shape("https://a.example/news/uk-politics-68000000") == ("a.example", ("news", "<slug#>"))
-    assert url_shape("https://a.example/2024/10/16/2003825372.html?id=7") == (
+    assert url_shape("https://a.example/2024/10/16/2003825372.html?id=7&cmpid=rss") == (
         "a.example",
-        ("<n>", "<n>", "<n>", "<n>.html", "?id"),
+        ("<n>", "<n>", "<n>", "<n>.html", "?id=<n>"),
     )
+    # A story named by its query alone; a fixed parameter (a feed's tag) is no part of a shape.
+    assert url_shape("https://a.example/gma/living/story?id=105867721") == (
+        "a.example",
+        ("gma", "living", "story", "?id=<n>"),
+    )
+    assert url_shape("https://a.example/story/best-rain-jackets?cmpid=rss") == (
+        "a.example",
+        ("story", "<slug>"),
+    )
+    assert url_shape("https://a.example/search?q=rain") is None
     # Nothing that varies from story to story: a section, a two-word topic, the home page.
     assert url_shape("https://a.example/news/uk-politics") is None
     assert url_shape("https://a.example/") is None
@@ -72,3 +82,15 @@ def test_only_news_sitemaps_teach_shapes() -> None:
     assert _articles(discovery, ["https://a.example/tag/wind-weather-news"], "listing", "x") == [
         "https://a.example/tag/wind-weather-news"
     ]
+
+
+def test_stories_named_by_their_query_are_learned_and_a_feeds_tag_does_not_hide_them() -> None:
+    """A site whose stories are ``/story?id=N``: the URL rule reads no number in a query. Three
+    from the feed (tagged ``cmpid=rss``) make the home page's ``/story?id=M`` a story; the
+    same page with another parameter (``?page=2``) is not."""
+    discovery = Discovery(OUTLETS)
+    feed = [f"https://a.example/gma/story?id={n}&cmpid=rss" for n in (105867721, 105867735, 105867790)]
+    home = ["https://a.example/gma/story?id=105867800", "https://a.example/gma/story?page=2"]
+    assert not any(looks_like_article(u) for u in [*feed, *home])
+    _articles(discovery, feed, "feed", "https://a.example/feed")
+    assert _articles(discovery, home, "listing", "https://a.example/") == home[:1]
