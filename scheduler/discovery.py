@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from courlan import is_navigation_page, is_not_crawlable
 
+from newscrawl.core.learned import LearnedFacts
 from newscrawl.core.records import FrontierEntry, Link, UrlKind
 from scheduler.outlets import Outlet, OutletIndex
 from scheduler.url_shapes import ArticleShapes
@@ -89,10 +90,12 @@ class Discovery:
         sections_per_page: int = 0,
         section_min_articles: int = 10,
         learn_article_shapes: bool = True,
+        learned: LearnedFacts | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``learned``: where learned address shapes go and are read from (None: this object's own)."""
         self._outlets = outlets
-        self._shapes = ArticleShapes() if learn_article_shapes else None
+        self._shapes = ArticleShapes(learned) if learn_article_shapes else None
         self._discover_feeds = discover_feeds
         self._discover_news_sitemaps = discover_news_sitemaps
         self._found_sitemap_max_age_s = found_sitemap_max_age_s

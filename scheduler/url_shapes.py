@@ -7,8 +7,8 @@ shape of their addresses (each path segment a literal word or a class: ``<n>`` d
 letters and digits, ``<slug>`` three words or more, ``<slug#>`` one with a long number in it)
 seen on ``MIN_EVIDENCE`` different stories of a host makes a link of that shape on the host's
 listing pages a story too, so it is fetched before the feed names it, or when the feed never
-does. Shapes are learned per process (like the tracking parameters of
-``workers/url_params.py``), bounded in hosts and shapes.
+does. The evidence is counted per process; a learned shape is a fact every process reads
+(``newscrawl/core/learned.py``), bounded in hosts and shapes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from urllib.parse import parse_qsl, urlsplit
+
+from newscrawl.core.learned import LearnedFacts
 
 # Different stories of one shape before links of that shape count as stories.
 MIN_EVIDENCE = 3
@@ -66,12 +68,19 @@ def url_shape(url: str) -> tuple[str, Shape] | None:
     return parts.netloc.lower(), shape
 
 
-class ArticleShapes:
-    """Per host, the shapes its feeds and news sitemaps show stories in (the module docstring)."""
+def shape_key(shape: Shape) -> str:
+    """A shape as one string (a learned fact, ``newscrawl/core/learned.py``)."""
+    return "\x1e".join(shape)  # in no segment: a path's segments are split on "/"
 
-    def __init__(self) -> None:
-        # host -> shape -> the stories seen in it until MIN_EVIDENCE (then None: learned)
-        self._hosts: OrderedDict[str, dict[Shape, set[str] | None]] = OrderedDict()
+
+class ArticleShapes:
+    """Per host, the shapes its feeds and news sitemaps show stories in (the module docstring).
+    The evidence is this process's; a learned shape goes to ``facts``, which every process reads."""
+
+    def __init__(self, facts: LearnedFacts | None = None) -> None:
+        self._facts = facts if facts is not None else LearnedFacts()
+        # host -> shape -> the stories seen in it, until MIN_EVIDENCE makes it a learned fact
+        self._evidence: OrderedDict[str, dict[str, set[str]]] = OrderedDict()
 
     def observe(self, url: str) -> None:
         """``url`` is a story (a feed or a news sitemap lists it)."""
@@ -79,23 +88,25 @@ class ArticleShapes:
         if found is None:
             return
         host, shape = found
-        shapes = self._hosts.get(host)
+        key = shape_key(shape)
+        if self._facts.knows(host, "shape", key):
+            return
+        shapes = self._evidence.get(host)
         if shapes is None:
-            shapes = self._hosts[host] = {}
-            if len(self._hosts) > MAX_HOSTS:
-                self._hosts.popitem(last=False)
+            shapes = self._evidence[host] = {}
+            if len(self._evidence) > MAX_HOSTS:
+                self._evidence.popitem(last=False)
         else:
-            self._hosts.move_to_end(host)
-        if shape not in shapes:
+            self._evidence.move_to_end(host)
+        seen = shapes.get(key)
+        if seen is None:
             if len(shapes) >= MAX_SHAPES_PER_HOST:
                 return
-            shapes[shape] = set()
-        seen = shapes[shape]
-        if seen is None:
-            return
+            seen = shapes[key] = set()
         seen.add(url)
         if len(seen) >= MIN_EVIDENCE:
-            shapes[shape] = None
+            self._facts.learn(host, "shape", key)
+            del shapes[key]
 
     def is_article(self, url: str) -> bool:
         """Whether ``url`` has a shape its host's stories were seen in."""
@@ -103,5 +114,4 @@ class ArticleShapes:
         if found is None:
             return False
         host, shape = found
-        shapes = self._hosts.get(host)
-        return shapes is not None and shape in shapes and shapes[shape] is None
+        return self._facts.knows(host, "shape", shape_key(shape))

@@ -13,8 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from newscrawl.core.document import Document, doc_id
-from newscrawl.core.errors import HOSTILE_INPUT_ERRORS, InvalidURL, NewscrawlError, OutOfScope, ParseError
+from newscrawl.core.errors import (
+    HOSTILE_INPUT_ERRORS,
+    InvalidURL,
+    NewscrawlError,
+    OutOfScope,
+    ParseError,
+    StoreError,
+)
 from newscrawl.core.interfaces import LinkPolicy
+from newscrawl.core.learned import LearnedFacts
 from newscrawl.core.records import FrontierEntry, Lease, Link, Teaser, UrlKind
 from newscrawl.core.urls import host_of, normalize_url
 from workers.compression import gunzip_capped
@@ -76,21 +84,25 @@ class PageProcessor:
         max_body_bytes: int,
         compare_extractors: bool = False,
         section_min_article_links: int = 10,
+        learned: LearnedFacts | None = None,
     ) -> None:
         self._section_min_article_links = section_min_article_links
         self._compare_extractors = compare_extractors
         self._discovery = discovery
         self._follow_article_links = follow_article_links
         self._max_body_bytes = max_body_bytes
-        self._params = LearnedParams()
+        self._params = LearnedParams(learned)
 
     def process(self, lease: Lease, response: FetchResponse) -> PageResult:
-        """Never raises for bad input: the error is returned on the result for that URL."""
+        """Never raises for bad input: the error is returned on the result for that URL. A store
+        that fails (what was learned of the host) raises StoreError: the page is settled again."""
         digest = body_hash(response.body)
         if lease.body_hash == digest and lease.kind != "article":
             return PageResult(kind=lease.kind, body_hash=digest, unchanged=True)
         try:
             return self._process(lease, response, digest)
+        except StoreError:
+            raise  # what was learned of the host is out of reach: the page waits, it is not failed
         except NewscrawlError as exc:
             return PageResult(kind=None, body_hash=digest, error=exc)
         except HOSTILE_INPUT_ERRORS as exc:

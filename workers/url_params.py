@@ -13,8 +13,9 @@ URLs that name an article by themselves count (the page processor asks the disco
 stories). From then on the article links found on that host lose it before they reach the
 frontier's seen filter.
 
-What is learned lives in the process (bounded; a restarted worker learns again from its first
-few articles of each host).
+The evidence is counted per process; what it shows is a fact every process reads, kept beside
+the frontier (``newscrawl/core/learned.py``): another worker, a replaced one and the embedded
+crawl after a restart strip the parameter from the start.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections import OrderedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from newscrawl.core.errors import InvalidURL
+from newscrawl.core.learned import LearnedFacts
 from newscrawl.core.urls import normalize_url
 
 # Pages of this many distinct canonical URLs must drop a parameter before it is stripped.
@@ -32,14 +34,17 @@ MAX_PARAMS_PER_HOST = 32
 
 
 class LearnedParams:
-    def __init__(self, *, max_hosts: int = MAX_HOSTS) -> None:
+    """The evidence is this process's; a parameter it shows to be ignorable goes to ``facts``,
+    which every process reads (``newscrawl/core/learned.py``)."""
+
+    def __init__(self, facts: LearnedFacts | None = None, *, max_hosts: int = MAX_HOSTS) -> None:
+        self._facts = facts if facts is not None else LearnedFacts(max_hosts=max_hosts)
         self._max_hosts = max_hosts
-        # host -> parameter name -> canonical URLs that dropped it (up to MIN_EVIDENCE)
+        # host -> parameter name -> canonical URLs that dropped it (until MIN_EVIDENCE)
         self._evidence: OrderedDict[str, dict[str, set[str]]] = OrderedDict()
-        self._learned: dict[str, frozenset[str]] = {}
 
     def ignorable(self, host: str) -> frozenset[str]:
-        return self._learned.get(host, frozenset())
+        return self._facts.facts(host, "param")
 
     def observe(self, url: str, canonical_url: str) -> None:
         """``url`` (as linked and fetched) declared ``canonical_url``: the parameters it has and
@@ -48,30 +53,32 @@ class LearnedParams:
         if not shed:
             return
         host = urlsplit(url).netloc
+        learned = self.ignorable(host)
+        if shed <= learned:
+            return
         evidence = self._evidence.get(host)
         if evidence is None:
             evidence = self._evidence[host] = {}
             if len(self._evidence) > self._max_hosts:
-                old, _ = self._evidence.popitem(last=False)
-                self._learned.pop(old, None)
+                self._evidence.popitem(last=False)
         else:
             self._evidence.move_to_end(host)
-        learned = set(self._learned.get(host, ()))
-        for name in shed:
-            if name in learned or (name not in evidence and len(evidence) >= MAX_PARAMS_PER_HOST):
+        for name in shed - learned:
+            if name not in evidence and len(evidence) >= MAX_PARAMS_PER_HOST:
                 continue
             seen = evidence.setdefault(name, set())
             seen.add(canonical_url)
             if len(seen) >= MIN_EVIDENCE:
-                learned.add(name)
-        if learned:
-            self._learned[host] = frozenset(learned)
+                self._facts.learn(host, "param", name)
+                del evidence[name]
 
     def clean(self, url: str) -> str:
         """``url`` without the parameters its host's pages were seen to ignore."""
         parts = urlsplit(url)
-        names = self._learned.get(parts.netloc)
-        if not names or not parts.query:
+        if not parts.query:
+            return url
+        names = self.ignorable(parts.netloc)
+        if not names:
             return url
         pairs = parse_qsl(parts.query, keep_blank_values=True)
         kept = [(k, v) for k, v in pairs if k not in names]

@@ -33,6 +33,7 @@ from newscrawl.core.settings import Settings
 if TYPE_CHECKING:
     from indexer.stream import StreamIndexer, StreamWriter
     from newscrawl.core.backlog import IndexBacklogGate
+    from newscrawl.core.learned import FactStore, LearnedFacts
     from scheduler.outlets import Outlet
     from scheduler.service import Scheduler
     from workers.archive import WarcArchive
@@ -167,11 +168,38 @@ def build_stream_writer(settings: Settings) -> StreamWriter:
     return StreamWriter(Stores(settings).redis("stream"), settings.redis_prefix)
 
 
-def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
+def build_learned(settings: Settings, *, clock: Callable[[], float] = time.time) -> LearnedFacts:
+    """The crawl's store of what it learned of hosts' addresses (``clock``: tests pass a virtual one)."""
+    return _learned_from(settings, Stores(settings), clock=clock)
+
+
+def _learned_from(
+    settings: Settings, stores: Stores, *, clock: Callable[[], float] = time.time
+) -> LearnedFacts:
+    """What is learned of hosts' addresses lives beside the frontier: in Redis when it is shared."""
+    from newscrawl.core.learned import LearnedFacts, RedisFacts, SQLiteFacts
+
+    frontier = settings.frontier
+    ttl_s = frontier.learned_ttl_s
+    store: FactStore
+    if frontier.backend == "redis":
+        store = RedisFacts(stores.redis("learned", decode_responses=True), settings.redis_prefix, ttl_s=ttl_s)
+    else:
+        store = SQLiteFacts(stores.sqlite("learned.sqlite", named_rows=False), ttl_s=ttl_s)
+    return LearnedFacts(store, refresh_s=frontier.learned_refresh_s, clock=clock)
+
+
+def build_processor(
+    settings: Settings, outlets: list[Outlet], learned: LearnedFacts | None = None
+) -> PageProcessor:
+    """``learned``: the crawl's store of learned facts (None: the processor's own, in memory:
+    ``newscrawl extract``, reprocessing)."""
+    from newscrawl.core.learned import LearnedFacts
     from scheduler.discovery import Discovery
     from scheduler.outlets import OutletIndex
     from workers.pipeline import PageProcessor
 
+    learned = learned if learned is not None else LearnedFacts()
     frontier = settings.frontier
     return PageProcessor(
         Discovery(
@@ -182,7 +210,9 @@ def build_processor(settings: Settings, outlets: list[Outlet]) -> PageProcessor:
             sections_per_page=frontier.sections_per_page if frontier.discover_sections else 0,
             section_min_articles=frontier.section_min_article_links,
             learn_article_shapes=frontier.learn_article_shapes,
+            learned=learned,
         ),
+        learned=learned,
         follow_article_links=frontier.follow_article_links,
         section_min_article_links=frontier.section_min_article_links,
         compare_extractors=settings.extract.compare_extractors,
@@ -209,6 +239,7 @@ class Components:
     health: HealthStore
     archive: WarcArchive | None = None
     backlog_gate: IndexBacklogGate | None = None
+    learned: LearnedFacts | None = None
 
     def handler_parts(self) -> HandlerParts:
         from newscrawl.core.metrics import init_outlets
@@ -233,6 +264,8 @@ class Components:
         if self.archive is not None:
             self.archive.close()
         self.health.close()
+        if self.learned is not None:
+            self.learned.close()
         self.frontier.close()
         self.dedup_store.close()
         self.index.close()
@@ -303,6 +336,7 @@ def build_components(settings: Settings, outlets: list[Outlet]) -> Components:
     """The embedded crawl's stack (also a worker's: the same pipeline on shared stores)."""
     stores = Stores(settings)
     store = _dedup_store_from(settings, stores)
+    learned = _learned_from(settings, stores)
     components = Components(
         settings=settings,
         outlets=outlets,
@@ -310,11 +344,12 @@ def build_components(settings: Settings, outlets: list[Outlet]) -> Components:
         dedup_store=store,
         dedup=build_dedup_stage(settings, store),
         index=_index_from(settings, stores),
-        processor=build_processor(settings, outlets),
+        processor=build_processor(settings, outlets, learned),
         fetcher=build_fetcher(settings),
         health=_health_from(settings, stores),
         archive=build_archive(settings),
         backlog_gate=_backlog_gate_from(settings, stores),
+        learned=learned,
     )
     _built(
         "crawl",

@@ -26,6 +26,11 @@ THROTTLED = Counter("newscrawl_throttled_total", "429 and 503 answers (each star
 PAGE_ERRORS = Counter("newscrawl_page_errors_total", "Pages that failed, by error kind", ["kind"])
 PAGES = Counter("newscrawl_pages_total", "Pages processed, by kind", ["kind"])
 DEDUP = Counter("newscrawl_dedup_total", "Dedup outcomes of articles", ["outcome"])
+LEARNED = Counter(
+    "newscrawl_learned_facts_total",
+    "Facts learned of hosts' addresses (story shapes, tracking parameters)",
+    ["kind"],
+)
 POLITENESS_WAIT = Histogram(
     "newscrawl_politeness_wait_seconds",
     "From a URL's due time to its lease: waiting for its host's turn",

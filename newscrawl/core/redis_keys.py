@@ -281,3 +281,14 @@ class IndexKeys:
     def counters(self) -> str:
         """HASH: indexed, updated, dead_lettered, retries, bulk_requests."""
         return f"{self.base}:counters"
+
+
+class LearnedKeys:
+    """Keys of what the crawl learned of hosts' addresses (newscrawl/core/learned.py)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.base = f"{prefix}:learned"
+
+    def host(self, host: str) -> str:
+        """HASH of one host's facts: field "<kind>\\x1f<fact>", value when learned (expires)."""
+        return f"{self.base}:{host}"

@@ -164,8 +164,13 @@ class FrontierSettings(_Section):
     section_recheck_min_s: float = Field(1800.0, gt=0)
     # A link on a listing page whose address has the shape (path words and classes: digits, ids,
     # slugs) of three stories its host's feeds or news sitemaps listed is a story, though its
-    # address has no date, long number or long slug (scheduler/url_shapes.py). Per process.
+    # address has no date, long number or long slug (scheduler/url_shapes.py).
     learn_article_shapes: bool = True
+    # What is learned of a host's addresses (story shapes, tracking parameters) is kept beside
+    # the frontier for every process (newscrawl/core/learned.py): each process reads a host's
+    # facts again after learned_refresh_s, and a fact lasts learned_ttl_s from when it was learned.
+    learned_refresh_s: float = Field(60.0, gt=0)
+    learned_ttl_s: float = Field(30 * 86400.0, gt=0)
     # Updated stories: a story a feed (<updated>) or sitemap (<lastmod>) says changed after it
     # was fetched is fetched again (same document, re-extracted and re-indexed), at most once
     # per refetch_min_gap_s, and only for changes dated within refetch_max_age_s (a sitemap that
