@@ -9,6 +9,7 @@ URL or document id.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -71,13 +72,41 @@ PER_TASK_LOGGERS = ("celery.app.trace", "celery.worker.strategy")
 
 
 def _quiet_per_task_logs(**_: Any) -> None:
-    import logging
-
     for name in PER_TASK_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+class AckLostWithTheBroker(logging.Filter):
+    """One warning line, not a CRITICAL traceback, for a task acknowledgement that the broker
+    connection refused as it dropped (kombu's "Couldn't ack": a Redis or RabbitMQ restart caught
+    at that moment). Celery restores the message, and the task that runs it again finds its
+    leases claimed (``scheduler/lua/claim.lua``): nothing is lost or fetched twice. A traceback
+    there reads as a crash to whoever watches the logs through a broker outage."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        lost_ack = isinstance(record.msg, str) and record.msg.startswith("Couldn't ack")
+        if error is not None and lost_ack and _is_connection_error(error):
+            record.msg += " (the broker connection dropped: the task runs again, its leases claimed)"
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    return isinstance(error, (OSError, *app.connection_for_write().connection_errors))
+
+
+def _filter_lost_acks(logger: logging.Logger | None = None, **_: Any) -> None:
+    """On the worker's handlers: kombu logs through Celery's loggers, which propagate to them."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, AckLostWithTheBroker) for f in handler.filters):
+            handler.addFilter(AckLostWithTheBroker())
+
+
 after_setup_logger.connect(_quiet_per_task_logs, weak=False)
+after_setup_logger.connect(_filter_lost_acks, weak=False)
 
 
 # Pools that run a task on the process's main thread, one at a time, as the worker runtime
