@@ -630,3 +630,90 @@ def test_a_cluster_that_refuses_our_credentials_stops_the_indexer_with_a_clear_e
         server.shutdown()
     assert done.returncode != 0
     assert "401" in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+
+
+def _fold_docs() -> tuple[Document, Document]:
+    zurich, muller = make_docs(2, seed="fold-")
+    zurich.title = "Zürich votes on the new tram line"
+    zurich.body = "Voters in Zürich approved the tram line on Sunday. " * 5
+    muller.title = "Thomas Müller ends his career"
+    muller.body = "Müller played 700 games for his club and his country. " * 5
+    muller.authors = ["Renée Jöns"]
+    return zurich, muller
+
+
+def _assert_found_without_accents(index: Any, zurich: Document, muller: Document) -> None:
+    for text, doc in (
+        ("zurich tram", zurich),
+        ("ZÜRICH", zurich),
+        ("Zurich", zurich),
+        ("muller career", muller),
+        ("renee jons", muller),
+    ):
+        assert [h.document.id for h in index.search(SearchQuery(text=text))] == [doc.id], text
+
+
+def test_words_are_found_with_or_without_their_accents_in_both_modes(
+    target: Target, prefix: str, tmp_path: Path
+) -> None:
+    """A reader types "zurich" for Zürich and "muller" for Müller: the embedded index (FTS5's
+    unicode61 folding) found them, the engine's standard analyzer did not, so one query gave two
+    answers in the two modes. The mapping folds accents (asciifolding) in the text fields."""
+    zurich, muller = _fold_docs()
+    embedded = build_index(make_settings(tmp_path / "embedded"))
+    for doc in (zurich, muller):
+        embedded.upsert(doc)
+    _assert_found_without_accents(embedded, zurich, muller)
+    embedded.close()
+
+    settings = engine_settings(tmp_path, target, prefix)
+    IndexAdmin(settings).init()
+    writer = build_stream_writer(settings)
+    for doc in (zurich, muller):
+        writer.index(doc)
+    load(settings)
+    index = refreshed(settings)
+    _assert_found_without_accents(index, zurich, muller)
+    index.close()
+    writer.close()
+
+
+def test_an_index_made_before_the_folding_mapping_is_brought_up_to_it_by_reindex(
+    target: Target, prefix: str, tmp_path: Path
+) -> None:
+    """Upgrading newscrawl over a cluster whose index has mapping 1 (no folding): the indexer
+    loads on into it, `newscrawl index status` says the mapping is behind the code, and
+    `newscrawl index reindex` brings it up: "zurich" then finds Zürich."""
+    from indexer.mapping import PROPERTIES
+
+    settings = engine_settings(tmp_path, target, prefix)
+    admin = IndexAdmin(settings)
+    old_properties = {
+        name: {k: v for k, v in field.items() if k != "analyzer"} for name, field in PROPERTIES.items()
+    }
+    admin.client.request(
+        "PUT",
+        f"/{prefix}-v1",
+        {
+            "mappings": {"dynamic": "strict", "properties": old_properties, "_meta": {"version": 1}},
+            "aliases": {admin.read_alias: {}, admin.write_alias: {"is_write_index": True}},
+        },
+    )
+    zurich, muller = _fold_docs()
+    writer = build_stream_writer(settings)
+    for doc in (zurich, muller):
+        writer.index(doc)
+    load(settings)
+    index = refreshed(settings)
+    assert index.search(SearchQuery(text="zurich tram")) == []  # the old mapping, as before
+    status = run_cli(settings, "index", "status")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["mapping_version"] == 1
+    assert json.loads(status.stdout)["code_mapping_version"] == MAPPING_VERSION == 2
+    reindexed = run_cli(settings, "index", "reindex")
+    assert reindexed.returncode == 0, reindexed.stderr
+    upgraded = refreshed(settings)
+    _assert_found_without_accents(upgraded, zurich, muller)
+    upgraded.close()
+    index.close()
+    writer.close()
