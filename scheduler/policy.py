@@ -74,6 +74,7 @@ class AfterSuccess:
     revisit: bool
     due_at: float  # the revisit's due time (now when the URL is retired)
     source: SourceState | None = None  # a revisited source's schedule from now on
+    live_until: float | None = None  # a live blog's: until when it is fetched again
 
 
 class RevisitSchedule:
@@ -349,6 +350,12 @@ class FrontierPolicy:
         self, lease: Lease, outcome: Outcome, now: float, *, source_demand_per_s: float = 0.0
     ) -> AfterSuccess:
         kind = outcome.kind or lease.kind
+        if kind == "article":
+            live_until = self.live_until(lease, outcome, now)
+            if live_until is not None and self.limits.live_refetch_s is not None:
+                return AfterSuccess(
+                    kind, PRIORITY[kind], True, now + self.limits.live_refetch_s, None, live_until
+                )
         if kind not in REVISITED_KINDS:
             return AfterSuccess(kind, PRIORITY[kind], False, now)
         if lease.section_on_trial and not (outcome.keep_source and outcome.changed):
@@ -360,6 +367,24 @@ class FrontierPolicy:
         state = self._next_visit(lease, outcome, now)
         wait = state.interval_s * self.budget_stretch(source_demand_per_s)
         return AfterSuccess(kind, PRIORITY[kind], True, now + wait, state)
+
+    def live_until(self, lease: Lease, outcome: Outcome, now: float) -> float | None:
+        """Until when a live blog is fetched again; None once it ended (or it is no live blog).
+
+        Its coverage end when the page gives one, and at most ``live_max_s`` after its
+        publication (or after the first fetch of an undated one, kept on the lease). A visit that
+        read nothing new (304, the same body) keeps what the lease says.
+        """
+        if not outcome.changed:
+            until = lease.live_until
+        elif not outcome.live:
+            return None
+        else:
+            start = outcome.published_ts if outcome.published_ts is not None else now
+            until = min(start + self.limits.live_max_s, lease.live_until or math.inf)
+            if outcome.coverage_end_ts is not None:
+                until = min(until, outcome.coverage_end_ts)
+        return until if until is not None and until > now else None
 
     def section_recheck_s(self, lease: Lease, now: float) -> float:
         """A possible section's next look: ``section_recheck_min_s`` after the first, then twice

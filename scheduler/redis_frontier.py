@@ -171,7 +171,7 @@ class RedisFrontier:
                 leases.append(robots_lease(host, scheme, now))
                 continue
             _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash = reply[:10]
-            robots_at, due, interval, fetched_at, last_new, new_ewma, span_ewma, lost = reply[10:18]
+            robots_at, due, interval, fetched_at, last_new, new_ewma, span_ewma, lost, live = reply[10:19]
             lease = Lease(
                 url=url,
                 host=host,
@@ -190,6 +190,7 @@ class RedisFrontier:
                 new_ewma=float(new_ewma) if new_ewma else None,
                 span_ewma=float(span_ewma) if span_ewma else None,
                 lost=int(lost or 0),
+                live_until=float(live) if live else None,
             )
             robots = self._robots_for(host, robots_at)
             if robots is not None and not robots.allowed(url):
@@ -296,6 +297,7 @@ class RedisFrontier:
                 _s(lease.leased_at),
                 *self._source_args(decision),
                 seen_field,
+                _s(decision.live_until),
             ],
         )
 

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS urls (
     leased_at REAL, lease_renewed_at REAL,
     interval_s REAL, last_new_at REAL, new_ewma REAL, span_ewma REAL,
     lost INTEGER NOT NULL DEFAULT 0,
-    claimed INTEGER NOT NULL DEFAULT 0     -- its holder started it (a death then counts)
+    claimed INTEGER NOT NULL DEFAULT 0,    -- its holder started it (a death then counts)
+    live_until REAL                        -- a live blog's: until when it is fetched again
 );
 CREATE INDEX IF NOT EXISTS urls_pick ON urls (host, state, priority, sort_key);
 CREATE INDEX IF NOT EXISTS urls_state ON urls (state, due_at);
@@ -76,6 +77,7 @@ _MIGRATIONS = (
     ("urls", "claimed", "INTEGER NOT NULL DEFAULT 0"),
     ("hosts", "budget_window", "INTEGER"),
     ("seen", "fetched_at", "REAL"),
+    ("urls", "live_until", "REAL"),
 )
 
 
@@ -306,6 +308,7 @@ class SQLiteFrontier:
                 new_ewma=row["new_ewma"],
                 span_ewma=row["span_ewma"],
                 lost=row["lost"],
+                live_until=row["live_until"],
             )
 
     def _robots_stale(self, host: sqlite3.Row, now: float) -> bool:
@@ -391,7 +394,7 @@ class SQLiteFrontier:
                     " status=?, fetched_at=?, etag=COALESCE(?, etag),"
                     " last_modified=COALESCE(?, last_modified),"
                     " body_hash=COALESCE(?, body_hash), error_kind=NULL, error=NULL, leased_at=NULL,"
-                    " interval_s=?, last_new_at=?, new_ewma=?, span_ewma=? WHERE url=?",
+                    " interval_s=?, last_new_at=?, new_ewma=?, span_ewma=?, live_until=? WHERE url=?",
                     (
                         decision.due_at,
                         decision.kind,
@@ -402,6 +405,7 @@ class SQLiteFrontier:
                         outcome.last_modified,
                         outcome.body_hash,
                         *schedule,
+                        decision.live_until,
                         lease.url,
                     ),
                 )

@@ -750,6 +750,53 @@ def test_a_story_its_sitemap_says_was_updated_is_fetched_again_and_indexed_once_
     assert stale.returncode == 0 and stale.stdout.strip() == ""
 
 
+def test_a_live_blog_is_fetched_again_while_it_runs_and_its_later_posts_are_searchable(
+    tmp_path: Path,
+) -> None:
+    """The installed command, crawling on, over an outlet known by its home page alone (no feed,
+    no sitemap to date a change): its live blog (schema.org ``LiveBlogPosting``) is fetched
+    again every ``frontier.live_refetch_s`` (1 s here) and rewritten in the index when it grew,
+    once per change; the story beside it is fetched once. Before session 32 the index kept the
+    live blog as first read."""
+    site = "http://gazette.example"
+    live = f"{site}/2026/12/06/live-storm-ciaran-hits-the-coast"
+    other = f"{site}/2026/12/06/council-approves-the-new-harbour-budget"
+
+    def blog(*posts: str) -> Resource:
+        ld = json.dumps(
+            {"@context": "https://schema.org", "@type": "LiveBlogPosting", "headline": "Live: storm"}
+        )
+        text = " ".join(
+            f"{post} The coastguard asked people to stay away from the seafront." * 5 for post in posts
+        )
+        head = f'<title>Live: storm Ciaran</title><script type="application/ld+json">{ld}</script>'
+        return Resource(
+            f"<html><head>{head}</head><body><article><p>{text}</p></article></body></html>".encode()
+        )
+
+    links = f'<a href="{live}">Live: storm Ciaran</a><a href="{other}">Harbour budget</a>'
+    home = f"<html><body>{links}</body></html>"
+    pages = {
+        f"{site}/": Resource(home.encode()),
+        live: blog("Winds of 90 mph reached the pier."),
+        other: _story("Harbour budget"),
+    }
+    outlets = f'[[outlet]]\nname = "gazette"\nurls = ["{site}/"]\n'
+    env = {"NEWSCRAWL_FRONTIER__LIVE_REFETCH_S": "1"}
+    with _CrawlingOn(tmp_path, outlets, pages, env) as run_:
+        run_.wait_until(lambda: run_.web.arrived(live) >= 3)  # looked at again; nothing new yet
+        run_.web.add(live, blog("Winds of 90 mph reached the pier.", "Power is back in Dover by noon."))
+        seen = run_.web.arrived(live)
+        run_.wait_until(lambda: run_.web.arrived(live) >= seen + 2)
+        time.sleep(0.5)
+    assert run_.web.arrived(other) == 1
+    summary = json.loads(run_.stdout)
+    assert (summary["articles_indexed"], summary["articles_updated"]) == (2, 1)
+    found = run("search", "power dover", "--data", str(run_.data), "--json")
+    assert found.returncode == 0, found.stderr
+    assert [json.loads(line)["url"] for line in found.stdout.splitlines()] == [live]
+
+
 def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round(tmp_path: Path) -> None:
     """The installed command without --until-idle: a story whose site refuses it (429) past its
     three attempts is fetched in the next round (its gap shortened to 2 s here) and indexed;

@@ -6,6 +6,7 @@ distributed mode runs the same cases.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import uuid
@@ -139,6 +140,43 @@ def test_a_story_is_fetched_once_when_refetching_is_off(backend_settings: Settin
     result = f.add(_story(T0 + 3000), T0 + 4000)
     assert (result.updated, result.known) == (0, 1)
     assert f.lease(T0 + 4000, 5) == []
+
+
+def test_a_live_blog_is_fetched_again_while_it_runs(backend_settings: SettingsFactory) -> None:
+    """A LiveBlogPosting grows for hours: it comes back every ``live_refetch_s`` (a 304 or the
+    same body keeps it coming), until the coverage end its page gives, or ``live_max_s`` after
+    its publication; a story that is no live blog is fetched once, and so is a live blog with
+    ``live_refetch_s = null``. The pass that made the revisit does not wait for it."""
+    f = frontier(backend_settings, frontier={"live_refetch_s": 900, "live_max_s": 6 * 3600})
+    live = Outcome(status=200, live=True, published_ts=T0)
+    f.add(_story(None), T0)
+    (lease,) = f.lease(T0, 5)
+    f.complete(lease, live, T0)
+    assert f.pending(T0 + 10, fetched_before=T0 + 1) == 0
+    assert f.lease(T0 + 890, 5) == []
+    (again,) = f.lease(T0 + 901, 5)
+    assert again.url == STORY and again.kind == "article" and again.live_until == T0 + 6 * 3600
+    f.complete(again, Outcome(status=304, changed=False), T0 + 901)  # nothing new: still live
+    (third,) = f.lease(T0 + 1802, 5)
+    ends = T0 + 2000
+    f.complete(third, dataclasses.replace(live, coverage_end_ts=ends), T0 + 1802)
+    (last,) = f.lease(T0 + 2703, 5)  # once after its end, for its final state
+    f.complete(last, dataclasses.replace(live, coverage_end_ts=ends), T0 + 2703)
+    assert f.lease(T0 + 5 * 3600, 5) == []
+
+    # Published long ago (its window over), no live blog, refetching off: fetched once each.
+    for n, (outcome, settings) in enumerate(
+        [
+            (dataclasses.replace(live, published_ts=T0 - 7 * 3600), {"live_max_s": 6 * 3600}),
+            (Outcome(status=200), {}),
+            (live, {"live_refetch_s": None}),
+        ]
+    ):
+        g = frontier(backend_settings, frontier=settings)
+        g.add([FrontierEntry(f"http://live{n}.example/2026/12/06/storm-blog", "article", None, 1)], T0)
+        (first,) = g.lease(T0, 5)
+        g.complete(first, outcome, T0)
+        assert g.lease(T0 + 7 * 3600, 5) == [], n
 
 
 def test_one_host_waits_its_delay_others_do_not(backend_settings: SettingsFactory) -> None:

@@ -1356,3 +1356,22 @@ allowed_hosts = ["c.example", "*.c.example"]
     found = [o.name if (o := index.for_url(u)) else None for u in urls]
     scanned = [next((o.name for o in outlets if o.allows(u)), None) for u in urls]
     assert found == scanned == ["first", "first", "first", "second", "fourth", "fourth", None]
+
+
+def test_a_live_blog_says_so_and_when_its_coverage_ends() -> None:
+    from datetime import UTC, datetime
+
+    text = "<p>" + "The storm reached the coast at noon and the ferries stayed in port. " * 20 + "</p>"
+
+    def page(ld: dict[str, str]) -> str:
+        script = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+        return f"<html><head><title>Storm</title>{script}</head><body><article>{text}</article></body></html>"
+
+    live = {"@context": "https://schema.org", "@type": "LiveBlogPosting", "headline": "Live: storm"}
+    ended = {**live, "coverageEndTime": "2026-12-06T18:00:00+01:00"}
+    story = {**live, "@type": "NewsArticle"}
+    url = "https://a.example/live/storm"
+    assert (lambda a: (a.live, a.coverage_end))(extract_article(parse_html(page(live), url))) == (True, None)
+    article = extract_article(parse_html(page(ended), url))
+    assert article.live and article.coverage_end == datetime(2026, 12, 6, 17, 0, tzinfo=UTC)
+    assert not extract_article(parse_html(page(story), url)).live

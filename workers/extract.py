@@ -28,7 +28,7 @@ from newscrawl.core.errors import ExtractionError, InvalidURL
 from newscrawl.core.urls import normalize_url
 from workers.language import decide_language
 from workers.localtime import page_zone
-from workers.parse import HtmlPage
+from workers.parse import HtmlPage, jsonld_types
 
 _WS = re.compile(r"\s+")
 
@@ -410,6 +410,10 @@ class Article:
     image_url: str | None = None
     paywalled: bool = False
     site_name: str | None = None
+    # A live blog (schema.org LiveBlogPosting): it grows for hours, so it is fetched again while
+    # it runs; its coverage ends at ``coverage_end`` when the page says so.
+    live: bool = False
+    coverage_end: datetime | None = None
 
 
 # Invisible format characters (soft hyphen, zero-width space and joiners, word joiner, BOM): a
@@ -1668,4 +1672,16 @@ def extract_article(
         image_url=urljoin(page.base_url, image) if image else None,
         paywalled=_paywalled(page),
         site_name=page.first_meta("og:site_name", "application-name"),
+        **_live(page),
     )
+
+
+def _live(page: HtmlPage) -> dict[str, Any]:
+    """Whether the page is a live blog, and when its coverage ends (``Article.live``)."""
+    for obj in page.jsonld:
+        if "liveblogposting" in jsonld_types(obj):
+            end = _parse_stamp(obj.get("coverageEndTime"))
+            if end is not None and end.tzinfo is None:
+                end = end.replace(tzinfo=UTC)  # an hour off at worst: the end only stops refetching
+            return {"live": True, "coverage_end": end}
+    return {}

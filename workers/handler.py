@@ -346,6 +346,9 @@ class LeaseHandler:
                 dated_links=len(dated),
                 oldest_dated_ts=min(dated, default=None),
                 keep_source=result.keep_source,
+                live=result.live,
+                coverage_end_ts=result.coverage_end_ts,
+                published_ts=result.published_ts,
             ),
             now,
         )

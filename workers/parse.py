@@ -69,12 +69,13 @@ class HtmlPage:
 
     def article_object(self) -> dict[str, Any] | None:
         for obj in self.jsonld:
-            if _types(obj) & ARTICLE_TYPES:
+            if jsonld_types(obj) & ARTICLE_TYPES:
                 return obj
         return None
 
 
-def _types(obj: dict[str, Any]) -> set[str]:
+def jsonld_types(obj: dict[str, Any]) -> set[str]:
+    """A JSON-LD object's ``@type`` names, lowercased."""
     kind = obj.get("@type")
     kinds = kind if isinstance(kind, list) else [kind]
     return {k.lower() for k in kinds if isinstance(k, str)}
@@ -224,7 +225,7 @@ def classify_html(page: HtmlPage, leased_as: str) -> HtmlKind:
     og_type = (page.first_meta("og:type") or "").lower()
     if og_type == "article" or page.first_meta("article:published_time"):
         return "article"
-    declared_hub = og_type in ("website", "section") or any(_types(o) & _HUB_TYPES for o in page.jsonld)
+    declared_hub = og_type in ("website", "section") or any(jsonld_types(o) & _HUB_TYPES for o in page.jsonld)
     if leased_as == "article":
         # Many article pages call themselves "website"; a hub is also mostly links.
         return "listing" if declared_hub and _page_linked_word_share(page) > 0.5 else "article"

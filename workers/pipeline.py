@@ -46,6 +46,10 @@ class PageResult:
     extract_cpu_s: float = 0.0
     # Whether a listing stays a source (Outcome.keep_source).
     keep_source: bool = True
+    # A live blog: fetched again while it runs (Outcome.live).
+    live: bool = False
+    coverage_end_ts: float | None = None
+    published_ts: float | None = None
 
 
 def body_hash(body: bytes) -> str:
@@ -97,7 +101,9 @@ class PageProcessor:
         """Never raises for bad input: the error is returned on the result for that URL. A store
         that fails (what was learned of the host) raises StoreError: the page is settled again."""
         digest = body_hash(response.body)
-        if lease.body_hash == digest and lease.kind != "article":
+        # A source, or a live blog, that reads as before: nothing to parse (a story read once is
+        # read whatever its hash, as it may have been fetched again for a change its feed dated).
+        if lease.body_hash == digest and (lease.kind != "article" or lease.live_until is not None):
             return PageResult(kind=lease.kind, body_hash=digest, unchanged=True)
         try:
             return self._process(lease, response, digest)
@@ -151,6 +157,10 @@ class PageProcessor:
             result.extract_cpu_s = time.process_time() - started
             now = datetime.now(UTC)
             result.document = to_document(article, url=final_url, outlet=lease.outlet, now=now)
+            if article.live:
+                result.live = True
+                result.coverage_end_ts = article.coverage_end.timestamp() if article.coverage_end else None
+                result.published_ts = article.published_at.timestamp() if article.published_at else None
             if self._discovery.is_article(outlet, article.canonical_url):
                 # Only an address that names a story by itself: a template whose canonical drops
                 # the ?id= that tells its pages apart (/video?id=5 -> /video) teaches nothing.

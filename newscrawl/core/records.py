@@ -56,6 +56,8 @@ class Lease:
     span_ewma: float | None = None
     # Times its holder died with it (the lease expired unreported) since it was last settled.
     lost: int = 0
+    # A live blog's: until when it is fetched again (FrontierPolicy.after_success).
+    live_until: float | None = None
 
     @property
     def found_section(self) -> bool:
@@ -106,6 +108,11 @@ class Outcome:
     # service page, a search form, or a section still nearly empty): it is looked at again
     # less and less often (FrontierPolicy.after_success), and becomes a source once it lists enough.
     keep_source: bool = True
+    # The page is a live blog (its coverage ending at ``coverage_end_ts`` when it says so), published
+    # at ``published_ts``: it is fetched again while it runs.
+    live: bool = False
+    coverage_end_ts: float | None = None
+    published_ts: float | None = None
 
 
 @dataclass

@@ -15,7 +15,7 @@ if ARGV[10] == '1' then
   if delta ~= 0 then redis.call('HINCRBYFLOAT', KEYS[9], 'source_demand', delta) end
   set_state(KEYS[1], KEYS[8], 'queued')
   redis.call('HSET', KEYS[1], 'due_at', ARGV[11], 'interval_s', ARGV[14], 'last_new_at', ARGV[15],
-    'new_ewma', ARGV[16], 'span_ewma', ARGV[17])
+    'new_ewma', ARGV[16], 'span_ewma', ARGV[17], 'live_until', ARGV[19])
   redis.call('ZADD', KEYS[7], tonumber(ARGV[11]), ARGV[1])
 else
   set_state(KEYS[1], KEYS[8], 'done')

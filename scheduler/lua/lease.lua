@@ -85,9 +85,10 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT',
         if inflight + 1 >= cap then redis.call('ZADD', KEYS[1], now + 3600, host)
         else redis.call('ZADD', KEYS[1], nf, host) end
         local f = redis.call('HMGET', uk, 'kind', 'outlet', 'depth', 'attempts', 'etag', 'last_modified',
-          'body_hash', 'due_at', 'interval_s', 'fetched_at', 'last_new_at', 'new_ewma', 'span_ewma', 'lost')
+          'body_hash', 'due_at', 'interval_s', 'fetched_at', 'last_new_at', 'new_ewma', 'span_ewma', 'lost',
+          'live_until')
         table.insert(out, {'url', url, host, f[1], f[2], f[3], f[4], f[5], f[6], f[7], rf or '', f[8] or '',
-          f[9] or '', f[10] or '', f[11] or '', f[12] or '', f[13] or '', f[14] or ''})
+          f[9] or '', f[10] or '', f[11] or '', f[12] or '', f[13] or '', f[14] or '', f[15] or ''})
       end
     end
   end
