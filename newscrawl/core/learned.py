@@ -7,9 +7,10 @@ once concluded, goes to the store beside the frontier, so that every process app
 Celery pool process on every machine (a home page is rarely read by the process that read its
 outlet's feed), one that replaced another, and the embedded crawl after a restart.
 
-    LearnedFacts            the learners' view: a per-host cache over a store
-      └── FactStore         MemoryFacts (no store), SQLiteFacts (DATA/learned.sqlite),
-                            RedisFacts (one hash per host, beside the Redis frontier)
+    LearnedFacts            the learners' view: a per-host cache over a store (without one:
+      │                     this process's own facts, bounded; ``newscrawl extract``)
+      └── FactStore         SQLiteFacts (DATA/learned.sqlite), RedisFacts (one hash per
+                            host, beside the Redis frontier)
 
 A process reads a host's facts from the store at most once per ``refresh_s``: a fact one process
 learns reaches the others within that. A fact lives ``ttl_s`` from when it was learned (a site
@@ -147,7 +148,7 @@ class SQLiteFacts:
         return _grouped(rows)
 
     def add(self, host: str, kind: FactKind, fact: str, now: float) -> None:
-        # One statement in autocommit mode: the host's expired facts go as it learns a new one.
+        # The host's expired facts go as it learns a new one (the file never grows with them).
         self._db.execute("DELETE FROM facts WHERE host=? AND learned_at<=?", (host, now - self._ttl_s))
         self._db.execute(
             "INSERT INTO facts (host, kind, fact, learned_at) VALUES (?,?,?,?)"

@@ -166,14 +166,14 @@ class FrontierSettings(_Section):
     # slugs) of three stories its host's feeds or news sitemaps listed is a story, though its
     # address has no date, long number or long slug (scheduler/url_shapes.py).
     learn_article_shapes: bool = True
-    # What is learned of a host's addresses (story shapes, tracking parameters) is kept beside
-    # the frontier for every process (newscrawl/core/learned.py): each process reads a host's
-    # facts again after learned_refresh_s, and a fact lasts learned_ttl_s from when it was learned.
     # Live blogs (schema.org LiveBlogPosting) are fetched again every live_refetch_s while they
     # run: until the coverage end the page gives, at most live_max_s after publication (or after
     # the first fetch, when undated). None: each is fetched once.
     live_refetch_s: float | None = Field(900.0, gt=0)
     live_max_s: float = Field(86400.0, gt=0)
+    # What is learned of a host's addresses (story shapes, tracking parameters) is kept beside
+    # the frontier for every process (newscrawl/core/learned.py): each process reads a host's
+    # facts again after learned_refresh_s, and a fact lasts learned_ttl_s from when it was learned.
     learned_refresh_s: float = Field(60.0, gt=0)
     learned_ttl_s: float = Field(30 * 86400.0, gt=0)
     # Updated stories: a story a feed (<updated>) or sitemap (<lastmod>) says changed after it
