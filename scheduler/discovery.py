@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from courlan import is_navigation_page, is_not_crawlable
 
 from newscrawl.core.learned import LearnedFacts
-from newscrawl.core.records import FrontierEntry, Link, UrlKind
+from newscrawl.core.records import FrontierEntry, Link, UrlKind, headline_key
 from scheduler.outlets import Outlet, OutletIndex
 from scheduler.url_shapes import ArticleShapes
 
@@ -140,8 +140,17 @@ class Discovery:
                 self._shapes.observe(link.url)
 
     def entries(
-        self, links: list[Link], *, outlet_name: str | None, depth: int, referrer: str, source: str
+        self,
+        links: list[Link],
+        *,
+        outlet_name: str | None,
+        depth: int,
+        referrer: str,
+        source: str,
+        previous_visit_ts: float | None = None,
     ) -> list[FrontierEntry]:
+        """``previous_visit_ts``: when the page was fetched before (a headline it now shows
+        differently changed since)."""
         outlet = self._outlet(outlet_name)
         seeds = set(outlet.urls) if outlet else set()
         out: list[FrontierEntry] = []
@@ -191,6 +200,8 @@ class Discovery:
                     referrer=referrer,
                     position=position,
                     modified_ts=link.modified_ts if changes_dated else None,
+                    headline=headline_key(link.title) if kind == "article" else None,
+                    previous_visit_ts=previous_visit_ts,
                 )
             )
         if taken and sum(1 for e in out if e.kind == "article") < self._section_min_articles:

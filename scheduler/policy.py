@@ -18,6 +18,7 @@ Decisions:
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -208,6 +209,31 @@ class Refetch:
     gap_s: float
 
 
+@dataclass(frozen=True)
+class HeadlineRecord:
+    """The headline a source last showed a story under (digests), and when one first showed it."""
+
+    source: str
+    headline: str
+    first_ts: float
+
+    def encode(self) -> str:
+        return f"{self.source}:{self.headline}:{self.first_ts:.0f}"
+
+    @classmethod
+    def decode(cls, value: str | bytes | None) -> HeadlineRecord | None:
+        if value is None:
+            return None
+        text = value.decode() if isinstance(value, bytes) else value
+        source, headline, first = text.split(":")
+        return cls(source, headline, float(first))
+
+
+def source_tag(url: str | None) -> str:
+    """A short digest of the page that listed a story: only that page's headlines are compared."""
+    return hashlib.blake2b((url or "").encode("utf-8"), digest_size=4).hexdigest()
+
+
 class FrontierPolicy:
     """Decisions from settings; one instance per frontier."""
 
@@ -275,6 +301,56 @@ class FrontierPolicy:
         if published is not None and published < modified:
             gap = max(gap, limits.refetch_gap_share * (now - published))
         return Refetch(modified, gap)
+
+    def watches_headline(self, entry: FrontierEntry) -> bool:
+        """Whether ``entry``'s headline is compared with the one its story was listed under."""
+        limits = self.limits
+        return (
+            entry.headline is not None
+            and entry.kind == "article"
+            and limits.headline_refetch
+            and limits.refetch_min_gap_s is not None
+        )
+
+    def headline_refetch(
+        self, entry: FrontierEntry, record: HeadlineRecord | None, now: float
+    ) -> tuple[HeadlineRecord | None, Refetch | None]:
+        """What ``entry``'s headline says against the ``record`` kept for its story: the record
+        to keep (None: leave it) and, when the page that first listed the story now shows it under
+        another headline, the change that has it fetched again (:meth:`refetch_due`), dated at the
+        page's previous visit (it showed the old headline then; a fetch after it, asked for by a
+        sitemap, has the change), or now when that is unknown.
+
+        A home page or a feed without ``<updated>`` dates no change, but an editor rewrites the
+        headline of a story that developed. Only the first page's headlines count (a section or a
+        feed words the same story differently), and only within ``refetch_max_age_s`` of its
+        first listing; the gap grows with the story's age as for a dated change, so a headline
+        tested in turns (A/B) has it fetched about fifteen times in two days, not every visit.
+        The record of a change is kept unless the change waits (:meth:`headline_waits`)."""
+        limits = self.limits
+        if entry.headline is None or limits.refetch_min_gap_s is None or not self.watches_headline(entry):
+            return None, None
+        source = source_tag(entry.referrer)
+        if record is None:
+            return HeadlineRecord(source, entry.headline, now), None
+        if record.source != source or record.headline == entry.headline:
+            return None, None
+        if now - record.first_ts > limits.refetch_max_age_s:
+            return None, None
+        start = record.first_ts if entry.published_ts is None else min(entry.published_ts, record.first_ts)
+        gap = max(limits.refetch_min_gap_s, limits.refetch_gap_share * (now - start))
+        changed = now if entry.previous_visit_ts is None else entry.previous_visit_ts
+        return HeadlineRecord(source, entry.headline, record.first_ts), Refetch(changed, gap)
+
+    def headline_waits(self, fetched_at: float | None, change: Refetch | None, now: float) -> bool:
+        """A headline change the story's last fetch predates, too soon after that fetch to act
+        on: the old record stays, so that a later visit showing the new headline acts on it."""
+        return (
+            fetched_at is not None
+            and change is not None
+            and change.modified_ts > fetched_at + self.limits.refetch_clock_slack_s
+            and now - fetched_at < change.gap_s
+        )
 
     def refetch_due(self, fetched_at: float | None, refetch: Refetch | None, now: float) -> bool:
         """A story fetched at ``fetched_at`` is fetched again: it changed (``refetch``, from
@@ -371,8 +447,8 @@ class FrontierPolicy:
     def live_until(self, lease: Lease, outcome: Outcome, now: float) -> float | None:
         """Until when a live blog is fetched again; None once it ended (or it is no live blog).
 
-        Its coverage end when the page gives one, and at most ``live_max_s`` after its
-        publication (or after the first fetch of an undated one, kept on the lease). A visit that
+        Its coverage end when the page gives one, and at most ``live_max_s`` after its start
+        (its own coverage start or publication time; else its first fetch, kept on the lease). A visit that
         read nothing new (304, the same body) keeps what the lease says.
         """
         if not outcome.changed:
@@ -380,7 +456,7 @@ class FrontierPolicy:
         elif not outcome.live:
             return None
         else:
-            start = outcome.published_ts if outcome.published_ts is not None else now
+            start = outcome.coverage_start_ts if outcome.coverage_start_ts is not None else now
             until = min(start + self.limits.live_max_s, lease.live_until or math.inf)
             if outcome.coverage_end_ts is not None:
                 until = min(until, outcome.coverage_end_ts)

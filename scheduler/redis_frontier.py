@@ -22,7 +22,14 @@ from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.redis_keys import FrontierKeys
 from newscrawl.core.urls import host_of
-from scheduler.policy import REVISITED_KINDS, AfterSuccess, FrontierPolicy, lost_error, robots_lease
+from scheduler.policy import (
+    REVISITED_KINDS,
+    AfterSuccess,
+    FrontierPolicy,
+    lost_error,
+    robots_lease,
+    source_tag,
+)
 from scheduler.politeness import Robots, RobotsCache
 
 _LUA = resources.files("scheduler") / "lua"
@@ -83,6 +90,23 @@ class RedisFrontier:
         rest = fp & ((1 << (64 - bits)) - 1)
         return self.keys.seen(bucket), rest.to_bytes((64 - bits + 7) // 8, "big")
 
+    def _headline_slots(self, url: str, now: float) -> tuple[str, str, bytes, int]:
+        """The headline record's keys (this period's, the last one's), its field, and how long
+        this period's key is to live: a record is looked for in both, written in this one."""
+        fp = int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "big")
+        bits = max(4, self.policy.limits.seen_bucket_bits - 4)
+        bucket = fp >> (64 - bits)
+        rest = fp & ((1 << (64 - bits)) - 1)
+        span = self.policy.limits.refetch_max_age_s
+        period = int(now // span)
+        ttl = int((period + 2) * span - now) + 3600
+        return (
+            self.keys.headlines(period, bucket),
+            self.keys.headlines(period - 1, bucket),
+            rest.to_bytes((64 - bits + 7) // 8, "big"),
+            ttl,
+        )
+
     def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
         result = AddResult()
         # One round trip for the whole page's links; each script still runs atomically.
@@ -93,6 +117,8 @@ class RedisFrontier:
             seen_key, seen_field = self._seen_slot(entry.url)
             sort_key = self.policy.sort_key(entry, now)
             refetch = self.policy.refetch_after(entry, now)
+            limits = self.policy.limits
+            current, previous, field, ttl = self._headline_slots(entry.url, now)
             self._add(
                 client=pipe,
                 keys=[
@@ -104,6 +130,8 @@ class RedisFrontier:
                     self.keys.all_hosts,
                     self.keys.states,
                     seen_key,
+                    current,
+                    previous,
                 ],
                 args=[
                     entry.url,
@@ -121,7 +149,16 @@ class RedisFrontier:
                     str(self.policy.budget_window(now)),
                     _s(refetch.modified_ts if refetch else None),
                     _s(refetch.gap_s if refetch else None),
-                    self.policy.limits.refetch_clock_slack_s,
+                    limits.refetch_clock_slack_s,
+                    source_tag(entry.referrer),
+                    entry.headline if self.policy.watches_headline(entry) else "",
+                    _s(entry.published_ts),
+                    _s(limits.refetch_min_gap_s),
+                    limits.refetch_gap_share,
+                    limits.refetch_max_age_s,
+                    field,
+                    ttl,
+                    _s(entry.previous_visit_ts),
                 ],
             )
         for entry, outcome in zip(admitted, pipe.execute() if len(pipe) else [], strict=True):

@@ -13,7 +13,7 @@ from newscrawl.core.errors import NewscrawlError
 from newscrawl.core.interfaces import HostView, UrlView
 from newscrawl.core.records import AddResult, FrontierEntry, Lease, Outcome
 from newscrawl.core.urls import host_of
-from scheduler.policy import FrontierPolicy, lost_error, robots_lease
+from scheduler.policy import FrontierPolicy, HeadlineRecord, lost_error, robots_lease
 from scheduler.politeness import Robots, RobotsCache
 
 _SCHEMA = """
@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 -- The seen filter: a URL that is done or failed for good leaves its row and keeps only this
 -- (and when it was last fetched, if it was: an updated story is fetched again).
 CREATE TABLE IF NOT EXISTS seen (fp INTEGER PRIMARY KEY, fetched_at REAL) WITHOUT ROWID;
+-- The headline a story was last listed under (FrontierPolicy.headline_refetch), while it may
+-- still be fetched again for a change: rows go refetch_max_age_s after the story's first listing.
+CREATE TABLE IF NOT EXISTS headlines (fp INTEGER PRIMARY KEY, record TEXT NOT NULL, first_ts REAL NOT NULL)
+    WITHOUT ROWID;
 """
 
 # Columns added after the first release: (table, column, type).
@@ -103,6 +107,7 @@ class SQLiteFrontier:
         self.robots_cache = RobotsCache()
         self._transaction = SQLiteTransaction(db)
         self._expiry_checked_at = float("-inf")
+        self._headlines_purged_at = float("-inf")
         self._demand = (float("-inf"), 0.0)
         if recover_leases:
             self._db.execute(
@@ -130,13 +135,22 @@ class SQLiteFrontier:
     def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
         result = AddResult()
         with self._transaction:
+            self._forget_old_headlines(now)
             for entry in self.policy.admissible(entries, result):
                 host = host_of(entry.url)
                 self._ensure_host(host, entry.url)
                 refetch = False
                 seen = self._seen(entry.url)
+                fp = _fingerprint(entry.url)
+                record, changed = self.policy.headline_refetch(entry, self._headline(fp), now)
+                fetched_at = None if seen is None else seen[0]
+                if record is not None and not self.policy.headline_waits(fetched_at, changed, now):
+                    self._keep_headline(fp, record)
                 if seen is not None:
-                    refetch = self.policy.refetch_due(seen[0], self.policy.refetch_after(entry, now), now)
+                    dated = self.policy.refetch_after(entry, now)
+                    refetch = self.policy.refetch_due(seen[0], dated, now) or self.policy.refetch_due(
+                        seen[0], changed, now
+                    )
                     if not refetch:
                         result.known += 1
                         continue
@@ -181,6 +195,25 @@ class SQLiteFrontier:
                     result.new_articles += entry.kind == "article"
                 self._db.execute("UPDATE hosts SET enqueued=enqueued+1 WHERE host=?", (host,))
         return result
+
+    def _headline(self, fp: int) -> HeadlineRecord | None:
+        row = self._db.execute("SELECT record FROM headlines WHERE fp=?", (fp,)).fetchone()
+        return HeadlineRecord.decode(row[0]) if row else None
+
+    def _keep_headline(self, fp: int, record: HeadlineRecord) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO headlines (fp, record, first_ts) VALUES (?,?,?)",
+            (fp, record.encode(), record.first_ts),
+        )
+
+    def _forget_old_headlines(self, now: float) -> None:
+        """Headlines of stories past ``refetch_max_age_s`` go (at most hourly: one scan)."""
+        if now - self._headlines_purged_at < 3600.0:
+            return
+        self._headlines_purged_at = now
+        self._db.execute(
+            "DELETE FROM headlines WHERE first_ts < ?", (now - self.policy.limits.refetch_max_age_s,)
+        )
 
     def _known(self, url: str) -> bool:
         found = self._db.execute("SELECT 1 FROM urls WHERE url=?", (url,)).fetchone() is not None

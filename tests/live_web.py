@@ -36,6 +36,7 @@ FEED_ITEMS = 20
 SITEMAP_WINDOW_S = 48 * 3600.0
 CLASSES = ("bursty", "steady", "quiet")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_REVISIONS = ("Update", "Latest", "Revised", "Developing")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ class LiveArticle:
     released_at: float  # seconds from the start of the run; negative: published before it
     # When the newsroom rewrote it (relative seconds, ascending): its sitemap's lastmod moves.
     updated_at: tuple[float, ...] = ()
+    # Each rewrite also gives it a new headline, which every source shows (the virtual crawl's).
+    retitled: bool = False
+
+    def headline(self, t: float) -> str:
+        """Its headline as of ``t``: the first one, or a rewrite's when it is ``retitled``."""
+        rewrites = sum(1 for u in self.updated_at if u <= t)
+        if not self.retitled or not rewrites:
+            return self.title
+        return f"{_REVISIONS[(rewrites - 1) % len(_REVISIONS)]}: {self.title}"
 
     def lastmod(self, t: float) -> float:
         """When it last changed as of ``t``: its release or its latest rewrite by then."""
@@ -135,12 +145,14 @@ class LiveSchedule:
         seed: int = 7,
         rewrites: int = 0,
         rewrite_window_s: tuple[float, float] = (2400.0, 4 * 3600.0),
+        retitle: bool = False,
     ) -> LiveSchedule:
         """About 300 stories in 20 minutes with the defaults (8*2*5 + 20*11 + ~6).
 
         ``rewrites``: each story released during the run is rewritten that many times, within
         ``rewrite_window_s`` of its release (drawn apart, so the stories are the same); the
-        virtual crawl dates them in sitemaps (:class:`LiveWeb` serves the first version)."""
+        virtual crawl dates them in sitemaps (:class:`LiveWeb` serves the first version), and
+        with ``retitle`` every source shows each rewrite under a new headline."""
         rng = random.Random(seed)
         outlets: list[LiveOutlet] = []
         n = 0
@@ -196,6 +208,7 @@ class LiveSchedule:
                         updated_at=tuple(
                             sorted(a.released_at + redraw.uniform(*rewrite_window_s) for _ in range(rewrites))
                         ),
+                        retitled=retitle,
                     )
                     if a.released_at >= 0
                     else a

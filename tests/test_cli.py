@@ -797,6 +797,46 @@ def test_a_live_blog_is_fetched_again_while_it_runs_and_its_later_posts_are_sear
     assert [json.loads(line)["url"] for line in found.stdout.splitlines()] == [live]
 
 
+def test_a_story_its_home_page_retitles_is_fetched_again_and_rewritten_in_the_index(tmp_path: Path) -> None:
+    """The installed command, crawling on, over an outlet known by its home page alone (nothing
+    dates a change): when the home page shows a story under a new headline, the story is fetched
+    again (once: later looks at the same headline fetch nothing) and its new text is searchable;
+    the story beside it, whose headline stays, is fetched once. Before session 33 the index kept
+    the first version of every story such an outlet lists."""
+    site = "http://harbour.example"
+    story = f"{site}/2026/12/06/council-to-vote-on-the-harbour-budget"
+    other = f"{site}/2026/12/06/ferry-timetable-changes-for-the-winter"
+
+    def home(headline: str) -> Resource:
+        links = (
+            f'<a href="{story}">{headline}</a><a href="{other}">Ferry timetable changes for the winter</a>'
+        )
+        return Resource(f"<html><body>{links}</body></html>".encode())
+
+    pages = {
+        f"{site}/": home("Council to vote on the harbour budget"),
+        story: _story("Council to vote on the harbour budget"),
+        other: _story("Ferry timetable changes for the winter"),
+    }
+    outlets = f'[[outlet]]\nname = "harbour"\nurls = ["{site}/"]\nrevisit_interval_s = 1\n'
+    env = {"NEWSCRAWL_FRONTIER__REFETCH_MIN_GAP_S": "1", "NEWSCRAWL_FRONTIER__REFETCH_CLOCK_SLACK_S": "0"}
+    with _CrawlingOn(tmp_path, outlets, pages, env) as run_:
+        run_.wait_until(lambda: run_.web.arrived(f"{site}/") >= 3 and run_.web.arrived(other) == 1)
+        assert run_.web.arrived(story) == 1  # the same headline: nothing to fetch again
+        run_.web.add(story, _story("Council approves the harbour budget by 31 votes to 12"))
+        run_.web.add(f"{site}/", home("Council approves the harbour budget"))
+        run_.wait_until(lambda: run_.web.arrived(story) >= 2)
+        looks = run_.web.arrived(f"{site}/")
+        run_.wait_until(lambda: run_.web.arrived(f"{site}/") >= looks + 3)
+        time.sleep(0.5)
+    assert (run_.web.arrived(story), run_.web.arrived(other)) == (2, 1)
+    summary = json.loads(run_.stdout)
+    assert (summary["articles_indexed"], summary["articles_updated"]) == (2, 1)
+    found = run("search", "approves 31 votes", "--data", str(run_.data), "--json")
+    assert found.returncode == 0, found.stderr
+    assert [json.loads(line)["url"] for line in found.stdout.splitlines()] == [story]
+
+
 def test_a_continuous_crawl_fetches_a_story_whose_site_was_down_in_a_later_round(tmp_path: Path) -> None:
     """The installed command without --until-idle: a story whose site refuses it (429) past its
     three attempts is fetched in the next round (its gap shortened to 2 s here) and indexed;

@@ -19,7 +19,7 @@ from newscrawl.app.factory import build_frontier
 from newscrawl.core.connections import open_sqlite
 from newscrawl.core.errors import ConnectError, HTTPStatusError
 from newscrawl.core.interfaces import Frontier
-from newscrawl.core.records import FrontierEntry, Lease, Outcome
+from newscrawl.core.records import FrontierEntry, Lease, Outcome, headline_key
 from scheduler.outlets import parse_outlets
 from scheduler.policy import FrontierPolicy
 from scheduler.sqlite_frontier import SQLiteFrontier
@@ -132,6 +132,62 @@ def test_an_older_story_re_dated_again_and_again_is_fetched_again_ever_less_ofte
     assert offer(T0 + 8 * 3600, T0 + 8 * 3600 + 60) == 1  # a quarter of its age then: (24 h + 8 h) / 4
 
 
+HOME = "http://a.example/"
+
+
+def _listed(headline: str, now: float, f: Frontier, referrer: str = HOME) -> tuple[int, int]:
+    entry = FrontierEntry(STORY, "article", "x", 1, referrer=referrer, headline=headline_key(headline))
+    result = f.add([entry], now)
+    return result.updated, result.known
+
+
+def test_a_story_its_home_page_shows_under_a_new_headline_is_fetched_again(
+    backend_settings: SettingsFactory,
+) -> None:
+    """A home page dates no change, but an editor rewrites the headline of a story that
+    developed: the page that first listed the story showing it under another headline has it
+    fetched again, with the gaps of a dated change (a change seen too soon after the last fetch
+    is acted on at a later visit), within ``refetch_max_age_s`` of that first listing. Another
+    page's wording of the same story, or a label such as "Read more", is no change. Before
+    session 33 a story an outlet lists without dates was fetched once."""
+    f = frontier(
+        backend_settings,
+        frontier={"refetch_min_gap_s": 1800, "refetch_gap_share": 0.25, "refetch_max_age_s": 86400},
+    )
+    assert _listed("Minister faces a confidence vote tonight", T0, f) == (0, 0)
+    (lease,) = f.lease(T0, 5)
+    f.complete(lease, Outcome(status=200), T0)
+    assert _listed("Minister faces a confidence vote tonight", T0 + 4000, f) == (0, 1)
+    assert _listed("Read more", T0 + 4000, f) == (0, 1)
+    section = "http://a.example/politics/"
+    assert _listed("Vote on the minister: what we know", T0 + 4000, f, section) == (0, 1)
+    assert _listed("Minister resigns after losing the vote", T0 + 1000, f) == (0, 1)  # fetched 1000 s ago
+    assert f.lease(T0 + 1000, 5) == []
+    assert _listed("Minister resigns after losing the vote", T0 + 2000, f) == (1, 0)  # not forgotten
+    assert _listed("Minister resigns after losing the vote", T0 + 2001, f) == (0, 1)  # queued already
+    (again,) = f.lease(T0 + 2001, 5)
+    assert again.url == STORY
+    f.complete(again, Outcome(status=200), T0 + 2001)
+    assert _listed("Minister resigns after losing the vote", T0 + 9000, f) == (0, 1)  # the version fetched
+    # A headline tested in turns: each change waits the gap (a quarter of the age, 1800 s at least).
+    assert _listed("Minister faces a confidence vote tonight", T0 + 3000, f) == (0, 1)
+    assert _listed("Minister faces a confidence vote tonight", T0 + 3801, f) == (1, 0)
+    (third,) = f.lease(T0 + 3801, 5)
+    f.complete(third, Outcome(status=200), T0 + 3801)
+    assert _listed("Minister resigns after losing the vote", T0 + 86401, f) == (0, 1)  # listed too long ago
+
+
+def test_a_new_headline_is_no_change_when_headline_refetching_is_off(
+    backend_settings: SettingsFactory,
+) -> None:
+    f = frontier(backend_settings, frontier={"refetch_min_gap_s": 1800, "headline_refetch": False})
+    _listed("Minister faces a confidence vote tonight", T0, f)
+    (lease,) = f.lease(T0, 5)
+    f.complete(lease, Outcome(status=200), T0)
+    assert _listed("Minister resigns after losing the vote", T0 + 4000, f) == (0, 1)
+    assert f.lease(T0 + 4000, 5) == []
+
+
 def test_a_story_is_fetched_once_when_refetching_is_off(backend_settings: SettingsFactory) -> None:
     f = frontier(backend_settings, frontier={"refetch_min_gap_s": None})
     f.add(_story(None), T0)
@@ -148,7 +204,7 @@ def test_a_live_blog_is_fetched_again_while_it_runs(backend_settings: SettingsFa
     its publication; a story that is no live blog is fetched once, and so is a live blog with
     ``live_refetch_s = null``. The pass that made the revisit does not wait for it."""
     f = frontier(backend_settings, frontier={"live_refetch_s": 900, "live_max_s": 6 * 3600})
-    live = Outcome(status=200, live=True, published_ts=T0)
+    live = Outcome(status=200, live=True, coverage_start_ts=T0)
     f.add(_story(None), T0)
     (lease,) = f.lease(T0, 5)
     f.complete(lease, live, T0)
@@ -167,7 +223,7 @@ def test_a_live_blog_is_fetched_again_while_it_runs(backend_settings: SettingsFa
     # Published long ago (its window over), no live blog, refetching off: fetched once each.
     for n, (outcome, settings) in enumerate(
         [
-            (dataclasses.replace(live, published_ts=T0 - 7 * 3600), {"live_max_s": 6 * 3600}),
+            (dataclasses.replace(live, coverage_start_ts=T0 - 7 * 3600), {"live_max_s": 6 * 3600}),
             (Outcome(status=200), {}),
             (live, {"live_refetch_s": None}),
         ]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from newscrawl.core.errors import ConfigError, InvalidURL, UnsupportedContent
-from newscrawl.core.records import Link
+from newscrawl.core.records import Link, headline_key
 from newscrawl.core.settings import load_settings
 from newscrawl.core.urls import host_of, normalize_url
 from scheduler.discovery import Discovery, is_news_sitemap, looks_like_article, looks_like_section
@@ -208,6 +208,33 @@ def test_a_listing_names_its_feeds_in_its_head_and_comments_feeds_are_left_out()
     assert feeds[:2] == ["https://a.example/rss.xml", "https://a.example/world/atom"]
     assert len(feeds) == 5  # a page listing dozens of feeds is a trap, not a newsroom
     assert not [link for link in links if link.kind == "page"]
+
+
+def test_a_story_on_a_listing_carries_its_headline_its_heading_or_longest_link_text() -> None:
+    """What the frontier compares from one visit of a home page to the next: a story's headline,
+    not its picture's link, its lede, its kicker or its comment count."""
+    story = "https://a.example/2026/12/06/minister-resigns-after-losing-the-vote"
+    card = "https://a.example/2026/12/06/harbour-budget-approved-late-on-monday"
+    lede = "https://a.example/2026/12/06/storm-hits-the-coast-ferries-stay-in-port"
+    body = (
+        f'<div class="card"><a href="{story}"><img src="/m.jpg"></a>'
+        f'<a href="{story}"><span>Politics</span> <span>Minister resigns after losing the vote</span></a>'
+        f'<a href="{story}#comments">42</a></div><a href="/about">About us</a>'
+        f'<a href="{card}"><h3>Harbour budget approved</h3><p>The council voted late on Monday, with'
+        " most of the opposition absent from the chamber.</p><time>5 min ago</time></a>"
+        f'<div><h2><a href="{lede}">Storm hits the coast</a></h2><p><a href="{lede}">Winds of 90 mph'
+        " reached the pier this morning, and the ferries stayed in port.</a></p></div>"
+    )
+    page = parse_html(f"<html><body>{body}</body></html>", "https://a.example/")
+    links, _ = html_links(page, looks_like_article)
+    titles = {link.url: link.title for link in links}
+    assert titles[story] == "Politics Minister resigns after losing the vote"
+    assert titles["https://a.example/about"] is None
+    assert titles[card] == "Harbour budget approved"  # a card's heading, not its lede and age
+    assert titles[lede] == "Storm hits the coast"  # the heading's link, not the longer lede's
+    assert headline_key(titles[story]) == headline_key("politics  MINISTER resigns after losing the vote")
+    assert headline_key("42") is None and headline_key("Read more") is None
+    assert headline_key("Storm hits the coast, 5 min ago") == headline_key("Storm hits the coast, 12 min ago")
 
 
 def test_a_robots_txt_gives_its_news_sitemaps_and_not_its_archive() -> None:
@@ -1375,3 +1402,18 @@ def test_a_live_blog_says_so_and_when_its_coverage_ends() -> None:
     article = extract_article(parse_html(page(ended), url))
     assert article.live and article.coverage_end == datetime(2026, 12, 6, 17, 0, tzinfo=UTC)
     assert not extract_article(parse_html(page(story), url)).live
+    # Its start: the blog's own coverageStartTime or datePublished, with a time of day; not a date
+    # read off its address (midnight: a blog started that evening would end within hours).
+    dated_url = "https://a.example/2026/12/06/live-storm-reaches-the-coast"
+    assert extract_article(parse_html(page(live), dated_url)).coverage_start is None
+    started = {**live, "datePublished": "2026-12-06T21:30:00Z", "coverageStartTime": "2026-12-06T21:00:00Z"}
+    assert extract_article(parse_html(page(started), url)).coverage_start == datetime(
+        2026, 12, 6, 21, 0, tzinfo=UTC
+    )
+    published = {**live, "datePublished": "2026-12-06T21:30:00+01:00"}
+    assert extract_article(parse_html(page(published), url)).coverage_start == datetime(
+        2026, 12, 6, 20, 30, tzinfo=UTC
+    )
+    assert (
+        extract_article(parse_html(page({**live, "datePublished": "2026-12-06"}), url)).coverage_start is None
+    )

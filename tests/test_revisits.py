@@ -430,3 +430,36 @@ def test_stories_rewritten_after_release_are_fetched_again_once_their_sitemap_da
             assert sorted(delays)[len(delays) // 2] <= 600
         else:
             assert sum(d < float("inf") for d in delays) >= 0.9 * len(delays)
+
+
+def test_stories_retitled_when_rewritten_are_fetched_again_from_outlets_without_a_sitemap(
+    tmp_path: Path, corpora: Path
+) -> None:
+    """The same five virtual hours, each rewrite also giving the story a new headline on every
+    source that lists it: outlets with a feed or a home page alone, which date no change, now
+    have their rewrites fetched too (from the headline their first listing page shows), once a
+    rewrite, none without one. Before session 33 none of them was fetched again."""
+    until_s = 5 * 3600.0
+    schedule = LiveSchedule.build(corpus_texts(corpora), rewrites=1, retitle=True)
+    crawl = virtual_crawl(tmp_path, schedule, until_s)
+    delays: list[float] = []
+    for outlet in schedule.outlets:
+        for article in outlet.articles:
+            again = crawl.refetched.get(article.url, [])
+            first = crawl.fetched.get(article.url)
+            assert all(first is not None and any(first < u <= at for u in article.updated_at) for at in again)
+            assert len(again) <= len(article.updated_at), article.url
+            if outlet.sitemap:
+                continue
+            for u in article.updated_at:
+                if u <= until_s - 3600:
+                    later = [at for at in again if at >= u]
+                    delays.append(min(later) - u if later else float("inf"))
+    delays.sort()
+    print(
+        f"\nretitled rewrites without a sitemap: {len(delays)}, median {delays[len(delays) // 2]:.0f} s,"
+        f" p95 {delays[int(len(delays) * 0.95)]:.0f} s, missed {sum(d == float('inf') for d in delays)}"
+    )
+    assert len(delays) > 50
+    assert max(delays) < float("inf")
+    assert delays[len(delays) // 2] <= 1200

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from newscrawl.core.interfaces import Frontier
-from newscrawl.core.records import AddResult, FrontierEntry, Outcome
+from newscrawl.core.records import AddResult, FrontierEntry, Outcome, headline_key
 from scheduler.outlets import Outlet
 from scheduler.policy import seed
 from tests.live_web import LiveArticle, LiveSchedule
@@ -97,7 +97,9 @@ def run(
                 items = schedule.listed(outlet, kind, rel)
                 # A sitemap dates each story's last change (<lastmod>); its listing changes with it.
                 dated_changes = kind == "sitemap"
-                listing = tuple((a.url, a.lastmod(rel) if dated_changes else 0.0) for a in items)
+                listing = tuple(
+                    (a.url, a.lastmod(rel) if dated_changes else 0.0, a.headline(rel)) for a in items
+                )
                 changed = listing != listed_before.get(lease.url)
                 listed_before[lease.url] = listing
                 added = AddResult()
@@ -111,8 +113,11 @@ def run(
                             outlet.name,
                             1,
                             published_ts=t0 + a.released_at if has_dates else None,
+                            referrer=lease.url,
                             position=i,
                             modified_ts=t0 + a.lastmod(rel) if dated_changes else None,
+                            headline=headline_key(a.headline(rel)),
+                            previous_visit_ts=lease.fetched_at,
                         )
                         for i, a in enumerate(items)
                     ]

@@ -411,8 +411,10 @@ class Article:
     paywalled: bool = False
     site_name: str | None = None
     # A live blog (schema.org LiveBlogPosting): it grows for hours, so it is fetched again while
-    # it runs; its coverage ends at ``coverage_end`` when the page says so.
+    # it runs; from ``coverage_start`` (its coverageStartTime, else its own datePublished, when
+    # either gives a time of day) to ``coverage_end`` when the page says so.
     live: bool = False
+    coverage_start: datetime | None = None
     coverage_end: datetime | None = None
 
 
@@ -1677,11 +1679,22 @@ def extract_article(
 
 
 def _live(page: HtmlPage) -> dict[str, Any]:
-    """Whether the page is a live blog, and when its coverage ends (``Article.live``)."""
+    """Whether the page is a live blog, and when its coverage starts and ends (``Article.live``)."""
     for obj in page.jsonld:
         if "liveblogposting" in jsonld_types(obj):
-            end = _parse_stamp(obj.get("coverageEndTime"))
-            if end is not None and end.tzinfo is None:
-                end = end.replace(tzinfo=UTC)  # an hour off at worst: the end only stops refetching
-            return {"live": True, "coverage_end": end}
+            return {
+                "live": True,
+                "coverage_start": _live_stamp(obj.get("coverageStartTime") or obj.get("datePublished")),
+                "coverage_end": _live_stamp(obj.get("coverageEndTime")),
+            }
     return {}
+
+
+def _live_stamp(value: Any) -> datetime | None:
+    """A live blog's own time of day, in UTC where it gives no offset (an hour off at worst: it
+    only bounds the refetching). A bare date is none: read as midnight, it would end a blog
+    started that evening within hours."""
+    stamp = _parse_stamp(value) if isinstance(value, str) and ":" in value else None
+    if stamp is not None and stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp

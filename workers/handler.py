@@ -348,7 +348,7 @@ class LeaseHandler:
                 keep_source=result.keep_source,
                 live=result.live,
                 coverage_end_ts=result.coverage_end_ts,
-                published_ts=result.published_ts,
+                coverage_start_ts=result.coverage_start_ts,
             ),
             now,
         )

@@ -28,6 +28,7 @@ _COMMENTS = re.compile(r"comment|kommentar", re.I)
 # The sitemap protocol caps a file at 50,000 URLs; more is a broken or hostile file.
 MAX_SITEMAP_URLS = 50_000
 _TEASER_MAX_CHARS = 1000
+_HEADLINE_MAX_CHARS = 300
 
 
 def _norm(href: str, base: str) -> str | None:
@@ -45,6 +46,7 @@ def html_links(page: HtmlPage, is_article: Callable[[str], bool]) -> tuple[list[
     """
     links: dict[str, Link] = {}
     anchors: list[tuple[Any, str]] = []
+    headlines: dict[str, tuple[bool, str]] = {}
     for anchor in page.tree.iter("a"):
         href = anchor.get("href")
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
@@ -55,7 +57,29 @@ def html_links(page: HtmlPage, is_article: Callable[[str], bool]) -> tuple[list[
         links.setdefault(url, Link(url=url, kind="page"))
         if is_article(url):
             anchors.append((anchor, url))
+            headline = _link_headline(anchor)
+            if headline > headlines.get(url, (False, "")):
+                headlines[url] = headline
+    for url, (_, text) in headlines.items():
+        links[url] = Link(url=url, kind="page", title=text)
     return [*links.values(), *named_feeds(page)], _teasers(page, anchors)
+
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _link_headline(anchor: Any) -> tuple[bool, str]:
+    """The headline a link shows, and whether it is a heading: the heading inside a link that
+    wraps a whole card (whose date and lede change more often than its headline), or the link's
+    text. Of a story's links, one in a heading is its headline, else the longest: the others are
+    its picture, its lede, its kicker or its comment count."""
+    heading = next(anchor.iter(*_HEADINGS), None)
+    in_heading = heading is not None or any(
+        el.tag in _HEADINGS for el, _ in zip(anchor.iterancestors(), range(2), strict=False)
+    )
+    element = anchor if heading is None else heading
+    text = _WS.sub(" ", " ".join(element.itertext())).strip()[:_HEADLINE_MAX_CHARS]
+    return in_heading and bool(text), text
 
 
 def named_feeds(page: HtmlPage) -> list[Link]:

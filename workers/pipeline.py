@@ -49,7 +49,7 @@ class PageResult:
     # A live blog: fetched again while it runs (Outcome.live).
     live: bool = False
     coverage_end_ts: float | None = None
-    published_ts: float | None = None
+    coverage_start_ts: float | None = None
 
 
 def body_hash(body: bytes) -> str:
@@ -144,7 +144,12 @@ class PageProcessor:
             links, teasers = html_links(page, lambda u: self._discovery.is_article(outlet, u))
             result.entries = self._without_ignored_params(
                 self._discovery.entries(
-                    links, outlet_name=lease.outlet, depth=lease.depth, referrer=final_url, source=kind
+                    links,
+                    outlet_name=lease.outlet,
+                    depth=lease.depth,
+                    referrer=final_url,
+                    source=kind,
+                    previous_visit_ts=lease.fetched_at,
                 )
             )
             result.teasers = teasers if kind == "listing" else []
@@ -160,7 +165,11 @@ class PageProcessor:
             if article.live:
                 result.live = True
                 result.coverage_end_ts = article.coverage_end.timestamp() if article.coverage_end else None
-                result.published_ts = article.published_at.timestamp() if article.published_at else None
+                # Its own start, not the page's publication date: one read off the address
+                # ("/2026/12/06/") is midnight, and would end a blog started that evening.
+                result.coverage_start_ts = (
+                    article.coverage_start.timestamp() if article.coverage_start else None
+                )
             if self._discovery.is_article(outlet, article.canonical_url):
                 # Only an address that names a story by itself: a template whose canonical drops
                 # the ?id= that tells its pages apart (/video?id=5 -> /video) teaches nothing.
@@ -184,7 +193,12 @@ class PageProcessor:
         self, kind: UrlKind, lease: Lease, links: list[Link], digest: str, url: str
     ) -> PageResult:
         entries = self._discovery.entries(
-            links, outlet_name=lease.outlet, depth=lease.depth, referrer=url, source=kind
+            links,
+            outlet_name=lease.outlet,
+            depth=lease.depth,
+            referrer=url,
+            source=kind,
+            previous_visit_ts=lease.fetched_at,
         )
         return PageResult(kind=kind, body_hash=digest, entries=self._without_ignored_params(entries))
 

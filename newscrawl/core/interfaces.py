@@ -154,5 +154,12 @@ class LinkPolicy(Protocol):
     def is_article(self, outlet_name: str | None, url: str) -> bool: ...
 
     def entries(
-        self, links: list[Link], *, outlet_name: str | None, depth: int, referrer: str, source: str
+        self,
+        links: list[Link],
+        *,
+        outlet_name: str | None,
+        depth: int,
+        referrer: str,
+        source: str,
+        previous_visit_ts: float | None = None,
     ) -> list[FrontierEntry]: ...

@@ -30,6 +30,11 @@ class FrontierEntry:
     # When a feed (``updated``) or sitemap (``lastmod``) says the page last changed: a story
     # fetched before that is fetched again (the policy's ``refetch_due``).
     modified_ts: float | None = None
+    # The story's headline as this page shows it (:func:`headline_key`): the same page showing
+    # it under another later says the story changed (the policy's ``headline_refetch``) since
+    # the page's previous visit (``previous_visit_ts``): a fetch after that has the change.
+    headline: str | None = None
+    previous_visit_ts: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,11 +113,11 @@ class Outcome:
     # service page, a search form, or a section still nearly empty): it is looked at again
     # less and less often (FrontierPolicy.after_success), and becomes a source once it lists enough.
     keep_source: bool = True
-    # The page is a live blog (its coverage ending at ``coverage_end_ts`` when it says so), published
-    # at ``published_ts``: it is fetched again while it runs.
+    # The page is a live blog, its coverage starting at ``coverage_start_ts`` and ending at
+    # ``coverage_end_ts`` when it says so: it is fetched again while it runs.
     live: bool = False
     coverage_end_ts: float | None = None
-    published_ts: float | None = None
+    coverage_start_ts: float | None = None
 
 
 @dataclass
@@ -145,6 +150,24 @@ class Link:
 def normalize_text(text: str) -> str:
     """Case- and whitespace-folded text: what "the same block" means everywhere."""
     return _WS.sub(" ", text).strip().lower()
+
+
+# Fewer words than this is a label ("Read more", "Live", a comment count), not a headline.
+_HEADLINE_MIN_WORDS = 3
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def headline_key(title: str | None) -> str | None:
+    """A short digest of a headline (case, spacing and numbers folded), or None for no headline:
+    what a listing, feed or sitemap shows of a story, compared from one visit to the next.
+    Numbers are left out: a link that carries its story's age ("5 min ago") or a counter
+    would change at every visit, while a rewritten headline changes its words."""
+    text = normalize_text(_DIGITS.sub("#", title or ""))
+    if len(text.split(" ")) < _HEADLINE_MIN_WORDS:
+        return None
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=6).hexdigest()
 
 
 @dataclass(frozen=True)

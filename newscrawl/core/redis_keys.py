@@ -130,6 +130,11 @@ class FrontierKeys:
     def seen(self, bucket: int) -> str:
         return f"{self.seen_prefix}{bucket:x}"
 
+    def headlines(self, period: int, bucket: int) -> str:
+        """HASH per period and bucket: the headline a story was last listed under (field as in
+        the seen filter). A period is ``refetch_max_age_s`` long; its keys expire two periods on."""
+        return f"{self.base}:headlines:{period:x}:{bucket:x}"
+
     def url(self, url: str) -> str:
         return self.url_prefix + url
 

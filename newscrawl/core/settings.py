@@ -167,8 +167,8 @@ class FrontierSettings(_Section):
     # address has no date, long number or long slug (scheduler/url_shapes.py).
     learn_article_shapes: bool = True
     # Live blogs (schema.org LiveBlogPosting) are fetched again every live_refetch_s while they
-    # run: until the coverage end the page gives, at most live_max_s after publication (or after
-    # the first fetch, when undated). None: each is fetched once.
+    # run: until the coverage end the page gives, at most live_max_s after its start (its own
+    # coverage start or publication time, else the first fetch). None: each is fetched once.
     live_refetch_s: float | None = Field(900.0, gt=0)
     live_max_s: float = Field(86400.0, gt=0)
     # What is learned of a host's addresses (story shapes, tracking parameters) is kept beside
@@ -189,6 +189,10 @@ class FrontierSettings(_Section):
     # A site's clock and ours may differ this much: a change dated within it of our fetch is the
     # version fetched (a CMS dates a story's lastmod a moment after publishing it).
     refetch_clock_slack_s: float = Field(120.0, ge=0)
+    # A story the page that first listed it shows under another headline (a home page, a
+    # section, a feed without <updated>) is fetched again as for a dated change, within
+    # refetch_max_age_s of that first listing (FrontierPolicy.headline_refetch).
+    headline_refetch: bool = True
 
 
 class ExtractSettings(_Section):
