@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from newscrawl.app.factory import build_frontier
 from newscrawl.core.connections import open_sqlite
@@ -175,6 +176,44 @@ def test_a_story_its_home_page_shows_under_a_new_headline_is_fetched_again(
     (third,) = f.lease(T0 + 3801, 5)
     f.complete(third, Outcome(status=200), T0 + 3801)
     assert _listed("Minister resigns after losing the vote", T0 + 86401, f) == (0, 1)  # listed too long ago
+
+
+def test_headlines_are_kept_only_while_a_change_could_still_be_fetched(
+    backend_settings: SettingsFactory,
+) -> None:
+    """The record of the headline each story was listed under is the frontier's memory of the
+    last ``refetch_max_age_s`` (an hour here), not of the crawl's history: SQLite rows go, Redis
+    keys expire two periods on."""
+    settings = backend_settings(frontier={"refetch_max_age_s": 3600})
+    f = build_frontier(settings, OUTLETS)
+
+    def listed(n: int, now: float) -> None:
+        f.add(
+            [
+                FrontierEntry(
+                    f"http://a.example/2026/12/06/story-number-{i}-of-the-day",
+                    "article",
+                    "x",
+                    1,
+                    referrer=HOME,
+                    headline=headline_key(f"Headline of story {i}"),
+                )
+                for i in range(n)
+            ],
+            now,
+        )
+
+    listed(50, T0)
+    if settings.frontier.backend == "sqlite":
+        db = open_sqlite(settings.data_dir / "frontier.sqlite")
+        assert db.execute("SELECT count(*) FROM headlines").fetchone()[0] == 50
+        listed(1, T0 + 2 * 3600)
+        assert db.execute("SELECT count(*) FROM headlines").fetchone()[0] == 1
+    else:
+        client = redis.Redis.from_url(settings.redis_url)
+        keys = list(client.scan_iter(f"{settings.redis_prefix}:frontier:headlines:*"))
+        assert keys and sum(client.hlen(k) for k in keys) == 50
+        assert all(0 < client.ttl(k) <= 3 * 3600 for k in keys)
 
 
 def test_a_new_headline_is_no_change_when_headline_refetching_is_off(
