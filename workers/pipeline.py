@@ -142,16 +142,7 @@ class PageProcessor:
         result = PageResult(kind=kind, body_hash=digest)
         if kind == "listing" or self._follow_article_links:
             links, teasers = html_links(page, lambda u: self._discovery.is_article(outlet, u))
-            result.entries = self._without_ignored_params(
-                self._discovery.entries(
-                    links,
-                    outlet_name=lease.outlet,
-                    depth=lease.depth,
-                    referrer=final_url,
-                    source=kind,
-                    previous_visit_ts=lease.fetched_at,
-                )
-            )
+            result.entries = self._entries(lease, links, final_url, kind)
             result.teasers = teasers if kind == "listing" else []
         if lease.section_on_trial:
             listed = sum(1 for entry in result.entries if entry.kind == "article")
@@ -192,6 +183,10 @@ class PageProcessor:
     def _links_result(
         self, kind: UrlKind, lease: Lease, links: list[Link], digest: str, url: str
     ) -> PageResult:
+        return PageResult(kind=kind, body_hash=digest, entries=self._entries(lease, links, url, kind))
+
+    def _entries(self, lease: Lease, links: list[Link], url: str, kind: UrlKind) -> list[FrontierEntry]:
+        """The frontier entries of a page's links (the page at ``url``, read as ``kind``)."""
         entries = self._discovery.entries(
             links,
             outlet_name=lease.outlet,
@@ -200,7 +195,7 @@ class PageProcessor:
             source=kind,
             previous_visit_ts=lease.fetched_at,
         )
-        return PageResult(kind=kind, body_hash=digest, entries=self._without_ignored_params(entries))
+        return self._without_ignored_params(entries)
 
     def _without_ignored_params(self, entries: list[FrontierEntry]) -> list[FrontierEntry]:
         """Article links without the parameters their host's canonical URLs were seen to drop
