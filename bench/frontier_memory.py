@@ -34,6 +34,7 @@ import redis  # noqa: E402
 from newscrawl.app.factory import build_frontier  # noqa: E402
 from newscrawl.core.records import FrontierEntry  # noqa: E402
 from newscrawl.core.settings import load_settings  # noqa: E402
+from scheduler.redis_frontier import _fingerprint  # noqa: E402
 
 
 def url(i: int) -> str:
@@ -59,7 +60,7 @@ def fill_seen(frontier: Any, client: Any, start: int, stop: int) -> None:
     for lo in range(start, stop, chunk):
         buckets: dict[str, dict[bytes, int]] = defaultdict(dict)
         for i in range(lo, min(lo + chunk, stop)):
-            key, field = frontier._seen_slot(url(i))
+            key, field = frontier._seen_slot(_fingerprint(url(i)))
             buckets[key][field] = FETCHED_AT + i % 86_400
         pipe = client.pipeline(transaction=False)
         for key, fields in buckets.items():
@@ -103,7 +104,8 @@ def main() -> None:
             done = n
             seen[f"{n}"] = round((used(client) - base) / n, 2)
         out["seen_filter_bytes_per_url"] = seen
-        out["seen_filter_encoding"] = client.object("encoding", frontier._seen_slot(url(0))[0]).decode()
+        first_bucket = frontier._seen_slot(_fingerprint(url(0)))[0]
+        out["seen_filter_encoding"] = client.object("encoding", first_bucket).decode()
         client.flushdb()
 
         base = used(client)

@@ -46,6 +46,16 @@ def _s(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _fingerprint(url: str) -> int:
+    return int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def _split(fp: int, bits: int) -> tuple[int, bytes]:
+    """A fingerprint as (bucket: its top ``bits``, field: the rest)."""
+    rest = fp & ((1 << (64 - bits)) - 1)
+    return fp >> (64 - bits), rest.to_bytes((64 - bits + 7) // 8, "big")
+
+
 def _lease_args(lease: Lease) -> list[str]:
     """(kind, member, token): how the renew and claim scripts name a lease."""
     if lease.kind == "robots":
@@ -77,35 +87,25 @@ class RedisFrontier:
 
     # --- adding -----------------------------------------------------------------------------
 
-    def _seen_slot(self, url: str) -> tuple[str, bytes]:
-        """The seen filter's bucket key and field for ``url``: a 64-bit fingerprint, split.
+    def _seen_slot(self, fp: int) -> tuple[str, bytes]:
+        """The seen filter's bucket key and field for a URL's 64-bit fingerprint, split.
 
         Buckets stay small enough for Redis's compact listpack encoding, so a URL costs about
         seventeen bytes (with its fetch time) for as long as the frontier lives
         (bench/frontier_memory.py measures it).
         """
-        fp = int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "big")
-        bits = self.policy.limits.seen_bucket_bits
-        bucket = fp >> (64 - bits)
-        rest = fp & ((1 << (64 - bits)) - 1)
-        return self.keys.seen(bucket), rest.to_bytes((64 - bits + 7) // 8, "big")
+        bucket, field = _split(fp, self.policy.limits.seen_bucket_bits)
+        return self.keys.seen(bucket), field
 
-    def _headline_slots(self, url: str, now: float) -> tuple[str, str, bytes, int]:
+    def _headline_slots(self, fp: int, now: float) -> tuple[str, str, bytes, int]:
         """The headline record's keys (this period's, the last one's), its field, and how long
-        this period's key is to live: a record is looked for in both, written in this one."""
-        fp = int.from_bytes(hashlib.blake2b(url.encode("utf-8"), digest_size=8).digest(), "big")
-        bits = max(4, self.policy.limits.seen_bucket_bits - 4)
-        bucket = fp >> (64 - bits)
-        rest = fp & ((1 << (64 - bits)) - 1)
+        this period's key is to live: a record is looked for in both, written in this one. Fewer
+        buckets than the seen filter's: they hold the last few days' stories, not every URL."""
+        bucket, field = _split(fp, max(4, self.policy.limits.seen_bucket_bits - 4))
         span = self.policy.limits.refetch_max_age_s
         period = int(now // span)
         ttl = int((period + 2) * span - now) + 3600
-        return (
-            self.keys.headlines(period, bucket),
-            self.keys.headlines(period - 1, bucket),
-            rest.to_bytes((64 - bits + 7) // 8, "big"),
-            ttl,
-        )
+        return self.keys.headlines(period, bucket), self.keys.headlines(period - 1, bucket), field, ttl
 
     def add(self, entries: list[FrontierEntry], now: float) -> AddResult:
         result = AddResult()
@@ -114,11 +114,12 @@ class RedisFrontier:
         admitted = list(self.policy.admissible(entries, result))
         for entry in admitted:
             host = host_of(entry.url)
-            seen_key, seen_field = self._seen_slot(entry.url)
+            fp = _fingerprint(entry.url)
+            seen_key, seen_field = self._seen_slot(fp)
             sort_key = self.policy.sort_key(entry, now)
             refetch = self.policy.refetch_after(entry, now)
             limits = self.policy.limits
-            current, previous, field, ttl = self._headline_slots(entry.url, now)
+            current, previous, field, ttl = self._headline_slots(fp, now)
             self._add(
                 client=pipe,
                 keys=[
@@ -315,7 +316,7 @@ class RedisFrontier:
         if self.policy.budgeted and lease.kind in REVISITED_KINDS:
             demand = float(self._redis.hget(self.keys.counters, "source_demand") or 0.0)
         decision = self.policy.after_success(lease, outcome, now, source_demand_per_s=demand)
-        seen_key, seen_field = self._seen_slot(lease.url)
+        seen_key, seen_field = self._seen_slot(_fingerprint(lease.url))
         self._complete(
             keys=[*self._report_keys(lease), seen_key],
             args=[
@@ -351,7 +352,7 @@ class RedisFrontier:
             return
         fetched = self._redis.hget(self.keys.url(lease.url), "fetched_at")
         decision = self.policy.after_failure(lease, error, now, fetched_before=bool(fetched))
-        seen_key, seen_field = self._seen_slot(lease.url)
+        seen_key, seen_field = self._seen_slot(_fingerprint(lease.url))
         self._fail(
             keys=[*self._report_keys(lease), self.keys.errors, seen_key],
             args=[
