@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import html
 import itertools
 import json
@@ -17,18 +18,18 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import lxml.html
 import trafilatura
 from courlan import extract_domain
 from dateutil import parser as dateparser
 from htmldate import find_date
 from lxml import etree
+from trafilatura.settings import Extractor
 
 from newscrawl.core.errors import ExtractionError, InvalidURL
 from newscrawl.core.urls import normalize_url
 from workers.language import decide_language
 from workers.localtime import page_zone
-from workers.parse import HtmlPage, jsonld_types
+from workers.parse import HtmlPage, jsonld_types, new_document
 
 _WS = re.compile(r"\s+")
 
@@ -1309,14 +1310,29 @@ def _trafilatura_text(page: HtmlPage, rules: ExtractionRules, *, fast: bool, doc
     """trafilatura's body text of ``document`` (default: the page's tree)."""
     result = trafilatura.bare_extraction(
         page.tree if document is None else document,
-        url=page.url,
-        with_metadata=False,
-        include_comments=False,
-        include_tables=rules.include_tables,
-        deduplicate=False,
-        fast=fast,
+        options=_trafilatura_options(page.url, fast=fast, tables=rules.include_tables),
     )
     return str(getattr(result, "text", None) or "")
+
+
+def _trafilatura_options(url: str, *, fast: bool, tables: bool) -> Extractor:
+    # Built once per kind: building them reads trafilatura's config file's values each time (a
+    # twentieth of a pass on a container). Each call gets its own copy, named after its page.
+    options = copy.copy(_base_trafilatura_options(fast, tables))
+    options.url = options.source = url
+    return options
+
+
+@functools.cache
+def _base_trafilatura_options(fast: bool, tables: bool) -> Extractor:
+    return Extractor(
+        output_format="python",
+        fast=fast,
+        comments=False,
+        tables=tables,
+        dedup=False,
+        with_metadata=False,
+    )
 
 
 # Below this many characters the DOM's text may be a shell around a client-rendered article.
@@ -1453,7 +1469,7 @@ def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] 
                 best, best_chars = candidate, chars
         if best is None or best_chars < rules.localise_min_share * total:
             return None
-    document = lxml.html.Element("html")  # trafilatura reads HtmlElement trees only
+    document = new_document()
     etree.SubElement(document, "body").append(copy.deepcopy(best))
     return _Container(document, in_stream)
 
