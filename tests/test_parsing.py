@@ -655,6 +655,33 @@ def test_of_nested_containers_holding_the_same_paragraphs_trafilatura_reads_the_
     assert "Another story" not in container.document.text_content()
 
 
+@pytest.mark.parametrize("landmarks", [True, False])
+def test_without_an_article_container_trafilatura_reads_the_pages_main_landmark(landmarks: bool) -> None:
+    """No <article> or articleBody marks the story, but <main> holds it: prose outside it (readers'
+    letters inside the same content wrapper) is not the article. trafilatura, handed the whole
+    page, takes the wrapper and the letters with it."""
+    story = "".join(
+        f"<p>Paragraph {i} of the story: the harbour board voted on Monday to dredge the channel before"
+        " the winter storms, and the fishermen who had asked for it for years watched from the gallery.</p>"
+        for i in range(6)
+    )
+    letters = "".join(
+        f"<p>Letter {i} from a reader: I have taken this paper for forty years and I still read every"
+        " page of it on Sunday mornings, from the tide tables to the parish notices at the back.</p>"
+        for i in range(3)
+    )
+    html = (
+        "<html><body><div id='content'><header><a href='/'>The Harbour Gazette</a></header>"
+        f"<main><h1>Channel to be dredged</h1>{story}</main>"
+        f"<div class='readers'><h2>From our readers</h2>{letters}</div></div></body></html>"
+    )
+    page = parse_html(html, "https://a.example/news/dredging")
+    body = extract_article(page, rules=ExtractionRules(localise_landmarks=landmarks)).body
+    assert "Paragraph 0 of the story" in body
+    assert "Paragraph 5 of the story" in body
+    assert ("Letter 0 from a reader" in body) is not landmarks
+
+
 def _chunked_page() -> str:
     words = ("council", "bridge", "river", "traffic", "engineers", "rust")
     words += ("ferry", "budget", "mayor", "vote", "repair", "detour")

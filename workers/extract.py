@@ -56,6 +56,8 @@ class ExtractionRules:
     # one holds this share of the page's paragraph text; the whole page otherwise.
     localise: bool = True
     localise_min_share: float = 0.5
+    # Where no container holds that share, the page's main landmark (<main>, role=main) when it does.
+    localise_landmarks: bool = True
     # Of nested containers holding the same paragraphs, the innermost (an endless scroll's wrapper
     # holds the story and lists of the next ones).
     innermost_container: bool = True
@@ -1399,7 +1401,20 @@ def _script_body(page: HtmlPage, rules: ExtractionRules) -> str:
 
 # Containers that hold an article by markup.
 _CONTAINERS = etree.XPath("//*[@itemprop='articleBody'] | //article")
+# Where no container marks the article: the landmark that holds a page's main content.
+_LANDMARKS = etree.XPath("//main | //*[@role='main']")
 _MIN_PARAGRAPH_CHARS = 500
+
+
+def _holding_most(sizes: dict[Any, int], total: int, rules: ExtractionRules) -> Any | None:
+    """Of the candidates (keys of ``sizes``: their paragraph text), the one holding the most of
+    the page's ``total``, if that is at least ``localise_min_share`` of it."""
+    best, best_chars = None, 0
+    for candidate, chars in sizes.items():
+        # Of nested candidates holding the same paragraphs, the innermost: less around them.
+        if chars > best_chars or (rules.innermost_container and chars == best_chars and chars):
+            best, best_chars = candidate, chars
+    return best if best is not None and best_chars >= rules.localise_min_share * total else None
 
 
 def _paragraph_chars(el: Any) -> int:
@@ -1447,9 +1462,9 @@ class _Container:
 
 def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] = ()) -> _Container | None:
     """The article's container as a document of its own, when one holds most of the page's
-    paragraph text or is the page's story among several: trafilatura then cleans and scores a
-    fraction of the tree (the cost of its pass grows with the tree), and what lies outside
-    cannot leak in."""
+    paragraph text or is the page's story among several; else the page's main landmark when it
+    does: trafilatura then cleans and scores a fraction of the tree (the cost of its pass grows
+    with the tree), and what lies outside cannot leak in."""
     body = page.tree.find("body")
     if not rules.localise or body is None:
         return None
@@ -1462,13 +1477,11 @@ def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] 
     )
     in_stream = best is not None
     if best is None:
-        best_chars = 0
-        for candidate, chars in sizes.items():
-            # Of nested containers holding the same paragraphs, the innermost: less around them.
-            if chars > best_chars or (rules.innermost_container and chars == best_chars and chars):
-                best, best_chars = candidate, chars
-        if best is None or best_chars < rules.localise_min_share * total:
-            return None
+        best = _holding_most(sizes, total, rules)
+    if best is None and rules.localise_landmarks:
+        best = _holding_most({c: _paragraph_chars(c) for c in _LANDMARKS(page.tree)}, total, rules)
+    if best is None:
+        return None
     document = new_document()
     etree.SubElement(document, "body").append(copy.deepcopy(best))
     return _Container(document, in_stream)
