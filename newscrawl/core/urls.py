@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import urljoin, urlsplit
@@ -34,6 +35,16 @@ def normalize_url(url: str, base: str | None = None) -> str:
     Resolves against ``base``; lower-cases scheme and host; drops the default port, the fragment
     and tracking parameters (utm_*, fbclid, ...); resolves dot segments and sorts the query.
     """
+    return _normalized(url, base)
+
+
+# A listing's links are mostly those of its last visit and of its host's other pages (menus,
+# the same stories in several sections): most normalisations were done before. Bounded: a few MB.
+_NORMALIZED_CACHE_SIZE = 16_384
+
+
+@functools.lru_cache(maxsize=_NORMALIZED_CACHE_SIZE)
+def _normalized(url: str, base: str | None) -> str:
     raw = url.strip()
     try:
         # urllib raises ValueError on what strangers write: "http://[oops/", ports past 65535.
