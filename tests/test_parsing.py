@@ -495,6 +495,21 @@ def test_the_headline_is_the_shorter_of_the_structured_ones(
     assert ld_first.title == headline
 
 
+def test_a_meta_title_cut_short_by_an_unescaped_quote_is_not_the_headline() -> None:
+    ld = json.dumps({"@type": "NewsArticle", "headline": "Kids race on Saturday: parents asked to wait"})
+    page = (
+        f"<html><head><script type='application/ld+json'>{ld}</script>"
+        '<meta property="og:title" content="Marathon 2024: clear winner and "royal visit"">'
+        '<title>Marathon 2024: clear winner and "royal visit"</title></head><body><article>'
+        '<h1>Marathon 2024: clear winner and "royal visit"</h1>'
+        + "<p>The storm reached the coast early on Tuesday and closed the harbour for hours.</p>" * 6
+        + "</article></body></html>"
+    )
+    article = extract_article(parse_html(page, "https://a.example/marathon"))
+    # The parser ends og:title at the inner quote: "Marathon 2024: clear winner and".
+    assert article.title == "Kids race on Saturday: parents asked to wait"
+
+
 def test_no_version_of_the_headline_is_body_text() -> None:
     page = _titled_page(
         "Olympics: Storm hits coast", "Storm hits coast", "<h2>Olympics: Storm hits coast</h2>"

@@ -1158,7 +1158,7 @@ def _headlines(
         return _Headlines(None, ())
     best = found[0]
     if rules.shorter_headline and headline and og_title:
-        best = _shorter_headline(found[0], found[1], site)  # both present: they are the first two
+        best = _shorter_headline(found[0], found[1], site, found)  # both present: the first two
     # "Headline | Site" where another candidate is just "Headline": the site name is glued on.
     for other in found:
         if best != other and best.startswith(other) and len(best) - len(other) < 40:
@@ -1170,14 +1170,23 @@ def _headlines(
     return _Headlines(best, tuple(dict.fromkeys([*versions, best])))
 
 
-def _shorter_headline(first: str, second: str, site: str | None) -> str:
-    """The shorter of two versions of a headline, unless it is cut off ("Storm hits the…") or is
-    only the site's name: then the other."""
+def _shorter_headline(first: str, second: str, site: str | None, versions: list[str]) -> str:
+    """The shorter of two versions of a headline, unless it is cut off ("Storm hits the…", or a
+    meta value that ends where an unescaped quote closed its attribute) or is only the site's
+    name: then the other."""
     short, long = sorted((first, second), key=len)
     stem = short.rstrip(".… ")
-    cut = stem != short and long.startswith(stem)
+    cut = (stem != short and long.startswith(stem)) or _cut_at_a_quote(short, versions)
     only_site = bool(site) and short.casefold() == (site or "").casefold()
     return long if cut or only_site or not stem else short
+
+
+def _cut_at_a_quote(version: str, versions: list[str]) -> bool:
+    """``content="Marathon: winner and "royal visit""`` gives the meta value ``Marathon: winner
+    and``: another version (the <h1>, the <title>) goes on from there with the quote."""
+    return any(
+        other.startswith(version) and other[len(version) :].lstrip().startswith('"') for other in versions
+    )
 
 
 def _is_false(value: Any) -> bool:
