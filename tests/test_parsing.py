@@ -1014,6 +1014,13 @@ def test_staff_and_bio_pages_are_author_pages_and_a_blank_person_credits_the_pap
         ("<div>Photo by Bo Roe/Getty Images</div><div>Story by Ann Lee</div>", ["Ann Lee"]),
         ("<div>Photo by Bo Roe/Getty Images</div><div>By</div><div>Ann Lee</div>", ["Ann Lee"]),
         ("<i>Photos and Story By Ann Lee<br>Special Correspondent</i>", ["Ann Lee"]),
+        # A label with a colon, its names laid out on lines of their own in the source: one line
+        # on the screen.
+        (
+            "<ul><li>Von:\n  <span><a href='/ann-lee'>Ann Lee</a>,\n  </span>\n"
+            "  <span><a href='/bo-roe'>Bo Roe</a></span>\n</li></ul>",
+            ["Ann Lee", "Bo Roe"],
+        ),
         # After the article's first paragraph, "by" is part of the story.
         (f"<p>{'The harbour closed before the storm hit. ' * 5}</p><p>Rescued by Ann Lee</p>", []),
     ],

@@ -787,7 +787,7 @@ def _labelled_text_byline(page: HtmlPage) -> str | None:
 
 
 # A line that ends with "by" and names (no digits: a date before "by" is fine, after it is not).
-_ENDS_WITH_BY = re.compile(r"(?:^|[\s(])(?:by|von|par|por|door)\s+([^\d|•·:]{4,60})$", re.IGNORECASE)
+_ENDS_WITH_BY = re.compile(r"(?:^|[\s(])(?:by|von|par|por|door):?\s+([^\d|•·:]{4,60})$", re.IGNORECASE)
 # Who took the pictures, made or sponsored the page: credited "by" somebody who did not write it.
 # Contributors and additional reporters helped; the byline names who wrote it.
 _NOT_WRITTEN_BY = re.compile(
@@ -856,7 +856,8 @@ def _lines_after(headline: Any) -> list[str]:
 
     def add(text: str | None) -> None:
         if text:
-            parts.append(text)
+            # A newline in the source is a space on the screen: only elements break lines.
+            parts.append(text.replace("\n", " ") if text != "\n" else text)
             budget[0] -= len(text)
 
     def walk(node: Any) -> None:
