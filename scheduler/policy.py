@@ -423,12 +423,22 @@ class FrontierPolicy:
         return max(1.0, demand_per_s / (budget / 60.0))
 
     def after_success(
-        self, lease: Lease, outcome: Outcome, now: float, *, source_demand_per_s: float = 0.0
+        self,
+        lease: Lease,
+        outcome: Outcome,
+        now: float,
+        *,
+        source_demand_per_s: float = 0.0,
+        live_on_host: int = 0,
     ) -> AfterSuccess:
+        """``live_on_host``: the host's other live blogs followed now, where
+        ``counts_live_blogs`` asked the backend for them."""
         kind = outcome.kind or lease.kind
         if kind == "article":
             live_until = self.live_until(lease, outcome, now)
-            if live_until is not None and self.limits.live_refetch_s is not None:
+            cap = self.limits.live_max_per_host
+            room = lease.live_until is not None or cap is None or live_on_host < cap
+            if live_until is not None and self.limits.live_refetch_s is not None and room:
                 return AfterSuccess(
                     kind, PRIORITY[kind], True, now + self.limits.live_refetch_s, None, live_until
                 )
@@ -443,6 +453,17 @@ class FrontierPolicy:
         state = self._next_visit(lease, outcome, now)
         wait = state.interval_s * self.budget_stretch(source_demand_per_s)
         return AfterSuccess(kind, PRIORITY[kind], True, now + wait, state)
+
+    def counts_live_blogs(self, lease: Lease, outcome: Outcome) -> bool:
+        """Whether ``after_success`` needs the host's live blogs counted: a page that starts
+        being followed as a live blog (one followed already keeps its place)."""
+        return (
+            outcome.live
+            and outcome.changed
+            and lease.live_until is None
+            and self.limits.live_max_per_host is not None
+            and self.limits.live_refetch_s is not None
+        )
 
     def live_until(self, lease: Lease, outcome: Outcome, now: float) -> float | None:
         """Until when a live blog is fetched again; None once it ended (or it is no live blog).

@@ -315,10 +315,15 @@ class RedisFrontier:
         demand = 0.0
         if self.policy.budgeted and lease.kind in REVISITED_KINDS:
             demand = float(self._redis.hget(self.keys.counters, "source_demand") or 0.0)
-        decision = self.policy.after_success(lease, outcome, now, source_demand_per_s=demand)
+        # Counted outside the script: a host's pages are fetched one at a time (by default), so
+        # two live blogs of one host do not complete at once.
+        live = self._live_on_host(lease, now) if self.policy.counts_live_blogs(lease, outcome) else 0
+        decision = self.policy.after_success(
+            lease, outcome, now, source_demand_per_s=demand, live_on_host=live
+        )
         seen_key, seen_field = self._seen_slot(_fingerprint(lease.url))
         self._complete(
-            keys=[*self._report_keys(lease), seen_key],
+            keys=[*self._report_keys(lease), seen_key, self.keys.live(lease.host)],
             args=[
                 lease.url,
                 lease.host,
@@ -338,6 +343,20 @@ class RedisFrontier:
                 _s(decision.live_until),
             ],
         )
+
+    def _live_on_host(self, lease: Lease, now: float) -> int:
+        """The host's other live blogs that are followed now: those of its set still queued (a
+        URL retired by any path, a failure or a removed outlet, drops out here)."""
+        key = self.keys.live(lease.host)
+        members = [m for m in self._redis.zrangebyscore(key, f"({now}", "+inf") if m != lease.url]
+        pipe = self._redis.pipeline(transaction=False)
+        for url in members:
+            pipe.hget(self.keys.url(url), "state")
+        states = pipe.execute() if members else []
+        gone = [url for url, state in zip(members, states, strict=True) if state != "queued"]
+        if gone:
+            self._redis.zrem(key, *gone)
+        return len(members) - len(gone)
 
     @staticmethod
     def _source_args(decision: AfterSuccess) -> list[str]:

@@ -411,8 +411,9 @@ class SQLiteFrontier:
         with self._transaction:
             if not self._held(lease):
                 return
+            live = self._live_on_host(lease, now) if self.policy.counts_live_blogs(lease, outcome) else 0
             decision = self.policy.after_success(
-                lease, outcome, now, source_demand_per_s=self._source_demand(now)
+                lease, outcome, now, source_demand_per_s=self._source_demand(now), live_on_host=live
             )
             source = decision.source
             if decision.revisit:
@@ -447,6 +448,14 @@ class SQLiteFrontier:
             self._db.execute("UPDATE hosts SET backoff_level=0 WHERE host=?", (lease.host,))
             self._release_host(lease.host, now, self._host_delay(self._host(lease.host)))
             self._bump("fetched")
+
+    def _live_on_host(self, lease: Lease, now: float) -> int:
+        """The host's other live blogs that are followed now."""
+        (count,) = self._db.execute(
+            "SELECT COUNT(*) FROM urls WHERE host=? AND state='queued' AND live_until>? AND url<>?",
+            (lease.host, now, lease.url),
+        ).fetchone()
+        return int(count)
 
     def fail(self, lease: Lease, error: NewscrawlError, now: float) -> None:
         if lease.kind == "robots":

@@ -274,6 +274,47 @@ def test_a_live_blog_is_fetched_again_while_it_runs(backend_settings: SettingsFa
         assert g.lease(T0 + 7 * 3600, 5) == [], n
 
 
+def test_a_host_has_at_most_live_max_per_host_live_blogs_followed(backend_settings: SettingsFactory) -> None:
+    """A site that marks every story live would have each fetched every 15 minutes for a day:
+    the host's first ``live_max_per_host`` live blogs are followed, a further one is read once, as
+    an ordinary story, another host's beside them; once one of them has ended, a new live blog of
+    the host is followed again."""
+    f = frontier(
+        backend_settings, frontier={"live_refetch_s": 900, "live_max_s": 6 * 3600, "live_max_per_host": 2}
+    )
+    live = Outcome(status=200, live=True, coverage_start_ts=T0)
+    blogs = [f"http://a.example/2026/12/06/blog-{i}" for i in range(3)] + ["http://b.example/2026/12/06/blog"]
+    f.add([FrontierEntry(url, "article", None, 1) for url in blogs], T0)
+
+    def visit(since: float, until: float, ends: dict[str, float] | None = None) -> list[str]:
+        """Every lease from ``since`` to ``until``, completed as a live blog; the URLs in order."""
+        visited = []
+        for t in range(int(since), int(until), 2):
+            for lease in f.lease(float(t), 5):
+                end = (ends or {}).get(lease.url)
+                f.complete(lease, dataclasses.replace(live, coverage_end_ts=end), float(t))
+                visited.append(lease.url)
+        return visited
+
+    first = visit(T0, T0 + 60, ends={blogs[0]: T0 + 1000})
+    assert sorted(first) == sorted(blogs)
+    followed = [url for url in first if url.startswith("http://a.")][:2]
+    assert sorted(visit(T0 + 900, T0 + 960)) == sorted([*followed, blogs[3]])  # the third is not
+    assert sorted(visit(T0 + 1800, T0 + 1860)) == sorted([*followed, blogs[3]])  # its last visit
+    # A new live blog once one has ended: a slot is free.
+    f.add([FrontierEntry("http://a.example/2026/12/06/blog-new", "article", None, 1)], T0 + 2000)
+    assert visit(T0 + 2000, T0 + 2010) == ["http://a.example/2026/12/06/blog-new"]
+    later = visit(T0 + 2700, T0 + 2960)
+    assert "http://a.example/2026/12/06/blog-new" in later and blogs[0] not in later
+    # One that fails for good (taken down) frees its slot too.
+    gone = next(lease for t in range(10) for lease in f.lease(T0 + 3600 + t, 5) if lease.host == "a.example")
+    assert gone.url in followed
+    f.fail(gone, HTTPStatusError("HTTP 404", url=gone.url, status=404), T0 + 3600)
+    f.add([FrontierEntry("http://a.example/2026/12/06/blog-newer", "article", None, 1)], T0 + 3610)
+    assert visit(T0 + 3610, T0 + 3620) == ["http://a.example/2026/12/06/blog-newer"]
+    assert "http://a.example/2026/12/06/blog-newer" in visit(T0 + 4500, T0 + 4530)
+
+
 def test_one_host_waits_its_delay_others_do_not(backend_settings: SettingsFactory) -> None:
     f = frontier(backend_settings)
     f.add(

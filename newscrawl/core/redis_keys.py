@@ -141,6 +141,10 @@ class FrontierKeys:
     def host(self, host: str) -> str:
         return self.host_prefix + host
 
+    def live(self, host: str) -> str:
+        """ZSET per host: its live blogs followed, scored by until when (``live_max_per_host``)."""
+        return f"{self.base}:live:{host}"
+
     def queue(self, host: str) -> str:
         return self.queue_prefix + host
 

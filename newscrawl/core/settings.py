@@ -171,6 +171,10 @@ class FrontierSettings(_Section):
     # coverage start or publication time, else the first fetch). None: each is fetched once.
     live_refetch_s: float | None = Field(900.0, gt=0)
     live_max_s: float = Field(86400.0, gt=0)
+    # At most this many live blogs of one host are followed at a time: a further one is read as
+    # an ordinary story (a site that marks every story live would have each fetched 96 times a
+    # day). None: no cap.
+    live_max_per_host: int | None = Field(10, ge=1)
     # What is learned of a host's addresses (story shapes, tracking parameters) is kept beside
     # the frontier for every process (newscrawl/core/learned.py): each process reads a host's
     # facts again after learned_refresh_s, and a fact lasts learned_ttl_s from when it was learned.

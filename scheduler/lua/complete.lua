@@ -17,7 +17,17 @@ if ARGV[10] == '1' then
   redis.call('HSET', KEYS[1], 'due_at', ARGV[11], 'interval_s', ARGV[14], 'last_new_at', ARGV[15],
     'new_ewma', ARGV[16], 'span_ewma', ARGV[17], 'live_until', ARGV[19])
   redis.call('ZADD', KEYS[7], tonumber(ARGV[11]), ARGV[1])
+  if ARGV[19] ~= '' then
+    -- a live blog followed: counted against its host's live_max_per_host; the set lasts as long
+    -- as its longest-lived member
+    redis.call('ZADD', KEYS[11], tonumber(ARGV[19]), ARGV[1])
+    local ttl = math.ceil(tonumber(ARGV[19]) - now) + 60
+    if redis.call('TTL', KEYS[11]) < ttl then redis.call('EXPIRE', KEYS[11], ttl) end
+  else
+    redis.call('ZREM', KEYS[11], ARGV[1])
+  end
 else
+  redis.call('ZREM', KEYS[11], ARGV[1])
   set_state(KEYS[1], KEYS[8], 'done')
   redis.call('DEL', KEYS[1])
   -- when it was fetched, in the seen filter: a story that changes later is fetched again
