@@ -7,22 +7,19 @@ shape of their addresses (each path segment a literal word or a class: ``<n>`` d
 letters and digits, ``<slug>`` three words or more, ``<slug#>`` one with a long number in it)
 seen on ``MIN_EVIDENCE`` different stories of a host makes a link of that shape on the host's
 listing pages a story too, so it is fetched before the feed names it, or when the feed never
-does. The evidence is counted per process; a learned shape is a fact every process reads
+does. The evidence and the learned shapes are kept for every process
 (``newscrawl/core/learned.py``), bounded in hosts and shapes.
 """
 
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from urllib.parse import parse_qsl, urlsplit
 
 from newscrawl.core.learned import LearnedFacts
 
 # Different stories of one shape before links of that shape count as stories.
 MIN_EVIDENCE = 3
-MAX_HOSTS = 10_000
-MAX_SHAPES_PER_HOST = 64
 
 Shape = tuple[str, ...]
 
@@ -75,12 +72,10 @@ def shape_key(shape: Shape) -> str:
 
 class ArticleShapes:
     """Per host, the shapes its feeds and news sitemaps show stories in (the module docstring).
-    The evidence is this process's; a learned shape goes to ``facts``, which every process reads."""
+    The evidence and the learned shapes are every process's (``facts``)."""
 
     def __init__(self, facts: LearnedFacts | None = None) -> None:
         self._facts = facts if facts is not None else LearnedFacts()
-        # host -> shape -> the stories seen in it, until MIN_EVIDENCE makes it a learned fact
-        self._evidence: OrderedDict[str, dict[str, set[str]]] = OrderedDict()
 
     def observe(self, url: str) -> None:
         """``url`` is a story (a feed or a news sitemap lists it)."""
@@ -88,25 +83,7 @@ class ArticleShapes:
         if found is None:
             return
         host, shape = found
-        key = shape_key(shape)
-        if self._facts.knows(host, "shape", key):
-            return
-        shapes = self._evidence.get(host)
-        if shapes is None:
-            shapes = self._evidence[host] = {}
-            if len(self._evidence) > MAX_HOSTS:
-                self._evidence.popitem(last=False)
-        else:
-            self._evidence.move_to_end(host)
-        seen = shapes.get(key)
-        if seen is None:
-            if len(shapes) >= MAX_SHAPES_PER_HOST:
-                return
-            seen = shapes[key] = set()
-        seen.add(url)
-        if len(seen) >= MIN_EVIDENCE:
-            self._facts.learn(host, "shape", key)
-            del shapes[key]
+        self._facts.witness(host, "shape", shape_key(shape), url, MIN_EVIDENCE)
 
     def is_article(self, url: str) -> bool:
         """Whether ``url`` has a shape its host's stories were seen in."""

@@ -123,6 +123,35 @@ def test_a_tracking_parameter_one_process_learned_is_dropped_by_another(
     assert _feed(reads_feed, [f"{later}?src=rss"]) == [later]
 
 
+def test_evidence_that_several_processes_saw_shows_the_fact_to_all(backend_settings: SettingsFactory) -> None:
+    """Pool processes take an outlet's pages in turn: two stories that drop ``?src=rss``, read by
+    two processes, show the parameter as two read by one do, and three feeds read by three
+    processes, one story of a shape each, show the shape. Before session 35 each process
+    counted only what it saw itself: with eight of them, a story could be fetched under both
+    addresses until one process had read two. The same story seen again is no more evidence."""
+    settings = backend_settings()
+    clock = Clock()
+    processors = [build_processor(settings, OUTLETS, build_learned(settings, clock=clock)) for _ in range(3)]
+    story = f"{SITE}/2026/12/06/harbour-story-number-1"
+    for _ in range(3):  # one story read again and again (refetched, or linked twice)
+        _story(processors[0], f"{story}?src=rss", story)
+    later = f"{SITE}/2026/12/06/harbour-story-number-3"
+    assert _feed(processors[2], [f"{later}?src=rss"]) == [f"{later}?src=rss"]
+    other = f"{SITE}/2026/12/06/harbour-story-number-2"
+    _story(processors[1], f"{other}?src=rss", other)
+    clock.now += settings.frontier.learned_refresh_s
+    assert _feed(processors[2], [f"{later}?src=rss"]) == [later]
+
+    for _ in range(3):
+        _feed(processors[0], FEED_STORIES[:1])
+    clock.now += settings.frontier.learned_refresh_s
+    assert _home(processors[0], [ON_HOME]) == []
+    for processor, feed_story in zip(processors[1:], FEED_STORIES[1:], strict=True):
+        _feed(processor, [feed_story])
+    clock.now += settings.frontier.learned_refresh_s
+    assert all(_home(processor, [ON_HOME]) == [ON_HOME] for processor in processors)
+
+
 def test_a_host_cannot_grow_the_store_without_bound(backend_settings: SettingsFactory) -> None:
     settings = backend_settings()
     learned = build_learned(settings)
@@ -130,6 +159,15 @@ def test_a_host_cannot_grow_the_store_without_bound(backend_settings: SettingsFa
         learned.learn("a.example", "param", f"p{n}")
     fresh = build_learned(settings)
     assert 0 < len(fresh.facts("a.example", "param")) <= 64
+    # Nor with evidence for facts it never shows: past 128 pending, a new one is not taken.
+    for n in range(300):
+        learned.witness("b.example", "param", f"q{n}", f"{SITE}/story-{n}", 2)
+    for item in ("one", "two"):
+        learned.witness("b.example", "param", "late", f"{SITE}/{item}", 2)
+    assert "late" not in build_learned(settings).facts("b.example", "param")
+    for item in ("one", "two"):  # one that was taken still gathers evidence
+        learned.witness("b.example", "param", "q0", f"{SITE}/{item}", 2)
+    assert "q0" in build_learned(settings).facts("b.example", "param")
 
 
 def test_a_store_out_of_reach_is_an_outage_for_the_page_not_its_failure() -> None:

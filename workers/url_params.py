@@ -13,14 +13,14 @@ URLs that name an article by themselves count (the page processor asks the disco
 stories). From then on the article links found on that host lose it before they reach the
 frontier's seen filter.
 
-The evidence is counted per process; what it shows is a fact every process reads, kept beside
-the frontier (``newscrawl/core/learned.py``): another worker, a replaced one and the embedded
-crawl after a restart strip the parameter from the start.
+The evidence and what it shows are kept beside the frontier for every process
+(``newscrawl/core/learned.py``): two stories read by two workers show a parameter as well as two
+read by one, and another worker, a replaced one and the embedded crawl after a restart strip the
+parameter from the start.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from newscrawl.core.errors import InvalidURL
@@ -30,18 +30,14 @@ from newscrawl.core.urls import normalize_url
 # Pages of this many distinct canonical URLs must drop a parameter before it is stripped.
 MIN_EVIDENCE = 2
 MAX_HOSTS = 10_000
-MAX_PARAMS_PER_HOST = 32
 
 
 class LearnedParams:
-    """The evidence is this process's; a parameter it shows to be ignorable goes to ``facts``,
-    which every process reads (``newscrawl/core/learned.py``)."""
+    """A parameter the evidence shows to be ignorable is a fact of ``facts``; the evidence and
+    the facts are every process's (``newscrawl/core/learned.py``)."""
 
     def __init__(self, facts: LearnedFacts | None = None, *, max_hosts: int = MAX_HOSTS) -> None:
         self._facts = facts if facts is not None else LearnedFacts(max_hosts=max_hosts)
-        self._max_hosts = max_hosts
-        # host -> parameter name -> canonical URLs that dropped it (until MIN_EVIDENCE)
-        self._evidence: OrderedDict[str, dict[str, set[str]]] = OrderedDict()
 
     def ignorable(self, host: str) -> frozenset[str]:
         return self._facts.facts(host, "param")
@@ -53,24 +49,8 @@ class LearnedParams:
         if not shed:
             return
         host = urlsplit(url).netloc
-        learned = self.ignorable(host)
-        if shed <= learned:
-            return
-        evidence = self._evidence.get(host)
-        if evidence is None:
-            evidence = self._evidence[host] = {}
-            if len(self._evidence) > self._max_hosts:
-                self._evidence.popitem(last=False)
-        else:
-            self._evidence.move_to_end(host)
-        for name in shed - learned:
-            if name not in evidence and len(evidence) >= MAX_PARAMS_PER_HOST:
-                continue
-            seen = evidence.setdefault(name, set())
-            seen.add(canonical_url)
-            if len(seen) >= MIN_EVIDENCE:
-                self._facts.learn(host, "param", name)
-                del evidence[name]
+        for name in sorted(shed - self.ignorable(host)):
+            self._facts.witness(host, "param", name, canonical_url, MIN_EVIDENCE)
 
     def clean(self, url: str) -> str:
         """``url`` without the parameters its host's pages were seen to ignore."""

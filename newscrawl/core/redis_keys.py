@@ -301,3 +301,8 @@ class LearnedKeys:
     def host(self, host: str) -> str:
         """HASH of one host's facts: field "<kind>\\x1f<fact>", value when learned (expires)."""
         return f"{self.base}:{host}"
+
+    def evidence(self, host: str) -> str:
+        """HASH of the evidence for one host's facts not learned yet: field as in ``host``, value
+        the digests of the stories or canonical URLs seen, space-separated (expires)."""
+        return f"{self.base}:evidence:{host}"
