@@ -345,15 +345,15 @@ class RedisFrontier:
         )
 
     def _live_on_host(self, lease: Lease, now: float) -> int:
-        """The host's other live blogs that are followed now: those of its set still queued (a
-        URL retired by any path, a failure or a removed outlet, drops out here)."""
+        """The host's other live blogs that are followed now: those of its set still queued or
+        in flight (a URL retired by any path, a failure or a removed outlet, drops out here)."""
         key = self.keys.live(lease.host)
         members = [m for m in self._redis.zrangebyscore(key, f"({now}", "+inf") if m != lease.url]
         pipe = self._redis.pipeline(transaction=False)
         for url in members:
             pipe.hget(self.keys.url(url), "state")
         states = pipe.execute() if members else []
-        gone = [url for url, state in zip(members, states, strict=True) if state != "queued"]
+        gone = [url for url, state in zip(members, states, strict=True) if state not in ("queued", "leased")]
         if gone:
             self._redis.zrem(key, *gone)
         return len(members) - len(gone)

@@ -450,9 +450,10 @@ class SQLiteFrontier:
             self._bump("fetched")
 
     def _live_on_host(self, lease: Lease, now: float) -> int:
-        """The host's other live blogs that are followed now."""
+        """The host's other live blogs that are followed now (queued or in flight)."""
         (count,) = self._db.execute(
-            "SELECT COUNT(*) FROM urls WHERE host=? AND state='queued' AND live_until>? AND url<>?",
+            "SELECT COUNT(*) FROM urls WHERE host=? AND state IN ('queued', 'leased') AND live_until>?"
+            " AND url<>?",
             (lease.host, now, lease.url),
         ).fetchone()
         return int(count)

@@ -315,6 +315,29 @@ def test_a_host_has_at_most_live_max_per_host_live_blogs_followed(backend_settin
     assert "http://a.example/2026/12/06/blog-newer" in visit(T0 + 4500, T0 + 4530)
 
 
+def test_a_live_blog_being_fetched_again_keeps_its_place_among_the_hosts_live_blogs(
+    backend_settings: SettingsFactory,
+) -> None:
+    """With two fetches per host at once, a followed live blog can be in flight while another
+    of its host's pages turns out live: the one in flight still counts."""
+    f = frontier(
+        backend_settings,
+        {"per_host_concurrency": 2, "min_delay_ms": 0},
+        frontier={"live_refetch_s": 900, "live_max_s": 6 * 3600, "live_max_per_host": 1},
+    )
+    live = Outcome(status=200, live=True, coverage_start_ts=T0)
+    first, second = "http://a.example/2026/12/06/blog-1", "http://a.example/2026/12/06/blog-2"
+    f.add([FrontierEntry(first, "article", None, 1)], T0)
+    (lease,) = f.lease(T0, 5)
+    f.complete(lease, live, T0)
+    f.add([FrontierEntry(second, "article", None, 1)], T0 + 900)
+    leases = {lease.url: lease for t in (901, 901.5) for lease in f.lease(T0 + t, 5)}  # one a call
+    assert set(leases) == {first, second}
+    f.complete(leases[second], live, T0 + 902)  # the first is in flight: no room for this one
+    f.complete(leases[first], live, T0 + 903)
+    assert [lease.url for lease in f.lease(T0 + 1810, 5)] == [first]
+
+
 def test_one_host_waits_its_delay_others_do_not(backend_settings: SettingsFactory) -> None:
     f = frontier(backend_settings)
     f.add(
