@@ -76,6 +76,7 @@ class AfterSuccess:
     due_at: float  # the revisit's due time (now when the URL is retired)
     source: SourceState | None = None  # a revisited source's schedule from now on
     live_until: float | None = None  # a live blog's: until when it is fetched again
+    live_capped: bool = False  # a live blog read once: its host has live_max_per_host followed
 
 
 class RevisitSchedule:
@@ -438,10 +439,12 @@ class FrontierPolicy:
             live_until = self.live_until(lease, outcome, now)
             cap = self.limits.live_max_per_host
             room = lease.live_until is not None or cap is None or live_on_host < cap
-            if live_until is not None and self.limits.live_refetch_s is not None and room:
-                return AfterSuccess(
-                    kind, PRIORITY[kind], True, now + self.limits.live_refetch_s, None, live_until
-                )
+            if live_until is not None and self.limits.live_refetch_s is not None:
+                if room:
+                    return AfterSuccess(
+                        kind, PRIORITY[kind], True, now + self.limits.live_refetch_s, None, live_until
+                    )
+                return AfterSuccess(kind, PRIORITY[kind], False, now, live_capped=True)
         if kind not in REVISITED_KINDS:
             return AfterSuccess(kind, PRIORITY[kind], False, now)
         if lease.section_on_trial and not (outcome.keep_source and outcome.changed):

@@ -341,6 +341,7 @@ class RedisFrontier:
                 *self._source_args(decision),
                 seen_field,
                 _s(decision.live_until),
+                int(decision.live_capped),
             ],
         )
 

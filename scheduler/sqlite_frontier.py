@@ -445,6 +445,8 @@ class SQLiteFrontier:
                 )
             else:
                 self._retire(lease.url, "done", now)
+            if decision.live_capped:
+                self._bump("live_blogs_not_followed")
             self._db.execute("UPDATE hosts SET backoff_level=0 WHERE host=?", (lease.host,))
             self._release_host(lease.host, now, self._host_delay(self._host(lease.host)))
             self._bump("fetched")

@@ -300,6 +300,7 @@ def test_a_host_has_at_most_live_max_per_host_live_blogs_followed(backend_settin
     assert sorted(first) == sorted(blogs)
     followed = [url for url in first if url.startswith("http://a.")][:2]
     assert sorted(visit(T0 + 900, T0 + 960)) == sorted([*followed, blogs[3]])  # the third is not
+    assert f.stats()["live_blogs_not_followed"] == 1  # `newscrawl stats` shows it
     assert sorted(visit(T0 + 1800, T0 + 1860)) == sorted([*followed, blogs[3]])  # its last visit
     # A new live blog once one has ended: a slot is free.
     f.add([FrontierEntry("http://a.example/2026/12/06/blog-new", "article", None, 1)], T0 + 2000)

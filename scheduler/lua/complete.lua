@@ -35,5 +35,6 @@ else
 end
 redis.call('HSET', KEYS[2], 'backoff_level', 0)
 redis.call('HINCRBY', KEYS[9], 'fetched', 1)
+if ARGV[20] == '1' then redis.call('HINCRBY', KEYS[9], 'live_blogs_not_followed', 1) end
 release(KEYS[2], KEYS[3], KEYS[4], ARGV[2], now, host_delay(KEYS[2], ARGV[12]))
 return 1
