@@ -4,7 +4,8 @@ Every rule and threshold of :class:`workers.extract.ExtractionRules` is a varian
 off, the threshold moved). Each variant extracts every page once; every page then has a score per
 field and variant. For each field and each fold (a fundus publisher, an aeb host, a readability
 page) the variant that scores best on the *other* folds is chosen and scored on the held-out
-fold; the cross-validated figure gathers those held-out scores. Beside it: the default rules on
+fold (among equals, a rule switched off: a rule that helps only the held-out fold has not earned
+its place); the cross-validated figure gathers those held-out scores. Beside it: the default rules on
 all pages (the "train" figure: the rules were written looking at these pages), the in-sample best
 variant, and each variant's delta to the default on every corpus, so a rule that does not help
 under cross-validation shows as one to delete.
@@ -139,13 +140,18 @@ def load_independent() -> list[Page]:
     return pages
 
 
-def variants() -> dict[str, ExtractionRules]:
-    """The default rules, each rule switched off, each threshold moved."""
+def variants(lists: bool = False) -> dict[str, ExtractionRules]:
+    """The default rules, each rule switched off, each threshold moved; with ``lists``, also each
+    entry of a rule's list (a related-block heading, a class token) dropped."""
     out = {"default": DEFAULT_RULES}
     for f in fields(ExtractionRules):
         value = getattr(DEFAULT_RULES, f.name)
         if isinstance(value, bool):
             out[f"{f.name}={'off' if value else 'on'}"] = replace(DEFAULT_RULES, **{f.name: not value})
+        elif isinstance(value, tuple) and lists:
+            for entry in value:
+                rest = tuple(e for e in value if e != entry)
+                out[f"{f.name}=without {entry}"] = replace(DEFAULT_RULES, **{f.name: rest})
     moved: dict[str, Iterable[float]] = {
         "menu_line_chars": (30.0, 40.0, 65.0, 80.0),
         "second_opinion_paragraph_share": (0.2, 0.5, 0.7),
@@ -219,6 +225,16 @@ def aggregate(values: list[Any]) -> float:
     return float(sum(values)) / len(values)
 
 
+def _simplicity(name: str) -> int:
+    """How a variant ranks among those that score the same: a rule must earn its place on the
+    training folds, so a rule switched off beats the default (a rule that helps only the held-out
+    publisher is not credited with it), and the default beats a moved threshold or a rule
+    switched on."""
+    if name.endswith("=off") or "=without " in name:
+        return 2
+    return 1 if name == "default" else 0
+
+
 def cross_validate(
     pages: list[Page], table: dict[str, list[dict[str, Any]]], corpus: str, metric: str
 ) -> dict[str, Any]:
@@ -235,11 +251,10 @@ def cross_validate(
     chosen: dict[str, int] = defaultdict(int)
     for group, rows in groups.items():
         training = [i for i in index if pages[i].group != group]
-        # Ties go to the default: a change must earn its place.
-        best = max(table, key=lambda name: (round(score(name, training), 6), name == "default"))
+        best = max(table, key=lambda name: (round(score(name, training), 6), _simplicity(name)))
         chosen[best] += 1
         held_out += [table[best][i][metric] for i in rows]
-    in_sample = max(table, key=lambda name: (round(score(name, index), 6), name == "default"))
+    in_sample = max(table, key=lambda name: (round(score(name, index), 6), _simplicity(name)))
     return {
         "pages": len(index),
         "folds": len(groups),
@@ -259,9 +274,9 @@ METRICS = {
 }
 
 
-def run(processes: int = 2, only: Callable[[str], bool] | None = None) -> dict[str, Any]:
+def run(processes: int = 2, only: Callable[[str], bool] | None = None, lists: bool = False) -> dict[str, Any]:
     pages = load_all()
-    chosen = {k: v for k, v in variants().items() if only is None or k == "default" or only(k)}
+    chosen = {k: v for k, v in variants(lists).items() if only is None or k == "default" or only(k)}
     jobs: list[tuple[str, ExtractionRules | None, list[Page]]] = [(TRAFILATURA, None, pages)]
     jobs += [(name, rules, pages) for name, rules in chosen.items()]
     with get_context("spawn").Pool(processes) as pool:

@@ -16,7 +16,7 @@
 newscrawl has no per-outlet overrides yet, so the figures are with overrides off.
 With ``--cv``, every rule of the extractor is cross-validated instead (``bench/crossval.py``):
 train and cross-validated figures per field, side by side, and each rule's delta.
-Usage: python bench/extraction.py [--no-cpu] [--tables] | --cv [--processes N]
+Usage: python bench/extraction.py [--no-cpu] [--tables] | --cv [--lists] [--processes N]
 """
 
 from __future__ import annotations
@@ -260,12 +260,13 @@ def main() -> None:
     parser.add_argument("--no-cpu", action="store_true")
     parser.add_argument("--tables", action="store_true", help="per-language and per-country tables")
     parser.add_argument("--cv", action="store_true", help="cross-validate every rule (bench/crossval.py)")
+    parser.add_argument("--lists", action="store_true", help="with --cv: every entry of the rules' lists too")
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
     if args.cv:
         from bench.crossval import run
 
-        print(json.dumps(run(args.processes), indent=2, ensure_ascii=False))
+        print(json.dumps(run(args.processes, lists=args.lists), indent=2, ensure_ascii=False))
         return
     aeb, fundus = load_pages("scrapinghub-aeb"), load_pages("fundus")
     report: dict[str, Any] = {

@@ -46,3 +46,23 @@ def test_cross_validation_scores_a_rule_on_the_folds_it_was_not_chosen_on() -> N
     # default, which scores 1 on c.
     assert result["chosen_in_folds"] == {"default": 2, "fits-a": 1}
     assert result["cross_validated"] == 0.5
+
+
+def test_cross_validation_credits_no_rule_for_the_one_publisher_it_helps() -> None:
+    """Where the training folds cannot tell a rule (or an entry of its list) from its absence, it
+    has not earned its place: the held-out publisher it alone helps is scored without it. A moved
+    threshold that scores the same is no simpler than the default and does not displace it."""
+    from bench.crossval import Page, cross_validate
+
+    pages = [Page("fundus", group, b"", "") for group in ("a", "b", "c")]
+    for simpler in ("helps_a=off", "related_headings=without see also"):
+        table = {
+            "default": [{"title": 1.0}, {"title": 1.0}, {"title": 1.0}],
+            "threshold=2": [{"title": 1.0}, {"title": 1.0}, {"title": 1.0}],
+            simpler: [{"title": 0.0}, {"title": 1.0}, {"title": 1.0}],
+        }
+        result = cross_validate(pages, table, "fundus", "title")
+        # Holding out a: on b and c the rule changes nothing, so it goes, and a scores 0.
+        assert result["chosen_in_folds"] == {"default": 2, simpler: 1}
+        assert result["cross_validated"] == round(2 / 3, 4)
+        assert result["in_sample_best"]["variant"] == "default"

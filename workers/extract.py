@@ -34,6 +34,79 @@ from workers.parse import HtmlPage, jsonld_types, new_document
 _WS = re.compile(r"\s+")
 
 
+# Headings of blocks that point at other stories: related articles, "read more", most read
+# (regular expressions, matched against the whole heading, case aside).
+_RELATED_HEADINGS = (
+    r"related(?: articles| stories| content| news| posts| coverage)?",
+    r"more (?:on|about|from|stories|news)\b.*",
+    r"read (?:more|also|next)",
+    r"see also",
+    r"you (?:may|might) (?:also )?like",
+    r"recommended(?: for you)?",
+    r"most (?:read|popular|viewed)",
+    r"top stories",
+    r"trending",
+    r"mehr zum thema",
+    r"mehr (?:aus|zu|von)\b.*",
+    r"das könnte sie auch interessieren",
+    r"lesen sie (?:auch|mehr)",
+    r"auch interessant",
+    r"weitere artikel",
+    r"meistgelesen",
+    r"à lire aussi",
+    r"a lire aussi",
+    r"lire aussi",
+    r"sur le même sujet",
+    r"leer más",
+    r"lea también",
+    r"te puede interesar",
+    r"noticias relacionadas",
+    r"relacionad[oa]s",
+    r"leggi anche",
+    r"potrebbe interessarti",
+    r"articoli correlati",
+    r"lees ook",
+    r"meer over dit onderwerp",
+    r"gerelateerd",
+    r"läs också",
+    r"les også",
+    r"læs også",
+    r"czytaj (?:też|także)",
+    r"zobacz (?:też|także)",
+    r"читайте также",
+    r"по теме",
+    r"관련 기사",
+    r"関連記事",
+    r"相关阅读",
+)
+# Class or id tokens of blocks that carry other stories (regular expressions). Whole tokens, by
+# prefix: a substring match would also hit wrappers such as "entry-content-read-more" that hold
+# the article itself.
+_RELATED_TOKEN_PREFIXES = (
+    "related",
+    "recommend",
+    "outbrain",
+    "taboola",
+    "more-stories",
+    "morestories",
+    "also-read",
+    "read-next",
+    "readnext",
+    "teaser-list",
+    "most-read",
+    "mostread",
+    "latest-news",
+    "newsletter",
+    "subscribe(?!r)",  # "subscriber-only", "subscriber-preview": the article's paywalled text
+    "signup",
+    "sign-up",
+    "factbox",
+    "fact-box",
+    "infobox",
+    "info-box",
+)
+
+
 @dataclass(frozen=True)
 class ExtractionRules:
     """The extractor's choices a corpus could tune: each rule can be switched off and each
@@ -50,6 +123,10 @@ class ExtractionRules:
     teasers_link_home: bool = True
     # A related section ends where a wider block adds more than this factor of text.
     related_wrapper_growth: float = 1.5
+    # The contents of those two rules, entry by entry, so that the cross-validation can drop each
+    # one (bench/extraction.py --cv --lists).
+    related_headings: tuple[str, ...] = _RELATED_HEADINGS
+    related_class_tokens: tuple[str, ...] = _RELATED_TOKEN_PREFIXES
     # Body: lines dropped after extraction (referrals, picture credits, bare URLs, the headline).
     drop_referral_lines: bool = True
     # Body: trafilatura reads only the article's container (itemprop=articleBody, <article>) when
@@ -162,49 +239,18 @@ _ORGANIZATION_TYPES = frozenset(
 )
 
 
-# Headings of blocks that point at other stories: related articles, "read more", most read.
-_RELATED_HEADING = re.compile(
-    r"^(?:related(?: articles| stories| content| news| posts| coverage)?"
-    r"|more (?:on|about|from|stories|news)\b.*"
-    r"|read (?:more|also|next)|see also|you (?:may|might) (?:also )?like|recommended(?: for you)?"
-    r"|most (?:read|popular|viewed)|top stories|trending|mehr zum thema|mehr (?:aus|zu|von)\b.*"
-    r"|das könnte sie auch interessieren|lesen sie (?:auch|mehr)|auch interessant|weitere artikel"
-    r"|meistgelesen|à lire aussi|a lire aussi|lire aussi|sur le même sujet|leer más|lea también"
-    r"|te puede interesar|noticias relacionadas|relacionad[oa]s|leggi anche|potrebbe interessarti"
-    r"|articoli correlati|lees ook|meer over dit onderwerp|gerelateerd|läs också|les også|læs også"
-    r"|czytaj (?:też|także)|zobacz (?:też|także)|читайте также|по теме|관련 기사|関連記事|相关阅读)\s*:?$",
-    re.IGNORECASE,
-)
-# Class or id tokens of blocks that carry other stories (regular expressions). Whole tokens, by
-# prefix: a substring match would also hit wrappers such as "entry-content-read-more" that hold
-# the article itself.
-_RELATED_TOKEN_PREFIXES = (
-    "related",
-    "recommend",
-    "outbrain",
-    "taboola",
-    "more-stories",
-    "morestories",
-    "also-read",
-    "read-next",
-    "readnext",
-    "teaser-list",
-    "most-read",
-    "mostread",
-    "latest-news",
-    "newsletter",
-    "subscribe(?!r)",  # "subscriber-only", "subscriber-preview": the article's paywalled text
-    "signup",
-    "sign-up",
-    "factbox",
-    "fact-box",
-    "infobox",
-    "info-box",
-)
-# A class or id token that starts with one of the prefixes.
-_RELATED_CLASS = re.compile(
-    r"(?:^|\s)(?:" + "|".join(p.replace("-", "[-_]") for p in _RELATED_TOKEN_PREFIXES) + ")", re.IGNORECASE
-)
+@functools.cache
+def _related_heading(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"^(?:" + "|".join(phrases or ["(?!)"]) + r")\s*:?$", re.IGNORECASE)
+
+
+@functools.cache
+def _related_class(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+    """A class or id token that starts with one of the prefixes."""
+    tokens = [p.replace("-", "[-_]") for p in prefixes] or ["(?!)"]
+    return re.compile(r"(?:^|\s)(?:" + "|".join(tokens) + ")", re.IGNORECASE)
+
+
 # Body lines that point elsewhere ("Read more: <headline>") or credit a picture ("Photo: AFP").
 _REFERRAL_LINE = re.compile(
     r"^(?:read (?:more|also|next)|see also|related|more on this|lesen sie (?:auch|mehr)|mehr zum thema"
@@ -269,6 +315,7 @@ def strip_boilerplate(
         return 0
     hidden: list[Any] = []
     related: list[Any] = []
+    related_class = _related_class(rules.related_class_tokens)
     for el in _MARKED(body):
         classes = el.get("class", "")
         if (
@@ -281,7 +328,7 @@ def strip_boilerplate(
             and not _PAYWALLED_CLASS.search(classes)
         ):
             hidden.append(el)
-        elif rules.strip_related_classes and _RELATED_CLASS.search(f"{classes} {el.get('id', '')}"):
+        elif rules.strip_related_classes and related_class.search(f"{classes} {el.get('id', '')}"):
             related.append(el)
     removed = _drop(hidden)
     return removed + _drop(_related_blocks(body, rules, home) + related)
@@ -309,10 +356,11 @@ def _related_blocks(body: Any, rules: ExtractionRules, home: frozenset[str] = fr
     removed: it is the article, whatever its markup says.
     """
     doomed: list[Any] = []
+    related_heading = _related_heading(rules.related_headings)
     headings = body.iter("h2", "h3", "h4", "h5", "h6") if rules.strip_related_headings else ()
     for heading in headings:
         text = _WS.sub(" ", heading.text_content()).strip()
-        if not text or len(text) > 80 or not _RELATED_HEADING.match(text):
+        if not text or len(text) > 80 or not related_heading.match(text):
             continue
         container, size = heading, len(text)
         parent = heading.getparent()
