@@ -430,9 +430,11 @@ def test_an_index_backlog_at_its_limit_holds_the_crawl_back_until_the_indexers_d
         if engine is not None:
             engine.close()
     assert fetched_while_held == 0, "the crawl went on with the stream at its limit"
-    # Leasing stops at the first look (every second) at a backlog at its limit.
-    assert limit <= backlog < len(embedded.docs), backlog
-    assert held_at - start < (crawl.log_end - start) / 2, "the hold came only at the end of the crawl"
+    # Leasing stops at the first look (every second) at a backlog at its limit: what the stream
+    # holds then is the limit, the batches in flight and a second's writes, a small share of the
+    # stories. (Counted in requests the hold comes about halfway: this web's robots.txt files,
+    # feeds and sitemaps, half of all its requests, are read before any story.)
+    assert limit <= backlog < len(embedded.docs) / 4, (backlog, len(embedded.docs))
     assert "crawl_resumed_after_index_backlog" in cluster.tail("scheduler", 1_000_000)
     assert sorted(crawl.docs) == sorted(embedded.docs), set(crawl.docs) ^ set(embedded.docs)
 
