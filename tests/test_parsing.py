@@ -1466,3 +1466,24 @@ def test_a_live_blog_says_so_and_when_its_coverage_ends() -> None:
     assert (
         extract_article(parse_html(page({**live, "datePublished": "2026-12-06"}), url)).coverage_start is None
     )
+
+
+def test_text_beside_icons_styles_and_fallbacks_stays_in_the_body() -> None:
+    """Drawings, styles and script fallbacks are removed before the body is read (no reader sees
+    them as text), but the words that follow each inside the paragraph are the story's."""
+    piers = ("north", "south", "east", "west", "old")
+    paragraphs = "".join(
+        f"<p>The {pier} pier closed for hours <a href='/tides'><svg><use href='#i'/></svg>as the tide"
+        " rose</a><style>.x{color:red}</style> and the ferries waited<noscript>Enable scripts</noscript>"
+        " offshore"
+        " until the evening, when the wind dropped and the first boats came in.</p>"
+        for pier in piers
+    )
+    url = "https://www.example.com/a/1"
+    html = f"<html><body><article><h1>Storm hits the coast</h1>{paragraphs}</article></body></html>"
+    article = extract_article(parse_html(html, url))
+    assert article.body.split("\n") == [
+        f"The {pier} pier closed for hours as the tide rose and the ferries waited offshore until the"
+        " evening, when the wind dropped and the first boats came in."
+        for pier in piers
+    ]

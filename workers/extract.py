@@ -1713,6 +1713,7 @@ def extract_article(
     ``compare_extractors`` runs trafilatura's readability/jusText comparison on every page rather
     than only where the fast pass looks wrong (README "Extraction quality").
     """
+    _drop_unread(page.tree)
     obj = page.article_object()
     headlines = _headlines(page, obj, rules)
     title = headlines.title
@@ -1761,6 +1762,21 @@ def extract_article(
         site_name=page.first_meta("og:site_name", "application-name"),
         **_live(page),
     )
+
+
+# Elements whose content no reader sees as text: styles, vector drawings (an icon is dozens of
+# paths), fallbacks for browsers without scripts, templates, frames and media players. Scripts stay:
+# JSON-LD was read at parse time, but a client-rendered article's text is looked for in them.
+_UNREAD_TAGS = ("style", "svg", "noscript", "template", "iframe", "canvas", "video", "audio", "picture")
+
+
+def _drop_unread(tree: Any) -> None:
+    """Remove from the body what no reader sees as text, keeping the text that follows each: every
+    later pass (localisation, boilerplate, trafilatura's cleaning and scoring) walks less
+    (README "Extraction cost"). Links were discovered before: the tree is the extraction's now."""
+    body = tree.find("body")
+    if body is not None:
+        etree.strip_elements(body, *_UNREAD_TAGS, with_tail=False)
 
 
 def _live(page: HtmlPage) -> dict[str, Any]:
