@@ -18,7 +18,7 @@ from scheduler.outlets import OutletIndex, load_outlets, parse_outlets
 from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
 from workers.charset import decode_body
 from workers.compression import gunzip_capped as maybe_gunzip
-from workers.extract import ExtractionRules, extract_article
+from workers.extract import ExtractionRules, extract_article, visible_text
 from workers.fetch import parse_retry_after
 from workers.language import decide_language
 from workers.links import feed_links, html_links, robots_sitemap_links, sitemap_links
@@ -1487,3 +1487,13 @@ def test_text_beside_icons_styles_and_fallbacks_stays_in_the_body() -> None:
         " evening, when the wind dropped and the first boats came in."
         for pier in piers
     ]
+
+
+def test_invisible_format_characters_leave_text_and_nothing_else_does() -> None:
+    """Soft hyphens, zero-width spaces and joiners, word joiners and BOMs split a word for the
+    search engine's tokenizer although a reader sees one word; every other character stays."""
+    assert (
+        visible_text("Geschichts\u00adbuch \u200bZeit\u200c\u200dung\u2060\ufeff — Čas")
+        == "Geschichtsbuch Zeitung — Čas"
+    )
+    assert visible_text("plain ASCII") == "plain ASCII"
