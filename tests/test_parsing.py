@@ -1497,3 +1497,22 @@ def test_invisible_format_characters_leave_text_and_nothing_else_does() -> None:
         == "Geschichtsbuch Zeitung — Čas"
     )
     assert visible_text("plain ASCII") == "plain ASCII"
+
+
+def test_a_date_printed_in_the_pages_footer_is_read_when_the_body_comes_from_the_whole_page() -> None:
+    """Without an article container the whole page goes to trafilatura, first without its chrome
+    (navigation, asides, footers); the page's date is still read where the page prints it."""
+    prose = "".join(
+        f"<p>The council met on the {n} floor of the old town hall and voted on the harbour budget again.</p>"
+        for n in ("first", "second", "third", "fourth", "fifth", "sixth")
+    )
+    html = (
+        "<html><head><title>Council votes</title></head><body><nav><a href='/'>Home</a></nav>"
+        f"<div class='content'><h1>Council votes</h1>{prose}</div>"
+        "<footer><p>Published <time datetime='2024-03-05T09:30:00+01:00'>5 March</time></p></footer>"
+        "</body></html>"
+    )
+    article = extract_article(parse_html(html, "https://www.example.com/council-votes"))
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == "2024-03-05T09:30:00+01:00"
+    assert "harbour budget" in article.body and "Published" not in article.body

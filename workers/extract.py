@@ -1642,7 +1642,7 @@ def _body(
         if not stripped:
             strip_boilerplate(page.tree, rules, home)
             stripped = True
-        return _chunked_text(page, rules, fast=fast, document=page.tree)
+        return _chunked_text(page, rules, fast=fast, document=_without_chrome(page.tree))
 
     text = ""
     if container is not None:
@@ -1669,6 +1669,22 @@ def _body(
         if len(embedded) > len(text):
             text = embedded
     return text.strip()
+
+
+# The page's chrome: trafilatura deletes these in its cleaning whatever they hold, but only after
+# its first passes (its pruning queries, its measure of the page's text) have walked them.
+_CHROME_TAGS = ("nav", "footer", "aside", "menu")
+
+
+def _without_chrome(tree: Any) -> Any:
+    """A copy of the page without its chrome (navigation, footers, asides, menus). A copy: the
+    page's dates are read later from the page itself, and a footer or an aside is where some
+    pages print them."""
+    copied = copy.deepcopy(tree)
+    body = copied.find("body")
+    if body is not None:
+        etree.strip_elements(body, *_CHROME_TAGS, with_tail=False)
+    return copied
 
 
 def canonical_of(page: HtmlPage, obj: dict[str, Any] | None) -> str:
