@@ -1791,7 +1791,7 @@ _UNREAD_TAGS = ("style", "svg", "noscript", "template", "iframe", "canvas", "vid
 def _drop_unread(tree: Any) -> None:
     """Remove from the body what no reader sees as text, keeping the text that follows each: every
     later pass (localisation, boilerplate, trafilatura's cleaning and scoring) walks less
-    (README "Extraction cost"). Links were discovered before: the tree is the extraction's now."""
+    (README "Cost"). Links were discovered before: the tree is the extraction's now."""
     body = tree.find("body")
     if body is not None:
         etree.strip_elements(body, *_UNREAD_TAGS, with_tail=False)
