@@ -1635,14 +1635,14 @@ def _body(
 ) -> str:
     """The article's text: from its container when one was found, else (or when that gave
     nothing, or looks wrong) from the whole page, which is stripped of boilerplate only then."""
-    stripped = False
+    read: Any = None  # the stripped page as trafilatura reads it: made once, read by either pass
 
     def whole_page(*, fast: bool) -> str:
-        nonlocal stripped
-        if not stripped:
+        nonlocal read
+        if read is None:
             strip_boilerplate(page.tree, rules, home)
-            stripped = True
-        return _chunked_text(page, rules, fast=fast, document=_without_chrome(page.tree))
+            read = _without_chrome(page.tree)
+        return _chunked_text(page, rules, fast=fast, document=read)
 
     text = ""
     if container is not None:
