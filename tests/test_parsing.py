@@ -6,8 +6,12 @@ import gzip
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from trafilatura.xpaths import BODY_XPATH
 
 from newscrawl.core.errors import ConfigError, InvalidURL, UnsupportedContent
 from newscrawl.core.records import Link, headline_key
@@ -18,7 +22,7 @@ from scheduler.outlets import OutletIndex, load_outlets, parse_outlets
 from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
 from workers.charset import decode_body
 from workers.compression import gunzip_capped as maybe_gunzip
-from workers.extract import ExtractionRules, extract_article, visible_text
+from workers.extract import ExtractionRules, extract_article, named_block, visible_text
 from workers.fetch import parse_retry_after
 from workers.language import decide_language
 from workers.links import feed_links, html_links, robots_sitemap_links, sitemap_links
@@ -1516,3 +1520,87 @@ def test_a_date_printed_in_the_pages_footer_is_read_when_the_body_comes_from_the
     assert article.published_at is not None
     assert article.published_at.isoformat() == "2024-03-05T09:30:00+01:00"
     assert "harbour budget" in article.body and "Published" not in article.body
+
+
+# Attribute values around those trafilatura's content queries look for: theirs, the same in other
+# cases, inside longer values, and ones no query names.
+_BLOCK_NAMES = (
+    "post", "Post", "posts", "entry", "post-body", "post_content", "entry-content", "Entry-Content",
+    "article-body", "articleBody", "article__body", "article", "article main", "story", "story-body",
+    "story-content", "main", "main-nav", "domain", "content", "content-main", "Main-Content",
+    "page-content", "fulltext", "FullText", "primary", "primary-col", "sidebar primary", "text",
+    "cell", "single-post", "wpb_text_column", "field-body", "body-text", "articleContent",
+    "postarea", "art-postcontent", "contentBody", "content_main", "header", "nav", "col-md-8", "",
+)
+_BLOCK_TAGS = ("div", "section", "article", "main", "span", "aside", "header")
+
+
+def _blocks(depth: int = 3) -> st.SearchStrategy[str]:
+    attribute = st.tuples(st.sampled_from(("class", "id", "role", "itemprop")), st.sampled_from(_BLOCK_NAMES))
+    children = st.lists(_blocks(depth - 1), max_size=3) if depth else st.just([])
+    return st.builds(
+        lambda tag, attributes, inner: "<{0}{1}>x{2}</{0}>".format(
+            tag, "".join(f' {a}="{v}"' for a, v in attributes), "".join(inner)
+        ),
+        st.sampled_from(_BLOCK_TAGS),
+        st.lists(attribute, max_size=2, unique_by=lambda a: a[0]),
+        children,
+    )
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(_blocks(), min_size=1, max_size=4))
+def test_the_block_trafilatura_would_read_is_found_without_its_queries_walking_every_block(
+    blocks: list[str],
+) -> None:
+    """Where no container marks the article, trafilatura is handed the block its own content
+    queries would choose on the whole page; found from the few blocks named like content, it is
+    the block the queries choose walking them all."""
+    tree = parse_html(f"<html><body>{''.join(blocks)}</body></html>", "https://a.example/x").tree
+    chosen: Any = None
+    for query in BODY_XPATH:
+        chosen = next(iter(query(tree)), None)
+        if chosen is not None:
+            break
+    assert named_block(tree.find("body")) is chosen
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_trafilatura_reads_only_the_block_its_queries_name_and_the_article_is_the_same(
+    named: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Handed a whole page without an article container, trafilatura reads only the block its
+    content queries name (here "entry-content"), after walking all the rest: it is handed that
+    block alone, and the article is the same."""
+    import workers.extract
+
+    story = "".join(
+        f"<p>Paragraph {i}: the ferry company said on Tuesday that the crossing would stay closed"
+        " until the harbour wall is repaired, which the engineers expect to take most of the spring.</p>"
+        for i in range(6)
+    )
+    about = "".join(
+        f"<p>About us {i}: The Harbour Gazette has been published every week since 1887 and is"
+        " delivered to every house on the island by volunteers.</p>"
+        for i in range(2)
+    )
+    menu = "".join(f"<li><a href='/s/{i}'>Section {i}</a></li>" for i in range(30))
+    html = (
+        f"<html><body><div class='page'><div class='top'><ul>{menu}</ul></div>"
+        f"<div class='entry-content'><h1>Crossing closed</h1>{story}</div>"
+        f"<div class='about'>{about}</div></div></body></html>"
+    )
+    handed: list[str] = []
+    read = workers.extract.trafilatura.bare_extraction
+
+    def recording(document: Any, **kwargs: Any) -> Any:
+        handed.append(document.text_content())
+        return read(document, **kwargs)
+
+    monkeypatch.setattr(workers.extract.trafilatura, "bare_extraction", recording)
+    page = parse_html(html, "https://www.example.com/news/crossing-closed")
+    body = extract_article(page, rules=ExtractionRules(localise_named=named)).body
+    assert ("About us 0" in handed[0]) is not named
+    assert "Section 3" not in handed[0] or not named
+    assert "Paragraph 0" in body and "Paragraph 5" in body
+    assert "About us" not in body and "Section 3" not in body
