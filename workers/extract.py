@@ -135,7 +135,7 @@ class ExtractionRules:
     # Where no container holds that share, the page's main landmark (<main>, role=main) when it does.
     localise_landmarks: bool = True
     # Where neither does, the block trafilatura's own content queries name (class or id
-    # "entry-content", "post-body", ...), when it does: what trafilatura would read of the whole
+    # "entry-content", "post-body", ...) when it does: what trafilatura would read of the whole
     # page anyway, handed to it alone (for CPU: no field of the benchmarks' 762 pages changes).
     localise_named: bool = True
     # Of nested containers holding the same paragraphs, the innermost (an endless scroll's wrapper
@@ -1526,8 +1526,9 @@ class _Container:
 def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] = ()) -> _Container | None:
     """The article's container as a document of its own, when one holds most of the page's
     paragraph text or is the page's story among several; else the page's main landmark when it
-    does: trafilatura then cleans and scores a fraction of the tree (the cost of its pass grows
-    with the tree), and what lies outside cannot leak in."""
+    does; else the block trafilatura's content queries name, when it does: trafilatura then
+    cleans and scores a fraction of the tree (the cost of its pass grows with the tree), and what
+    lies outside cannot leak in."""
     body = page.tree.find("body")
     if not rules.localise or body is None:
         return None
@@ -1543,26 +1544,13 @@ def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] 
         best = _holding_most(sizes, total, rules)
     if best is None and rules.localise_landmarks:
         best = _holding_most({c: _paragraph_chars(c) for c in _LANDMARKS(page.tree)}, total, rules)
+    if best is None and rules.localise_named and (named := named_block(body)) is not None:
+        best = _holding_most({named: _paragraph_chars(named)}, total, rules)
     if best is None:
         return None
     document = new_document()
     etree.SubElement(document, "body").append(copy.deepcopy(best))
     return _Container(document, in_stream)
-
-
-def _named_document(tree: Any, rules: ExtractionRules) -> Any | None:
-    """The block trafilatura's content queries name on the page (``named_block``) as a document
-    of its own, if it holds ``localise_min_share`` of the page's paragraph text: trafilatura
-    handed the whole page reads only that block anyway, after walking the rest (README "Cost")."""
-    body = tree.find("body")
-    named = None if body is None else named_block(body)
-    if named is None:
-        return None
-    if _holding_most({named: _paragraph_chars(named)}, _paragraph_chars(body), rules) is None:
-        return None
-    document = new_document()
-    etree.SubElement(document, "body").append(copy.deepcopy(named))
-    return document
 
 
 def named_block(root: Any) -> Any | None:
@@ -1729,18 +1717,12 @@ def _body(
     """The article's text: from its container when one was found, else (or when that gave
     nothing, or looks wrong) from the whole page, which is stripped of boilerplate only then."""
     read: Any = None  # the stripped page as trafilatura reads it: made once, read by either pass
-    named: Any = None  # of it, the block trafilatura would read (the fast pass's document)
 
     def whole_page(*, fast: bool) -> str:
-        nonlocal read, named
+        nonlocal read
         if read is None:
             strip_boilerplate(page.tree, rules, home)
             read = _without_chrome(page.tree)
-            named = _named_document(read, rules) if rules.localise_named else None
-        if fast and named is not None:
-            text = _chunked_text(page, rules, fast=True, document=named)
-            if text:
-                return text
         return _chunked_text(page, rules, fast=fast, document=read)
 
     text = ""
