@@ -1584,11 +1584,12 @@ def named_block(root: Any) -> Any | None:
 _NAMED_TAGS = ("article", "div", "main", "section")
 _NAMED_ATTRIBUTES = ("class", "id", "itemprop", "role")
 _TAG_ONLY_QUERIES = frozenset({"article", "main"})  # (.//article)[1], (.//main)[1]
-_XPATH_LITERAL = re.compile(r"'([^']*)'")
+_XPATH_LITERAL = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 # What comes before a literal says how the query uses it.
+_QUOTED = r"(?:'[^']*'|\"[^\"]*\")"
 _BEFORE_PATTERN = re.compile(r"re:test\(\s*[@\w|]+\s*,\s*$")  # re:test(@class, 'pattern'
-_BEFORE_FLAGS = re.compile(r"re:test\(\s*[@\w|]+\s*,\s*'[^']*'\s*,\s*$")  # ..., 'i')
-_BEFORE_TRANSLATION = re.compile(r"translate\(\s*@\w+\s*,\s*(?:'[^']*'\s*,\s*)?$")  # 'CM', 'cm'
+_BEFORE_FLAGS = re.compile(rf"re:test\(\s*[@\w|]+\s*,\s*{_QUOTED}\s*,\s*$")  # ..., 'i')
+_BEFORE_TRANSLATION = re.compile(rf"translate\(\s*@\w+\s*,\s*(?:{_QUOTED}\s*,\s*)?$")  # 'CM', 'cm'
 _BEFORE_EQUALS = re.compile(r"=\s*$")  # @class='post'
 _BEFORE_START = re.compile(r"starts-with\(\s*@\w+\s*,\s*$")  # starts-with(@class, 'main')
 
@@ -1602,7 +1603,7 @@ def _query_values(queries: Iterable[Any]) -> re.Pattern[str]:
     for query in queries:
         source = query.path
         for literal in _XPATH_LITERAL.finditer(source):
-            before, value = source[: literal.start()], literal[1]
+            before, value = source[: literal.start()], literal[1] or literal[2] or ""
             if _BEFORE_FLAGS.search(before) or _BEFORE_TRANSLATION.search(before):
                 continue
             if _BEFORE_PATTERN.search(before):
@@ -1615,7 +1616,10 @@ def _query_values(queries: Iterable[Any]) -> re.Pattern[str]:
                 alternatives.append(re.escape(value))
     pattern = "|".join(dict.fromkeys(alternatives))
     # Lower-cased, escapes kept, for lower-cased values: as IGNORECASE, at a third of its cost.
-    return re.compile(re.sub(r"\\.|[A-Z]+", lambda m: m[0] if m[0][0] == "\\" else m[0].lower(), pattern))
+    try:
+        return re.compile(re.sub(r"\\.|[A-Z]+", lambda m: m[0] if m[0][0] == "\\" else m[0].lower(), pattern))
+    except re.error:  # queries written in a way this cannot read: every block is a candidate
+        return re.compile("")
 
 
 _QUERY_VALUES = _query_values(BODY_XPATH)
