@@ -1603,12 +1603,13 @@ def test_the_block_trafilatura_would_read_is_found_without_its_queries_walking_e
 
 
 @pytest.mark.parametrize("named", [True, False])
+@pytest.mark.parametrize("wrapper", ["div", "article"])
 def test_trafilatura_reads_only_the_block_its_queries_name_and_the_article_is_the_same(
-    named: bool, monkeypatch: pytest.MonkeyPatch
+    named: bool, wrapper: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Handed a whole page without an article container, trafilatura reads only the block its
-    content queries name (here "entry-content"), after walking all the rest: it is handed that
-    block alone, and the article is the same."""
+    """Handed a whole page, or an article container, trafilatura reads only the block its content
+    queries name in it (here "entry-content"), after walking all the rest: it is handed that block
+    alone, and the article is the same."""
     import workers.extract
 
     story = "".join(
@@ -1623,9 +1624,9 @@ def test_trafilatura_reads_only_the_block_its_queries_name_and_the_article_is_th
     )
     menu = "".join(f"<li><a href='/s/{i}'>Section {i}</a></li>" for i in range(30))
     html = (
-        f"<html><body><div class='page'><div class='top'><ul>{menu}</ul></div>"
+        f"<html><body><{wrapper} class='page'><div class='top'><ul>{menu}</ul></div>"
         f"<div class='entry-content'><h1>Crossing closed</h1>{story}</div>"
-        f"<div class='about'>{about}</div></div></body></html>"
+        f"<div class='about'>{about}</div></{wrapper}></body></html>"
     )
     handed: list[str] = []
     read = workers.extract.trafilatura.bare_extraction

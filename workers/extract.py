@@ -135,8 +135,9 @@ class ExtractionRules:
     # Where no container holds that share, the page's main landmark (<main>, role=main) when it does.
     localise_landmarks: bool = True
     # Where neither does, the block trafilatura's own content queries name (class or id
-    # "entry-content", "post-body", ...) when it does: what trafilatura would read of the whole
-    # page anyway, handed to it alone (for CPU: no field of the benchmarks' 762 pages changes).
+    # "entry-content", "post-body", ...) when it does; and inside a container, the block they name
+    # in it when that holds the share of the container's: what trafilatura would read anyway,
+    # handed to it alone (a CPU rule: no field of the benchmarks' 762 pages changes).
     localise_named: bool = True
     # Of nested containers holding the same paragraphs, the innermost (an endless scroll's wrapper
     # holds the story and lists of the next ones).
@@ -1526,7 +1527,8 @@ class _Container:
 def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] = ()) -> _Container | None:
     """The article's container as a document of its own, when one holds most of the page's
     paragraph text or is the page's story among several; else the page's main landmark when it
-    does; else the block trafilatura's content queries name, when it does: trafilatura then
+    does; else the block trafilatura's content queries name, when it does (and of a container or
+    landmark, the block they name in it, when that holds most of its text): trafilatura then
     cleans and scores a fraction of the tree (the cost of its pass grows with the tree), and what
     lies outside cannot leak in."""
     body = page.tree.find("body")
@@ -1544,13 +1546,26 @@ def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] 
         best = _holding_most(sizes, total, rules)
     if best is None and rules.localise_landmarks:
         best = _holding_most({c: _paragraph_chars(c) for c in _LANDMARKS(page.tree)}, total, rules)
-    if best is None and rules.localise_named and (named := named_block(body)) is not None:
+    if best is not None and rules.localise_named:
+        best = _named_within(best, rules)
+    elif best is None and rules.localise_named and (named := named_block(body)) is not None:
         best = _holding_most({named: _paragraph_chars(named)}, total, rules)
     if best is None:
         return None
     document = new_document()
     etree.SubElement(document, "body").append(copy.deepcopy(best))
     return _Container(document, in_stream)
+
+
+def _named_within(container: Any, rules: ExtractionRules) -> Any:
+    """The block trafilatura's content queries name inside ``container`` when it holds
+    ``localise_min_share`` of the container's paragraph text (what trafilatura reads of it), else
+    the container."""
+    inner = named_block(container)
+    if inner is None or inner is container:
+        return container
+    narrowed = _holding_most({inner: _paragraph_chars(inner)}, _paragraph_chars(container), rules)
+    return container if narrowed is None else narrowed
 
 
 def named_block(root: Any) -> Any | None:
