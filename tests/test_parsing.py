@@ -674,20 +674,25 @@ def test_of_nested_containers_holding_the_same_paragraphs_trafilatura_reads_the_
     assert "Another story" not in container.document.text_content()
 
 
+def _numbered_paragraphs(sentence: str, count: int) -> str:
+    """``count`` paragraphs of ``sentence``, each numbered where it has ``{}``."""
+    return "".join(f"<p>{sentence.format(i)}</p>" for i in range(count))
+
+
 @pytest.mark.parametrize("landmarks", [True, False])
 def test_without_an_article_container_trafilatura_reads_the_pages_main_landmark(landmarks: bool) -> None:
     """No <article> or articleBody marks the story, but <main> holds it: prose outside it (readers'
     letters inside the same content wrapper) is not the article. trafilatura, handed the whole
     page, takes the wrapper and the letters with it."""
-    story = "".join(
-        f"<p>Paragraph {i} of the story: the harbour board voted on Monday to dredge the channel before"
-        " the winter storms, and the fishermen who had asked for it for years watched from the gallery.</p>"
-        for i in range(6)
+    story = _numbered_paragraphs(
+        "Paragraph {} of the story: the harbour board voted on Monday to dredge the channel before"
+        " the winter storms, and the fishermen who had asked for it for years watched from the gallery.",
+        6,
     )
-    letters = "".join(
-        f"<p>Letter {i} from a reader: I have taken this paper for forty years and I still read every"
-        " page of it on Sunday mornings, from the tide tables to the parish notices at the back.</p>"
-        for i in range(3)
+    letters = _numbered_paragraphs(
+        "Letter {} from a reader: I have taken this paper for forty years and I still read every"
+        " page of it on Sunday mornings, from the tide tables to the parish notices at the back.",
+        3,
     )
     html = (
         "<html><body><div id='content'><header><a href='/'>The Harbour Gazette</a></header>"
@@ -1612,15 +1617,15 @@ def test_trafilatura_reads_only_the_block_its_queries_name_and_the_article_is_th
     alone, and the article is the same."""
     import workers.extract
 
-    story = "".join(
-        f"<p>Paragraph {i}: the ferry company said on Tuesday that the crossing would stay closed"
-        " until the harbour wall is repaired, which the engineers expect to take most of the spring.</p>"
-        for i in range(6)
+    story = _numbered_paragraphs(
+        "Paragraph {}: the ferry company said on Tuesday that the crossing would stay closed until"
+        " the harbour wall is repaired, which the engineers expect to take most of the spring.",
+        6,
     )
-    about = "".join(
-        f"<p>About us {i}: The Harbour Gazette has been published every week since 1887 and is"
-        " delivered to every house on the island by volunteers.</p>"
-        for i in range(2)
+    about = _numbered_paragraphs(
+        "About us {}: The Harbour Gazette has been published every week since 1887 and is"
+        " delivered to every house on the island by volunteers.",
+        2,
     )
     menu = "".join(f"<li><a href='/s/{i}'>Section {i}</a></li>" for i in range(30))
     html = (
