@@ -1423,12 +1423,12 @@ def _trigrams(text: str) -> set[tuple[str, ...]]:
     return set(zip(words, words[1:], words[2:], strict=False))
 
 
-def _needs_second_opinion(text: str, scope: Any, rules: ExtractionRules) -> bool:
+def _needs_second_opinion(text: str, scope_chars: Callable[[], int], rules: ExtractionRules) -> bool:
     """The fast pass looks wrong: menu-like short lines, or far less than the paragraphs of its
-    scope (the page; the story, on a page that streams several)."""
+    scope (the page; the story, on a page that streams several), ``scope_chars()`` of text."""
     if _mean_line(text) < rules.menu_line_chars:
         return True
-    return len(text) < rules.second_opinion_paragraph_share * _paragraph_chars(scope)
+    return len(text) < rules.second_opinion_paragraph_share * scope_chars()
 
 
 # A client-rendered page (Next.js and the like) ships its article as an HTML string inside the
@@ -1522,6 +1522,7 @@ def _norm_headline(text: str) -> str:
 class _Container:
     document: Any  # the container as a document of its own
     in_stream: bool  # one story of several on the page: the rest is not this article's
+    page_chars: int  # the page's paragraph text, as the container was chosen
 
 
 def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] = ()) -> _Container | None:
@@ -1538,33 +1539,35 @@ def _localised(page: HtmlPage, rules: ExtractionRules, headlines: Iterable[str] 
     if total < _MIN_PARAGRAPH_CHARS:
         return None
     sizes = {c: _paragraph_chars(c) for c in _CONTAINERS(page.tree)}  # in document order
-    best = (
+    best: Any = (
         _story_in_stream(total, sizes, headlines, rules.localise_min_share) if rules.story_in_stream else None
     )
     in_stream = best is not None
     if best is None:
         best = _holding_most(sizes, total, rules)
     if best is None and rules.localise_landmarks:
-        best = _holding_most({c: _paragraph_chars(c) for c in _LANDMARKS(page.tree)}, total, rules)
+        landmarks = {c: _paragraph_chars(c) for c in _LANDMARKS(page.tree)}
+        sizes.update(landmarks)
+        best = _holding_most(landmarks, total, rules)
     if best is not None and rules.localise_named:
-        best = _named_within(best, rules)
+        best = _named_within(best, sizes[best], rules)
     elif best is None and rules.localise_named and (named := named_block(body)) is not None:
         best = _holding_most({named: _paragraph_chars(named)}, total, rules)
     if best is None:
         return None
     document = new_document()
     etree.SubElement(document, "body").append(copy.deepcopy(best))
-    return _Container(document, in_stream)
+    return _Container(document, in_stream, total)
 
 
-def _named_within(container: Any, rules: ExtractionRules) -> Any:
+def _named_within(container: Any, container_chars: int, rules: ExtractionRules) -> Any:
     """The block trafilatura's content queries name inside ``container`` when it holds
-    ``localise_min_share`` of the container's paragraph text (what trafilatura reads of it), else
-    the container."""
+    ``localise_min_share`` of the container's paragraph text ``container_chars`` (what
+    trafilatura reads of it), else the container."""
     inner = named_block(container)
     if inner is None or inner is container:
         return container
-    narrowed = _holding_most({inner: _paragraph_chars(inner)}, _paragraph_chars(container), rules)
+    narrowed = _holding_most({inner: _paragraph_chars(inner)}, container_chars, rules)
     return container if narrowed is None else narrowed
 
 
@@ -1744,14 +1747,19 @@ def _body(
             read = _without_chrome(page.tree)
         return _chunked_text(page, rules, fast=fast, document=read)
 
+    def scope_chars() -> int:
+        if container is not None and container.in_stream:
+            return _paragraph_chars(container.document)
+        # The page as the container was chosen on, unless the whole page was stripped since.
+        return container.page_chars if container is not None and read is None else _paragraph_chars(page.tree)
+
     text = ""
     if container is not None:
         strip_boilerplate(container.document, rules, home)
         text = _chunked_text(page, rules, fast=not compare, document=container.document)
     if not text:
         text = whole_page(fast=not compare)
-    scope = container.document if container is not None and container.in_stream else page.tree
-    if not compare and rules.second_opinion and _needs_second_opinion(text, scope, rules):
+    if not compare and rules.second_opinion and _needs_second_opinion(text, scope_chars, rules):
         # trafilatura's comparison with readability and jusText: costly, so only when in doubt.
         second = whole_page(fast=False)
         menu_like = _mean_line(text) < rules.menu_line_chars
