@@ -1647,3 +1647,18 @@ def test_trafilatura_reads_only_the_block_its_queries_name_and_the_article_is_th
     assert "Section 3" not in handed[0] or not named
     assert "Paragraph 0" in body and "Paragraph 5" in body
     assert "About us" not in body and "Section 3" not in body
+
+
+def test_long_attribute_values_from_a_page_are_not_kept_between_pages() -> None:
+    """What the content-block search remembers of class names between pages stays small: a page
+    with huge attribute values (a stranger writes them) leaves nothing behind."""
+    import workers.extract
+
+    kept = workers.extract._may_be_named_short
+    kept.cache_clear()
+    huge = " ".join(f"x{i}" for i in range(5_000))
+    html = f"<html><body><div class='{huge}'><div id='{huge}-content'>x</div></div></body></html>"
+    named_block(parse_html(html, "https://a.example/x").tree.find("body"))
+    assert kept.cache_info().currsize == 0
+    named_block(parse_html("<html><body><div class='post'>x</div></body></html>", "https://a.example/y").tree)
+    assert kept.cache_info().currsize == 1

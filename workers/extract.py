@@ -1643,8 +1643,17 @@ def _query_values(queries: Iterable[Any]) -> re.Pattern[str]:
 _QUERY_VALUES = _query_values(BODY_XPATH)
 
 
-@functools.lru_cache(maxsize=8192)  # an outlet's pages repeat their class names
 def _may_be_named(value: str) -> bool:
+    if len(value) > _CACHED_VALUE_CHARS:  # a stranger's page could fill the cache with long values
+        return _QUERY_VALUES.search(value.lower()) is not None
+    return _may_be_named_short(value)
+
+
+_CACHED_VALUE_CHARS = 200
+
+
+@functools.lru_cache(maxsize=8192)  # an outlet's pages repeat their class names
+def _may_be_named_short(value: str) -> bool:
     return _QUERY_VALUES.search(value.lower()) is not None
 
 
