@@ -108,6 +108,9 @@ html_chunks = st.sampled_from(
         "<link rel='canonical' href='",
         "javascript:x",
         "<meta name='author' content='By A and B'>",
+        "<div class='entry-content",
+        "&#xFFFE;",
+        "<p>" + "word " * 120 + "</p>",
     ]
 )
 html_text = st.one_of(st.text(max_size=300), st.lists(html_chunks, max_size=40).map("".join))

@@ -1662,3 +1662,21 @@ def test_long_attribute_values_from_a_page_are_not_kept_between_pages() -> None:
     assert kept.cache_info().currsize == 0
     named_block(parse_html("<html><body><div class='post'>x</div></body></html>", "https://a.example/y").tree)
     assert kept.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize("reference", ["&#xFFFE;", "&#xFFFF;", "&#xD800;", "&#0;", "&#1;"])
+def test_a_content_block_named_with_characters_xml_cannot_hold_is_still_read(reference: str) -> None:
+    """Character references the HTML parser lets through into an attribute (a stranger writes
+    them) do not break the content-block search: the block is found and the article read."""
+    story = _numbered_paragraphs(
+        "Paragraph {}: the lifeboat crew was called out twice in one night to yachts adrift in the bay.", 6
+    )
+    html = (
+        f"<html><body><div class='page'><div class='entry-content{reference}'>{story}</div>"
+        "<div class='more'><p>Other news from the coast, briefly, in a paragraph of its own.</p></div>"
+        "</div></body></html>"
+    )
+    page = parse_html(html, "https://www.example.com/news/lifeboat")
+    assert named_block(page.tree.find("body")) is page.tree.find("body")[0][0]
+    body = extract_article(page).body
+    assert "Paragraph 0" in body and "Paragraph 5" in body

@@ -1589,7 +1589,12 @@ def named_block(root: Any) -> Any | None:
     copies = new_document()
     listed = etree.SubElement(copies, "body")
     for block in blocks:
-        etree.SubElement(listed, block.tag, {a: v for a in _NAMED_ATTRIBUTES if (v := block.get(a))})
+        attributes = {a: v for a in _NAMED_ATTRIBUTES if (v := block.get(a))}
+        try:
+            etree.SubElement(listed, block.tag, attributes)
+        except ValueError:  # a character lxml refuses to set (&#xFFFE;): one no query looks for
+            settable = {a: _UNSETTABLE.sub("\ufffd", v) for a, v in attributes.items()}
+            etree.SubElement(listed, block.tag, settable)
     for query in BODY_XPATH:
         found = next(iter(query(copies)), None)
         if found is not None:
@@ -1602,6 +1607,8 @@ def named_block(root: Any) -> Any | None:
 _NAMED_TAGS = ("article", "div", "main", "section")
 _NAMED_ATTRIBUTES = ("class", "id", "itemprop", "role")
 _TAG_ONLY_QUERIES = frozenset({"article", "main"})  # (.//article)[1], (.//main)[1]
+# What XML 1.0 cannot hold, which the HTML parser lets through from character references.
+_UNSETTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XPATH_LITERAL = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 # What comes before a literal says how the query uses it.
 _QUOTED = r"(?:'[^']*'|\"[^\"]*\")"
