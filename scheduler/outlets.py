@@ -5,7 +5,7 @@ name = "Example Times"
 urls = ["https://example.com/", "https://example.com/world/"]   # home and section pages
 feeds = ["https://example.com/rss.xml"]
 sitemaps = ["https://example.com/news-sitemap.xml"]
-allowed_hosts = ["example.com", "www.example.com"]   # optional; default: the seeds' domains
+allowed_hosts = ["example.com", "www.example.com"]   # optional; default: the seeds' registered domains
 article_pattern = "/\\d{4}/\\d{2}/"                   # optional regex on article URLs
 revisit_interval_s = 600                              # optional
 """

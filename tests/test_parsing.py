@@ -16,7 +16,7 @@ from trafilatura.xpaths import BODY_XPATH
 from newscrawl.core.errors import ConfigError, InvalidURL, UnsupportedContent
 from newscrawl.core.records import Link, headline_key
 from newscrawl.core.settings import load_settings
-from newscrawl.core.urls import host_of, normalize_url
+from newscrawl.core.urls import host_of, normalize_url, registered_domain
 from scheduler.discovery import Discovery, is_news_sitemap, looks_like_article, looks_like_section
 from scheduler.outlets import OutletIndex, load_outlets, parse_outlets
 from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
@@ -1441,6 +1441,53 @@ allowed_hosts = ["c.example", "*.c.example"]
     found = [o.name if (o := index.for_url(u)) else None for u in urls]
     scanned = [next((o.name for o in outlets if o.allows(u)), None) for u in urls]
     assert found == scanned == ["first", "first", "first", "second", "fourth", "fourth", None]
+
+
+def test_an_outlet_covers_its_seeds_registered_domain_and_no_neighbour_on_a_shared_suffix() -> None:
+    """Without ``allowed_hosts`` an outlet's scope is its seeds' hosts and every host of the
+    domain they were registered under, by the Public Suffix List: a ministry under ``.gouv.fr``,
+    a paper under ``.or.jp`` or one blog on Blogspot does not open the whole suffix to the crawl,
+    nor does an address seed open every address that ends like it."""
+    seeds = {
+        "ministry": "https://www.example.gouv.fr/actualites/",
+        "paper": "https://www.asahi.or.jp/",
+        "blog": "https://someblog.blogspot.com/",
+        "bbc": "https://www.bbc.co.uk/news",
+        "cnn": "https://edition.cnn.com/",
+        "local": "http://127.0.0.1:8080/",
+    }
+    text = "".join(f'[[outlet]]\nname = "{n}"\nurls = ["{u}"]\n' for n, u in seeds.items())
+    outlets = {o.name: o for o in parse_outlets(text)}
+    inside = {
+        "ministry": ["https://presse.example.gouv.fr/x", "https://example.gouv.fr/"],
+        "paper": ["https://digital.asahi.or.jp/articles/1"],
+        "blog": ["https://someblog.blogspot.com/2026/12/post.html", "https://m.someblog.blogspot.com/"],
+        "bbc": ["https://feeds.bbc.co.uk/news/rss.xml"],
+        "cnn": ["https://www.cnn.com/2026/12/07/world/story"],
+        "local": ["http://127.0.0.1:8080/story"],
+    }
+    outside = {
+        "ministry": ["https://www.interieur.gouv.fr/", "https://gouv.fr/"],
+        "paper": ["https://www.npo.or.jp/"],
+        "blog": ["https://otherblog.blogspot.com/", "https://www.blogspot.com/"],
+        "bbc": ["https://www.theguardian.co.uk/"],
+        "cnn": ["https://cnn.co.uk/"],
+        "local": ["http://10.0.0.1/", "http://192.168.0.1/"],
+    }
+    for name, outlet in outlets.items():
+        assert [outlet.allows(u) for u in inside[name]] == [True] * len(inside[name]), name
+        assert [outlet.allows(u) for u in outside[name]] == [False] * len(outside[name]), name
+
+
+def test_a_registered_domain_is_read_from_any_host_form() -> None:
+    assert registered_domain("WWW.Example.CO.UK.") == "example.co.uk"
+    assert registered_domain("news.example.com:8443") == "example.com"
+    assert registered_domain("[2001:db8::1]:8080") == "2001:db8::1"
+    assert registered_domain("2001:db8::1") == "2001:db8::1"
+    # Names under a suffix the list does not have keep their last two labels (the default rule).
+    assert registered_domain("www.site.test") == "site.test"
+    assert registered_domain("localhost") == "localhost"
+    assert registered_domain("") == ""
 
 
 def test_a_live_blog_says_so_and_when_its_coverage_ends() -> None:

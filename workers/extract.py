@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from courlan import extract_domain
 from dateutil import parser as dateparser
 from htmldate import find_date
 from lxml import etree
@@ -27,7 +26,7 @@ from trafilatura.settings import Extractor
 from trafilatura.xpaths import BODY_XPATH
 
 from newscrawl.core.errors import ExtractionError, InvalidURL
-from newscrawl.core.urls import normalize_url
+from newscrawl.core.urls import normalize_url, registered_domain
 from workers.language import decide_language
 from workers.localtime import page_zone
 from workers.parse import HtmlPage, jsonld_types, new_document
@@ -425,10 +424,9 @@ def _links_home(href: str, home: frozenset[str]) -> bool:
 
 
 def _site_of(url: str) -> str | None:
-    """The registered domain of the URL's host; the host itself where it has none (an address,
-    a name under a reserved suffix such as ``.example``)."""
+    """The registered domain of the URL's host (the host itself for an address)."""
     try:
-        return extract_domain(url) or (urlsplit(url).hostname or "").removeprefix("www.") or None
+        return registered_domain(urlsplit(url).hostname or "") or None
     except ValueError:  # a malformed address (an unclosed IPv6 bracket): no site to match
         return None
 
@@ -939,7 +937,7 @@ def _lines_after(headline: Any) -> list[str]:
 
 def _host_label(url: str) -> str:
     """The registered name of the page's host without punctuation ("www.n-tv.de" -> "ntv")."""
-    domain = extract_domain(url) or ""
+    domain = _site_of(url) or ""
     return _NON_ALNUM.sub("", domain.split(".")[0].casefold())
 
 
@@ -1957,6 +1955,6 @@ def warm_up() -> None:
 
     if trafilatura_fallbacks.JT_STOPLIST is None:  # built anew on every call
         trafilatura_fallbacks.jt_stoplist_init()
-    extract_domain("https://www.example.co.uk/")
+    registered_domain("www.example.co.uk")
     month_words()
     date_parser.parse("12 novembre 2019 14:07 CET")

@@ -7,6 +7,7 @@ import ipaddress
 import re
 from urllib.parse import urljoin, urlsplit
 
+from courlan import extract_domain
 from courlan import normalize_url as _courlan_normalize
 from w3lib.url import canonicalize_url
 
@@ -95,12 +96,26 @@ def is_fetchable(url: str, max_length: int) -> str | None:
 
 
 def registered_domain(host: str) -> str:
-    """A cheap approximation of the registrable domain (last two labels, three for ccSLDs)."""
-    host = host.split(":")[0]
-    labels = host.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in {"co", "com", "net", "org", "ac", "gov"}:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    """The domain a host was registered under, by the Public Suffix List, its private section
+    included: ``www.example.gouv.fr`` -> ``example.gouv.fr``, ``x.blogspot.com`` stays itself (one
+    blog, not all of Blogspot). An IP address is its own domain; a name under a suffix the list
+    does not have (``.test``, ``localhost``) keeps its last two labels, the list's default rule.
+    A ``:port`` is dropped.
+    """
+    name = host.lower().rstrip(".")
+    if name.startswith("["):  # [v6]:port
+        name = name[1:].partition("]")[0]
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    try:
+        listed = extract_domain(f"http://{name}/")
+    except ValueError:  # a name urllib cannot split
+        listed = None
+    return listed or ".".join(name.split(".")[-2:])
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
