@@ -63,6 +63,16 @@ def _str_list(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _spelled_as_links(host: str, where: str) -> str:
+    """An allowed host as a normalised link's host reads: lower case, an international name in
+    its ASCII form (``münchen.de`` -> ``xn--mnchen-3ya.de``), no root dot, no default port."""
+    wildcard = "*." if host.startswith("*.") else ""
+    try:
+        return wildcard + host_of(normalize_url(f"http://{host.removeprefix(wildcard)}/"))
+    except InvalidURL as exc:
+        raise ConfigError(f"{where}: bad allowed host {host!r}: {exc.message}") from exc
+
+
 def _parse_outlet(entry: dict[str, Any], index: int) -> Outlet:
     where = f"outlet #{index + 1}"
     name = entry.get("name")
@@ -107,7 +117,7 @@ def _parse_outlet(entry: dict[str, Any], index: int) -> Outlet:
         urls=normal["urls"],
         feeds=normal["feeds"],
         sitemaps=normal["sitemaps"],
-        allowed_hosts=frozenset(h.lower() for h in allowed),
+        allowed_hosts=frozenset(_spelled_as_links(h, where) for h in allowed),
         article_pattern=compiled,
         revisit_interval_s=float(interval) if interval is not None else None,
         country=entry.get("country"),

@@ -1479,6 +1479,26 @@ def test_an_outlet_covers_its_seeds_registered_domain_and_no_neighbour_on_a_shar
         assert [outlet.allows(u) for u in outside[name]] == [False] * len(outside[name]), name
 
 
+def test_a_host_is_one_host_however_a_link_or_the_outlets_file_spells_it() -> None:
+    """The DNS root spelled out (``example.com.``) and an international name written in Unicode
+    are the hosts a plain link names: one politeness key, and inside the outlet that lists them."""
+    assert normalize_url("https://EXAMPLE.com./a") == "https://example.com/a"
+    assert host_of(normalize_url("http://example.com.:8080/a")) == "example.com:8080"
+    outlet = parse_outlets(
+        '[[outlet]]\nname = "M"\nurls = ["https://münchen.de/"]\n'
+        'allowed_hosts = ["münchen.de", "*.Zeitung.example."]\n'
+    )[0]
+    for link in (
+        "https://münchen.de/stadt/1",
+        "https://münchen.de./stadt/2",
+        "https://www.zeitung.example/3",
+    ):
+        assert outlet.allows(normalize_url(link)), link
+    assert not outlet.allows(normalize_url("https://other.example/"))
+    with pytest.raises(ConfigError, match="bad allowed host"):
+        parse_outlets('[[outlet]]\nname = "B"\nurls = ["https://b.example/"]\nallowed_hosts = ["[oops"]\n')
+
+
 def test_a_registered_domain_is_read_from_any_host_form() -> None:
     assert registered_domain("WWW.Example.CO.UK.") == "example.co.uk"
     assert registered_domain("news.example.com:8443") == "example.com"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from courlan import extract_domain
 from courlan import normalize_url as _courlan_normalize
@@ -58,11 +58,21 @@ def _normalized(url: str, base: str | None) -> str:
         raise InvalidURL(f"malformed URL: {exc}", url=url) from exc
     if not absolute:
         raise InvalidURL("not an absolute http(s) URL", url=url)
+    if (parts.hostname or "").endswith("."):
+        raw = _without_root_dot(parts).geturl()
     try:
         cleaned = _courlan_normalize(raw)
         return str(canonicalize_url(cleaned, keep_fragments=False))
     except ValueError as exc:
         raise InvalidURL(f"malformed URL: {exc}", url=url) from exc
+
+
+def _without_root_dot(parts: SplitResult) -> SplitResult:
+    """``example.com.`` spells out the DNS root: it is ``example.com``, one host with one
+    politeness key and one outlet, however a link writes it."""
+    userinfo, at, host_port = parts.netloc.rpartition("@")
+    host, colon, port = host_port.partition(":")  # a bracketed IPv6 address never ends in a dot
+    return parts._replace(netloc=f"{userinfo}{at}{host.rstrip('.')}{colon}{port}")
 
 
 def host_of(url: str) -> str:
