@@ -1448,35 +1448,44 @@ def test_an_outlet_covers_its_seeds_registered_domain_and_no_neighbour_on_a_shar
     domain they were registered under, by the Public Suffix List: a ministry under ``.gouv.fr``,
     a paper under ``.or.jp`` or one blog on Blogspot does not open the whole suffix to the crawl,
     nor does an address seed open every address that ends like it."""
-    seeds = {
-        "ministry": "https://www.example.gouv.fr/actualites/",
-        "paper": "https://www.asahi.or.jp/",
-        "blog": "https://someblog.blogspot.com/",
-        "bbc": "https://www.bbc.co.uk/news",
-        "cnn": "https://edition.cnn.com/",
-        "local": "http://127.0.0.1:8080/",
+    # seed, links inside the outlet, links outside it
+    cases = {
+        "ministry": (
+            "https://www.example.gouv.fr/actualites/",
+            ["https://presse.example.gouv.fr/x", "https://example.gouv.fr/"],
+            ["https://www.interieur.gouv.fr/", "https://gouv.fr/"],
+        ),
+        "paper": (
+            "https://www.asahi.or.jp/",
+            ["https://digital.asahi.or.jp/a/1"],
+            ["https://www.npo.or.jp/"],
+        ),
+        "blog": (
+            "https://someblog.blogspot.com/",
+            ["https://someblog.blogspot.com/2026/12/post.html", "https://m.someblog.blogspot.com/"],
+            ["https://otherblog.blogspot.com/", "https://www.blogspot.com/"],
+        ),
+        "bbc": (
+            "https://www.bbc.co.uk/news",
+            ["https://feeds.bbc.co.uk/news/rss.xml"],
+            ["https://www.itv.co.uk/"],
+        ),
+        "cnn": (
+            "https://edition.cnn.com/",
+            ["https://www.cnn.com/2026/12/07/world/story"],
+            ["https://cnn.co.uk/"],
+        ),
+        "local": (
+            "http://127.0.0.1:8080/",
+            ["http://127.0.0.1:8080/story"],
+            ["http://10.0.0.1/", "http://192.168.0.1/"],
+        ),
     }
-    text = "".join(f'[[outlet]]\nname = "{n}"\nurls = ["{u}"]\n' for n, u in seeds.items())
-    outlets = {o.name: o for o in parse_outlets(text)}
-    inside = {
-        "ministry": ["https://presse.example.gouv.fr/x", "https://example.gouv.fr/"],
-        "paper": ["https://digital.asahi.or.jp/articles/1"],
-        "blog": ["https://someblog.blogspot.com/2026/12/post.html", "https://m.someblog.blogspot.com/"],
-        "bbc": ["https://feeds.bbc.co.uk/news/rss.xml"],
-        "cnn": ["https://www.cnn.com/2026/12/07/world/story"],
-        "local": ["http://127.0.0.1:8080/story"],
-    }
-    outside = {
-        "ministry": ["https://www.interieur.gouv.fr/", "https://gouv.fr/"],
-        "paper": ["https://www.npo.or.jp/"],
-        "blog": ["https://otherblog.blogspot.com/", "https://www.blogspot.com/"],
-        "bbc": ["https://www.theguardian.co.uk/"],
-        "cnn": ["https://cnn.co.uk/"],
-        "local": ["http://10.0.0.1/", "http://192.168.0.1/"],
-    }
-    for name, outlet in outlets.items():
-        assert [outlet.allows(u) for u in inside[name]] == [True] * len(inside[name]), name
-        assert [outlet.allows(u) for u in outside[name]] == [False] * len(outside[name]), name
+    text = "".join(f'[[outlet]]\nname = "{name}"\nurls = ["{case[0]}"]\n' for name, case in cases.items())
+    for outlet in parse_outlets(text):
+        _, inside, outside = cases[outlet.name]
+        assert [outlet.allows(u) for u in inside] == [True] * len(inside), outlet.name
+        assert [outlet.allows(u) for u in outside] == [False] * len(outside), outlet.name
 
 
 def test_a_host_is_one_host_however_a_link_or_the_outlets_file_spells_it() -> None:
