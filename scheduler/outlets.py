@@ -5,7 +5,7 @@ name = "Example Times"
 urls = ["https://example.com/", "https://example.com/world/"]   # home and section pages
 feeds = ["https://example.com/rss.xml"]
 sitemaps = ["https://example.com/news-sitemap.xml"]
-allowed_hosts = ["example.com", "www.example.com"]   # optional; default: the seeds' registered domains
+allowed_hosts = ["example.com", "www.example.com"]  # optional, with the seeds' hosts; default: their domains
 article_pattern = "/\\d{4}/\\d{2}/"                   # optional regex on article URLs
 revisit_interval_s = 600                              # optional
 """
@@ -99,11 +99,11 @@ def _parse_outlet(entry: dict[str, Any], index: int) -> Outlet:
         raise ConfigError(f"{where}: {exc}") from exc
     if not any(normal.values()):
         raise ConfigError(f"{where}: needs at least one of urls, feeds, sitemaps")
-    allowed = set(_str_list(entry, "allowed_hosts", where))
-    if not allowed:
-        # Sibling hosts of the seeds (www., m., amp.) are the outlet's too.
-        allowed = {"*." + registered_domain(host_of(u)) for urls in normal.values() for u in urls}
-        allowed |= {host_of(u) for urls in normal.values() for u in urls}
+    seed_hosts = {host_of(u) for urls in normal.values() for u in urls}
+    given = {_spelled_as_links(h, where) for h in _str_list(entry, "allowed_hosts", where)}
+    # Unless the file says which, sibling hosts of the seeds (www., m., amp.) are the outlet's too;
+    # the file's own pages, feeds and sitemaps are, wherever they are hosted (a feed on a CDN's name).
+    allowed = (given or {"*." + registered_domain(host) for host in seed_hosts}) | seed_hosts
     pattern = entry.get("article_pattern")
     try:
         compiled = re.compile(pattern) if pattern else None
@@ -117,7 +117,7 @@ def _parse_outlet(entry: dict[str, Any], index: int) -> Outlet:
         urls=normal["urls"],
         feeds=normal["feeds"],
         sitemaps=normal["sitemaps"],
-        allowed_hosts=frozenset(_spelled_as_links(h, where) for h in allowed),
+        allowed_hosts=frozenset(allowed),
         article_pattern=compiled,
         revisit_interval_s=float(interval) if interval is not None else None,
         country=entry.get("country"),

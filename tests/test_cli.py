@@ -424,6 +424,31 @@ def test_a_feed_the_home_page_names_becomes_a_source_of_its_outlet(tmp_path: Pat
     assert stats["frontier"]["urls"].get("queued", 0) >= 2  # the home page and its feed, due again
 
 
+def test_a_feed_the_outlets_file_lists_on_another_host_is_crawled_whatever_its_allowed_hosts(
+    tmp_path: Path,
+) -> None:
+    """A feed served from another name (a CDN's, ``feeds.bbci.co.uk`` beside ``www.bbc.co.uk``)
+    listed in the outlets file beside ``allowed_hosts`` that name only the site: the feed is the
+    outlet's source and its stories on the site are indexed. Before session 40 the feed's host
+    was outside the outlet and the feed was dropped unfetched ("no outlet covers it")."""
+    site, feed_url = "http://paper.example", "http://feeds.paper-cdn.example/rss"
+    story = f"{site}/2026/12/06/budget-vote-delayed"
+    item = (
+        f"<item><title>t</title><link>{story}</link><pubDate>Sun, 06 Dec 2026 06:00:00 GMT</pubDate></item>"
+    )
+    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Paper</title>{item}</channel></rss>'
+    pages = {
+        f"{site}/": Resource(b"<html><body><p>Today's paper</p></body></html>"),
+        feed_url: Resource(feed.encode(), content_type="application/rss+xml"),
+        story: _story("Budget vote delayed"),
+    }
+    toml = f'[[outlet]]\nname = "p"\nurls = ["{site}/"]\nfeeds = ["{feed_url}"]\n'
+    toml += 'allowed_hosts = ["paper.example"]\n'
+    exported, fetched, _ = _crawl_once(tmp_path, toml, pages)
+    assert exported == {story}
+    assert fetched[feed_url] == 1
+
+
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 

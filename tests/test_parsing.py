@@ -1480,6 +1480,7 @@ def test_an_outlet_covers_its_seeds_registered_domain_and_no_neighbour_on_a_shar
             ["http://127.0.0.1:8080/story"],
             ["http://10.0.0.1/", "http://192.168.0.1/"],
         ),
+        "v6": ("http://[::1]:8080/", ["http://[::1]:8080/story"], ["http://[::2]:8080/"]),
     }
     text = "".join(f'[[outlet]]\nname = "{name}"\nurls = ["{case[0]}"]\n' for name, case in cases.items())
     for outlet in parse_outlets(text):
