@@ -169,15 +169,18 @@ class Discovery:
         # whole); below a found one, or robots.txt, depth counts what the crawl found itself.
         index_depth = 0 if source == "sitemap" and depth == 0 else depth + 1
         for position, link in enumerate(links):
-            if outlet is not None and not outlet.allows(link.url):
+            # A feed an outlet's listing names becomes one of its sources, revisited on its own
+            # schedule: it often lists stories the page has no room for. It may be served from
+            # another name (the BBC's from feeds.bbci.co.uk): it is tried there, and kept while
+            # it lists the outlet's stories (workers/pipeline.py).
+            named_feed = link.kind == "feed" and self._discover_feeds and named_by_seed
+            if outlet is not None and not outlet.allows(link.url) and not named_feed:
                 continue
             kind: UrlKind
             if link.kind == "sitemap":
                 kind = "sitemap"
             elif link.kind == "feed":
-                # A feed an outlet's listing names becomes one of its sources, revisited on its
-                # own schedule: it often lists stories the page has no room for.
-                if not (self._discover_feeds and named_by_seed):
+                if not named_feed:
                     continue
                 kind = "feed"
             elif link.url in seeds:

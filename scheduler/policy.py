@@ -564,10 +564,19 @@ def lost_error(lease: Lease) -> WorkerLost:
     )
 
 
-def robots_lease(host: str, scheme: str, now: float) -> Lease:
-    """The lease that fetches a host's robots.txt, before any other URL of the host."""
+def robots_lease(host: str, scheme: str, now: float, feed_outlet: str | None = None) -> Lease:
+    """The lease that fetches a host's robots.txt, before any other URL of the host.
+
+    ``feed_outlet``: the outlet of the host's next URL when that is a feed, which may be hosted
+    off its outlet's hosts (a feed its pages name on a CDN's name): the robots.txt is then that
+    outlet's to fetch (``OutletScope``)."""
     return Lease(
-        url=f"{scheme}://{host}/robots.txt", host=host, kind="robots", outlet=None, depth=0, leased_at=now
+        url=f"{scheme}://{host}/robots.txt",
+        host=host,
+        kind="robots",
+        outlet=feed_outlet,
+        depth=0,
+        leased_at=now,
     )
 
 

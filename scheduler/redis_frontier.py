@@ -205,8 +205,8 @@ class RedisFrontier:
         leases: list[Lease] = []
         for reply in replies:
             if reply[0] == "robots":
-                _, host, scheme = reply
-                leases.append(robots_lease(host, scheme, now))
+                _, host, scheme, outlet = reply
+                leases.append(robots_lease(host, scheme, now, outlet or None))
                 continue
             _, url, host, kind, outlet, depth, attempts, etag, last_modified, body_hash = reply[:10]
             robots_at, due, interval, fetched_at, last_new, new_ewma, span_ewma, lost, live = reply[10:19]

@@ -291,6 +291,15 @@ class SQLiteFrontier:
             (cutoff,),
         )
 
+    def _next_due(self, host: str, now: float, before: float) -> sqlite3.Row | None:
+        """The host's URL to fetch next."""
+        row: sqlite3.Row | None = self._db.execute(
+            "SELECT * FROM urls INDEXED BY urls_pick WHERE host=? AND state='queued' AND due_at<=?"
+            " AND (fetched_at IS NULL OR fetched_at<?) ORDER BY priority, sort_key DESC, url LIMIT 1",
+            (host, now, before),
+        ).fetchone()
+        return row
+
     def _lease_from_host(self, host: sqlite3.Row, now: float, before: float) -> Lease | None:
         name = host["host"]
         if self.policy.respect_robots and self._robots_stale(host, now):
@@ -301,14 +310,12 @@ class SQLiteFrontier:
                 " WHERE host=?",
                 (now, name),
             )
-            return robots_lease(name, host["scheme"], now)
+            head = self._next_due(name, now, before)
+            feed_outlet = head["outlet"] if head is not None and head["kind"] == "feed" else None
+            return robots_lease(name, host["scheme"], now, feed_outlet)
         robots = self._robots_for(name)
         while True:
-            row = self._db.execute(
-                "SELECT * FROM urls INDEXED BY urls_pick WHERE host=? AND state='queued' AND due_at<=?"
-                " AND (fetched_at IS NULL OR fetched_at<?) ORDER BY priority, sort_key DESC, url LIMIT 1",
-                (name, now, before),
-            ).fetchone()
+            row = self._next_due(name, now, before)
             if row is None:
                 return None
             if robots is not None and not robots.allowed(row["url"]):

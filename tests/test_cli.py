@@ -391,37 +391,56 @@ def test_stories_whose_addresses_only_their_feed_shows_to_be_stories_are_found_o
 def test_a_feed_the_home_page_names_becomes_a_source_of_its_outlet(tmp_path: Path) -> None:
     """An outlet given by its home page alone: the feed the page names in its head is crawled as
     one of the outlet's sources, so stories the page has no room for are found; its comments
-    feed and a feed on another site are not fetched. Before session 26 only the page's links were."""
+    feed is not fetched. Before session 26 only the page's links were. A feed it names on another
+    name is tried once: one that lists the outlet's stories (a CDN's, as the BBC's on
+    feeds.bbci.co.uk) stays a source, another site's does not and its stories are not taken.
+    Before session 40 neither was fetched."""
     site = "http://paper.example"
-    on_page, only_in_feed = (
+    on_page, only_in_feed, only_in_cdn_feed = (
         f"{site}/2026/12/06/ferry-timetable-changes",
         f"{site}/2026/12/06/budget-vote-delayed",
+        f"{site}/2026/12/06/harbour-bridge-reopens",
     )
-    items = "".join(
-        f"<item><title>t</title><link>{url}</link><pubDate>Sun, 06 Dec 2026 06:00:00 GMT</pubDate></item>"
-        for url in (on_page, only_in_feed)
-    )
-    feed = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Paper</title>{items}</channel></rss>'
+    elsewhere_story = "http://other.example/2026/12/06/their-own-story"
+
+    def rss(*urls: str) -> Resource:
+        items = "".join(
+            f"<item><title>t</title><link>{url}</link><pubDate>Sun, 06 Dec 2026 06:00:00 GMT</pubDate></item>"
+            for url in urls
+        )
+        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'
+        return Resource(body.encode(), content_type="application/rss+xml")
+
     head = (
         '<link rel="alternate" type="application/rss+xml" title="Paper" href="/feed.xml">'
         '<link rel="alternate" type="application/rss+xml" title="Paper comments" href="/comments.xml">'
+        '<link rel="alternate" type="application/rss+xml" title="Paper" href="http://feeds.paper-cdn.example/rss">'
         '<link rel="alternate" type="application/rss+xml" title="Elsewhere" href="http://other.example/rss">'
     )
     home = f'<html><head>{head}</head><body><a href="{on_page}">Ferry timetable changes</a></body></html>'
     pages = {
         f"{site}/": Resource(home.encode()),
-        f"{site}/feed.xml": Resource(feed.encode(), content_type="application/rss+xml"),
-        f"{site}/comments.xml": Resource(feed.encode(), content_type="application/rss+xml"),
-        "http://other.example/rss": Resource(feed.encode(), content_type="application/rss+xml"),
+        f"{site}/feed.xml": rss(on_page, only_in_feed),
+        f"{site}/comments.xml": rss(on_page, only_in_feed),
+        "http://feeds.paper-cdn.example/rss": rss(only_in_cdn_feed),
+        "http://other.example/rss": rss(elsewhere_story),
+        "http://feeds.paper-cdn.example/robots.txt": Resource(
+            b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+        ),
         on_page: _story("Ferry timetable changes"),
         only_in_feed: _story("Budget vote delayed"),
+        only_in_cdn_feed: _story("Harbour bridge reopens"),
+        elsewhere_story: _story("Their own story"),
     }
     exported, fetched, data = _crawl_home_only(tmp_path, site, pages)
-    assert exported == {on_page, only_in_feed}
-    assert fetched[f"{site}/feed.xml"] == 1
-    assert fetched[f"{site}/comments.xml"] == fetched["http://other.example/rss"] == 0
+    assert exported == {on_page, only_in_feed, only_in_cdn_feed}
+    assert fetched[f"{site}/feed.xml"] == fetched["http://feeds.paper-cdn.example/rss"] == 1
+    assert fetched["http://other.example/rss"] == 1
+    assert fetched["http://feeds.paper-cdn.example/robots.txt"] == 1  # obeyed there too
+    assert fetched[f"{site}/comments.xml"] == fetched[elsewhere_story] == 0
     stats = json.loads(run("stats", "--data", str(data)).stdout)
-    assert stats["frontier"]["urls"].get("queued", 0) >= 2  # the home page and its feed, due again
+    # Due again: the home page and its two feeds; not the other site's feed.
+    assert stats["frontier"]["urls"].get("queued", 0) == 3
 
 
 def test_a_feed_the_outlets_file_lists_on_another_host_is_crawled_whatever_its_allowed_hosts(

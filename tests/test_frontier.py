@@ -21,7 +21,7 @@ from newscrawl.core.connections import open_sqlite
 from newscrawl.core.errors import ConnectError, HTTPStatusError
 from newscrawl.core.interfaces import Frontier
 from newscrawl.core.records import FrontierEntry, Lease, Outcome, headline_key
-from scheduler.outlets import parse_outlets
+from scheduler.outlets import OutletScope, parse_outlets
 from scheduler.policy import FrontierPolicy
 from scheduler.sqlite_frontier import SQLiteFrontier
 from tests.conftest import SettingsFactory, make_settings
@@ -667,6 +667,30 @@ def test_robots_lease_comes_first_and_is_obeyed(
     assert bool(leases) is allowed
     if not allowed:
         assert [e["kind"] for e in f.errors()] == ["robots"]  # type: ignore[attr-defined]
+
+
+def test_the_robots_txt_before_a_feed_off_its_outlets_hosts_is_that_outlets_to_fetch(
+    backend_settings: SettingsFactory,
+) -> None:
+    """A feed the outlet's page names on another name (a CDN's): its host is no outlet's, yet
+    its robots.txt lease names the feed's outlet, so the scheduler fetches it first while that
+    outlet is in the file, and fetches nothing there once it is taken out. A robots.txt before
+    an article names no outlet: the host decides, as before."""
+    f = build_frontier(backend_settings(politeness=ROBOTS_ON), OUTLETS)
+    f.add([FrontierEntry("http://feeds.cdn.example/x.rss", "feed", "x")], T0)
+    f.add([FrontierEntry("http://a.example/2026/12/07/story", "article", "x", 1)], T0)
+    robots = {lease.host: lease for lease in f.lease(T0, 5)}
+    assert {h: (r.kind, r.outlet) for h, r in robots.items()} == {
+        "feeds.cdn.example": ("robots", "x"),
+        "a.example": ("robots", None),
+    }
+    scope, gone = OutletScope(OUTLETS), OutletScope([])
+    assert not scope.removed(robots["feeds.cdn.example"]) and not scope.removed(robots["a.example"])
+    assert gone.removed(robots["feeds.cdn.example"]) and gone.removed(robots["a.example"])
+    f.set_robots("feeds.cdn.example", None, T0)
+    (feed,) = f.lease(T0 + 1, 5)
+    assert (feed.kind, feed.outlet) == ("feed", "x")
+    assert not scope.removed(feed) and gone.removed(feed)
 
 
 def test_a_change_of_the_delay_settings_reaches_a_host_at_once(backend_settings: SettingsFactory) -> None:

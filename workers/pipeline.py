@@ -122,8 +122,12 @@ class PageProcessor:
         body = gunzip_capped(response.body, lease.url, self._max_body_bytes)
         shape = classify_body(body, response.content_type)
         if shape == "feed":
-            links = feed_links(body, final_url)
-            return self._links_result("feed", lease, links, digest, final_url)
+            result = self._links_result("feed", lease, feed_links(body, final_url), digest, final_url)
+            if not self._discovery.in_scope(lease.outlet, lease.url):
+                # A feed its outlet's page names on another name stays a source while it lists
+                # the outlet's stories (the BBC's on feeds.bbci.co.uk), not a partner's feed.
+                result.keep_source = any(entry.kind == "article" for entry in result.entries)
+            return result
         if shape == "sitemap":
             links = sitemap_links(body, final_url)
             return self._links_result("sitemap", lease, links, digest, final_url)
