@@ -19,6 +19,7 @@ from newscrawl.core.settings import load_settings
 from newscrawl.core.urls import host_of, normalize_url, registered_domain
 from scheduler.discovery import Discovery, is_news_sitemap, looks_like_article, looks_like_section
 from scheduler.outlets import OutletIndex, load_outlets, parse_outlets
+from scheduler.policy import robots_lease
 from scheduler.politeness import Robots, backoff_s, host_delay_s, robots_agent
 from workers.charset import decode_body
 from workers.compression import gunzip_capped as maybe_gunzip
@@ -1507,6 +1508,13 @@ def test_a_host_is_one_host_however_a_link_or_the_outlets_file_spells_it() -> No
     assert not outlet.allows(normalize_url("https://other.example/"))
     with pytest.raises(ConfigError, match="bad allowed host"):
         parse_outlets('[[outlet]]\nname = "B"\nurls = ["https://b.example/"]\nallowed_hosts = ["[oops"]\n')
+
+
+def test_an_ipv6_host_keeps_its_brackets_so_its_robots_txt_has_an_address() -> None:
+    host = host_of(normalize_url("http://[2001:DB8::1]:8080/2026/12/07/story"))
+    assert host == "[2001:db8::1]:8080"
+    assert normalize_url(robots_lease(host, "http", 0.0).url) == "http://[2001:db8::1]:8080/robots.txt"
+    assert host_of("https://[::1]/") == "[::1]"
 
 
 def test_a_registered_domain_is_read_from_any_host_form() -> None:

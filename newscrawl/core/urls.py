@@ -76,9 +76,12 @@ def _without_root_dot(parts: SplitResult) -> SplitResult:
 
 
 def host_of(url: str) -> str:
-    """The politeness key of a URL: host and non-default port, lower case."""
+    """The politeness key of a URL: host and non-default port, lower case, an IPv6 address in
+    brackets as in the URL (``robots_lease`` builds the host's robots.txt address from it)."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
     try:
         port = parts.port
     except ValueError:  # a normalised URL never has a bad port; a raw one may
