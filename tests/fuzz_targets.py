@@ -10,6 +10,7 @@ import gzip
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from hypothesis import strategies as st
 
@@ -25,7 +26,9 @@ from workers.parse import parse_html
 
 URL_CHARS = st.sampled_from([*"abc:/?#[]@!$&'()*+,;=%.-_~0123456789 \\\t\n\x00é中", "://", "http", "[::1]"])
 _hosts = st.one_of(
-    st.sampled_from(["a.example", "xn--caf-dma.example", "[::1]", "127.0.0.1", "a.example.", "A.EXAMPLE"]),
+    st.sampled_from(
+        ["a.example", "xn--caf-dma.example", "[::1]", "127.0.0.1", "a.example.", "A.EXAMPLE", ".", ".."]
+    ),
     st.from_regex(r"[a-z0-9-]{1,12}(\.[a-z0-9-]{1,12}){1,3}", fullmatch=True),
 )
 _paths = st.lists(
@@ -119,7 +122,7 @@ html_text = st.one_of(st.text(max_size=300), st.lists(html_chunks, max_size=40).
 def target_normalize(data: tuple[str, str | None]) -> Any:
     url, base = data
     result = normalize_url(url, base)
-    assert result.startswith(("http://", "https://"))
+    assert result.startswith(("http://", "https://")) and urlsplit(result).hostname
     return is_fetchable(result, 2048)
 
 

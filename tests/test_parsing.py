@@ -1494,6 +1494,8 @@ def test_a_host_is_one_host_however_a_link_or_the_outlets_file_spells_it() -> No
     """The DNS root spelled out (``example.com.``) and an international name written in Unicode
     are the hosts a plain link names: one politeness key, and inside the outlet that lists them."""
     assert normalize_url("https://EXAMPLE.com./a") == "https://example.com/a"
+    with pytest.raises(InvalidURL, match="no host name"):
+        normalize_url("http://./a")  # the root alone names no host
     assert host_of(normalize_url("http://example.com.:8080/a")) == "example.com:8080"
     outlet = parse_outlets(
         '[[outlet]]\nname = "M"\nurls = ["https://münchen.de/"]\n'

@@ -58,7 +58,10 @@ def _normalized(url: str, base: str | None) -> str:
         raise InvalidURL(f"malformed URL: {exc}", url=url) from exc
     if not absolute:
         raise InvalidURL("not an absolute http(s) URL", url=url)
-    if (parts.hostname or "").endswith("."):
+    hostname = parts.hostname or ""
+    if hostname.endswith("."):
+        if not hostname.strip("."):
+            raise InvalidURL("not an absolute http(s) URL: no host name", url=url)
         raw = _without_root_dot(parts).geturl()
     try:
         cleaned = _courlan_normalize(raw)
