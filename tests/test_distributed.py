@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import redis
 
-from newscrawl.app.factory import build_frontier
+from newscrawl.app.factory import build_frontier, build_index
 from newscrawl.app.localweb import LocalWeb, Resource
 from newscrawl.core.records import FrontierEntry, Lease, lease_from_json, lease_to_json
 from newscrawl.core.settings import Settings
@@ -484,3 +484,74 @@ def test_an_ack_the_dropping_broker_refuses_is_one_warning_line_not_a_traceback(
     ack = [line for line in lines if "Couldn't ack" in line]
     assert len(ack) == 1 and ack[0].startswith("WARNING") and "broker connection dropped" in ack[0], lines
     assert result.stdout.count("Traceback") == 1 and "ValueError: a bug" in result.stdout, lines
+
+
+def test_a_feed_the_home_page_names_on_another_name_is_crawled_by_the_workers(
+    prefix: str, tmp_path: Path
+) -> None:
+    """The distributed path of a feed served from another name than its outlet's (a CDN's):
+    the Redis frontier's robots lease before it names the feed's outlet, the scheduler sends it,
+    a Celery worker fetches that host's robots.txt and then the feed, whose story only it lists
+    is indexed; a partner's feed the page names is fetched once and its story is not taken."""
+    require_redis()
+    site, cdn_feed, partner_feed = (
+        "http://paper.example",
+        "http://feeds.paper-cdn.example/rss",
+        "http://other.example/rss",
+    )
+    story, partner_story = (
+        f"{site}/2026/12/07/harbour-bridge-reopens",
+        "http://other.example/2026/12/07/theirs",
+    )
+
+    def rss(url: str) -> Resource:
+        item = (
+            f"<item><title>t</title><link>{url}</link><pubDate>Mon, 07 Dec 2026 06:00:00 GMT</pubDate></item>"
+        )
+        body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{item}</channel></rss>'
+        return Resource(body.encode(), content_type="application/rss+xml")
+
+    text = "The harbour bridge reopened this morning after a year of repairs and two delays. " * 12
+
+    def article(title: str) -> Resource:
+        return Resource(
+            f"<html><body><article><h1>{title}</h1><p>{text}</p></article></body></html>".encode()
+        )
+
+    head = "".join(
+        f'<link rel="alternate" type="application/rss+xml" title="t" href="{url}">'
+        for url in (cdn_feed, partner_feed)
+    )
+    pages = {
+        f"{site}/": Resource(f"<html><head>{head}</head><body><p>Today</p></body></html>".encode()),
+        cdn_feed: rss(story),
+        partner_feed: rss(partner_story),
+        "http://feeds.paper-cdn.example/robots.txt": Resource(
+            b"User-agent: *\nAllow: /\n", content_type="text/plain"
+        ),
+        story: article("Harbour bridge reopens"),
+        partner_story: article("Theirs"),
+    }
+    outlets = tmp_path / "outlets.toml"
+    outlets.write_text(f'[[outlet]]\nname = "paper"\nurls = ["{site}/"]\n', "utf-8")
+    with LocalWeb(pages) as web:
+        settings = make_distributed_settings(
+            tmp_path / "data",
+            prefix,
+            outlets_file=outlets,
+            fetch={"proxy": web.proxy_url},
+            politeness={"min_delay_ms": 0},
+            workers={"queue": f"{prefix}-tasks"},
+        )
+        cluster = Cluster(settings, tmp_path / "logs")
+        try:
+            cluster.start_worker("w1")
+            cluster.start_scheduler()
+            assert cluster.wait("scheduler", 120) == 0, cluster.tail("scheduler") + cluster.tail("w1")
+        finally:
+            cluster.close()
+        requested = Counter(entry.url for entry in web.log)
+    indexed = {doc.url for doc in build_index(settings).export()}
+    assert story in indexed and partner_story not in indexed
+    assert requested["http://feeds.paper-cdn.example/robots.txt"] == requested[cdn_feed] == 1
+    assert requested[partner_feed] == 1 and requested[partner_story] == 0
