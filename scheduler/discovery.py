@@ -12,6 +12,7 @@ from courlan import is_navigation_page, is_not_crawlable
 
 from newscrawl.core.learned import LearnedFacts
 from newscrawl.core.records import FrontierEntry, Link, UrlKind, headline_key
+from newscrawl.core.urls import host_of
 from scheduler.outlets import Outlet, OutletIndex
 from scheduler.url_shapes import ArticleShapes
 
@@ -157,7 +158,7 @@ class Discovery:
         changes_dated = not stamped_when_generated(links)
         self._learn_shapes(links, outlet, source, referrer)
         if source == "robots":
-            links = self._robots_sitemaps(outlet, links)
+            links = self._robots_sitemaps(outlet, links, referrer)
         elif source == "sitemap" and depth > 0:
             links = self._recent(links, referrer)
         # Only the outlets file's own pages name sections and feeds; a section found on one names
@@ -174,7 +175,14 @@ class Discovery:
             # another name (the BBC's from feeds.bbci.co.uk): it is tried there, and kept while
             # it lists the outlet's stories (workers/pipeline.py).
             named_feed = link.kind == "feed" and self._discover_feeds and named_by_seed
-            if outlet is not None and not outlet.allows(link.url) and not named_feed:
+            # A sitemap may be served from another name too, where its site says so: the
+            # outlet's robots.txt naming it (the sitemaps protocol's cross-submission), or an
+            # index on that name listing it beside itself. It is kept while it lists the
+            # outlet's pages (``lists_for``).
+            declared_sitemap = link.kind == "sitemap" and (
+                source == "robots" or (source == "sitemap" and same_host(link.url, referrer))
+            )
+            if outlet is not None and not outlet.allows(link.url) and not (named_feed or declared_sitemap):
                 continue
             kind: UrlKind
             if link.kind == "sitemap":
@@ -213,15 +221,31 @@ class Discovery:
             return [e for e in out if e.kind != "listing"]
         return out
 
-    def _robots_sitemaps(self, outlet: Outlet | None, links: list[Link]) -> list[Link]:
-        """The sitemaps of an outlet's robots.txt, those named news first. Each is a found
-        sitemap: only what it dates recent is taken (``_recent``), so an archive costs a fetch,
-        not every story the site ever published."""
+    def _robots_sitemaps(self, outlet: Outlet | None, links: list[Link], robots_url: str) -> list[Link]:
+        """The sitemaps of an outlet's robots.txt, those named news first, then those on the
+        outlet's hosts. Each is a found sitemap: only what it dates recent is taken
+        (``_recent``), so an archive costs a fetch, not every story the site ever published.
+
+        The robots.txt of one of the outlet's hosts may name a sitemap on another name (a CDN's,
+        a storage bucket's): by the sitemaps protocol its site vouches for it. The robots.txt of
+        a host the crawl visits for the outlet's feed or sitemap is that host's own: of its
+        sitemaps, only those on the outlet's hosts."""
         if not self._discover_news_sitemaps or outlet is None:
             return []
-        own = [x for x in links if x.kind == "sitemap" and outlet.allows(x.url)]
-        own.sort(key=lambda x: not is_news_sitemap(x.url))  # stable: robots.txt order otherwise
-        return own[:MAX_ROBOTS_SITEMAPS]
+        own_robots = outlet.allows(robots_url)
+        named = [x for x in links if x.kind == "sitemap" and (own_robots or outlet.allows(x.url))]
+        # stable: robots.txt order otherwise
+        named.sort(key=lambda x: (not is_news_sitemap(x.url), not outlet.allows(x.url)))
+        return named[:MAX_ROBOTS_SITEMAPS]
+
+    def lists_for(self, outlet_name: str | None, links: list[Link], sitemap_url: str) -> bool:
+        """Whether a sitemap served off its outlet's hosts lists that outlet's pages, or other
+        sitemaps beside itself (an index): another site's stays out of the crawl after one fetch.
+        Its entries alone would not tell: a found sitemap gives only what it dates recent."""
+        outlet = self._outlet(outlet_name)
+        return outlet is None or any(
+            same_host(x.url, sitemap_url) if x.kind == "sitemap" else outlet.allows(x.url) for x in links
+        )
 
     def _recent(self, links: list[Link], sitemap_url: str) -> list[Link]:
         """What a sitemap the crawl found itself (in robots.txt, or in a found index) lists of
@@ -241,6 +265,10 @@ class Discovery:
         ]
         children.sort(key=lambda x: (not is_news_sitemap(x.url), -(x.published_ts or 0.0)))
         return pages + children[:MAX_FOUND_INDEX_CHILDREN]
+
+
+def same_host(url: str, other: str) -> bool:
+    return host_of(url) == host_of(other)
 
 
 def stamped_when_generated(links: list[Link]) -> bool:

@@ -191,12 +191,12 @@ class OutletScope:
         self._covered: dict[str, bool] = {}  # by host: an outlet's hosts decide
 
     def removed(self, lease: Lease) -> bool:
-        # A feed is its outlet's wherever it is hosted (its pages name one on a CDN's name:
-        # scheduler/discovery.py), and so is the robots.txt fetched before it. Any other URL is
-        # queued for an outlet on one of its hosts, and any other robots.txt names no outlet:
-        # the host decides.
+        # A feed or a sitemap is its outlet's wherever it is hosted (its pages name a feed on a
+        # CDN's name, its robots.txt a sitemap there: scheduler/discovery.py), and so is the
+        # robots.txt fetched before it. Any other URL is queued for an outlet on one of its
+        # hosts, and any other robots.txt names no outlet: the host decides.
         its_outlet = self._index.get(lease.outlet) if lease.outlet is not None else None
-        if lease.kind in ("feed", "robots") and its_outlet is not None:
+        if lease.kind in ("feed", "sitemap", "robots") and its_outlet is not None:
             return False
         if lease.kind != "robots" and lease.outlet is None:
             return False

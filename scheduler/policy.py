@@ -564,17 +564,17 @@ def lost_error(lease: Lease) -> WorkerLost:
     )
 
 
-def robots_lease(host: str, scheme: str, now: float, feed_outlet: str | None = None) -> Lease:
+def robots_lease(host: str, scheme: str, now: float, source_outlet: str | None = None) -> Lease:
     """The lease that fetches a host's robots.txt, before any other URL of the host.
 
-    ``feed_outlet``: the outlet of the host's next URL when that is a feed, which may be hosted
-    off its outlet's hosts (a feed its pages name on a CDN's name): the robots.txt is then that
-    outlet's to fetch (``OutletScope``)."""
+    ``source_outlet``: the outlet of the host's next URL when that is a feed or a sitemap, which
+    may be hosted off its outlet's hosts (a feed its pages name, a sitemap its robots.txt names,
+    on a CDN's name): the robots.txt is then that outlet's to fetch (``OutletScope``)."""
     return Lease(
         url=f"{scheme}://{host}/robots.txt",
         host=host,
         kind="robots",
-        outlet=feed_outlet,
+        outlet=source_outlet,
         depth=0,
         leased_at=now,
     )

@@ -311,8 +311,10 @@ class SQLiteFrontier:
                 (now, name),
             )
             head = self._next_due(name, now, before)
-            feed_outlet = head["outlet"] if head is not None and head["kind"] == "feed" else None
-            return robots_lease(name, host["scheme"], now, feed_outlet)
+            source_outlet = (
+                head["outlet"] if head is not None and head["kind"] in ("feed", "sitemap") else None
+            )
+            return robots_lease(name, host["scheme"], now, source_outlet)
         robots = self._robots_for(name)
         while True:
             row = self._next_due(name, now, before)

@@ -495,15 +495,17 @@ def test_the_sitemaps_a_robots_txt_names_become_sources_of_its_outlet_for_their_
     """An outlet given by its home page alone: the sitemaps its robots.txt names are crawled as
     its sources, so the stories only they list are indexed: its Google News sitemap's, and the
     latest of its WordPress-style sitemap index (the child changed today, and of it the stories
-    dated this week). The index's archive children, the old stories of the current one and a
-    news sitemap on another site are not fetched. Before session 27 the Sitemap lines were not
-    read; before session 29 the index was not (only addresses naming news were)."""
+    dated this week). The index's archive children and the old stories of the current one are
+    not fetched; a news sitemap on another site is fetched once and its stories are not taken.
+    Before session 27 the Sitemap lines were not read; before session 29 the index was not (only
+    addresses naming news were); before session 41 a sitemap on another site was not fetched."""
     site, now = "http://daily.example", time.time()
     hour, year = 3600.0, 365 * 86400.0
     on_page = f"{site}/2026/12/06/tram-line-reopens"
     only_in_news = f"{site}/2026/12/06/council-budget-approved"
     only_in_posts = f"{site}/2026/12/06/harbour-ferry-gets-new-timetable"
     old_post = f"{site}/2019/01/02/harbour-ferry-strike-ends"
+    elsewhere_story = "http://other.example/2026/12/06/their-own-story"
     index = (
         '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         f"<sitemap><loc>{site}/page-sitemap.xml</loc></sitemap>"
@@ -526,18 +528,63 @@ def test_the_sitemaps_a_robots_txt_names_become_sources_of_its_outlet_for_their_
         f"{site}/post-sitemap.xml": _urlset([(old_post, now - 7 * year), (only_in_posts, now)], news=False),
         f"{site}/post-sitemap-2019.xml": _urlset([(old_post, now - 7 * year)], news=False),
         f"{site}/page-sitemap.xml": _urlset([(f"{site}/about-the-daily-team", now - hour)], news=False),
-        "http://other.example/news-sitemap.xml": news_sitemap,
+        "http://other.example/news-sitemap.xml": _urlset([(elsewhere_story, now - hour)], news=True),
+        elsewhere_story: _story("Their own story"),
         on_page: _story("Tram line reopens"),
         only_in_news: _story("Council budget approved"),
         only_in_posts: _story("Harbour ferry gets new timetable"),
         old_post: _story("Harbour ferry strike ends"),
     }
-    exported, fetched, _ = _crawl_home_only(tmp_path, site, pages)
+    exported, fetched, data = _crawl_home_only(tmp_path, site, pages)
     assert exported == {on_page, only_in_news, only_in_posts}
     assert fetched[f"{site}/sitemaps/news.xml"] == fetched[f"{site}/sitemap_index.xml"] == 1
     assert fetched[f"{site}/post-sitemap.xml"] == 1
     assert fetched[f"{site}/post-sitemap-2019.xml"] == fetched[f"{site}/page-sitemap.xml"] == 0
-    assert fetched[old_post] == fetched["http://other.example/news-sitemap.xml"] == 0
+    assert fetched[old_post] == fetched[elsewhere_story] == 0
+    assert fetched["http://other.example/news-sitemap.xml"] == 1
+    stats = json.loads(run("stats", "--data", str(data)).stdout)
+    # Due again: the home page and its three sitemaps, not the other site's.
+    assert stats["frontier"]["urls"].get("queued", 0) == 4
+
+
+def test_a_sitemap_the_robots_txt_names_on_another_name_is_a_source_of_its_outlet(tmp_path: Path) -> None:
+    """An outlet given by its home page alone, whose robots.txt names its sitemap index on a
+    CDN's name (the sitemaps protocol lets a site's robots.txt vouch for a sitemap elsewhere):
+    the CDN host's robots.txt is fetched first, the index and the news sitemap it lists beside
+    itself are crawled as the outlet's sources and the story only they list is indexed; a child
+    the index lists on a third name, and the sitemaps the CDN's own robots.txt names, are not
+    fetched. Before session 41 nothing off the outlet's hosts was."""
+    site, cdn, now = "http://daily.example", "http://static.daily-cdn.example", time.time()
+    on_page = f"{site}/2026/12/06/tram-line-reopens"
+    only_in_cdn_news = f"{site}/2026/12/06/council-budget-approved"
+    index = (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{cdn}/sitemaps/news.xml</loc></sitemap>"
+        "<sitemap><loc>http://third.example/sitemaps/news.xml</loc></sitemap>"
+        "</sitemapindex>"
+    )
+    news = _urlset([(on_page, now - 3600), (only_in_cdn_news, now - 600)], news=True)
+    pages = {
+        f"{site}/robots.txt": Resource(f"User-agent: *\nSitemap: {cdn}/sitemaps/index.xml\n".encode()),
+        f"{cdn}/robots.txt": Resource(
+            f"User-agent: *\nDisallow: /private/\nSitemap: {cdn}/sitemaps/customers.xml\n".encode()
+        ),
+        f"{site}/": Resource(f'<html><body><a href="{on_page}">Tram line reopens</a></body></html>'.encode()),
+        f"{cdn}/sitemaps/index.xml": Resource(index.encode(), content_type="application/xml"),
+        f"{cdn}/sitemaps/news.xml": news,
+        f"{cdn}/sitemaps/customers.xml": news,
+        "http://third.example/sitemaps/news.xml": news,
+        on_page: _story("Tram line reopens"),
+        only_in_cdn_news: _story("Council budget approved"),
+    }
+    exported, fetched, data = _crawl_home_only(tmp_path, site, pages)
+    assert exported == {on_page, only_in_cdn_news}
+    assert fetched[f"{cdn}/robots.txt"] == 1  # obeyed there too
+    assert fetched[f"{cdn}/sitemaps/index.xml"] == fetched[f"{cdn}/sitemaps/news.xml"] == 1
+    assert fetched["http://third.example/sitemaps/news.xml"] == fetched[f"{cdn}/sitemaps/customers.xml"] == 0
+    stats = json.loads(run("stats", "--data", str(data)).stdout)
+    # Due again: the home page, the index and the news sitemap.
+    assert stats["frontier"]["urls"].get("queued", 0) == 3
 
 
 SECTION_NAV = [("/", "Home"), ("/politik/", "Politik"), ("/impressum/", "Impressum"), ("/suche", "Suche")]

@@ -20,7 +20,8 @@ from newscrawl.app.factory import build_frontier
 from newscrawl.core.connections import open_sqlite
 from newscrawl.core.errors import ConnectError, HTTPStatusError
 from newscrawl.core.interfaces import Frontier
-from newscrawl.core.records import FrontierEntry, Lease, Outcome, headline_key
+from newscrawl.core.records import FrontierEntry, Lease, Outcome, UrlKind, headline_key
+from newscrawl.core.urls import host_of
 from scheduler.outlets import OutletScope, parse_outlets
 from scheduler.policy import FrontierPolicy
 from scheduler.sqlite_frontier import SQLiteFrontier
@@ -669,28 +670,33 @@ def test_robots_lease_comes_first_and_is_obeyed(
         assert [e["kind"] for e in f.errors()] == ["robots"]  # type: ignore[attr-defined]
 
 
-def test_the_robots_txt_before_a_feed_off_its_outlets_hosts_is_that_outlets_to_fetch(
-    backend_settings: SettingsFactory,
+@pytest.mark.parametrize(
+    ("kind", "url"), [("feed", "http://feeds.cdn.example/x.rss"), ("sitemap", "http://cdn.example/news.xml")]
+)
+def test_the_robots_txt_before_a_source_off_its_outlets_hosts_is_that_outlets_to_fetch(
+    backend_settings: SettingsFactory, kind: UrlKind, url: str
 ) -> None:
-    """A feed the outlet's page names on another name (a CDN's): its host is no outlet's, yet
-    its robots.txt lease names the feed's outlet, so the scheduler fetches it first while that
-    outlet is in the file, and fetches nothing there once it is taken out. A robots.txt before
-    an article names no outlet: the host decides, as before."""
+    """A feed the outlet's page names on another name (a CDN's), or a sitemap its robots.txt
+    names there: its host is no outlet's, yet its robots.txt lease names the source's outlet,
+    so the scheduler fetches it first while that outlet is in the file, and fetches nothing
+    there once it is taken out. A robots.txt before an article names no outlet: the host
+    decides, as before. (Sitemaps since session 41.)"""
     f = build_frontier(backend_settings(politeness=ROBOTS_ON), OUTLETS)
-    f.add([FrontierEntry("http://feeds.cdn.example/x.rss", "feed", "x")], T0)
+    f.add([FrontierEntry(url, kind, "x")], T0)
     f.add([FrontierEntry("http://a.example/2026/12/07/story", "article", "x", 1)], T0)
     robots = {lease.host: lease for lease in f.lease(T0, 5)}
+    cdn = host_of(url)
     assert {h: (r.kind, r.outlet) for h, r in robots.items()} == {
-        "feeds.cdn.example": ("robots", "x"),
+        cdn: ("robots", "x"),
         "a.example": ("robots", None),
     }
     scope, gone = OutletScope(OUTLETS), OutletScope([])
-    assert not scope.removed(robots["feeds.cdn.example"]) and not scope.removed(robots["a.example"])
-    assert gone.removed(robots["feeds.cdn.example"]) and gone.removed(robots["a.example"])
-    f.set_robots("feeds.cdn.example", None, T0)
-    (feed,) = f.lease(T0 + 1, 5)
-    assert (feed.kind, feed.outlet) == ("feed", "x")
-    assert not scope.removed(feed) and gone.removed(feed)
+    assert not scope.removed(robots[cdn]) and not scope.removed(robots["a.example"])
+    assert gone.removed(robots[cdn]) and gone.removed(robots["a.example"])
+    f.set_robots(cdn, None, T0)
+    (source,) = f.lease(T0 + 1, 5)
+    assert (source.kind, source.outlet) == (kind, "x")
+    assert not scope.removed(source) and gone.removed(source)
 
 
 def test_a_change_of_the_delay_settings_reaches_a_host_at_once(backend_settings: SettingsFactory) -> None:

@@ -130,7 +130,12 @@ class PageProcessor:
             return result
         if shape == "sitemap":
             links = sitemap_links(body, final_url)
-            return self._links_result("sitemap", lease, links, digest, final_url)
+            result = self._links_result("sitemap", lease, links, digest, final_url)
+            if not self._discovery.in_scope(lease.outlet, lease.url):
+                # One its outlet's robots.txt names on another name (a CDN's), or an index
+                # there lists, stays a source while it lists the outlet's pages.
+                result.keep_source = self._discovery.lists_for(lease.outlet, links, final_url)
+            return result
         if shape != "html":
             raise ParseError(
                 f"not an HTML page, feed or sitemap ({response.content_type or 'no type'})", url=lease.url

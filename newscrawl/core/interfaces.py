@@ -153,6 +153,10 @@ class LinkPolicy(Protocol):
 
     def is_article(self, outlet_name: str | None, url: str) -> bool: ...
 
+    def lists_for(self, outlet_name: str | None, links: list[Link], sitemap_url: str) -> bool:
+        """Whether a sitemap served off the outlet's hosts lists its pages (or, an index,
+        sitemaps on its own host): else it is another site's."""
+
     def entries(
         self,
         links: list[Link],

@@ -61,9 +61,10 @@ for _, host in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT',
         if not rf then redis.call('SADD', KEYS[5], host) end
         redis.call('ZADD', KEYS[7], now, host)
         redis.call('HSET', hk, 'robots_token', now)
-        -- A feed queued first names its outlet: the host may lie off that outlet's hosts.
+        -- A feed or sitemap queued first names its outlet: the host may lie off that outlet's hosts.
         local head, outlet = redis.call('ZRANGE', qk, 0, 0), ''
-        if #head > 0 and redis.call('HGET', up .. head[1], 'kind') == 'feed' then
+        local head_kind = #head > 0 and redis.call('HGET', up .. head[1], 'kind')
+        if head_kind == 'feed' or head_kind == 'sitemap' then
           outlet = redis.call('HGET', up .. head[1], 'outlet') or ''
         end
         table.insert(out, {'robots', host, redis.call('HGET', hk, 'scheme') or 'http', outlet})
