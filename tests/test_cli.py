@@ -565,7 +565,9 @@ def test_a_sitemap_the_robots_txt_names_on_another_name_is_a_source_of_its_outle
     )
     news = _urlset([(on_page, now - 3600), (only_in_cdn_news, now - 600)], news=True)
     pages = {
-        f"{site}/robots.txt": Resource(f"User-agent: *\nSitemap: {cdn}/sitemaps/index.xml\n".encode()),
+        # Redirected to the CDN (as some sites do): still the site's robots.txt.
+        f"{site}/robots.txt": Resource(status=301, headers={"Location": f"{cdn}/site-robots.txt"}),
+        f"{cdn}/site-robots.txt": Resource(f"User-agent: *\nSitemap: {cdn}/sitemaps/index.xml\n".encode()),
         f"{cdn}/robots.txt": Resource(
             f"User-agent: *\nDisallow: /private/\nSitemap: {cdn}/sitemaps/customers.xml\n".encode()
         ),

@@ -185,8 +185,10 @@ class PageProcessor:
         if not links:
             return []
         outlet = lease.outlet or self._discovery.outlet_for(lease.url)
+        # The host's robots.txt, wherever it redirected (RFC 9309): the host vouches for the
+        # sitemaps it names (scheduler/discovery.py).
         return self._discovery.entries(
-            links, outlet_name=outlet, depth=0, referrer=final_url, source="robots"
+            links, outlet_name=outlet, depth=0, referrer=lease.url, source="robots"
         )
 
     def _links_result(
