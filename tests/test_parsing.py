@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trafilatura.xpaths import BODY_XPATH
 
+import workers.extract as extract_module
 from newscrawl.core.errors import ConfigError, InvalidURL, UnsupportedContent
 from newscrawl.core.records import Link, headline_key
 from newscrawl.core.settings import load_settings
@@ -1612,6 +1614,57 @@ def test_a_date_printed_in_the_pages_footer_is_read_when_the_body_comes_from_the
     assert article.published_at is not None
     assert article.published_at.isoformat() == "2024-03-05T09:30:00+01:00"
     assert "harbour budget" in article.body and "Published" not in article.body
+
+
+@pytest.mark.parametrize("zero", ["0001-01-01T00:00:00Z", "1970-01-01T00:00:00+00:00", "1900-01-01"])
+def test_a_date_types_zero_value_is_no_publication_date(zero: str) -> None:
+    """A template that was never given the story's date writes its date type's zero value (Go's
+    year 1, Unix time 0, SQL Server's 1900): the next source dates the story (here the page's
+    meta tag; in the scrapinghub-aeb pages of the Detroit News and USA Today, the date in the
+    address). Before session 41 such stories were dated the year 1."""
+    prose = "".join(
+        f"<p>The council met on the {n} floor of the old town hall and voted on the harbour budget again.</p>"
+        for n in ("first", "second", "third", "fourth", "fifth", "sixth")
+    )
+    ld = f'{{"@type": "NewsArticle", "headline": "Council votes", "datePublished": "{zero}"}}'
+    html = (
+        f'<html><head><title>Council votes</title><script type="application/ld+json">{ld}</script>'
+        '<meta property="article:published_time" content="2024-03-05T09:30:00+01:00"></head>'
+        f"<body><article><h1>Council votes</h1>{prose}</article></body></html>"
+    )
+    article = extract_article(parse_html(html, "https://www.example.com/council-votes"))
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == "2024-03-05T09:30:00+01:00"
+
+
+@pytest.mark.parametrize(("utc_now", "dated"), [
+    # 22:00 in UTC is 11:00 the next morning in Auckland: today's story there.
+    ("2039-03-09T22:00:00+00:00", True),
+    # 06:00 in UTC is 20:00 of the same day on the Line Islands: nowhere is it the 10th yet.
+    ("2039-03-09T06:00:00+00:00", False),
+])  # fmt: skip
+def test_a_date_printed_ahead_of_utc_is_read_while_it_is_today_somewhere(
+    monkeypatch: pytest.MonkeyPatch, utc_now: str, dated: bool
+) -> None:
+    """A story from a site ahead of UTC (New Zealand, Australia, Japan) that prints only its date
+    (no structured data, no meta tags): fetched within hours of publication, while it is still
+    the day before in UTC, it is dated. Before session 41 htmldate's bound, the end of the
+    crawler's own day, refused the date and the freshest stories of those outlets had none (or
+    the first of January of its year). A date that is tomorrow everywhere is refused still. (The
+    clock is virtual; htmldate reads years up to 2039.)"""
+    monkeypatch.setattr(extract_module, "_utc_now", lambda: datetime.fromisoformat(utc_now))
+    prose = "".join(
+        f"<p>The council met on the {n} floor of the old town hall and voted on the harbour budget again.</p>"
+        for n in ("first", "second", "third", "fourth", "fifth", "sixth")
+    )
+    html = (
+        "<html><head><title>Council votes</title></head><body>"
+        f"<article><h1>Council votes</h1><p class='byline'>By Jane Doe | 10 March 2039</p>{prose}</article>"
+        "</body></html>"
+    )
+    article = extract_article(parse_html(html, "https://www.example.co.nz/council-votes"))
+    day = article.published_at.date().isoformat() if article.published_at else None
+    assert (day == "2039-03-10") is dated
 
 
 # Attribute values around those trafilatura's content queries look for: theirs, the same in other

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -491,18 +491,31 @@ def _clean(value: Any) -> str | None:
 
 
 def _parse_stamp(value: Any) -> datetime | None:
-    """A datetime as written: aware when the text has an offset or a zone, naive otherwise."""
+    """A datetime as written: aware when the text has an offset or a zone, naive otherwise; none
+    for a date type's zero value, which a template writes for a date it was never given."""
     text = _clean(value)
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        stamp: datetime | None = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         try:
-            stamp: datetime | None = dateparser.parse(text, tzinfos=_TZ_ABBREVIATIONS)
+            stamp = dateparser.parse(text, tzinfos=_TZ_ABBREVIATIONS)
         except (ValueError, OverflowError):
             return None
-        return stamp
+    return None if stamp is None or _zero_value(stamp) else stamp
+
+
+# Go's and .NET's zero time is the year 1; SQL Server's and spreadsheets' is 1 January 1900;
+# Unix time 0 is 1 January 1970, midnight UTC.
+_ZERO_DAYS = ((1900, 1, 1), (1970, 1, 1))
+
+
+def _zero_value(stamp: datetime) -> bool:
+    if stamp.year == 1:
+        return True
+    midnight = stamp.time() == datetime.min.time() and stamp.utcoffset() in (None, timedelta(0))
+    return midnight and (stamp.year, stamp.month, stamp.day) in _ZERO_DAYS
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -1291,13 +1304,35 @@ def _published(
     if first is not None:
         return _with_offset(first, stamps, lambda: _naive_zone(page, obj, rules))
     found = find_date(
-        page.tree, url=page.url, original_date=True, extensive_search=True, outputformat="%Y-%m-%d"
+        page.tree,
+        url=page.url,
+        original_date=True,
+        extensive_search=True,
+        outputformat="%Y-%m-%d",
+        max_date=_latest_day_anywhere(_utc_now()),
     )
     day = _parse_stamp(found) if found else None
     if day is None:
         return None
     shown = _shown_time(page, day) if rules.shown_time else None
     return (shown or day).replace(tzinfo=_naive_zone(page, obj, rules))
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# The zone furthest ahead of UTC (Kiribati's Line Islands).
+_FURTHEST_AHEAD = timedelta(hours=14)
+
+
+def _latest_day_anywhere(now: datetime) -> datetime:
+    """The end of the latest calendar day anywhere on Earth at ``now``: the latest date a page
+    can print for today. htmldate's own bound is the end of the crawler's local day, which
+    refuses the date of a story published this morning in Sydney or Auckland while it is still
+    yesterday in UTC, the freshest stories of those outlets."""
+    latest = (now.astimezone(UTC) + _FURTHEST_AHEAD).replace(tzinfo=None)
+    return latest.replace(hour=23, minute=59, second=59, microsecond=999999)
 
 
 def _naive_zone(page: HtmlPage, obj: dict[str, Any] | None, rules: ExtractionRules) -> tzinfo:
