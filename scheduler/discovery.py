@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -164,7 +165,11 @@ class Discovery:
         # Only the outlets file's own pages name sections and feeds; a section found on one names
         # no more (thirty sections with a feed each would make an outlet ninety sources).
         named_by_seed = source == "listing" and depth == 0 and outlet is not None
-        sections = self._sections_per_page if named_by_seed else 0
+        sections = (
+            self._ranked_sections(links, outlet, referrer, seeds)
+            if named_by_seed and self._sections_per_page
+            else set()
+        )
         taken: set[str] = set()
         # What an outlets-file sitemap's indexes list is named by the file too (depth 0: read
         # whole); below a found one, or robots.txt, depth counts what the crawl found itself.
@@ -196,7 +201,7 @@ class Discovery:
             elif source in ("feed", "sitemap") or self._is_article(outlet, link.url):
                 # Feeds and sitemaps list articles by definition.
                 kind = "article"
-            elif len(taken) < sections and link.url not in taken and looks_like_section(link.url, referrer):
+            elif link.url in sections and link.url not in taken:
                 taken.add(link.url)
                 kind = "listing"
             else:
@@ -220,6 +225,39 @@ class Discovery:
             # other pages (about, contact, its few categories) would cost more than they find.
             return [e for e in out if e.kind != "listing"]
         return out
+
+    def _ranked_sections(
+        self, links: list[Link], outlet: Outlet | None, page_url: str, seeds: set[str]
+    ) -> set[str]:
+        """The page's ``sections_per_page`` likeliest sections: first those under whose path
+        the page's own stories sit, the most first (``/politik/`` above ``/politik/inland/...``
+        stories), then in page order. A navigation that opens with dozens of service and
+        shopping pages (``/kaufberater/``, ``/casinos/``, ``/mediathek/...``) would otherwise
+        fill the quota before the newsroom's sections."""
+        stories: list[str] = []
+        candidates: dict[str, str] = {}  # url -> its path as a folder
+        for link in links:
+            if link.kind != "page" or link.url in seeds:
+                continue
+            if self._is_article(outlet, link.url):
+                stories.append(urlsplit(link.url).path)
+            elif link.url not in candidates and looks_like_section(link.url, page_url):
+                candidates[link.url] = urlsplit(link.url).path.rstrip("/") + "/"
+        if len(candidates) <= self._sections_per_page:
+            return set(candidates)
+        under: Counter[str] = Counter()  # stories per folder they sit in, at any depth
+        for path in stories:
+            end = path.find("/", 1)
+            while end != -1:
+                under[path[: end + 1]] += 1
+                end = path.find("/", end + 1)
+        # Half in page order (a headlines page, a ticker or a video section lists stories from
+        # every folder, none under its own), the rest by the stories under them.
+        first = list(candidates)[: (self._sections_per_page + 1) // 2]
+        rest = sorted(
+            (url for url in candidates if url not in first), key=lambda url: -under[candidates[url]]
+        )
+        return set(first + rest[: self._sections_per_page - len(first)])
 
     def _robots_sitemaps(self, outlet: Outlet | None, links: list[Link], robots_url: str) -> list[Link]:
         """The sitemaps of an outlet's robots.txt, those named news first, then those on the

@@ -428,6 +428,37 @@ def test_a_seed_listing_names_its_sections_and_no_other_page_does() -> None:
     assert [e.kind for e in small] == ["article"] * 9
 
 
+def test_the_sections_a_crowded_navigation_names_are_chosen_by_the_stories_under_them() -> None:
+    """A home page whose navigation opens with more shop and service pages than the sections
+    quota (welt.de's media library and subscription pages, bild.de's shopping guides), then the
+    newsroom's sections: half the quota goes in page order (a headlines page lists stories from
+    every folder, none under its own), the rest to the sections the page's own stories sit under,
+    the most first. Before session 41 the quota went in page order alone and the newsroom's
+    sections were never fetched (welt.de in the frontpage archive: 338 stories found, now 757;
+    ``bench/sections.py``)."""
+    home = "https://a.example/"
+    outlets = OutletIndex(parse_outlets('[[outlet]]\nname = "A"\nurls = ["https://a.example/"]\n'))
+    service = [Link(url=f"https://a.example/shop/{name}/", kind="page") for name in ["headlines", *"bcdefgh"]]
+    sections = [
+        Link(url=f"https://a.example/{name}/", kind="page") for name in ["kultur", "politik", "sport"]
+    ]
+    stories = [
+        Link(url=f"https://a.example/{folder}/article{i}/a-story-about-the-harbour-bridge", kind="page")
+        for folder, count in [("politik/ausland", 6), ("sport", 4), ("kultur", 1)]
+        for i in range(count)
+    ]
+    found = Discovery(outlets, sections_per_page=4).entries(
+        service + sections + stories, outlet_name="A", depth=0, referrer=home, source="listing"
+    )
+    assert [e.url for e in found if e.kind == "listing"] == [
+        "https://a.example/shop/headlines/",
+        "https://a.example/shop/b/",
+        "https://a.example/politik/",
+        "https://a.example/sport/",
+    ]
+    assert sum(e.kind == "article" for e in found) == len(stories)
+
+
 def test_structured_fields_and_paywall() -> None:
     ld = {
         "@context": "https://schema.org",

@@ -150,9 +150,10 @@ class FrontierSettings(_Section):
     # archive is fetched, never queued. News sitemaps and the outlets file's own are read whole.
     discover_news_sitemaps: bool = True
     found_sitemap_max_age_s: float = Field(3 * 86400.0, gt=0)
-    # Sections: the first ``sections_per_page`` links of a seed listing (home or section page
-    # from the outlets file) to shallow pages of its own host that are not articles are fetched
-    # once; those listing at least ``section_min_article_links`` articles become sources of the
+    # Sections: ``sections_per_page`` links of a seed listing (home or section page from the
+    # outlets file) to shallow pages of its own host that are not articles (half the first in
+    # page order, half those the page's own stories sit under) are fetched once; those listing
+    # at least ``section_min_article_links`` articles become sources of the
     # outlet, revisited as often as their news deserves. The rest (service pages, or sections
     # still nearly empty) are looked at again section_recheck_min_s later, then at twice the
     # previous gap each time, up to revisit_max_s (then daily), until they list enough.
