@@ -229,11 +229,11 @@ class Discovery:
     def _ranked_sections(
         self, links: list[Link], outlet: Outlet | None, page_url: str, seeds: set[str]
     ) -> set[str]:
-        """The page's ``sections_per_page`` likeliest sections: first those under whose path
-        the page's own stories sit, the most first (``/politik/`` above ``/politik/inland/...``
-        stories), then in page order. A navigation that opens with dozens of service and
-        shopping pages (``/kaufberater/``, ``/casinos/``, ``/mediathek/...``) would otherwise
-        fill the quota before the newsroom's sections."""
+        """The page's ``sections_per_page`` likeliest sections: the first half of the quota in
+        page order, the rest those under whose path the page's own stories sit, the most first
+        (``/politik/`` for ``/politik/inland/...`` stories). A navigation that opens with dozens
+        of service and shopping pages (``/kaufberater/``, ``/casinos/``, ``/mediathek/...``)
+        would otherwise fill the quota before the newsroom's sections."""
         stories: list[str] = []
         candidates: dict[str, str] = {}  # url -> its path as a folder
         for link in links:
