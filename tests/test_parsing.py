@@ -1647,6 +1647,37 @@ def test_a_date_printed_in_the_pages_footer_is_read_when_the_body_comes_from_the
     assert "harbour budget" in article.body and "Published" not in article.body
 
 
+@pytest.mark.parametrize(
+    ("stamp", "published"),
+    [
+        # The site's latest stories, in a sidebar before the article: another day's.
+        ("2023-12-24T13:05:00-05:00", "2023-12-19T00:00:00+00:00"),
+        # The story's own time, a time zone's worth from the address's day: kept to the minute.
+        ("2023-12-19T21:30:00-05:00", "2023-12-19T21:30:00-05:00"),
+    ],
+)
+def test_a_first_time_element_another_day_than_the_address_says_is_not_the_storys(
+    stamp: str, published: str
+) -> None:
+    """A page without structured dates or meta tags whose first ``<time>`` element is in a list
+    of the site's latest stories (Anime News Network's sidebar, in the independent corpus): its
+    address dates the story (``/2023-12-19/``), and a ``<time>`` more than a day off it is another
+    story's. Before session 41 the sidebar's newest time was the story's."""
+    prose = "".join(
+        f"<p>The council met on the {n} floor of the old town hall and voted on the harbour budget again.</p>"
+        for n in ("first", "second", "third", "fourth", "fifth", "sixth")
+    )
+    sidebar = f'<ul class="latest"><li><time datetime="{stamp}">13:05</time> <a href="/x">Other</a></li></ul>'
+    html = (
+        "<html><head><title>Council votes</title></head><body>"
+        f"{sidebar}<article><h1>Council votes</h1>{prose}</article></body></html>"
+    )
+    url = "https://www.example.com/feature/2023-12-19/council-votes-on-the-harbour-budget/.205666"
+    article = extract_article(parse_html(html, url))
+    assert article.published_at is not None
+    assert article.published_at.isoformat() == published
+
+
 @pytest.mark.parametrize("zero", ["0001-01-01T00:00:00Z", "1970-01-01T00:00:00+00:00", "1900-01-01"])
 def test_a_date_types_zero_value_is_no_publication_date(zero: str) -> None:
     """A template that was never given the story's date writes its date type's zero value (Go's

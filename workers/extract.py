@@ -192,6 +192,9 @@ class ExtractionRules:
     # An author page linked from a line of prose (a picture's caption ending "By Jane Doe", a
     # sentence) is not the byline: the last resort takes links that stand on a short line.
     author_links_on_short_lines: bool = True
+    # A first <time> element dated more than a day off the date in the page's address belongs
+    # to a list of other stories (a sidebar of the latest): the address dates the story.
+    address_date_checks_time: bool = True
     # Title: the shorter of the JSON-LD headline and og:title (off: the JSON-LD headline).
     shorter_headline: bool = True
     # Published time: the printed time beside a date-only stamp.
@@ -1297,7 +1300,7 @@ def _published(
     raws = itertools.chain(
         [obj.get("datePublished"), obj.get("dateCreated")] if obj else [],
         (page.first_meta(key) for key in _PUBLISHED_META),
-        (el.get("datetime") for el in page.tree.xpath("/descendant::time[@datetime][1]")),
+        _first_time_element(page, rules),
     )
     stamps = (s for s in map(_parse_stamp, raws) if s is not None)
     first = next(stamps, None)
@@ -1316,6 +1319,35 @@ def _published(
         return None
     shown = _shown_time(page, day) if rules.shown_time else None
     return (shown or day).replace(tzinfo=_naive_zone(page, obj, rules))
+
+
+def _first_time_element(page: HtmlPage, rules: ExtractionRules) -> Iterator[str | None]:
+    """The page's first ``<time datetime>``, unless its address dates the story on another day:
+    then that element is a list's of other stories (the site's latest, in a sidebar before the
+    article), and htmldate reads the address."""
+    for element in page.tree.xpath("/descendant::time[@datetime][1]"):
+        value = element.get("datetime")
+        if rules.address_date_checks_time and _off_address_date(page.url, value):
+            return
+        yield value
+
+
+# A date in an address's path: /2023/12/19/ or /2023-12-19/ (a year of four digits first).
+_ADDRESS_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?=[/._-]|$)")
+
+
+def _off_address_date(url: str, value: str | None) -> bool:
+    """Whether a stamp falls more than a day (a time zone's worth) off the date in ``url``."""
+    match = _ADDRESS_DATE.search(urlsplit(url).path)
+    stamp = _parse_stamp(value) if match else None
+    if match is None or stamp is None:
+        return False
+    try:
+        year, month, day_of_month = map(int, match.groups())
+        day = datetime(year, month, day_of_month).date()
+    except ValueError:  # 31 February
+        return False
+    return abs((stamp.date() - day).days) > 1
 
 
 def _utc_now() -> datetime:
