@@ -1628,13 +1628,17 @@ def test_invisible_format_characters_leave_text_and_nothing_else_does() -> None:
     assert visible_text("plain ASCII") == "plain ASCII"
 
 
+# Six paragraphs of a council story: enough text for an article, no dates, no bylines.
+_COUNCIL_PROSE = "".join(
+    f"<p>The council met on the {n} floor of the old town hall and voted on the harbour budget again.</p>"
+    for n in ("first", "second", "third", "fourth", "fifth", "sixth")
+)
+
+
 def test_a_date_printed_in_the_pages_footer_is_read_when_the_body_comes_from_the_whole_page() -> None:
     """Without an article container the whole page goes to trafilatura, first without its chrome
     (navigation, asides, footers); the page's date is still read where the page prints it."""
-    prose = "".join(
-        f"<p>The council met on the {n} floor of the old town hall and voted on the harbour budget again.</p>"
-        for n in ("first", "second", "third", "fourth", "fifth", "sixth")
-    )
+    prose = _COUNCIL_PROSE
     html = (
         "<html><head><title>Council votes</title></head><body><nav><a href='/'>Home</a></nav>"
         f"<div class='content'><h1>Council votes</h1>{prose}</div>"
@@ -1663,10 +1667,7 @@ def test_a_first_time_element_another_day_than_the_address_says_is_not_the_story
     of the site's latest stories (Anime News Network's sidebar, in the independent corpus): its
     address dates the story (``/2023-12-19/``), and a ``<time>`` more than a day off it is another
     story's. Before session 41 the sidebar's newest time was the story's."""
-    prose = "".join(
-        f"<p>The council met on the {n} floor of the old town hall and voted on the harbour budget again.</p>"
-        for n in ("first", "second", "third", "fourth", "fifth", "sixth")
-    )
+    prose = _COUNCIL_PROSE
     sidebar = f'<ul class="latest"><li><time datetime="{stamp}">13:05</time> <a href="/x">Other</a></li></ul>'
     html = (
         "<html><head><title>Council votes</title></head><body>"
@@ -1684,10 +1685,7 @@ def test_a_date_types_zero_value_is_no_publication_date(zero: str) -> None:
     year 1, Unix time 0, SQL Server's 1900): the next source dates the story (here the page's
     meta tag; in the scrapinghub-aeb pages of the Detroit News and USA Today, the date in the
     address). Before session 41 such stories were dated the year 1."""
-    prose = "".join(
-        f"<p>The council met on the {n} floor of the old town hall and voted on the harbour budget again.</p>"
-        for n in ("first", "second", "third", "fourth", "fifth", "sixth")
-    )
+    prose = _COUNCIL_PROSE
     ld = f'{{"@type": "NewsArticle", "headline": "Council votes", "datePublished": "{zero}"}}'
     html = (
         f'<html><head><title>Council votes</title><script type="application/ld+json">{ld}</script>'
@@ -1715,10 +1713,7 @@ def test_a_date_printed_ahead_of_utc_is_read_while_it_is_today_somewhere(
     the first of January of its year). A date that is tomorrow everywhere is refused still. (The
     clock is virtual; htmldate reads years up to 2039.)"""
     monkeypatch.setattr(extract_module, "_utc_now", lambda: datetime.fromisoformat(utc_now))
-    prose = "".join(
-        f"<p>The council met on the {n} floor of the old town hall and voted on the harbour budget again.</p>"
-        for n in ("first", "second", "third", "fourth", "fifth", "sixth")
-    )
+    prose = _COUNCIL_PROSE
     html = (
         "<html><head><title>Council votes</title></head><body>"
         f"<article><h1>Council votes</h1><p class='byline'>By Jane Doe | 10 March 2039</p>{prose}</article>"
