@@ -12,6 +12,7 @@ BENCHES = [
     "dedup",
     "distributed",
     "extraction",
+    "extraction_cold",
     "freshness",
     "frontier_memory",
     "fuzz",

@@ -145,10 +145,11 @@ def _refuse_bad_settings(**_: Any) -> None:
 
 
 def _freeze_startup_objects(**_: Any) -> None:
-    import workers.runtime  # noqa: F401 - the pipeline's modules, loaded once for every pool process
-    from workers.extract import warm_up
+    # The pipeline's modules, loaded once for every pool process; importing the extractor builds
+    # the tables its libraries would otherwise build on first use, in each child.
+    import workers.extract
+    import workers.runtime  # noqa: F401
 
-    warm_up()  # and the tables their libraries build on first use
     freeze_before_fork()
 
 
