@@ -39,13 +39,30 @@ def looks_like_article(url: str) -> bool:
     path = parts.path
     if path in ("", "/") or is_navigation_page(url) or is_not_crawlable(url):
         return False
-    last = [s for s in path.split("/") if s][-1] if path.strip("/") else ""
-    words = [w for w in _SLUG_SPLIT.split(_ARTICLE_SUFFIX.sub("", last)) if w]
-    if len(words) >= 4:
+    segments = [s for s in path.split("/") if s]
+    last = segments[-1] if segments else ""
+    words = _slug_words(last)
+    if len(words) >= 4 or _headline_then_id(segments):
         return True
     if _DATE_PATH.search(path) or _LONG_NUMBER.search(path):
         return True
     return bool(_ARTICLE_SUFFIX.search(last)) and len(words) >= 2
+
+
+def _slug_words(segment: str) -> list[str]:
+    return [w for w in _SLUG_SPLIT.split(_ARTICLE_SUFFIX.sub("", segment)) if w]
+
+
+# A story's identifier: digits (``2900-4965``, ``b9565ae08a``) or capitals inside (``ar-BBWXwNX``);
+# a wiki's page name is words (``Central_Hyrule``), a section's or a view's a word (``results``).
+_IDENTIFIER = re.compile(r"\d|[A-Z][a-z]*[A-Z]")
+
+
+def _headline_then_id(segments: list[str]) -> bool:
+    """``/<headline of four words or more>/<identifier>``: the story's slug is not always last."""
+    if len(segments) < 2 or "_" in segments[-1] or not _IDENTIFIER.search(segments[-1]):
+        return False
+    return len(_slug_words(segments[-2])) >= 4
 
 
 _PAGE_NUMBER = re.compile(r"^\d+$")

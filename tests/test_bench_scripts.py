@@ -17,6 +17,7 @@ BENCHES = [
     "frontier_memory",
     "fuzz",
     "indexer",
+    "pipeline_quality",
     "sections",
     "serve_replay",
     "soak",

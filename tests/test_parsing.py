@@ -55,6 +55,25 @@ def test_article_url_heuristics() -> None:
     assert not looks_like_article("https://ex.org/login")
 
 
+def test_a_headline_followed_by_the_storys_identifier_is_an_article_url() -> None:
+    """Some outlets put an identifier after the headline's slug (``/<slug>/ar-BBWXwNX``,
+    ``/<slug>/2900-4965/``): found on a home page, such a link is a story. A wiki's page under a
+    long title, or a view of a story (``/results/``), is not."""
+    for story in (
+        "https://ex.org/en-us/health/other/the-man-whose-duvet-nearly-killed-him/ar-BBWXwNX",
+        "https://ex.org/gallery/the-best-video-game-soundtracks-of-2023/2900-5010/",
+        "https://ex.org/us/nfl/news/simone-biles-husband-jonathan-owens-interview/b9565ae08a1e1593ea5367a7",
+    ):
+        assert looks_like_article(story), story
+    for other in (
+        "https://ex.org/wikis/the-legend-of-zelda-breath-of-the-wild-2/Central_Hyrule",
+        "https://ex.org/wikis/the-legend-of-zelda-breath-of-the-wild-2/Akkala",
+        "https://ex.org/polls/who-do-you-think-has-momentum-now/results/",
+        "https://ex.org/about-the-theater-and-its-stages/seoul/",
+    ):
+        assert not looks_like_article(other), other
+
+
 def test_outlets_file_errors_are_clear() -> None:
     with pytest.raises(ConfigError, match="name"):
         parse_outlets('[[outlet]]\nurls = ["http://a.example/"]\n')
