@@ -655,6 +655,15 @@ def test_a_list_of_links_to_other_sites_is_the_article_and_one_to_the_outlets_st
         assert "another story" not in article.body
 
 
+def _cookie_notice() -> str:
+    """A consent notice of 30 long paragraphs: more text on the page than the story."""
+    return "".join(
+        f"<p>Cookie {i}: a small piece of data that a website asks your browser to store on your device"
+        f" in order to remember information about you, such as your language preference.</p>"
+        for i in range(30)
+    )
+
+
 def test_a_second_opinion_about_another_block_does_not_replace_the_article() -> None:
     """Where the fast pass finds a short article on a page of many paragraphs (a cookie list, a
     pitch for donations), the slower comparison may find the longer block instead: it replaces
@@ -664,11 +673,7 @@ def test_a_second_opinion_about_another_block_does_not_replace_the_article() -> 
         f" so quickly and what the firm wants to lead in.</p>"
         for i in range(4)
     )
-    cookies = "".join(
-        f"<p>Cookie {i}: a small piece of data that a website asks your browser to store on your device"
-        f" in order to remember information about you, such as your language preference.</p>"
-        for i in range(30)
-    )
+    cookies = _cookie_notice()
     html = (
         "<html><head><title>WT 360</title></head><body><article><h1>WT 360</h1>"
         f"{story}</article><div id='consent'>{cookies}</div></body></html>"
@@ -676,6 +681,42 @@ def test_a_second_opinion_about_another_block_does_not_replace_the_article() -> 
     article = extract_article(parse_html(html, "https://a.example/podcasts/wt-360"))
     assert "Sentence 0 of the interview" in article.body
     assert "Cookie 0" not in article.body
+
+
+def test_where_the_publishers_article_body_tells_the_fast_passs_story_no_second_opinion_is_paid_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same short story on a page of many other paragraphs, but its JSON-LD articleBody tells
+    the story the fast pass read: trafilatura's comparison with readability and jusText (as
+    costly as its whole pass) is not run, and the body is the story."""
+    sentences = [
+        f"Sentence {i} of the interview: the chief executive explains why the two acquisitions closed"
+        f" so quickly and what the firm wants to lead in."
+        for i in range(5)
+    ]
+    cookies = _cookie_notice()
+    told = {"@type": "NewsArticle", "headline": "WT 360", "articleBody": " ".join(sentences)}
+    structured = json.dumps(told)
+    html = (
+        f"<html><head><title>WT 360</title><script type='application/ld+json'>{structured}</script></head>"
+        f"<body><article><h1>WT 360</h1>{''.join(f'<p>{s}</p>' for s in sentences)}</article>"
+        f"<div id='consent'>{cookies}</div></body></html>"
+    )
+    passes: list[bool] = []
+    read = extract_module._trafilatura_text
+
+    def counted(*args: Any, fast: bool, **kwargs: Any) -> str:
+        passes.append(fast)
+        return read(*args, fast=fast, **kwargs)
+
+    monkeypatch.setattr(extract_module, "_trafilatura_text", counted)
+    for vouching in (True, False):
+        passes.clear()
+        rules = ExtractionRules(structured_body_vouches=vouching)
+        article = extract_article(parse_html(html, "https://a.example/podcasts/wt-360"), rules=rules)
+        assert "Sentence 0 of the interview" in article.body
+        assert "Cookie 0" not in article.body
+        assert (False in passes) is not vouching, passes
 
 
 def _stream_page() -> str:
