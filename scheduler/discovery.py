@@ -54,15 +54,17 @@ def _slug_words(segment: str) -> list[str]:
 
 
 # A story's identifier: digits (``2900-4965``, ``b9565ae08a``) or capitals inside (``ar-BBWXwNX``);
-# a wiki's page name is words (``Central_Hyrule``), a section's or a view's a word (``results``).
+# a wiki's page name is words (``Central_Hyrule``), a section's or a view's a word (``results``),
+# a page number or a year is a page of something else (``/<story>/2``, ``/<section>/2024``).
 _IDENTIFIER = re.compile(r"\d|[A-Z][a-z]*[A-Z]")
+_PAGE_OR_YEAR = re.compile(r"^\d{1,4}$")
 
 
 def _headline_then_id(segments: list[str]) -> bool:
     """``/<headline of four words or more>/<identifier>``: the story's slug is not always last."""
-    if len(segments) < 2 or "_" in segments[-1] or not _IDENTIFIER.search(segments[-1]):
+    if len(segments) < 2 or "_" in segments[-1] or _PAGE_OR_YEAR.match(segments[-1]):
         return False
-    return len(_slug_words(segments[-2])) >= 4
+    return bool(_IDENTIFIER.search(segments[-1])) and len(_slug_words(segments[-2])) >= 4
 
 
 _PAGE_NUMBER = re.compile(r"^\d+$")

@@ -70,6 +70,8 @@ def test_a_headline_followed_by_the_storys_identifier_is_an_article_url() -> Non
         "https://ex.org/wikis/the-legend-of-zelda-breath-of-the-wild-2/Akkala",
         "https://ex.org/polls/who-do-you-think-has-momentum-now/results/",
         "https://ex.org/about-the-theater-and-its-stages/seoul/",
+        "https://ex.org/section/news-and-views-from-abroad/2024",
+        "https://ex.org/g/celebrity-couples-in-open-relationships/2/",
     ):
         assert not looks_like_article(other), other
 
