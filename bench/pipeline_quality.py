@@ -16,6 +16,9 @@ within 60 s); with the same metrics as ``bench/extraction.py``. Mixes: "rich" (e
 home page, a section page, a feed and a news sitemap) and "lean" (one source per host, a third
 of them a home page alone: there the address of a link has to say it is a story).
 
+With ``NEWSCRAWL_INDEPENDENT_CORPUS`` set (``bench/crossval.py``), the same on the independent
+corpus: body F1, title (its ``<h1>`` convention), authors F1 and published day.
+
 Usage: python bench/pipeline_quality.py [--mixes rich,lean]
 """
 
@@ -44,7 +47,7 @@ from bench.extraction import (  # noqa: E402
     names_f1,
 )
 from tests.conftest import corpora_path  # noqa: E402
-from tests.replay import ReplayPage, load_corpus_pages  # noqa: E402
+from tests.replay import ReplayPage, load_corpus_pages, load_independent_pages  # noqa: E402
 
 NEWSCRAWL = [sys.executable, "-m", "newscrawl", "--log-level", "ERROR"]
 
@@ -52,7 +55,25 @@ NEWSCRAWL = [sys.executable, "-m", "newscrawl", "--log-level", "ERROR"]
 def _truth_body(page: ReplayPage) -> str:
     if page.corpus == "aeb":
         return str(page.truth["articleBody"])
+    if page.corpus == "independent":
+        return str(page.truth["articleBody"])
     return "\n".join(page.truth["body_paragraphs"])
+
+
+def independent_pages(folder: Path) -> list[ReplayPage]:
+    """The independent corpus's pages as the replay web serves them, their truth completed from
+    its ``articles.json`` (body, authors; its title is its ``<h1>``, its date often the wrong
+    year, so only the day is scored, as ``bench/crossval.py`` does)."""
+    rows = json.loads((folder / "articles.json").read_text("utf-8"))
+    pages = list(load_independent_pages(folder).values())
+    for page in pages:
+        row = rows[Path(page.source).stem]
+        page.truth.update(
+            articleBody=row["articleBody"],
+            authors=[a.strip() for a in row["authors"].split(",") if a.strip()],
+            day=row["date"][:10],
+        )
+    return sorted(pages, key=lambda p: p.url)
 
 
 def _html(page: ReplayPage) -> bytes:
@@ -60,15 +81,18 @@ def _html(page: ReplayPage) -> bytes:
     return gzip.decompress(raw) if page.source.endswith(".gz") else raw
 
 
-def crawled(mix: str, tmp: Path) -> dict[str, dict[str, Any]]:
-    """Every indexed document by each address it was seen at, after one pass over the mix."""
+def crawled(mix: str, tmp: Path, pages_from: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every indexed document by each address it was seen at, after one pass over the mix (of
+    the shared corpora's pages, or of ``pages_from``'s)."""
+    name = f"{mix}-{'independent' if pages_from else 'shared'}"
+    serve = [sys.executable, str(REPO / "bench" / "serve_replay.py"), str(tmp / f"{name}.toml"), mix]
     server = subprocess.Popen(
-        [sys.executable, str(REPO / "bench" / "serve_replay.py"), str(tmp / f"{mix}.toml"), mix],
+        [*serve, *([str(pages_from)] if pages_from else [])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    data = tmp / f"data-{mix}"
+    data = tmp / f"data-{name}"
     try:
         assert server.stdout is not None
         info = json.loads(server.stdout.readline())
@@ -119,52 +143,61 @@ def _direct(page: ReplayPage) -> dict[str, Any]:
     return _as_fields({**vars(article), "published_at": published})
 
 
+def _share(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4)
+
+
 def score(pages: list[ReplayPage], fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for corpus in ("aeb", "fundus"):
-        chosen = [p for p in pages if p.corpus == corpus]
-        got = [fields[p.url] for p in chosen]
+    for corpus in dict.fromkeys(p.corpus for p in pages):
+        pairs = [(p, fields[p.url]) for p in pages if p.corpus == corpus]
         scores: dict[str, Any] = {
-            "pages": len(chosen),
-            "missing": sum(1 for g in got if not g["body"]),
-            "body_f1": body_scores(
-                [(_visible(g["body"]), _visible(_truth_body(p))) for p, g in zip(chosen, got, strict=True)]
-            )["f1"],
+            "pages": len(pairs),
+            "missing": sum(1 for _, g in pairs if not g["body"]),
+            "body_f1": body_scores([(_visible(g["body"]), _visible(_truth_body(p))) for p, g in pairs])["f1"],
         }
+        if corpus != "aeb":
+            scores["title"] = _share([_norm(g["title"]) == _norm(str(p.truth["title"])) for p, g in pairs])
+            scores["authors_f1"] = _share(
+                [names_f1(g["authors"], list(p.truth["authors"])) for p, g in pairs]
+            )
         if corpus == "fundus":
-            pairs = list(zip(chosen, got, strict=True))
-            scores["title"] = round(
-                sum(_norm(g["title"]) == _norm(str(p.truth["title"])) for p, g in pairs) / len(pairs), 4
+            scores["published_time"] = _share(
+                [date_match(_stamp(g["published_at"]), p.truth.get("publishing_date"))[0] for p, g in pairs]
             )
-            scores["authors_f1"] = round(
-                sum(names_f1(g["authors"], list(p.truth["authors"])) for p, g in pairs) / len(pairs),
-                4,
+        if corpus == "independent":
+            scores["published_day"] = _share(
+                [(g["published_at"] or "")[:10] == p.truth["day"] for p, g in pairs]
             )
-            stamps = [
-                (
-                    datetime.fromisoformat(g["published_at"]) if g["published_at"] else None,
-                    p.truth.get("publishing_date"),
-                )
-                for p, g in pairs
-            ]
-            scores["published_time"] = round(sum(date_match(s, t)[0] for s, t in stamps) / len(stamps), 4)
         result[corpus] = scores
     return result
+
+
+def _stamp(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mixes", default="rich,lean")
     args = parser.parse_args()
-    pages = sorted(load_corpus_pages(corpora_path()).values(), key=lambda p: p.url)
-    report: dict[str, Any] = {
-        "extract_url": score(pages, {p.url: _direct(p) for p in pages}),
-        "extract_file": score(pages, {u: _as_fields(d) for u, d in extracted_files(pages).items()}),
-    }
+    report: dict[str, Any] = {}
+    folder = os.environ.get("NEWSCRAWL_INDEPENDENT_CORPUS")
+    corpora: list[tuple[str, list[ReplayPage], Path | None]] = [
+        ("shared", sorted(load_corpus_pages(corpora_path()).values(), key=lambda p: p.url), None)
+    ]
+    if folder:
+        corpora.append(("independent", independent_pages(Path(folder)), Path(folder)))
     with tempfile.TemporaryDirectory() as tmp:
-        for mix in args.mixes.split(","):
-            docs = crawled(mix, Path(tmp))
-            report[f"crawl_{mix}"] = score(pages, {p.url: _as_fields(docs.get(p.url)) for p in pages})
+        for name, pages, pages_from in corpora:
+            runs = {
+                "extract_url": score(pages, {p.url: _direct(p) for p in pages}),
+                "extract_file": score(pages, {u: _as_fields(d) for u, d in extracted_files(pages).items()}),
+            }
+            for mix in args.mixes.split(","):
+                docs = crawled(mix, Path(tmp), pages_from)
+                runs[f"crawl_{mix}"] = score(pages, {p.url: _as_fields(docs.get(p.url)) for p in pages})
+            report[name] = runs
     print(json.dumps(report, indent=2))
 
 
