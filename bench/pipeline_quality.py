@@ -25,7 +25,6 @@ Usage: python bench/pipeline_quality.py [--mixes rich,lean]
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -47,17 +46,15 @@ from bench.extraction import (  # noqa: E402
     names_f1,
 )
 from tests.conftest import corpora_path  # noqa: E402
-from tests.replay import ReplayPage, load_corpus_pages, load_independent_pages  # noqa: E402
+from tests.replay import ReplayPage, _read_page, load_corpus_pages, load_independent_pages  # noqa: E402
 
 NEWSCRAWL = [sys.executable, "-m", "newscrawl", "--log-level", "ERROR"]
 
 
 def _truth_body(page: ReplayPage) -> str:
-    if page.corpus == "aeb":
-        return str(page.truth["articleBody"])
-    if page.corpus == "independent":
-        return str(page.truth["articleBody"])
-    return "\n".join(page.truth["body_paragraphs"])
+    if page.corpus == "fundus":
+        return "\n".join(page.truth["body_paragraphs"])
+    return str(page.truth["articleBody"])
 
 
 def independent_pages(folder: Path) -> list[ReplayPage]:
@@ -74,11 +71,6 @@ def independent_pages(folder: Path) -> list[ReplayPage]:
             day=row["date"][:10],
         )
     return sorted(pages, key=lambda p: p.url)
-
-
-def _html(page: ReplayPage) -> bytes:
-    raw = Path(page.source).read_bytes()
-    return gzip.decompress(raw) if page.source.endswith(".gz") else raw
 
 
 def crawled(mix: str, tmp: Path, pages_from: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -136,7 +128,7 @@ def _as_fields(doc: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _direct(page: ReplayPage) -> dict[str, Any]:
-    article = extract(_html(page), page.url)
+    article = extract(_read_page(page.source), page.url)
     if article is None:
         return _as_fields(None)
     published = article.published_at.isoformat() if article.published_at else None
