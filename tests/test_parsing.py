@@ -835,6 +835,40 @@ def test_an_article_split_into_chunks_by_adverts_is_read_whole(joined: bool) -> 
     assert "Advertisement" not in body
 
 
+def _standings_story(table: str) -> str:
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the report: the league's leaders won again on Saturday and now look"
+        f" certain to finish the regular season at the top of the table.</p>"
+        for i in range(4)
+    )
+    return (
+        "<html><head><title>Standings</title></head><body><nav><a href='/'>Home</a></nav>"
+        f"<article><h1>Leaders win again</h1>{paragraphs}{table}<p>The final round is on Sunday.</p>"
+        "</article></body></html>"
+    )
+
+
+def test_a_data_table_in_an_article_is_read_and_a_table_that_lays_the_page_out_is_read_as_text() -> None:
+    """A grid of results inside the story is part of it (standings, schedules, figures); a table
+    that only lays the page out is no grid: what its cells say is read as text, as anywhere else."""
+    grid = (
+        "<table><tr><th>Team</th><th>Won</th><th>Lost</th></tr>"
+        "<tr><td>Riverton Rovers</td><td>27</td><td>3</td></tr>"
+        "<tr><td>Lakeside United</td><td>22</td><td>8</td></tr></table>"
+    )
+    article = extract_article(parse_html(_standings_story(grid), "https://a.example/sport/standings-1"))
+    assert "Riverton Rovers" in article.body and "Lakeside United" in article.body
+    assert "Paragraph 0 of the report" in article.body
+
+    # A story set in a one-column layout table, one sample per cell (as old sites and code pages do).
+    code = "print('every team has played twenty-nine rounds so far')"
+    sample = f"<table><tr><td><pre>{code}</pre></td></tr></table>"
+    article = extract_article(parse_html(_standings_story(sample), "https://a.example/sport/standings-2"))
+    assert "every team has played twenty-nine rounds" in article.body
+    assert "| print" not in article.body  # text, not a row of a grid
+    assert "The final round is on Sunday." in article.body
+
+
 def test_client_rendered_article_comes_from_the_state_in_its_scripts() -> None:
     paragraphs = "".join(
         f"<p class='editor-p'>Paragraph {i} of the council story tells how the budget vote went.</p>"

@@ -161,7 +161,11 @@ class ExtractionRules:
     # read as one block: an extractor that takes the first block of a content class reads it all.
     join_body_chunks: bool = True
     # Tables: data in an article (results, figures) or page furniture laid out in a grid.
+    # Every table read as a table (on), or only those shaped as data: a grid of two rows or more
+    # of two cells or more, no table inside; the rest are layout, and their cells read as blocks of
+    # text (data_tables). With both off, trafilatura drops every table and what it holds.
     include_tables: bool = False
+    data_tables: bool = True
     # Authors.
     byline_elements: bool = True
     outlet_is_not_author: bool = True
@@ -340,8 +344,36 @@ def strip_boilerplate(
             hidden.append(el)
         elif rules.strip_related_classes and related_class.search(f"{classes} {el.get('id', '')}"):
             related.append(el)
-    removed = _drop(hidden)
-    return removed + _drop(_related_blocks(body, rules, home) + related)
+    removed = _drop(hidden) + _drop(_related_blocks(body, rules, home) + related)
+    if rules.data_tables and not rules.include_tables:
+        _unwrap_layout_tables(body)
+    return removed
+
+
+_TABLE_PARTS = ("thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup", "col")
+
+
+def _unwrap_layout_tables(root: Any) -> None:
+    """Turn tables that lay a page out (rather than hold data) into plain blocks, so that what
+    their cells say is read like any other text: a story set in a layout table, a code sample in
+    a one-cell table. Data tables stay tables, for trafilatura to read as such."""
+    layout = [table for table in root.iter("table") if not _is_data_table(table)]
+    # Each table's own rows and cells, found before any is renamed: a data table inside stays whole.
+    parts = [
+        [el for el in table.iter(*_TABLE_PARTS) if next(el.iterancestors("table"), None) is table]
+        for table in layout
+    ]
+    for table, own in zip(layout, parts, strict=True):
+        for el in (table, *own):
+            el.tag = "div"
+
+
+def _is_data_table(table: Any) -> bool:
+    """A grid of data: two rows or more of two cells or more, no table inside."""
+    if table.get("role") in ("presentation", "none") or table.find(".//table") is not None:
+        return False
+    rows = sum(1 for row in table.iter("tr") if sum(1 for cell in row if cell.tag in ("td", "th")) >= 2)
+    return rows >= 2
 
 
 def _drop(doomed: list[Any]) -> int:
@@ -1445,7 +1477,7 @@ def _trafilatura_text(page: HtmlPage, rules: ExtractionRules, *, fast: bool, doc
     """trafilatura's body text of ``document`` (default: the page's tree)."""
     result = trafilatura.bare_extraction(
         page.tree if document is None else document,
-        options=_trafilatura_options(page.url, fast=fast, tables=rules.include_tables),
+        options=_trafilatura_options(page.url, fast=fast, tables=rules.include_tables or rules.data_tables),
     )
     return str(getattr(result, "text", None) or "")
 
