@@ -600,7 +600,8 @@ def test_related_blocks_and_referral_lines_are_not_body() -> None:
     html = (
         "<html><head><meta property='og:type' content='article'><title>Harbour</title></head><body>"
         f"<div class='entry-content entry-content-read-more'><h1>Harbour reopens</h1>{story}{story}"
-        "<p>Read more: Council approves the new ferry timetable</p><p>Photo: AFP</p></div>"
+        "<p>Read more: Council approves the new ferry timetable</p><p>Photo: AFP</p>"
+        f"{story}<p>Also read: Ferry fares rise</p><p>SEE MORE: The pier in pictures</p>{story}</div>"
         f"<section><h2>Mehr zum Thema</h2><div><h3><a href='/x'>Other</a></h3>{other}</div></section>"
         f"<div class='related-articles'>{other}</div></body></html>"
     )
@@ -608,6 +609,29 @@ def test_related_blocks_and_referral_lines_are_not_body() -> None:
     assert "harbour reopened" in article.body
     assert "football league" not in article.body
     assert "Read more" not in article.body and "Photo: AFP" not in article.body
+    assert "Also read" not in article.body and "SEE MORE" not in article.body
+
+
+def test_the_text_after_a_related_box_set_inside_the_story_stays_in_the_body() -> None:
+    """A story written as one run of text with line breaks, a related-stories box set in it: the
+    box goes, and the text after it (the box's tail in the tree) stays, as a paragraph of its own."""
+    run = "<br><br>".join(
+        f"Part {i} of the story: the harbour reopened on Monday after repairs to the old pier were finished."
+        for i in range(4)
+    )
+    teasers = "".join(
+        f"<li><h4><a href='/news/other-{i}'>Another story number {i}</a></h4></li>" for i in range(3)
+    )
+    box = f"<div class='related-stories'><h4>Related stories</h4><ul>{teasers}</ul></div>"
+    html = (
+        "<html><head><title>Harbour</title></head><body><div class='story'><h1>Harbour reopens</h1>"
+        f"<p>{run}<br><br></p>{box}After the box: the ferry timetable changes next week.<br><br>"
+        f"<b>Also</b> the <i>new</i> pier lights were switched on.<br><br>{run}</div></body></html>"
+    )
+    body = extract_article(parse_html(html, "https://a.example/news/harbour-reopens")).body
+    assert "Another story number" not in body
+    assert "After the box: the ferry timetable changes next week." in body
+    assert "the new pier lights were switched on" in body
 
 
 def test_a_related_heading_takes_its_own_section_not_the_page_around_it() -> None:

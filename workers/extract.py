@@ -267,8 +267,9 @@ def _related_class(prefixes: tuple[str, ...]) -> re.Pattern[str]:
 
 # Body lines that point elsewhere ("Read more: <headline>") or credit a picture ("Photo: AFP").
 _REFERRAL_LINE = re.compile(
-    r"^(?:read (?:more|also|next)|see also|related|more on this|lesen sie (?:auch|mehr)|mehr zum thema"
-    r"|auch interessant|les også|læs også|läs också|lue myös|à lire aussi|a lire aussi|lire aussi|leer más"
+    r"^(?:read (?:more|also|next)|also read|see (?:also|more)|related|more on this"
+    r"|lesen sie (?:auch|mehr)|mehr zum thema|auch interessant|les også|læs også|läs också|lue myös"
+    r"|à lire aussi|a lire aussi|lire aussi|leer más"
     r"|lea también|leggi anche|lees ook|czytaj (?:też|także)|zobacz (?:też|także)|читайте также)\s*[:：]",
     re.IGNORECASE,
 )
@@ -382,9 +383,60 @@ def _drop(doomed: list[Any]) -> int:
     for el in doomed:
         if el.getparent() is None or el.tag in _KEEP_TAGS or _is_dropped(el) or _is_main_content(el):
             continue
+        _keep_tail_as_paragraph(el)
         el.drop_tree()
         removed += 1
     return removed
+
+
+def _keep_tail_as_paragraph(el: Any) -> None:
+    """The run of text after ``el`` (its tail and the inline elements that follow, up to the next
+    block) as a paragraph of its own: dropped, ``el`` would hand its tail to the element before it,
+    where trafilatura does not read it, and split the run in two."""
+    if not (el.tail and el.tail.strip()):
+        return
+    paragraph = el.makeelement("p", {})
+    paragraph.text, el.tail = el.tail, None
+    run = []
+    for sibling in el.itersiblings():
+        if not isinstance(sibling.tag, str) or sibling.tag not in _INLINE_TAGS:
+            break
+        run.append(sibling)
+    el.addnext(paragraph)
+    paragraph.extend(run)
+
+
+_INLINE_TAGS = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "br",
+        "cite",
+        "code",
+        "data",
+        "dfn",
+        "em",
+        "font",
+        "i",
+        "kbd",
+        "mark",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "u",
+        "var",
+        "wbr",
+    ]
+)
 
 
 _KEEP_TAGS = frozenset({"html", "body", "article", "main"})
