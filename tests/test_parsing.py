@@ -634,6 +634,31 @@ def test_the_text_after_a_related_box_set_inside_the_story_stays_in_the_body() -
     assert "the new pier lights were switched on" in body
 
 
+def test_a_tweet_quoted_between_the_storys_paragraphs_is_read_in_its_widget_box() -> None:
+    """Publishers wrap an embedded post in boxes named "social-media-embed" or "article-widget",
+    which trafilatura discards as page furniture, and the quoted post with them."""
+    paragraphs = [
+        f"<p>Paragraph {i}: the state's new anti-drug campaign drew mockery online within hours of its"
+        f" launch, and the governor defended it on Monday.</p>"
+        for i in range(4)
+    ]
+    tweet = (
+        "<div class='social-media-embed'><div class='article-widget'><blockquote class='twitter-tweet'>"
+        "<p>Yes this is real and the state spent half a million dollars on it</p>&mdash; A Reader "
+        "(@reader) <a href='https://twitter.com/reader/status/1'>November 18, 2019</a></blockquote>"
+        "<script src='https://platform.twitter.com/widgets.js'></script></div></div>"
+    )
+    html = (
+        "<html><head><title>Campaign</title></head><body><article><h1>The campaign</h1>"
+        f"{''.join(paragraphs[:2])}{tweet}{''.join(paragraphs[2:])}</article></body></html>"
+    )
+    for quoted in (True, False):
+        rules = ExtractionRules(embedded_posts=quoted)
+        body = extract_article(parse_html(html, "https://a.example/news/the-campaign"), rules=rules).body
+        assert "Paragraph 3" in body
+        assert ("the state spent half a million dollars" in body) is quoted
+
+
 def test_a_related_heading_takes_its_own_section_not_the_page_around_it() -> None:
     """A "You may also like" block (heading and teasers) at the top of the wrapper that holds the
     article: the wrapper's text starts with the heading, but it is the page, not the section."""

@@ -166,6 +166,8 @@ class ExtractionRules:
     # text (data_tables). With both off, trafilatura drops every table and what it holds.
     include_tables: bool = False
     data_tables: bool = True
+    # Embedded posts (tweets, Instagram posts) quoted in the story are read, widget boxes or not.
+    embedded_posts: bool = True
     # Authors.
     byline_elements: bool = True
     outlet_is_not_author: bool = True
@@ -348,7 +350,51 @@ def strip_boilerplate(
     removed = _drop(hidden) + _drop(_related_blocks(body, rules, home) + related)
     if rules.data_tables and not rules.include_tables:
         _unwrap_layout_tables(body)
+    if rules.embedded_posts:
+        _unwrap_embedded_posts(body)
     return removed
+
+
+_EMBEDDED_POST = etree.XPath(
+    "descendant::blockquote[contains(concat(' ', normalize-space(@class), ' '), ' twitter-tweet ')"
+    " or contains(concat(' ', normalize-space(@class), ' '), ' instagram-media ')"
+    " or contains(concat(' ', normalize-space(@class), ' '), ' tiktok-embed ')]"
+)
+
+
+# The class and id tokens of the boxes publishers put around an embedded post; trafilatura
+# discards a block whose class or id holds "social", "widget" or "embed".
+_EMBED_WRAPPER = re.compile(r"social|widget|embed|tweet|twitter|instagram|tiktok", re.IGNORECASE)
+
+
+def _among_paragraphs(el: Any) -> bool:
+    """Whether ``el`` sits between paragraphs of text, as a quote in a story does (a post in a
+    block of its own may be the only thing that keeps trafilatura from reading another block)."""
+
+    def is_paragraph(sibling: Any) -> bool:
+        return bool(sibling.tag == "p" and sibling.text_content().strip())
+
+    return any(map(is_paragraph, el.itersiblings(preceding=True))) and any(
+        map(is_paragraph, el.itersiblings())
+    )
+
+
+def _unwrap_embedded_posts(root: Any) -> None:
+    """An embedded post (a tweet quoted in the story) in the place of the widget boxes around
+    it: trafilatura drops boxes named "social" or "widget", and the quote with them."""
+    for quote in _EMBEDDED_POST(root):
+        outer = quote
+        for wrapper in quote.iterancestors():
+            if (
+                wrapper.tag in _KEEP_TAGS
+                or _is_main_content(wrapper)
+                or not _EMBED_WRAPPER.search(f"{wrapper.get('class', '')} {wrapper.get('id', '')}")
+            ):
+                break
+            outer = wrapper
+        if outer is not quote and _among_paragraphs(outer):
+            quote.tail = outer.tail
+            outer.getparent().replace(outer, quote)
 
 
 _TABLE_PARTS = ("thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup", "col")
