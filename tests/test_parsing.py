@@ -659,6 +659,31 @@ def test_a_tweet_quoted_between_the_storys_paragraphs_is_read_in_its_widget_box(
         assert ("the state spent half a million dollars" in body) is quoted
 
 
+def test_a_paragraph_that_heads_links_to_other_stories_goes_with_them() -> None:
+    """A paragraph of the story saying "You may also like...", the headlines after it as paragraphs
+    that are links: all of it goes; the same words before prose are not a heading."""
+    story = "".join(
+        f"<p>Paragraph {i}: the band will reunite for a tour next summer, its first in a decade, and"
+        f" plays the city in May.</p>"
+        for i in range(4)
+    )
+    teasers = "".join(
+        f"<p><a href='/entertainment/story-{i}'>Another headline number {i}</a></p>" for i in range(3)
+    )
+    html = (
+        "<html><head><title>Reunion</title></head><body><article><h1>The band reunites</h1>"
+        f"{story}<p>You may also like...</p>{teasers}<div class='ad'></div>"
+        f"<p><a href='/entertainment/story-9'>Another headline number 9</a></p></article></body></html>"
+    )
+    body = extract_article(parse_html(html, "https://a.example/entertainment/reunion")).body
+    assert "Paragraph 3" in body
+    assert "You may also like" not in body and "Another headline number" not in body
+
+    prose = html.replace(teasers, "<p>Tickets go on sale on Friday at the box office and online.</p>")
+    body = extract_article(parse_html(prose, "https://a.example/entertainment/reunion")).body
+    assert "Tickets go on sale" in body
+
+
 def test_a_related_heading_takes_its_own_section_not_the_page_around_it() -> None:
     """A "You may also like" block (heading and teasers) at the top of the wrapper that holds the
     article: the wrapper's text starts with the heading, but it is the page, not the section."""

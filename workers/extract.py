@@ -257,7 +257,7 @@ _ORGANIZATION_TYPES = frozenset(
 
 @functools.cache
 def _related_heading(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(r"^(?:" + "|".join(phrases or ["(?!)"]) + r")\s*:?$", re.IGNORECASE)
+    return re.compile(r"^(?:" + "|".join(phrases or ["(?!)"]) + r")\s*[:.…]*$", re.IGNORECASE)
 
 
 @functools.cache
@@ -497,10 +497,16 @@ def _related_blocks(body: Any, rules: ExtractionRules, home: frozenset[str] = fr
     """
     doomed: list[Any] = []
     related_heading = _related_heading(rules.related_headings)
-    headings = body.iter("h2", "h3", "h4", "h5", "h6") if rules.strip_related_headings else ()
+    headings = body.iter("h2", "h3", "h4", "h5", "h6", "p") if rules.strip_related_headings else ()
     for heading in headings:
         text = _WS.sub(" ", heading.text_content()).strip()
         if not text or len(text) > 80 or not related_heading.match(text):
+            continue
+        if heading.tag == "p":
+            # A paragraph serves as the heading of the links to other stories right after it.
+            links = _linked_run(heading)
+            if links:
+                doomed += [heading, *links]
             continue
         container, size = heading, len(text)
         parent = heading.getparent()
@@ -526,6 +532,19 @@ def _related_blocks(body: Any, rules: ExtractionRules, home: frozenset[str] = fr
 
 
 _LIST_TAGS = frozenset({"ul", "ol", "div", "section", "aside", "nav"})
+
+
+def _linked_run(el: Any) -> list[Any]:
+    """The paragraphs and lists right after ``el`` that are mostly links (empty boxes between
+    them, an advert's slot, do not end the run)."""
+    run = []
+    for sibling in el.itersiblings():
+        if not _WS.sub("", sibling.text_content()):
+            continue
+        if (sibling.tag not in _LIST_TAGS and sibling.tag != "p") or _linked_word_share(sibling) <= 0.5:
+            break
+        run.append(sibling)
+    return run
 
 
 # Lists of three or more items, every one of which holds a link.
