@@ -684,6 +684,28 @@ def test_a_paragraph_that_heads_links_to_other_stories_goes_with_them() -> None:
     assert "Tickets go on sale" in body
 
 
+def test_a_paragraph_that_is_one_link_to_another_page_of_the_outlet_is_a_teaser() -> None:
+    """Another story's headline set as a paragraph of links into the story ("TESLA TO RAISE PAY"),
+    a "Get our app" line: not the story. A link to a shop, or a link inside a sentence, is."""
+    story = [
+        f"<p>Paragraph {i}: the carmaker reported record deliveries for the quarter, beating what"
+        f" analysts had expected by a wide margin.</p>"
+        for i in range(4)
+    ]
+    html = (
+        "<html><head><title>Deliveries</title></head><body><article><h1>Record deliveries</h1>"
+        f"{story[0]}<p><strong><a href='https://www.a.example/markets/pay-rise'>CARMAKER TO RAISE FACTORY"
+        f" WORKERS' PAY</a></strong></p>{story[1]}<p><a href='/apps'>Get our app on the go by clicking"
+        f" here</a></p>{story[2]}<p><a href='https://shop.example/cars/1'>Get the model car at Shop for"
+        f" $39.99</a></p><p>Analysts <a href='/analysts'>quoted by the paper</a> expect more.</p>"
+        f"{story[3]}</article></body></html>"
+    )
+    body = extract_article(parse_html(html, "https://www.a.example/markets/deliveries")).body
+    assert "Paragraph 3" in body
+    assert "RAISE FACTORY" not in body and "Get our app" not in body
+    assert "Get the model car at Shop" in body and "Analysts quoted by the paper expect more." in body
+
+
 def test_a_related_heading_takes_its_own_section_not_the_page_around_it() -> None:
     """A "You may also like" block (heading and teasers) at the top of the wrapper that holds the
     article: the wrapper's text starts with the heading, but it is the page, not the section."""

@@ -116,6 +116,8 @@ class ExtractionRules:
     strip_related_classes: bool = True
     strip_related_headings: bool = True
     strip_teaser_lists: bool = True
+    # A paragraph that is all one link to another page of the outlet is a teaser set in the story.
+    strip_pointer_paragraphs: bool = True
     # A teaser list links to the outlet's own stories; a list of links elsewhere (shops, sources,
     # documents) is part of what the article says.
     teasers_link_home: bool = True
@@ -528,7 +530,24 @@ def _related_blocks(body: Any, rules: ExtractionRules, home: frozenset[str] = fr
     if rules.strip_teaser_lists:
         known = home if rules.teasers_link_home else frozenset()
         doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el, known))
+    if rules.strip_pointer_paragraphs:
+        doomed.extend(p for p in body.iter("p") if _points_home(p, home))
     return doomed
+
+
+def _points_home(paragraph: Any, home: frozenset[str]) -> bool:
+    """A paragraph that is one link, of a headline's words or more, to another page of the
+    outlet: a teaser set in the story ("WATCH: ...", another story's headline, "Subscribe to our
+    channel"), not what the story says."""
+    links = paragraph.findall(".//a")
+    if len(links) != 1:
+        return False
+    text = _WS.sub(" ", paragraph.text_content()).strip()
+    return (
+        len(text.split()) >= 4
+        and _WS.sub(" ", links[0].text_content()).strip() == text
+        and _links_home(links[0].get("href", ""), home)
+    )
 
 
 _LIST_TAGS = frozenset({"ul", "ol", "div", "section", "aside", "nav"})
