@@ -706,6 +706,26 @@ def test_a_paragraph_that_is_one_link_to_another_page_of_the_outlet_is_a_teaser(
     assert "Get the model car at Shop" in body and "Analysts quoted by the paper expect more." in body
 
 
+def test_the_credits_for_the_reporting_that_close_a_story_are_not_its_text() -> None:
+    """ "Jane Roe contributed to this report." and "Reporting by ...; Editing by ..." at the end
+    credit people, as a byline does; the same words inside the story are the story's."""
+    story = "".join(
+        f"<p>Paragraph {i}: shares in Asia slipped on Tuesday as doubts grew over a trade deal between"
+        f" the two largest economies.</p>"
+        for i in range(4)
+    )
+    middle = "<p>The reporting by the agency, contributed to this report by its bureau, was denied.</p>"
+    html = (
+        "<html><head><title>Markets</title></head><body><article><h1>Asian shares slip</h1>"
+        f"{story}{middle}{story}<p>Jane Roe in Tokyo contributed to this report.</p>"
+        "<p>Reporting by Jane Roe; additional reporting by Max Mustermann; Editing by John Doe</p>"
+        "</article></body></html>"
+    )
+    body = extract_article(parse_html(html, "https://a.example/markets/asian-shares")).body
+    assert body.endswith("the two largest economies.")
+    assert "The reporting by the agency, contributed to this report by its bureau" in body
+
+
 def test_a_related_heading_takes_its_own_section_not_the_page_around_it() -> None:
     """A "You may also like" block (heading and teasers) at the top of the wrapper that holds the
     article: the wrapper's text starts with the heading, but it is the page, not the section."""

@@ -297,7 +297,29 @@ def drop_referral_lines(body: str, headlines: Iterable[str] = ()) -> str:
         if _WS.sub(" ", text) in repeated:
             continue
         kept.append(line)
-    return "\n".join(kept)
+    return "\n".join(_without_closing_credits(kept))
+
+
+# A story's closing credit for the reporting: who contributed, who edited (wire style).
+_REPORTING_CREDIT = re.compile(
+    r"contributed (?:reporting|to this (?:report|story|article))|^(?:with )?(?:additional )?reporting by\b",
+    re.IGNORECASE,
+)
+
+
+def _without_closing_credits(lines: list[str]) -> list[str]:
+    """The lines without the credits for the reporting that close them (up to three): a byline's
+    business, not the story's."""
+    end = len(lines)
+    for _ in range(3):
+        last = end
+        while last and not lines[last - 1].strip():
+            last -= 1
+        credit = lines[last - 1] if last > 1 else ""
+        if not (len(credit.split()) <= 40 and _REPORTING_CREDIT.search(credit)):
+            break
+        end = last - 1
+    return lines[:end]
 
 
 # Class tokens of inline pop-ups (a hover card about a person, a tooltip) and of text meant only
