@@ -523,7 +523,10 @@ def _related_blocks(body: Any, rules: ExtractionRules, home: frozenset[str] = fr
     related_heading = _related_heading(rules.related_headings)
     headings = body.iter("h2", "h3", "h4", "h5", "h6", "p") if rules.strip_related_headings else ()
     for heading in headings:
-        text = _WS.sub(" ", heading.text_content()).strip()
+        raw = heading.text_content()
+        if len(raw) > 400:  # no heading's length, however it is spaced: no need to tidy it
+            continue
+        text = " ".join(raw.split())
         if not text or len(text) > 80 or not related_heading.match(text):
             continue
         if heading.tag == "p":
@@ -553,7 +556,7 @@ def _related_blocks(body: Any, rules: ExtractionRules, home: frozenset[str] = fr
         known = home if rules.teasers_link_home else frozenset()
         doomed.extend(el for el in _LINK_LISTS(body) if _is_teaser_list(el, known))
     if rules.strip_pointer_paragraphs:
-        doomed.extend(p for p in body.iter("p") if _points_home(p, home))
+        doomed.extend(p for p in _ONE_LINK_PARAGRAPHS(body) if _points_home(p, home))
     return doomed
 
 
@@ -573,6 +576,7 @@ def _points_home(paragraph: Any, home: frozenset[str]) -> bool:
 
 
 _LIST_TAGS = frozenset({"ul", "ol", "div", "section", "aside", "nav"})
+_ONE_LINK_PARAGRAPHS = etree.XPath(".//p[count(.//a) = 1]")
 
 
 def _linked_run(el: Any) -> list[Any]:
