@@ -648,15 +648,23 @@ def test_a_tweet_quoted_between_the_storys_paragraphs_is_read_in_its_widget_box(
         "(@reader) <a href='https://twitter.com/reader/status/1'>November 18, 2019</a></blockquote>"
         "<script src='https://platform.twitter.com/widgets.js'></script></div></div>"
     )
+    # Two posts in one box: both are read.
+    pair = (
+        "<div class='social-embed'><div class='embed'><blockquote class='twitter-tweet'><p>First of two"
+        " posts in one box</p>&mdash; One (@one)</blockquote></div><div class='embed'><blockquote"
+        " class='twitter-tweet'><p>Second of two posts in one box</p>&mdash; Two (@two)</blockquote>"
+        "</div></div>"
+    )
     html = (
         "<html><head><title>Campaign</title></head><body><article><h1>The campaign</h1>"
-        f"{''.join(paragraphs[:2])}{tweet}{''.join(paragraphs[2:])}</article></body></html>"
+        f"{''.join(paragraphs[:2])}{tweet}{paragraphs[2]}{pair}{paragraphs[3]}</article></body></html>"
     )
     for quoted in (True, False):
         rules = ExtractionRules(embedded_posts=quoted)
         body = extract_article(parse_html(html, "https://a.example/news/the-campaign"), rules=rules).body
         assert "Paragraph 3" in body
         assert ("the state spent half a million dollars" in body) is quoted
+        assert ("First of two posts" in body and "Second of two posts" in body) is quoted
 
 
 def test_a_paragraph_that_heads_links_to_other_stories_goes_with_them() -> None:

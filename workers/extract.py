@@ -416,9 +416,17 @@ def _unwrap_embedded_posts(root: Any) -> None:
             ):
                 break
             outer = wrapper
-        if outer is not quote and _among_paragraphs(outer):
-            quote.tail = outer.tail
-            outer.getparent().replace(outer, quote)
+        parent = outer.getparent()
+        if outer is quote or parent is None or not _among_paragraphs(outer):
+            continue
+        # The box's posts (this one and any beside it) in the box's place.
+        posts = _EMBEDDED_POST(outer)
+        at = parent.index(outer)
+        for offset, post in enumerate(posts):
+            post.tail = None
+            parent.insert(at + offset, post)
+        posts[-1].tail = outer.tail
+        parent.remove(outer)
 
 
 _TABLE_PARTS = ("thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup", "col")
